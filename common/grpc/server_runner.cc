@@ -1,0 +1,65 @@
+#include "common/grpc/server_runner.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+
+#include "common/log/json_logger.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+
+namespace tokens {
+namespace {
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+void BlockStopSignals() {
+  const sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options) {
+  const auto log = Logger("server");
+  // Referencing the descriptor keeps health.pb.o linked in, so reflection can
+  // describe grpc.health.v1.Health for grpcurl.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    log->critical("cannot listen on {}", options.listen);
+    return 1;
+  }
+  log->info("listening on {}:{}", options.listen.substr(0, options.listen.rfind(':')), port);
+  if (options.on_started) options.on_started(port);
+
+  const sigset_t set = StopSignals();
+  int signo = 0;
+  sigwait(&set, &signo);
+  log->info("received signal {}; draining in-flight calls for up to {}", signo,
+            absl::FormatDuration(options.shutdown_timeout));
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMilliseconds(options.shutdown_timeout));
+  server->Wait();
+  if (options.on_stopped) options.on_stopped();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace tokens

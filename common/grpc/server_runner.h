@@ -1,0 +1,32 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/server_builder.h"
+
+namespace tokens {
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts
+// later, so that only ServeUntilStopped() receives them. Call first thing in
+// main, before anything starts a thread.
+void BlockStopSignals();
+
+struct ServeOptions {
+  std::string listen;  // host:port; port 0 picks a free port
+  absl::Duration shutdown_timeout = absl::Seconds(10);
+  // Runs once the listener is up, with the bound port.
+  std::function<void(int port)> on_started;
+  // Runs after in-flight calls have drained, before returning.
+  std::function<void()> on_stopped;
+};
+
+// The lifecycle every binary here shares: adds the listener, enables the
+// standard health service and server reflection, starts, logs
+// "listening on host:port", waits for SIGTERM or SIGINT, stops accepting and
+// drains in-flight calls for up to shutdown_timeout. Returns the process exit
+// code: 0 after a clean stop, 1 if the address could not be bound.
+int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options);
+
+}  // namespace tokens

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace tokens {
+
+// An INVALID_ARGUMENT that names the request field at fault, so the transport
+// can attach a google.rpc.BadRequest field violation and a console can show
+// the message under the right form field. The status message reads
+// "<field>: <description>"; the field travels as a payload.
+absl::Status FieldError(absl::string_view field, absl::string_view description);
+
+// The field named by a FieldError, if `status` is one.
+std::optional<std::string> FieldOf(const absl::Status& status);
+
+// The description of a FieldError (its message without the "<field>: "
+// prefix); the whole message for any other status.
+std::string DescriptionOf(const absl::Status& status);
+
+}  // namespace tokens

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Stops what scripts/up.sh started: every process with a pid file in
+# .local/run (SIGTERM, then wait; SIGKILL after 30 s), then the private
+# PostgreSQL (scripts/pg.sh stop). Safe to run when nothing is running.
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+shopt -s nullglob
+for pidfile in "$RUN_DIR"/*.pid; do
+  name=$(basename "$pidfile" .pid)
+  if pidfile_pid "$name" >/dev/null; then
+    stop_process "$name" 30
+  else
+    log "$name is not running"
+    rm -f "$pidfile"
+  fi
+done
+
+"$REPO_ROOT/scripts/pg.sh" stop

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build, run and test the project.
+# Only missing packages are installed; when nothing is missing apt isn't run.
+# Needs root (or sudo). A PostgreSQL cluster that Debian may auto-start when
+# installing postgresql is left alone: scripts/pg.sh runs a private one.
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev
+  postgresql postgresql-contrib nghttp2-client util-linux procps
+)
+
+missing_packages() {
+  local pkg status
+  for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ $status == installed ]] || printf '%s\n' "$pkg"
+  done
+}
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian/Ubuntu only"
+
+mapfile -t missing < <(missing_packages)
+if ((${#missing[@]} == 0)); then
+  log "all ${#PACKAGES[@]} required packages are installed"
+  exit 0
+fi
+
+log "installing ${#missing[@]} missing package(s): ${missing[*]}"
+run_privileged env DEBIAN_FRONTEND=noninteractive apt-get update
+run_privileged env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"
+
+mapfile -t still_missing < <(missing_packages)
+if ((${#still_missing[@]} > 0)); then
+  die "still not installed after apt-get install: ${still_missing[*]}"
+fi
+log "dependencies installed"

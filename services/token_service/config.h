@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace tokens::service {
+
+enum class Command { kServe, kMigrate, kBootstrapAdmin };
+
+// Everything token-service reads from its flags (each with an environment
+// fallback; the command line wins), validated once at start-up.
+struct ServiceConfig {
+  Command command = Command::kServe;
+  std::string listen;                // --listen, TOKEN_SERVICE_LISTEN
+  std::string database_url;          // --database_url, DATABASE_URL (required)
+  int max_token_lifetime_days = 365; // --max_token_lifetime_days
+  std::string token_prefix;          // --token_prefix
+  int db_pool_size = 8;              // --db_pool_size
+  std::string log_level;             // --log_level
+  absl::Duration shutdown_timeout;   // --shutdown_timeout
+  // bootstrap-admin only.
+  std::string bootstrap_user;        // --user
+  std::string bootstrap_expires_on;  // --expires_on (empty: default)
+};
+
+// One line per flag: name, environment variable, default, meaning. Used by
+// --help and checked against the operator docs by a test.
+struct FlagDoc {
+  std::string flag;
+  std::string env;
+  std::string default_value;
+  std::string help;
+};
+std::vector<FlagDoc> DescribeFlags();
+
+// Parses argv (after applying environment fallbacks) and validates the
+// result. INVALID_ARGUMENT names the flag at fault.
+absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv);
+
+}  // namespace tokens::service

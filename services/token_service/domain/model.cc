@@ -1,0 +1,53 @@
+#include "services/token_service/domain/model.h"
+
+#include <array>
+#include <utility>
+
+#include "common/time/civil_date.h"
+
+namespace tokens::service {
+namespace {
+
+constexpr std::array<std::pair<Role, absl::string_view>, 3> kRoles{{
+    {Role::kUser, "USER"}, {Role::kAdmin, "ADMIN"}, {Role::kService, "SERVICE"}}};
+
+constexpr std::array<std::pair<EventKind, absl::string_view>, 5> kEventKinds{{
+    {EventKind::kTokenCreated, "TOKEN_CREATED"},
+    {EventKind::kTokenRevoked, "TOKEN_REVOKED"},
+    {EventKind::kTokenRotated, "TOKEN_ROTATED"},
+    {EventKind::kUserCreated, "USER_CREATED"},
+    {EventKind::kUserUpdated, "USER_UPDATED"}}};
+
+template <typename E, size_t N>
+absl::string_view NameOf(const std::array<std::pair<E, absl::string_view>, N>& table, E value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
+  }
+  return "UNKNOWN";
+}
+
+template <typename E, size_t N>
+std::optional<E> ValueOf(const std::array<std::pair<E, absl::string_view>, N>& table,
+                         absl::string_view name) {
+  for (const auto& [v, n] : table) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::string_view RoleName(Role role) { return NameOf(kRoles, role); }
+std::optional<Role> RoleFromName(absl::string_view name) { return ValueOf(kRoles, name); }
+absl::string_view EventKindName(EventKind kind) { return NameOf(kEventKinds, kind); }
+std::optional<EventKind> EventKindFromName(absl::string_view name) {
+  return ValueOf(kEventKinds, name);
+}
+
+TokenStatus StatusAt(const TokenRecord& token, absl::Time now) {
+  if (token.revoked_at.has_value()) return TokenStatus::kRevoked;
+  if (now >= StartOfUtcDay(token.expires_on)) return TokenStatus::kExpired;
+  return TokenStatus::kActive;
+}
+
+}  // namespace tokens::service

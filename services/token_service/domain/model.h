@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
+// The token-service's domain vocabulary: plain values, no gRPC, no SQL.
+namespace tokens::service {
+
+enum class Role { kUser, kAdmin, kService };
+enum class TokenStatus { kActive, kExpired, kRevoked };
+
+absl::string_view RoleName(Role role);  // "USER", "ADMIN", "SERVICE"
+std::optional<Role> RoleFromName(absl::string_view name);
+
+struct User {
+  std::string user_id;
+  std::string display_name;
+  std::string email;
+  Role role = Role::kUser;
+  bool disabled = false;
+  absl::Time created_at;
+};
+
+// A token as stored: everything but the secret, which is never kept.
+struct TokenRecord {
+  std::string id;
+  std::string name;
+  std::string hint;
+  std::string user_id;
+  std::string user_display_name;
+  absl::Time created_at;
+  std::optional<absl::Time> last_used_at;
+  absl::CivilDay expires_on;
+  std::optional<absl::Time> revoked_at;
+  // Not stored: filled in by the domain from the clock when the record is
+  // served (see StatusAt).
+  TokenStatus status = TokenStatus::kActive;
+};
+
+// Status at `now`: REVOKED wins, then EXPIRED from 00:00 UTC of expires_on.
+TokenStatus StatusAt(const TokenRecord& token, absl::Time now);
+
+// Who is calling, established from their bearer token.
+struct Principal {
+  std::string user_id;
+  std::string display_name;
+  std::string email;
+  Role role = Role::kUser;
+  std::string token_id;
+
+  bool is_admin() const { return role == Role::kAdmin; }
+};
+
+// What authentication needs to know about a presented token's row.
+struct TokenAuthRecord {
+  std::string token_id;
+  absl::CivilDay expires_on;
+  bool revoked = false;
+  User user;
+};
+
+enum class EventKind { kTokenCreated, kTokenRevoked, kTokenRotated, kUserCreated, kUserUpdated };
+
+absl::string_view EventKindName(EventKind kind);  // "TOKEN_CREATED", ...
+std::optional<EventKind> EventKindFromName(absl::string_view name);
+
+// An audit trail entry. `id` is assigned by the store.
+struct TokenEvent {
+  int64_t id = 0;
+  EventKind kind = EventKind::kTokenCreated;
+  absl::Time occurred_at;
+  std::string actor_user_id;
+  std::string subject_user_id;
+  std::string token_id;
+  std::string token_name;
+  std::string previous_token_id;
+  std::string detail;
+};
+
+}  // namespace tokens::service

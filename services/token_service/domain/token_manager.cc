@@ -1,0 +1,259 @@
+#include "services/token_service/domain/token_manager.h"
+
+#include <array>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status/field_error.h"
+#include "common/time/civil_date.h"
+#include "services/token_service/domain/page_token.h"
+#include "services/token_service/domain/validation.h"
+
+namespace tokens::service {
+namespace {
+
+constexpr size_t kMaxFilterChars = 100;
+
+std::string StatusFilterName(const std::optional<TokenStatus>& status) {
+  if (!status.has_value()) return "";
+  switch (*status) {
+    case TokenStatus::kActive: return "ACTIVE";
+    case TokenStatus::kExpired: return "EXPIRED";
+    case TokenStatus::kRevoked: return "REVOKED";
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status RequireHuman(const Principal& caller) {
+  if (caller.role == Role::kService) {
+    return absl::PermissionDeniedError("SERVICE callers may only use the TokenSync API");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireAdmin(const Principal& caller) {
+  if (!caller.is_admin()) return absl::PermissionDeniedError("this method needs the ADMIN role");
+  return absl::OkStatus();
+}
+
+TokenManager::TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock,
+                           RandomSource& random, TokenManagerOptions options)
+    : store_(store), codec_(codec), clock_(clock), random_(random), options_(options) {}
+
+std::string TokenManager::NewUuid() {
+  std::array<uint8_t, 16> b;
+  random_.Fill(absl::MakeSpan(b));
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  std::string out;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    absl::StrAppendFormat(&out, "%02x", b[i]);
+  }
+  return out;
+}
+
+std::pair<std::string, NewToken> TokenManager::Mint(const std::string& user_id,
+                                                    const std::string& name,
+                                                    absl::CivilDay expires_on, absl::Time now) {
+  std::string secret = codec_.Generate(random_);
+  NewToken row{NewUuid(), user_id, name, TokenCodec::Hash(secret), codec_.Hint(secret),
+               now, expires_on};
+  return {std::move(secret), std::move(row)};
+}
+
+TokenRecord TokenManager::WithStatus(TokenRecord token, absl::Time now) const {
+  token.status = StatusAt(token, now);
+  return token;
+}
+
+absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Principal& caller,
+                                                                    const CreateRequest& request) {
+  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  std::string owner = request.user_id.empty() ? caller.user_id : request.user_id;
+  if (owner != caller.user_id) {
+    if (!caller.is_admin()) {
+      return absl::PermissionDeniedError("only admins may create tokens for other users");
+    }
+    if (absl::Status s = ValidateUserId("user_id", owner); !s.ok()) return s;
+    absl::StatusOr<User> user = store_.GetUser(owner);
+    if (absl::IsNotFound(user.status())) return FieldError("user_id", "no such user");
+    if (!user.ok()) return user.status();
+    if (user->disabled) return FieldError("user_id", "the user is disabled");
+  }
+  absl::StatusOr<std::string> name = NormalizeName("name", request.name);
+  if (!name.ok()) return name.status();
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<absl::CivilDay> expires_on = ValidateExpiry(
+      "expires_on", request.expires_on, UtcDay(now), options_.max_token_lifetime_days);
+  if (!expires_on.ok()) return expires_on.status();
+
+  auto [secret, row] = Mint(owner, *name, *expires_on, now);
+  TokenEvent event{0, EventKind::kTokenCreated, now, caller.user_id, owner, row.id, *name, "", ""};
+  absl::StatusOr<TokenRecord> stored = store_.InsertToken(row, event);
+  if (!stored.ok()) return stored.status();
+  return IssuedToken{WithStatus(*std::move(stored), now), std::move(secret)};
+}
+
+absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal& caller,
+                                                                 const ListRequest& request) {
+  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  absl::StatusOr<int> page_size = ValidatePageSize("page_size", request.page_size);
+  if (!page_size.ok()) return page_size.status();
+
+  TokenQuery query;
+  if (!request.user_id.empty()) {
+    if (request.all_users) return FieldError("user_id", "cannot be combined with all_users");
+    if (request.user_id != caller.user_id && !caller.is_admin()) {
+      return absl::PermissionDeniedError("only admins may list other users' tokens");
+    }
+    if (absl::Status s = ValidateUserId("user_id", request.user_id); !s.ok()) return s;
+    query.user_id = request.user_id;
+  } else if (request.all_users) {
+    if (!caller.is_admin()) return absl::PermissionDeniedError("only admins may list all users' tokens");
+  } else {
+    query.user_id = caller.user_id;
+  }
+  if (request.name_contains.size() > kMaxFilterChars * 4) {
+    return FieldError("name_contains", "is longer than any token name");
+  }
+  query.name_contains = request.name_contains;
+  if (!request.expires_before.empty()) {
+    absl::StatusOr<absl::CivilDay> before = ValidateDate("expires_before", request.expires_before);
+    if (!before.ok()) return before.status();
+    query.expires_before = *before;
+  }
+  query.status = request.status;
+  const absl::Time now = clock_.Now();
+  query.today = UtcDay(now);
+
+  const uint64_t fingerprint = PageToken::Fingerprint(
+      {query.user_id.value_or("*"), StatusFilterName(query.status), query.name_contains,
+       request.expires_before});
+  if (!request.page_token.empty()) {
+    absl::StatusOr<std::vector<std::string>> keys =
+        PageToken::Decode("page_token", request.page_token, "tokens", fingerprint, 2);
+    if (!keys.ok()) return keys.status();
+    int64_t micros = 0;
+    if (!absl::SimpleAtoi((*keys)[0], &micros) || !ValidateTokenId("page_token", (*keys)[1]).ok()) {
+      return FieldError("page_token", "is not a page token from this list");
+    }
+    query.after = TokenCursor{absl::FromUnixMicros(micros), (*keys)[1]};
+  }
+  query.limit = *page_size + 1;  // one more tells whether another page exists
+
+  absl::StatusOr<std::vector<TokenRecord>> rows = store_.ListTokens(query);
+  if (!rows.ok()) return rows.status();
+  TokenPage page;
+  if (rows->size() > static_cast<size_t>(*page_size)) {
+    rows->resize(*page_size);
+    const TokenRecord& last = rows->back();
+    page.next_page_token = PageToken::Encode(
+        "tokens", fingerprint, {absl::StrCat(absl::ToUnixMicros(last.created_at)), last.id});
+  }
+  page.tokens.reserve(rows->size());
+  for (TokenRecord& row : *rows) page.tokens.push_back(WithStatus(std::move(row), now));
+  return page;
+}
+
+absl::StatusOr<TokenRecord> TokenManager::VisibleToken(const Principal& caller,
+                                                       const std::string& id) {
+  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  if (absl::Status s = ValidateTokenId("id", id); !s.ok()) return s;
+  absl::StatusOr<TokenRecord> token = store_.GetToken(id);
+  if (!token.ok()) return token.status();
+  // Another user's token is reported exactly like a missing one.
+  if (token->user_id != caller.user_id && !caller.is_admin()) {
+    return absl::NotFoundError("no such token");
+  }
+  return token;
+}
+
+absl::StatusOr<TokenRecord> TokenManager::GetToken(const Principal& caller, const std::string& id) {
+  absl::StatusOr<TokenRecord> token = VisibleToken(caller, id);
+  if (!token.ok()) return token.status();
+  return WithStatus(*std::move(token), clock_.Now());
+}
+
+absl::StatusOr<TokenRecord> TokenManager::RevokeToken(const Principal& caller,
+                                                      const std::string& id) {
+  absl::StatusOr<TokenRecord> token = VisibleToken(caller, id);
+  if (!token.ok()) return token.status();
+  const absl::Time now = clock_.Now();
+  if (token->revoked_at.has_value()) return WithStatus(*std::move(token), now);
+  TokenEvent event{0, EventKind::kTokenRevoked, now, caller.user_id, token->user_id,
+                   token->id, token->name, "", ""};
+  absl::StatusOr<TokenRecord> revoked = store_.RevokeToken(id, now, event);
+  if (!revoked.ok()) return revoked.status();
+  return WithStatus(*std::move(revoked), now);
+}
+
+absl::StatusOr<TokenManager::IssuedToken> TokenManager::RotateToken(const Principal& caller,
+                                                                    const std::string& id) {
+  absl::StatusOr<TokenRecord> old = VisibleToken(caller, id);
+  if (!old.ok()) return old.status();
+  const absl::Time now = clock_.Now();
+  if (StatusAt(*old, now) != TokenStatus::kActive) {
+    return absl::FailedPreconditionError("only an ACTIVE token can be rotated");
+  }
+  auto [secret, row] = Mint(old->user_id, old->name, old->expires_on, now);
+  TokenEvent event{0, EventKind::kTokenRotated, now, caller.user_id, old->user_id,
+                   row.id, old->name, old->id, ""};
+  absl::StatusOr<TokenRecord> stored = store_.RotateToken(old->id, row, now, event);
+  if (!stored.ok()) return stored.status();
+  return IssuedToken{WithStatus(*std::move(stored), now), std::move(secret)};
+}
+
+absl::StatusOr<User> TokenManager::GetProfile(const Principal& caller) {
+  return store_.GetUser(caller.user_id);
+}
+
+absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal& caller,
+                                                                 const EventListRequest& request) {
+  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  absl::StatusOr<int> page_size = ValidatePageSize("page_size", request.page_size);
+  if (!page_size.ok()) return page_size.status();
+  EventQuery query;
+  if (!request.user_id.empty()) {
+    if (request.user_id != caller.user_id && !caller.is_admin()) {
+      return absl::PermissionDeniedError("only admins may list other users' events");
+    }
+    if (absl::Status s = ValidateUserId("user_id", request.user_id); !s.ok()) return s;
+    query.subject_user_id = request.user_id;
+  } else if (!caller.is_admin()) {
+    query.subject_user_id = caller.user_id;
+  }
+  if (!request.token_id.empty()) {
+    if (absl::Status s = ValidateTokenId("token_id", request.token_id); !s.ok()) return s;
+    query.token_id = request.token_id;
+  }
+  const uint64_t fingerprint =
+      PageToken::Fingerprint({query.subject_user_id.value_or("*"), query.token_id.value_or("")});
+  if (!request.page_token.empty()) {
+    absl::StatusOr<std::vector<std::string>> keys =
+        PageToken::Decode("page_token", request.page_token, "events", fingerprint, 1);
+    if (!keys.ok()) return keys.status();
+    int64_t before = 0;
+    if (!absl::SimpleAtoi((*keys)[0], &before)) {
+      return FieldError("page_token", "is not a page token from this list");
+    }
+    query.before_id = before;
+  }
+  query.limit = *page_size + 1;
+  absl::StatusOr<std::vector<TokenEvent>> rows = store_.ListEvents(query);
+  if (!rows.ok()) return rows.status();
+  EventPage page;
+  if (rows->size() > static_cast<size_t>(*page_size)) {
+    rows->resize(*page_size);
+    page.next_page_token =
+        PageToken::Encode("events", fingerprint, {absl::StrCat(rows->back().id)});
+  }
+  page.events = *std::move(rows);
+  return page;
+}
+
+}  // namespace tokens::service

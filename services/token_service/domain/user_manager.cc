@@ -1,0 +1,106 @@
+#include "services/token_service/domain/user_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status/field_error.h"
+#include "services/token_service/domain/page_token.h"
+#include "services/token_service/domain/token_manager.h"
+#include "services/token_service/domain/validation.h"
+
+namespace tokens::service {
+
+absl::StatusOr<User> UserManager::CreateUser(const Principal& caller,
+                                             const CreateRequest& request) {
+  if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
+  return Create(caller.user_id, request);
+}
+
+absl::StatusOr<User> UserManager::Create(const std::string& actor, const CreateRequest& request) {
+  if (absl::Status s = ValidateUserId("user_id", request.user_id); !s.ok()) return s;
+  absl::StatusOr<std::string> display_name = NormalizeName(
+      "display_name", request.display_name.empty() ? request.user_id : request.display_name);
+  if (!display_name.ok()) return display_name.status();
+  if (absl::Status s = ValidateEmail("email", request.email); !s.ok()) return s;
+  const absl::Time now = clock_.Now();
+  User user{request.user_id, *display_name, request.email, request.role.value_or(Role::kUser),
+            false, now};
+  TokenEvent event{0, EventKind::kUserCreated, now, actor, user.user_id, "", "", "",
+                   absl::StrCat("role=", RoleName(user.role))};
+  return store_.CreateUser(user, event);
+}
+
+absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& caller,
+                                                             int page_size,
+                                                             const std::string& page_token) {
+  if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
+  absl::StatusOr<int> size = ValidatePageSize("page_size", page_size);
+  if (!size.ok()) return size.status();
+  UserQuery query;
+  const uint64_t fingerprint = PageToken::Fingerprint({});
+  if (!page_token.empty()) {
+    absl::StatusOr<std::vector<std::string>> keys =
+        PageToken::Decode("page_token", page_token, "users", fingerprint, 1);
+    if (!keys.ok()) return keys.status();
+    query.after_user_id = (*keys)[0];
+  }
+  query.limit = *size + 1;
+  absl::StatusOr<std::vector<User>> rows = store_.ListUsers(query);
+  if (!rows.ok()) return rows.status();
+  UserPage page;
+  if (rows->size() > static_cast<size_t>(*size)) {
+    rows->resize(*size);
+    page.next_page_token = PageToken::Encode("users", fingerprint, {rows->back().user_id});
+  }
+  page.users = *std::move(rows);
+  return page;
+}
+
+absl::StatusOr<User> UserManager::UpdateUser(const Principal& caller, const UserUpdate& update) {
+  if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
+  if (absl::Status s = ValidateUserId("user_id", update.user_id); !s.ok()) return s;
+  UserUpdate clean = update;
+  std::vector<std::string> changes;
+  if (update.display_name.has_value()) {
+    absl::StatusOr<std::string> name = NormalizeName("display_name", *update.display_name);
+    if (!name.ok()) return name.status();
+    clean.display_name = *name;
+    changes.push_back("display_name");
+  }
+  if (update.email.has_value()) {
+    if (absl::Status s = ValidateEmail("email", *update.email); !s.ok()) return s;
+    changes.push_back("email");
+  }
+  if (update.role.has_value()) changes.push_back(absl::StrCat("role=", RoleName(*update.role)));
+  if (update.disabled.has_value()) {
+    changes.push_back(absl::StrCat("disabled=", *update.disabled ? "true" : "false"));
+  }
+  // An admin locking themselves out (or demoting the last way in) is almost
+  // always a mistake; another admin can still do it.
+  if (update.user_id == caller.user_id &&
+      ((update.disabled.has_value() && *update.disabled) ||
+       (update.role.has_value() && *update.role != Role::kAdmin))) {
+    return absl::FailedPreconditionError("admins cannot disable or demote themselves");
+  }
+  if (changes.empty()) return store_.GetUser(update.user_id);
+  TokenEvent event{0, EventKind::kUserUpdated, clock_.Now(), caller.user_id, update.user_id,
+                   "", "", "", absl::StrJoin(changes, ",")};
+  return store_.UpdateUser(clean, event);
+}
+
+absl::StatusOr<User> UserManager::EnsureAdmin(const std::string& user_id) {
+  absl::StatusOr<User> user = store_.GetUser(user_id);
+  if (absl::IsNotFound(user.status())) {
+    user = Create(user_id, CreateRequest{user_id, user_id, "", Role::kAdmin});
+    // Lost a race with a concurrent bootstrap: use the winner's row.
+    if (absl::IsAlreadyExists(user.status())) user = store_.GetUser(user_id);
+  }
+  if (!user.ok()) return user.status();
+  if (user->role != Role::kAdmin) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("user ", user_id, " exists with role ", RoleName(user->role)));
+  }
+  if (user->disabled) return absl::FailedPreconditionError(absl::StrCat("user ", user_id, " is disabled"));
+  return user;
+}
+
+}  // namespace tokens::service

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/time/clock.h"
+#include "services/token_service/domain/model.h"
+#include "services/token_service/storage/token_store.h"
+
+namespace tokens::service {
+
+// The user administration use cases behind UserService; every method needs
+// an ADMIN caller. Each change is recorded as an audit event.
+class UserManager {
+ public:
+  UserManager(TokenStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  struct CreateRequest {
+    std::string user_id;
+    std::string display_name;
+    std::string email;
+    std::optional<Role> role;  // default USER
+  };
+  absl::StatusOr<User> CreateUser(const Principal& caller, const CreateRequest& request);
+
+  struct UserPage {
+    std::vector<User> users;
+    std::string next_page_token;
+  };
+  absl::StatusOr<UserPage> ListUsers(const Principal& caller, int page_size,
+                                     const std::string& page_token);
+
+  absl::StatusOr<User> UpdateUser(const Principal& caller, const UserUpdate& update);
+
+  // For `token-service bootstrap-admin`: the ADMIN user `user_id`, created
+  // if missing. FAILED_PRECONDITION if it exists but is not an enabled admin.
+  absl::StatusOr<User> EnsureAdmin(const std::string& user_id);
+
+ private:
+  absl::StatusOr<User> Create(const std::string& actor, const CreateRequest& request);
+
+  TokenStore& store_;
+  const Clock& clock_;
+};
+
+}  // namespace tokens::service

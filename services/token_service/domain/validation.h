@@ -1,0 +1,44 @@
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+
+// Input rules of the management API. Each failure is a FieldError naming the
+// request field, worded for the person who filled in the form.
+namespace tokens::service {
+
+inline constexpr size_t kMaxNameChars = 100;
+inline constexpr size_t kMaxUserIdChars = 64;
+inline constexpr size_t kMaxEmailChars = 254;
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 1000;
+
+// A token or display name: trimmed of surrounding whitespace, then 1-100
+// characters (code points) of valid UTF-8 without control characters.
+// Returns the trimmed name.
+absl::StatusOr<std::string> NormalizeName(absl::string_view field, absl::string_view name);
+
+// An expiry date: YYYY-MM-DD, after `today` and at most `max_days` after it.
+absl::StatusOr<absl::CivilDay> ValidateExpiry(absl::string_view field, absl::string_view text,
+                                              absl::CivilDay today, int max_days);
+
+// A date filter: YYYY-MM-DD, no range rule.
+absl::StatusOr<absl::CivilDay> ValidateDate(absl::string_view field, absl::string_view text);
+
+// user_id: 1-64 characters of [a-z0-9._@-], starting with a letter or digit.
+absl::Status ValidateUserId(absl::string_view field, absl::string_view user_id);
+
+// email: empty, or local@domain without spaces, at most 254 characters.
+absl::Status ValidateEmail(absl::string_view field, absl::string_view email);
+
+// page_size: negative is an error; 0 means the default; above the maximum is
+// clamped (AIP-158).
+absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
+
+// Token ids are UUIDs in canonical lower-case text form.
+absl::Status ValidateTokenId(absl::string_view field, absl::string_view id);
+
+}  // namespace tokens::service

@@ -1,0 +1,132 @@
+#include "services/token_service/storage/pg_pool.h"
+
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/json_logger.h"
+
+namespace tokens::service {
+namespace {
+
+constexpr int kMaxAttempts = 3;
+
+std::string FirstLine(absl::string_view text) {
+  const size_t end = text.find('\n');
+  return std::string(text.substr(0, end));
+}
+
+}  // namespace
+
+struct PgPool::Slot {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+absl::Status StatusFromCurrentException(absl::string_view what) {
+  static const auto log = Logger("db");
+  try {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    log->warn("{}: database connection lost: {}", what, FirstLine(e.what()));
+    return absl::UnavailableError("database unavailable");
+  } catch (const pqxx::in_doubt_error& e) {
+    log->error("{}: commit outcome unknown: {}", what, FirstLine(e.what()));
+    return absl::UnavailableError("database connection lost during commit; the change may or may not have been applied");
+  } catch (const pqxx::unique_violation& e) {
+    return absl::AlreadyExistsError(FirstLine(e.what()));
+  } catch (const pqxx::serialization_failure& e) {
+    return absl::AbortedError("concurrent update; retry");
+  } catch (const pqxx::deadlock_detected& e) {
+    return absl::AbortedError("concurrent update; retry");
+  } catch (const pqxx::sql_error& e) {
+    log->error("{}: sql error {}: {}", what, e.sqlstate(), FirstLine(e.what()));
+    if (e.sqlstate() == "57014") return absl::DeadlineExceededError("database statement timed out");
+    if (e.sqlstate().rfind("08", 0) == 0 || e.sqlstate().rfind("57P", 0) == 0) {
+      return absl::UnavailableError("database unavailable");
+    }
+    return absl::InternalError("database error");
+  } catch (const std::exception& e) {
+    log->error("{}: {}", what, FirstLine(e.what()));
+    return absl::InternalError("database error");
+  }
+}
+
+PgPool::PgPool(std::string url, Options options) : url_(std::move(url)), options_(options) {
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < options_.size; ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+    free_.push_back(slots_.back().get());
+  }
+}
+
+PgPool::~PgPool() = default;
+
+absl::StatusOr<PgPool::Slot*> PgPool::Acquire() {
+  Slot* slot = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !free_.empty(); };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&available), options_.acquire_timeout)) {
+      return absl::UnavailableError("all database connections are busy");
+    }
+    slot = free_.back();
+    free_.pop_back();
+  }
+  if (slot->conn == nullptr || !slot->conn->is_open()) {
+    try {
+      slot->conn = std::make_unique<pqxx::connection>(url_);
+      pqxx::nontransaction setup(*slot->conn);
+      setup.exec0(absl::StrCat("SET statement_timeout = ",
+                               absl::ToInt64Milliseconds(options_.statement_timeout)));
+      setup.exec0("SET TIME ZONE 'UTC'");
+    } catch (...) {
+      absl::Status status = StatusFromCurrentException("connect");
+      Release(slot, /*broken=*/true);
+      return status;
+    }
+  }
+  return slot;
+}
+
+void PgPool::Release(Slot* slot, bool broken) {
+  if (broken) slot->conn.reset();
+  absl::MutexLock lock(&mu_);
+  free_.push_back(slot);
+}
+
+absl::Status PgPool::Transact(absl::string_view what, const Work& fn) {
+  absl::Status status;
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    absl::StatusOr<Slot*> slot = Acquire();
+    if (!slot.ok()) return slot.status();
+    bool broken = false;
+    // A connection that broke before COMMIT was sent rolled the transaction
+    // back, so running it again on a fresh connection is safe; this is what
+    // makes the first call after a database restart succeed. A break during
+    // COMMIT (in_doubt_error) is not retried: the outcome is unknown.
+    bool retry = false;
+    try {
+      pqxx::work txn(*(*slot)->conn, std::string(what));
+      status = fn(txn);
+      if (status.ok()) txn.commit();
+    } catch (const pqxx::broken_connection&) {
+      status = StatusFromCurrentException(what);
+      broken = retry = true;
+    } catch (...) {
+      status = StatusFromCurrentException(what);
+      broken = absl::IsUnavailable(status);
+      retry = absl::IsAborted(status);
+    }
+    Release(*slot, broken);
+    if (!retry) return status;
+  }
+  return status;
+}
+
+absl::Status PgPool::Ping() {
+  return Transact("ping", [](pqxx::work& txn) {
+    txn.exec1("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace tokens::service

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "pqxx/pqxx"
+
+namespace tokens::service {
+
+// A fixed-size pool of libpqxx connections, opened lazily and reopened after
+// they break, so a database restart needs no service restart. Transact() is
+// the only way in: it runs a function inside a transaction and turns every
+// libpqxx exception into an absl::Status, so nothing above storage ever sees
+// one:
+//   broken_connection, in_doubt_error   -> UNAVAILABLE (connection dropped)
+//   unique_violation                    -> ALREADY_EXISTS (message: constraint)
+//   serialization_failure, deadlock     -> retried, then ABORTED
+//   any other error                     -> INTERNAL
+// Log lines carry the first line of PostgreSQL's message only: details can
+// quote row values.
+class PgPool {
+ public:
+  struct Options {
+    int size = 8;
+    // How long a caller waits for a free connection before UNAVAILABLE.
+    absl::Duration acquire_timeout = absl::Seconds(5);
+    // Server-side limit on each statement.
+    absl::Duration statement_timeout = absl::Seconds(10);
+  };
+
+  PgPool(std::string url, Options options);
+  ~PgPool();
+
+  using Work = std::function<absl::Status(pqxx::work&)>;
+  // Runs `fn` in a READ COMMITTED transaction and commits if it returns OK
+  // (aborts otherwise). `what` names the operation in logs.
+  absl::Status Transact(absl::string_view what, const Work& fn);
+
+  // Opens one connection now; for start-up checks.
+  absl::Status Ping();
+
+ private:
+  struct Slot;
+  absl::StatusOr<Slot*> Acquire();
+  void Release(Slot* slot, bool broken);
+
+  const std::string url_;
+  const Options options_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  std::vector<Slot*> free_ ABSL_GUARDED_BY(mu_);
+};
+
+// Converts the exception in flight (call only inside a catch block) to a
+// status, per the table above. Exposed for storage code that manages its own
+// connection (migrations).
+absl::Status StatusFromCurrentException(absl::string_view what);
+
+}  // namespace tokens::service

@@ -1,0 +1,117 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+
+// Every SQL statement of the token-service, in one place. Parameters are
+// always bound ($1...), never spliced into the text. Instants travel as
+// microseconds since the Unix epoch (exact both ways, unlike float seconds),
+// dates as 'YYYY-MM-DD' text, hashes as hex text.
+namespace tokens::service::sql {
+
+// $n (bigint micros) -> timestamptz, and timestamptz -> bigint micros.
+#define TOKENS_MICROS_TO_TS(n) "('epoch'::timestamptz + (" n ")::bigint * interval '1 microsecond')"
+#define TOKENS_TS_TO_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+// Columns read into a TokenRecord, in this order.
+#define TOKENS_TOKEN_COLUMNS                                                         \
+  "t.id::text, t.name, t.hint, t.user_id, u.display_name, "                          \
+  TOKENS_TS_TO_MICROS("t.created_at") ", " TOKENS_TS_TO_MICROS("t.last_used_at") ", " \
+  "to_char(t.expires_on, 'YYYY-MM-DD'), " TOKENS_TS_TO_MICROS("t.revoked_at")
+
+// Columns read into a User, in this order.
+#define TOKENS_USER_COLUMNS \
+  "u.user_id, u.display_name, u.email, u.role, u.disabled, " TOKENS_TS_TO_MICROS("u.created_at")
+
+inline constexpr absl::string_view kFindTokenForAuth =
+    "SELECT t.id::text, to_char(t.expires_on, 'YYYY-MM-DD'), t.revoked_at IS NOT NULL, "
+    TOKENS_USER_COLUMNS
+    " FROM tokens t JOIN users u USING (user_id)"
+    " WHERE t.token_hash = decode($1, 'hex')";
+
+inline constexpr absl::string_view kGetUser =
+    "SELECT " TOKENS_USER_COLUMNS " FROM users u WHERE u.user_id = $1";
+
+inline constexpr absl::string_view kInsertUser =
+    "INSERT INTO users AS u (user_id, display_name, email, role, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, " TOKENS_MICROS_TO_TS("$5") ", " TOKENS_MICROS_TO_TS("$5") ")"
+    " RETURNING " TOKENS_USER_COLUMNS;
+
+// NULL parameters leave a column as it is. The version moves only when
+// something a sidecar caches (role, disabled) changes.
+inline constexpr absl::string_view kUpdateUser =
+    "UPDATE users u SET"
+    "   display_name = coalesce($2, u.display_name),"
+    "   email = coalesce($3, u.email),"
+    "   role = coalesce($4, u.role),"
+    "   disabled = coalesce($5::boolean, u.disabled),"
+    "   updated_at = " TOKENS_MICROS_TO_TS("$6") ","
+    "   version = CASE WHEN coalesce($4, u.role) <> u.role"
+    "                    OR coalesce($5::boolean, u.disabled) <> u.disabled"
+    "             THEN nextval('change_version_seq') ELSE u.version END"
+    " WHERE u.user_id = $1"
+    " RETURNING " TOKENS_USER_COLUMNS;
+
+inline constexpr absl::string_view kListUsers =
+    "SELECT " TOKENS_USER_COLUMNS " FROM users u"
+    " WHERE ($1::text IS NULL OR u.user_id > $1)"
+    " ORDER BY u.user_id LIMIT $2";
+
+inline constexpr absl::string_view kInsertToken =
+    "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, rotated_from)"
+    " VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, " TOKENS_MICROS_TO_TS("$6") ", $7::date,"
+    "         $8::uuid)";
+
+inline constexpr absl::string_view kGetToken =
+    "SELECT " TOKENS_TOKEN_COLUMNS " FROM tokens t JOIN users u USING (user_id)"
+    " WHERE t.id = $1::uuid";
+
+// Locks the row so a concurrent revoke or rotate waits for this one.
+inline constexpr absl::string_view kLockToken =
+    "SELECT t.revoked_at IS NOT NULL, to_char(t.expires_on, 'YYYY-MM-DD')"
+    " FROM tokens t WHERE t.id = $1::uuid FOR UPDATE";
+
+inline constexpr absl::string_view kRevokeToken =
+    "UPDATE tokens SET revoked_at = " TOKENS_MICROS_TO_TS("$2") ","
+    " version = nextval('change_version_seq')"
+    " WHERE id = $1::uuid AND revoked_at IS NULL";
+
+// Keyset page, newest first. $1 user (NULL: all users), $2 status filter
+// (NULL, 'ACTIVE', 'EXPIRED', 'REVOKED'), $3 today (decides EXPIRED), $4 name
+// fragment (NULL: none), $5 expires-before date (NULL: none), $6/$7 the
+// cursor (created_at micros, id; NULL: first page), $8 limit. Statements are
+// planned with their parameters, so the NULL branches fold away and the
+// (user_id, created_at, id) or (created_at, id) index drives the scan.
+inline constexpr absl::string_view kListTokens =
+    "SELECT " TOKENS_TOKEN_COLUMNS " FROM tokens t JOIN users u USING (user_id)"
+    " WHERE ($1::text IS NULL OR t.user_id = $1)"
+    "   AND ($2::text IS NULL"
+    "        OR ($2 = 'REVOKED' AND t.revoked_at IS NOT NULL)"
+    "        OR ($2 = 'ACTIVE' AND t.revoked_at IS NULL AND t.expires_on > $3::date)"
+    "        OR ($2 = 'EXPIRED' AND t.revoked_at IS NULL AND t.expires_on <= $3::date))"
+    "   AND ($4::text IS NULL OR strpos(lower(t.name), lower($4)) > 0)"
+    "   AND ($5::date IS NULL OR t.expires_on < $5::date)"
+    "   AND ($6::bigint IS NULL"
+    "        OR (t.created_at, t.id) < (" TOKENS_MICROS_TO_TS("$6") ", $7::uuid))"
+    " ORDER BY t.created_at DESC, t.id DESC LIMIT $8";
+
+inline constexpr absl::string_view kInsertEvent =
+    "INSERT INTO token_events (kind, occurred_at, actor_user_id, subject_user_id, token_id,"
+    "                          token_name, previous_token_id, detail)"
+    " VALUES ($1, " TOKENS_MICROS_TO_TS("$2") ", $3, $4, $5::uuid, $6, $7::uuid, $8)";
+
+inline constexpr absl::string_view kListEvents =
+    "SELECT e.id, e.kind, " TOKENS_TS_TO_MICROS("e.occurred_at") ", e.actor_user_id,"
+    "       e.subject_user_id, coalesce(e.token_id::text, ''), e.token_name,"
+    "       coalesce(e.previous_token_id::text, ''), e.detail"
+    " FROM token_events e"
+    " WHERE ($1::text IS NULL OR e.subject_user_id = $1)"
+    "   AND ($2::uuid IS NULL OR e.token_id = $2::uuid OR e.previous_token_id = $2::uuid)"
+    "   AND ($3::bigint IS NULL OR e.id < $3::bigint)"
+    " ORDER BY e.id DESC LIMIT $4";
+
+#undef TOKENS_USER_COLUMNS
+#undef TOKENS_TOKEN_COLUMNS
+#undef TOKENS_TS_TO_MICROS
+#undef TOKENS_MICROS_TO_TS
+
+}  // namespace tokens::service::sql

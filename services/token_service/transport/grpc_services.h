@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string_view>
+
+#include "services/token_service/domain/authenticator.h"
+#include "services/token_service/domain/token_manager.h"
+#include "services/token_service/domain/user_manager.h"
+#include "tokens/v1/tokens.grpc.pb.h"
+
+// The gRPC face of the token-service: authenticate the caller, convert the
+// request, call the domain, convert the answer. No decisions live here.
+namespace tokens::service {
+
+class TokenServiceImpl final : public v1::TokenService::Service {
+ public:
+  TokenServiceImpl(const Authenticator& auth, TokenManager& tokens) : auth_(auth), tokens_(tokens) {}
+
+  grpc::Status CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
+                           v1::CreateTokenResponse* resp) override;
+  grpc::Status ListTokens(grpc::ServerContext* ctx, const v1::ListTokensRequest* req,
+                          v1::ListTokensResponse* resp) override;
+  grpc::Status GetToken(grpc::ServerContext* ctx, const v1::GetTokenRequest* req,
+                        v1::Token* resp) override;
+  grpc::Status RevokeToken(grpc::ServerContext* ctx, const v1::RevokeTokenRequest* req,
+                           v1::Token* resp) override;
+  grpc::Status RotateToken(grpc::ServerContext* ctx, const v1::RotateTokenRequest* req,
+                           v1::RotateTokenResponse* resp) override;
+  grpc::Status GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest* req,
+                          v1::GetProfileResponse* resp) override;
+  grpc::Status ListTokenEvents(grpc::ServerContext* ctx, const v1::ListTokenEventsRequest* req,
+                               v1::ListTokenEventsResponse* resp) override;
+
+ private:
+  const Authenticator& auth_;
+  TokenManager& tokens_;
+};
+
+class UserServiceImpl final : public v1::UserService::Service {
+ public:
+  UserServiceImpl(const Authenticator& auth, UserManager& users) : auth_(auth), users_(users) {}
+
+  grpc::Status CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
+                          v1::User* resp) override;
+  grpc::Status ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest* req,
+                         v1::ListUsersResponse* resp) override;
+  grpc::Status UpdateUser(grpc::ServerContext* ctx, const v1::UpdateUserRequest* req,
+                          v1::User* resp) override;
+
+ private:
+  const Authenticator& auth_;
+  UserManager& users_;
+};
+
+}  // namespace tokens::service
