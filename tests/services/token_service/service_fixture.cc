@@ -1,0 +1,144 @@
+#include "tests/services/token_service/service_fixture.h"
+
+#include <chrono>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/time/civil_date.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "pqxx/pqxx"
+#include "tests/support/postgres_instance.h"
+
+namespace tokens::testing {
+namespace {
+constexpr std::chrono::seconds kCommandTimeout(60);
+}  // namespace
+
+std::string TokenServiceBinary() { return TOKEN_SERVICE_BINARY; }
+
+absl::StatusOr<ChildProcess::Result> RunTokenService(std::vector<std::string> args) {
+  return ChildProcess::Run({TokenServiceBinary(), std::move(args), {}, {"DATABASE_URL"}},
+                           kCommandTimeout);
+}
+
+absl::StatusOr<std::unique_ptr<TokenServiceProcess>> TokenServiceProcess::Start(
+    const std::string& database_url, std::vector<std::string> extra_args) {
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--database_url", database_url};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Spawn({TokenServiceBinary(), args, {}, {"DATABASE_URL"}});
+  if (!child.ok()) return child.status();
+  absl::StatusOr<std::string> address =
+      (*child)->WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", kCommandTimeout);
+  if (!address.ok()) return address.status();
+  auto process = std::unique_ptr<TokenServiceProcess>(new TokenServiceProcess());
+  process->process_ = *std::move(child);
+  process->address_ = *address;
+  return process;
+}
+
+std::shared_ptr<grpc::Channel> TokenServiceProcess::NewChannel() const {
+  return grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+}
+
+std::string DateFromToday(int days) { return FormatIsoDate(UtcDay(absl::Now()) + days); }
+
+std::vector<std::string> ViolatedFields(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  google::rpc::Status rich;
+  if (status.error_details().empty() || !rich.ParseFromString(status.error_details())) {
+    return fields;
+  }
+  for (const auto& detail : rich.details()) {
+    google::rpc::BadRequest bad_request;
+    if (!detail.UnpackTo(&bad_request)) continue;
+    for (const auto& violation : bad_request.field_violations()) {
+      fields.push_back(violation.field());
+    }
+  }
+  return fields;
+}
+
+void TokenServiceTest::SetUp() {
+  absl::StatusOr<std::string> url = SharedPostgres().CreateDatabase();
+  ASSERT_TRUE(url.ok()) << url.status();
+  database_url_ = *url;
+
+  absl::StatusOr<ChildProcess::Result> migrate =
+      RunTokenService({"migrate", "--database_url", database_url_});
+  ASSERT_TRUE(migrate.ok()) << migrate.status();
+  ASSERT_EQ(migrate->exit_code, 0) << migrate->err;
+
+  absl::StatusOr<ChildProcess::Result> bootstrap =
+      RunTokenService({"bootstrap-admin", "--user", "admin", "--database_url", database_url_});
+  ASSERT_TRUE(bootstrap.ok()) << bootstrap.status();
+  ASSERT_EQ(bootstrap->exit_code, 0) << bootstrap->err;
+  admin_token_ = std::string(absl::StripSuffix(bootstrap->out, "\n"));
+
+  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service =
+      TokenServiceProcess::Start(database_url_);
+  ASSERT_TRUE(service.ok()) << service.status();
+  service_ = *std::move(service);
+  std::shared_ptr<grpc::Channel> channel = service_->NewChannel();
+  tokens_ = v1::TokenService::NewStub(channel);
+  users_ = v1::UserService::NewStub(channel);
+}
+
+void TokenServiceTest::TearDown() {
+  if (HasFailure() && service_ != nullptr) {
+    std::cerr << "---- token-service stderr ----\n" << service_->process().Stderr();
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> TokenServiceTest::As(const std::string& token) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", "Bearer " + token);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return ctx;
+}
+
+std::string TokenServiceTest::NewUserWithToken(const std::string& user_id, v1::Role role) {
+  v1::CreateUserRequest create_user;
+  create_user.set_user_id(user_id);
+  create_user.set_display_name("User " + user_id);
+  create_user.set_email(user_id + "@example.com");
+  create_user.set_role(role);
+  v1::User user;
+  grpc::Status status = users_->CreateUser(As(admin_token_).get(), create_user, &user);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  v1::CreateTokenRequest create_token;
+  create_token.set_name("first token of " + user_id);
+  create_token.set_expires_on(DateFromToday(30));
+  create_token.set_user_id(user_id);
+  v1::CreateTokenResponse created;
+  status = tokens_->CreateToken(As(admin_token_).get(), create_token, &created);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return created.secret();
+}
+
+v1::CreateTokenResponse TokenServiceTest::MustCreate(const std::string& token,
+                                                     const std::string& name, int days_ahead) {
+  v1::CreateTokenRequest request;
+  request.set_name(name);
+  request.set_expires_on(DateFromToday(days_ahead));
+  v1::CreateTokenResponse response;
+  grpc::Status status = tokens_->CreateToken(As(token).get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response;
+}
+
+std::vector<std::string> TokenServiceTest::Sql(const std::string& query) {
+  pqxx::connection conn(database_url_);
+  pqxx::work txn(conn);
+  std::vector<std::string> column;
+  for (const pqxx::row& row : txn.exec(query)) {
+    column.push_back(row[0].is_null() ? "NULL" : row[0].as<std::string>());
+  }
+  txn.commit();
+  return column;
+}
+
+}  // namespace tokens::testing

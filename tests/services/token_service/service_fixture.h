@@ -1,0 +1,75 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/support/child_process.h"
+#include "tokens/v1/tokens.grpc.pb.h"
+
+// Integration-test support for the token-service: the real binary against a
+// fresh database on the test binary's private PostgreSQL, over real gRPC.
+namespace tokens::testing {
+
+// Path of the token-service binary under test.
+std::string TokenServiceBinary();
+
+// Runs `token-service <args...>` to completion.
+absl::StatusOr<ChildProcess::Result> RunTokenService(std::vector<std::string> args);
+
+// A running `token-service` listening on 127.0.0.1 at a port it chose.
+class TokenServiceProcess {
+ public:
+  // Starts the server and waits until it logs "listening on".
+  static absl::StatusOr<std::unique_ptr<TokenServiceProcess>> Start(
+      const std::string& database_url, std::vector<std::string> extra_args = {});
+
+  const std::string& address() const { return address_; }
+  ChildProcess& process() { return *process_; }
+  std::shared_ptr<grpc::Channel> NewChannel() const;
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  std::string address_;
+};
+
+// The UTC date `days` from today, as YYYY-MM-DD.
+std::string DateFromToday(int days);
+
+// The google.rpc.BadRequest field violations carried by `status`, as
+// "field" strings, in order; empty if there are none.
+std::vector<std::string> ViolatedFields(const grpc::Status& status);
+
+// Base fixture: a fresh database, migrated; admin user "admin" bootstrapped
+// (its token in admin_token_); token-service running; stubs connected.
+class TokenServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // A ClientContext carrying "authorization: Bearer <token>".
+  static std::unique_ptr<grpc::ClientContext> As(const std::string& token);
+
+  // Creates a user with `role` (as admin) and returns a fresh token of theirs.
+  std::string NewUserWithToken(const std::string& user_id, v1::Role role);
+
+  // Creates a token for the owner of `token`; fails the test on error.
+  v1::CreateTokenResponse MustCreate(const std::string& token, const std::string& name,
+                                     int days_ahead = 30);
+
+  // Runs SQL on the test database and returns the first column of each row.
+  std::vector<std::string> Sql(const std::string& query);
+
+  std::string database_url_;
+  std::string admin_token_;
+  std::unique_ptr<TokenServiceProcess> service_;
+  std::unique_ptr<v1::TokenService::Stub> tokens_;
+  std::unique_ptr<v1::UserService::Stub> users_;
+};
+
+}  // namespace tokens::testing
