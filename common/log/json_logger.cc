@@ -33,7 +33,7 @@ class JsonFormatter final : public spdlog::formatter {
 std::shared_ptr<spdlog::sinks::sink> Sink() {
   static auto* sink = [] {
     auto s = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    s->set_formatter(std::make_unique<JsonFormatter>());
+    s->set_formatter(NewJsonFormatter());
     return new std::shared_ptr<spdlog::sinks::sink>(std::move(s));
   }();
   return *sink;
@@ -66,6 +66,8 @@ std::string JsonEscape(absl::string_view text) {
   }
   return out;
 }
+
+std::unique_ptr<spdlog::formatter> NewJsonFormatter() { return std::make_unique<JsonFormatter>(); }
 
 bool InitLogging(absl::string_view level) {
   spdlog::level::level_enum parsed = spdlog::level::from_str(std::string(level));

@@ -5,6 +5,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/strings/string_view.h"
+#include "spdlog/formatter.h"
 #include "spdlog/logger.h"
 
 namespace tokens {
@@ -21,6 +22,10 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& name);
 
 // Escapes `text` for inclusion inside a JSON string literal.
 std::string JsonEscape(absl::string_view text);
+
+// The formatter behind Logger(): one JSON object per line. Exposed so tests can
+// check the exact lines it writes.
+std::unique_ptr<spdlog::formatter> NewJsonFormatter();
 
 }  // namespace tokens
 

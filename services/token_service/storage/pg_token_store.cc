@@ -168,7 +168,12 @@ absl::StatusOr<TokenRecord> PgTokenStore::InsertToken(const NewToken& token,
                                                       const TokenEvent& event) {
   absl::StatusOr<TokenRecord> result;
   absl::Status status = pool_.Transact("insert token", [&](pqxx::work& txn) {
-    InsertTokenRow(txn, token, std::nullopt);
+    try {
+      InsertTokenRow(txn, token, std::nullopt);
+    } catch (const pqxx::foreign_key_violation&) {
+      // tokens.user_id references users: the owner does not exist.
+      return absl::NotFoundError("no such user");
+    }
     InsertEvent(txn, event);
     result = SelectToken(txn, token.id);
     return result.status();

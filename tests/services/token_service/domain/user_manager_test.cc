@@ -1,0 +1,355 @@
+#include "services/token_service/domain/user_manager.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/token_service/domain/page_token.h"
+#include "tests/services/token_service/domain/fake_token_store.h"
+
+namespace tokens::service {
+namespace {
+
+using test_support::FakeTokenStore;
+using test_support::HasCode;
+using test_support::IsFieldError;
+using ::testing::ElementsAreArray;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+using CreateRequest = UserManager::CreateRequest;
+
+const absl::Time kNow =
+    absl::FromCivil(absl::CivilSecond(2026, 11, 28, 17, 35, 22), absl::UTCTimeZone());
+
+Principal Caller(const std::string& user_id, Role role) {
+  return Principal{user_id, "Name of " + user_id, "", role, "token-of-" + user_id};
+}
+
+UserUpdate Update(const std::string& user_id) {
+  UserUpdate update;
+  update.user_id = user_id;
+  return update;
+}
+
+class UserManagerTest : public ::testing::Test {
+ protected:
+  UserManagerTest() {
+    store_.AddUser("root", Role::kAdmin);
+    store_.AddUser("ops", Role::kAdmin);
+    store_.AddUser("alice");
+    store_.AddUser("sidecar", Role::kService);
+  }
+
+  // The one event recorded since the fixture was built.
+  TokenEvent OnlyEvent() {
+    const std::vector<TokenEvent> events = store_.events();
+    EXPECT_THAT(events, SizeIs(1));
+    return events.empty() ? TokenEvent{} : events.back();
+  }
+
+  FakeClock clock_{kNow};
+  FakeTokenStore store_;
+  UserManager users_{store_, clock_};
+
+  const Principal root_ = Caller("root", Role::kAdmin);
+  const Principal ops_ = Caller("ops", Role::kAdmin);
+  const Principal alice_ = Caller("alice", Role::kUser);
+  const Principal sidecar_ = Caller("sidecar", Role::kService);
+};
+
+TEST_F(UserManagerTest, OnlyAdminsMayManageUsers) {
+  for (const Principal& caller : {alice_, sidecar_}) {
+    SCOPED_TRACE(caller.user_id);
+    EXPECT_THAT(users_.CreateUser(caller, {"carol", "", "", std::nullopt}),
+                HasCode(absl::StatusCode::kPermissionDenied));
+    EXPECT_THAT(users_.ListUsers(caller, 0, ""), HasCode(absl::StatusCode::kPermissionDenied));
+    UserUpdate promote = Update(caller.user_id);
+    promote.role = Role::kAdmin;
+    EXPECT_THAT(users_.UpdateUser(caller, promote), HasCode(absl::StatusCode::kPermissionDenied));
+  }
+  EXPECT_THAT(store_.events(), IsEmpty());
+  EXPECT_THAT(store_.GetUser("carol"), HasCode(absl::StatusCode::kNotFound));
+  EXPECT_EQ(store_.GetUser("alice")->role, Role::kUser);
+}
+
+// --- CreateUser --------------------------------------------------------------
+
+TEST_F(UserManagerTest, CreateUserDefaults) {
+  absl::StatusOr<User> carol = users_.CreateUser(root_, {"carol", "", "", std::nullopt});
+  ASSERT_TRUE(carol.ok()) << carol.status();
+  EXPECT_EQ(carol->user_id, "carol");
+  EXPECT_EQ(carol->display_name, "carol");
+  EXPECT_EQ(carol->email, "");
+  EXPECT_EQ(carol->role, Role::kUser);
+  EXPECT_FALSE(carol->disabled);
+  EXPECT_EQ(carol->created_at, kNow);
+
+  const TokenEvent event = OnlyEvent();
+  EXPECT_EQ(event.kind, EventKind::kUserCreated);
+  EXPECT_EQ(event.occurred_at, kNow);
+  EXPECT_EQ(event.actor_user_id, "root");
+  EXPECT_EQ(event.subject_user_id, "carol");
+  EXPECT_EQ(event.token_id, "");
+  EXPECT_EQ(event.detail, "role=USER");
+}
+
+TEST_F(UserManagerTest, CreateUserWithEverything) {
+  absl::StatusOr<User> svc = users_.CreateUser(
+      root_, {"svc.deploy", "  Deploy Service ", "deploy@example.com", Role::kService});
+  ASSERT_TRUE(svc.ok()) << svc.status();
+  EXPECT_EQ(svc->display_name, "Deploy Service");
+  EXPECT_EQ(svc->email, "deploy@example.com");
+  EXPECT_EQ(svc->role, Role::kService);
+  EXPECT_EQ(OnlyEvent().detail, "role=SERVICE");
+  EXPECT_EQ(store_.GetUser("svc.deploy")->role, Role::kService);
+}
+
+TEST_F(UserManagerTest, CreateUserValidatesEveryField) {
+  EXPECT_THAT(users_.CreateUser(root_, {"", "", "", std::nullopt}), IsFieldError("user_id"));
+  EXPECT_THAT(users_.CreateUser(root_, {"Carol", "", "", std::nullopt}), IsFieldError("user_id"));
+  EXPECT_THAT(users_.CreateUser(root_, {std::string(65, 'c'), "", "", std::nullopt}),
+              IsFieldError("user_id"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", "   ", "", std::nullopt}),
+              IsFieldError("display_name"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", "Car\x7fol", "", std::nullopt}),
+              IsFieldError("display_name"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", "Ca\trol", "", std::nullopt}),
+              IsFieldError("display_name"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", std::string(101, 'c'), "", std::nullopt}),
+              IsFieldError("display_name"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", "", "carol", std::nullopt}),
+              IsFieldError("email"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", "", "carol @example.com", std::nullopt}),
+              IsFieldError("email"));
+  EXPECT_THAT(store_.events(), IsEmpty());
+  EXPECT_THAT(store_.GetUser("carol"), HasCode(absl::StatusCode::kNotFound));
+}
+
+TEST_F(UserManagerTest, DuplicateUserIdIsAFieldErrorLikePgTokenStore) {
+  absl::StatusOr<User> again = users_.CreateUser(root_, {"alice", "Alice 2", "", Role::kAdmin});
+  EXPECT_THAT(again, IsFieldError("user_id"));
+  EXPECT_THAT(store_.events(), IsEmpty());
+  EXPECT_EQ(store_.GetUser("alice")->role, Role::kUser);
+}
+
+TEST_F(UserManagerTest, CreateUserPropagatesStoreOutage) {
+  store_.FailAllCallsWith(absl::UnavailableError("database unavailable"));
+  EXPECT_THAT(users_.CreateUser(root_, {"carol", "", "", std::nullopt}),
+              HasCode(absl::StatusCode::kUnavailable));
+}
+
+// --- UpdateUser --------------------------------------------------------------
+
+TEST_F(UserManagerTest, UpdateChangesOnlyTheGivenFields) {
+  UserUpdate rename = Update("alice");
+  rename.display_name = "  Alice Liddell ";
+  absl::StatusOr<User> alice = users_.UpdateUser(root_, rename);
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ(alice->display_name, "Alice Liddell");
+  EXPECT_EQ(alice->email, "alice@example.com");
+  EXPECT_EQ(alice->role, Role::kUser);
+  EXPECT_FALSE(alice->disabled);
+
+  const TokenEvent event = OnlyEvent();
+  EXPECT_EQ(event.kind, EventKind::kUserUpdated);
+  EXPECT_EQ(event.occurred_at, kNow);
+  EXPECT_EQ(event.actor_user_id, "root");
+  EXPECT_EQ(event.subject_user_id, "alice");
+  EXPECT_EQ(event.detail, "display_name");
+}
+
+TEST_F(UserManagerTest, UpdateEventDetailListsTheChanges) {
+  struct Case {
+    UserUpdate update;
+    std::string detail;
+  };
+  std::vector<Case> cases(5, Case{Update("alice"), ""});
+  cases[0].update.email = "liddell@example.com";
+  cases[0].detail = "email";
+  cases[1].update.role = Role::kAdmin;
+  cases[1].detail = "role=ADMIN";
+  cases[2].update.disabled = true;
+  cases[2].detail = "disabled=true";
+  cases[3].update.disabled = false;
+  cases[3].detail = "disabled=false";
+  cases[4].update.display_name = "Alice";
+  cases[4].update.email = "";
+  cases[4].update.role = Role::kService;
+  cases[4].update.disabled = true;
+  cases[4].detail = "display_name,email,role=SERVICE,disabled=true";
+  for (const Case& c : cases) {
+    ASSERT_TRUE(users_.UpdateUser(root_, c.update).ok()) << c.detail;
+    EXPECT_EQ(store_.events().back().detail, c.detail);
+  }
+  const absl::StatusOr<User> alice = store_.GetUser("alice");
+  EXPECT_EQ(alice->display_name, "Alice");
+  EXPECT_EQ(alice->email, "");
+  EXPECT_EQ(alice->role, Role::kService);
+  EXPECT_TRUE(alice->disabled);
+}
+
+TEST_F(UserManagerTest, UpdateWithNothingToChange) {
+  absl::StatusOr<User> alice = users_.UpdateUser(root_, Update("alice"));
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ(alice->user_id, "alice");
+  EXPECT_THAT(store_.events(), IsEmpty());
+  EXPECT_THAT(users_.UpdateUser(root_, Update("nobody")), HasCode(absl::StatusCode::kNotFound));
+}
+
+TEST_F(UserManagerTest, UpdateMissingUser) {
+  UserUpdate update = Update("nobody");
+  update.disabled = true;
+  EXPECT_THAT(users_.UpdateUser(root_, update), HasCode(absl::StatusCode::kNotFound));
+}
+
+TEST_F(UserManagerTest, UpdateValidates) {
+  UserUpdate bad_id = Update("Alice");
+  bad_id.disabled = true;
+  EXPECT_THAT(users_.UpdateUser(root_, bad_id), IsFieldError("user_id"));
+  UserUpdate empty_name = Update("alice");
+  empty_name.display_name = " ";
+  EXPECT_THAT(users_.UpdateUser(root_, empty_name), IsFieldError("display_name"));
+  UserUpdate bad_email = Update("alice");
+  bad_email.email = "not an email";
+  EXPECT_THAT(users_.UpdateUser(root_, bad_email), IsFieldError("email"));
+  EXPECT_THAT(store_.events(), IsEmpty());
+}
+
+TEST_F(UserManagerTest, AdminsCannotDisableOrDemoteThemselves) {
+  UserUpdate disable = Update("root");
+  disable.disabled = true;
+  EXPECT_THAT(users_.UpdateUser(root_, disable), HasCode(absl::StatusCode::kFailedPrecondition));
+  for (Role role : {Role::kUser, Role::kService}) {
+    UserUpdate demote = Update("root");
+    demote.role = role;
+    EXPECT_THAT(users_.UpdateUser(root_, demote), HasCode(absl::StatusCode::kFailedPrecondition));
+  }
+  EXPECT_THAT(store_.events(), IsEmpty());
+  EXPECT_EQ(store_.GetUser("root")->role, Role::kAdmin);
+  EXPECT_FALSE(store_.GetUser("root")->disabled);
+
+  // Harmless changes to oneself are fine...
+  UserUpdate harmless = Update("root");
+  harmless.display_name = "Root";
+  harmless.role = Role::kAdmin;
+  harmless.disabled = false;
+  EXPECT_TRUE(users_.UpdateUser(root_, harmless).ok());
+  // ...and another admin may do what one may not do to oneself.
+  EXPECT_TRUE(users_.UpdateUser(ops_, disable).ok());
+  EXPECT_TRUE(store_.GetUser("root")->disabled);
+}
+
+// --- ListUsers ---------------------------------------------------------------
+
+TEST_F(UserManagerTest, ListUsersPagesInUserIdOrder) {
+  std::vector<std::string> expected = {"alice", "ops", "root", "sidecar"};
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = absl::StrFormat("user%02d", i);
+    store_.AddUser(id);
+    expected.push_back(id);
+  }
+  std::sort(expected.begin(), expected.end());
+
+  std::vector<std::string> listed;
+  std::string page_token;
+  int pages = 0;
+  do {
+    absl::StatusOr<UserManager::UserPage> page = users_.ListUsers(root_, 5, page_token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_LT(++pages, 100);
+    EXPECT_LE(page->users.size(), 5u);
+    for (const User& u : page->users) listed.push_back(u.user_id);
+    page_token = page->next_page_token;
+  } while (!page_token.empty());
+  EXPECT_EQ(pages, 5);
+  EXPECT_THAT(listed, ElementsAreArray(expected));
+}
+
+TEST_F(UserManagerTest, ListUsersRejectsBadPaging) {
+  EXPECT_THAT(users_.ListUsers(root_, -1, ""), IsFieldError("page_size"));
+  EXPECT_THAT(users_.ListUsers(root_, 0, "garbage"), IsFieldError("page_token"));
+  const std::string tokens_cursor =
+      PageToken::Encode("tokens", PageToken::Fingerprint({}), {"alice"});
+  EXPECT_THAT(users_.ListUsers(root_, 0, tokens_cursor), IsFieldError("page_token"));
+}
+
+TEST_F(UserManagerTest, ListUsersDefaultPageSize) {
+  absl::StatusOr<UserManager::UserPage> page = users_.ListUsers(root_, 0, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->users, SizeIs(4));
+  EXPECT_EQ(page->next_page_token, "");
+}
+
+// --- EnsureAdmin -------------------------------------------------------------
+
+TEST_F(UserManagerTest, EnsureAdminCreatesTheAdmin) {
+  absl::StatusOr<User> admin = users_.EnsureAdmin("boot");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_EQ(admin->user_id, "boot");
+  EXPECT_EQ(admin->display_name, "boot");
+  EXPECT_EQ(admin->role, Role::kAdmin);
+  EXPECT_FALSE(admin->disabled);
+  const TokenEvent event = OnlyEvent();
+  EXPECT_EQ(event.kind, EventKind::kUserCreated);
+  EXPECT_EQ(event.actor_user_id, "boot");
+  EXPECT_EQ(event.detail, "role=ADMIN");
+}
+
+TEST_F(UserManagerTest, EnsureAdminIsIdempotent) {
+  ASSERT_TRUE(users_.EnsureAdmin("boot").ok());
+  clock_.Advance(absl::Hours(1));
+  absl::StatusOr<User> again = users_.EnsureAdmin("boot");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->created_at, kNow);
+  EXPECT_THAT(store_.events(), SizeIs(1));
+  // An admin that was there before is fine as well.
+  EXPECT_EQ(users_.EnsureAdmin("root")->user_id, "root");
+}
+
+TEST_F(UserManagerTest, EnsureAdminRefusesUsersThatAreNotEnabledAdmins) {
+  EXPECT_THAT(users_.EnsureAdmin("alice"), HasCode(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(users_.EnsureAdmin("sidecar"), HasCode(absl::StatusCode::kFailedPrecondition));
+  store_.AddUser("locked", Role::kAdmin, /*disabled=*/true);
+  EXPECT_THAT(users_.EnsureAdmin("locked"), HasCode(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store_.events(), IsEmpty());
+  EXPECT_EQ(store_.GetUser("alice")->role, Role::kUser);
+}
+
+TEST_F(UserManagerTest, EnsureAdminValidatesTheUserId) {
+  EXPECT_THAT(users_.EnsureAdmin("Not Valid"), IsFieldError("user_id"));
+  EXPECT_THAT(users_.EnsureAdmin(""), IsFieldError("user_id"));
+}
+
+// Two `bootstrap-admin` runs at once: the other one creates the user between
+// our lookup and our insert. The store reports the taken id the way
+// PgTokenStore does; the winner's row is what counts.
+TEST_F(UserManagerTest, EnsureAdminLosingARaceUsesTheWinnersRow) {
+  store_.BeforeNextCreateUser([this] { store_.AddUser("boot", Role::kAdmin); });
+  absl::StatusOr<User> admin = users_.EnsureAdmin("boot");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_EQ(admin->user_id, "boot");
+  EXPECT_EQ(admin->role, Role::kAdmin);
+}
+
+TEST_F(UserManagerTest, EnsureAdminLosingARaceToANonAdmin) {
+  store_.BeforeNextCreateUser([this] { store_.AddUser("boot", Role::kUser); });
+  EXPECT_THAT(users_.EnsureAdmin("boot"), HasCode(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(UserManagerTest, EnsureAdminPropagatesStoreOutage) {
+  store_.FailAllCallsWith(absl::UnavailableError("database unavailable"));
+  EXPECT_THAT(users_.EnsureAdmin("boot"), HasCode(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace tokens::service

@@ -1,0 +1,318 @@
+#include "services/token_service/domain/validation.h"
+
+#include <climits>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "common/status/field_error.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tokens::service {
+namespace {
+
+// Why a name is rejected, as the description of the FieldError.
+constexpr char kEmpty[] = "must not be empty";
+constexpr char kBadUtf8[] = "must be valid UTF-8";
+constexpr char kControl[] = "must not contain control characters";
+
+std::string Repeat(absl::string_view piece, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) absl::StrAppend(&out, piece);
+  return out;
+}
+
+// Expects a FieldError on `field` whose description is `description`.
+void ExpectFieldError(const absl::Status& status, absl::string_view field,
+                      absl::string_view description) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_EQ(FieldOf(status), std::optional<std::string>(std::string(field))) << status;
+  EXPECT_EQ(DescriptionOf(status), description) << status;
+}
+
+// --- NormalizeName -----------------------------------------------------------
+
+struct NameCase {
+  std::string label;
+  std::string input;
+  std::string normalized;  // when error is empty
+  std::string error;       // the description, or empty for success
+};
+
+std::ostream& operator<<(std::ostream& os, const NameCase& c) { return os << c.label; }
+
+std::string NameCaseLabel(const ::testing::TestParamInfo<NameCase>& param_info) {
+  return param_info.param.label;
+}
+
+class NormalizeNameTest : public ::testing::TestWithParam<NameCase> {};
+
+TEST_P(NormalizeNameTest, Table) {
+  const NameCase& c = GetParam();
+  absl::StatusOr<std::string> got = NormalizeName("name", c.input);
+  if (c.error.empty()) {
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, c.normalized);
+  } else {
+    ExpectFieldError(got.status(), "name", c.error);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Valid, NormalizeNameTest,
+    ::testing::Values(
+        NameCase{"plain", "QA-Test-Token", "QA-Test-Token", ""},
+        NameCase{"inner_spaces_kept", "deploy  bot 2", "deploy  bot 2", ""},
+        NameCase{"trimmed", "  ci token \t", "ci token", ""},
+        NameCase{"trimmed_newlines", "\r\n ci\n", "ci", ""}, NameCase{"one_char", "x", "x", ""},
+        NameCase{"utf8", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x91",
+                 "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x91", ""},
+        NameCase{"punctuation", "a~b!?", "a~b!?", ""},
+        NameCase{"ascii_100", Repeat("a", 100), Repeat("a", 100), ""},
+        NameCase{"two_byte_100", Repeat("\xC3\xA9", 100), Repeat("\xC3\xA9", 100), ""},
+        NameCase{"three_byte_100", Repeat("\xE2\x82\xAC", 100), Repeat("\xE2\x82\xAC", 100), ""},
+        NameCase{"four_byte_100", Repeat("\xF0\x9F\x94\x91", 100), Repeat("\xF0\x9F\x94\x91", 100),
+                 ""},
+        // Surrounding whitespace does not count towards the limit.
+        NameCase{"padded_100", "  " + Repeat("a", 100) + "\t", Repeat("a", 100), ""},
+        NameCase{"highest_code_point", "\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF", ""}),
+    NameCaseLabel);
+
+INSTANTIATE_TEST_SUITE_P(
+    Invalid, NormalizeNameTest,
+    ::testing::Values(
+        NameCase{"empty", "", "", kEmpty}, NameCase{"spaces", "   ", "", kEmpty},
+        NameCase{"whitespace_only", " \t\r\n\v\f", "", kEmpty},
+        NameCase{"ascii_101", Repeat("a", 101), "", "must be at most 100 characters (got 101)"},
+        NameCase{"two_byte_101", Repeat("\xC3\xA9", 101), "",
+                 "must be at most 100 characters (got 101)"},
+        NameCase{"four_byte_101", Repeat("\xF0\x9F\x94\x91", 101), "",
+                 "must be at most 100 characters (got 101)"},
+        NameCase{"newline", "a\nb", "", kControl}, NameCase{"tab", "a\tb", "", kControl},
+        NameCase{"nul", std::string("a\0b", 3), "", kControl},
+        NameCase{"escape", "a\x1b[2Jb", "", kControl}, NameCase{"del", "a\x7fz", "", kControl},
+        NameCase{"nel_u0085", "a\xC2\x85z", "", kControl},
+        NameCase{"c1_u009f", "a\xC2\x9Fz", "", kControl},
+        NameCase{"line_separator_u2028", "a\xE2\x80\xA8z", "", kControl},
+        NameCase{"paragraph_separator_u2029", "a\xE2\x80\xA9z", "", kControl},
+        NameCase{"lone_continuation", "a\x80z", "", kBadUtf8},
+        NameCase{"invalid_byte_ff", "a\xFFz", "", kBadUtf8},
+        NameCase{"invalid_byte_f8", "a\xF8\x88\x80\x80\x80", "", kBadUtf8},
+        NameCase{"truncated_two_byte", "a\xC3", "", kBadUtf8},
+        NameCase{"truncated_four_byte", "a\xF0\x9F\x94", "", kBadUtf8},
+        NameCase{"bad_continuation", "\xC3\x28", "", kBadUtf8},
+        NameCase{"surrogate_d800", "a\xED\xA0\x80", "", kBadUtf8},
+        NameCase{"above_u10ffff", "a\xF4\x90\x80\x80", "", kBadUtf8},
+        NameCase{"latin1_not_utf8", "caf\xE9", "", kBadUtf8},
+        // Overlong encodings of '/', NUL and U+FFFF.
+        NameCase{"overlong_2_slash", "\xC0\xAF", "", kBadUtf8},
+        NameCase{"overlong_2_nul", "a\xC0\x80z", "", kBadUtf8},
+        NameCase{"overlong_2_c1", "\xC1\xBF", "", kBadUtf8},
+        NameCase{"overlong_3_slash", "\xE0\x80\xAF", "", kBadUtf8},
+        NameCase{"overlong_3_max", "\xE0\x9F\xBF", "", kBadUtf8},
+        NameCase{"overlong_4_slash", "\xF0\x80\x80\xAF", "", kBadUtf8},
+        NameCase{"overlong_4_max", "\xF0\x8F\xBF\xBF", "", kBadUtf8}),
+    NameCaseLabel);
+
+TEST(NormalizeNameTest, NamesTheFieldItWasGiven) {
+  EXPECT_EQ(FieldOf(NormalizeName("display_name", "").status()),
+            std::optional<std::string>("display_name"));
+  EXPECT_EQ(FieldOf(NormalizeName("name", Repeat("x", 101)).status()),
+            std::optional<std::string>("name"));
+}
+
+// --- ValidateExpiry / ValidateDate -------------------------------------------
+
+constexpr absl::CivilDay kToday(2026, 11, 28);
+
+struct ExpiryCase {
+  std::string input;
+  int max_days;
+  std::optional<absl::CivilDay> day;  // nullopt: error
+  std::string error;
+};
+
+void CheckExpiry(const ExpiryCase& c) {
+  SCOPED_TRACE(absl::StrCat("\"", c.input, "\" max_days=", c.max_days));
+  absl::StatusOr<absl::CivilDay> got = ValidateExpiry("expires_on", c.input, kToday, c.max_days);
+  if (c.day.has_value()) {
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, *c.day);
+  } else {
+    ExpectFieldError(got.status(), "expires_on", c.error);
+  }
+}
+
+TEST(ValidateExpiryTest, Range) {
+  for (const ExpiryCase& c : std::vector<ExpiryCase>{
+           ExpiryCase{"2026-11-28", 365, std::nullopt, "expiry date must be after 2026-11-28"},
+           ExpiryCase{"2026-11-27", 365, std::nullopt, "expiry date must be after 2026-11-28"},
+           ExpiryCase{"1999-01-01", 365, std::nullopt, "expiry date must be after 2026-11-28"},
+           ExpiryCase{"2026-11-29", 365, absl::CivilDay(2026, 11, 29), ""},
+           ExpiryCase{"2027-04-11", 365, absl::CivilDay(2027, 4, 11), ""},
+           ExpiryCase{"2027-11-28", 365, absl::CivilDay(2027, 11, 28), ""},
+           ExpiryCase{"2027-11-29", 365, std::nullopt,
+                      "expiry date must be at most 365 days ahead (2027-11-28 or earlier)"},
+           ExpiryCase{"9999-12-31", 365, std::nullopt,
+                      "expiry date must be at most 365 days ahead (2027-11-28 or earlier)"},
+           ExpiryCase{"2026-12-28", 30, absl::CivilDay(2026, 12, 28), ""},
+           ExpiryCase{"2026-12-29", 30, std::nullopt,
+                      "expiry date must be at most 30 days ahead (2026-12-28 or earlier)"},
+           ExpiryCase{"2026-11-29", 1, absl::CivilDay(2026, 11, 29), ""},
+           ExpiryCase{"2026-11-30", 1, std::nullopt,
+                      "expiry date must be at most 1 days ahead (2026-11-29 or earlier)"}}) {
+    CheckExpiry(c);
+  }
+}
+
+TEST(ValidateExpiryTest, Format) {
+  for (const ExpiryCase& c : std::vector<ExpiryCase>{
+           ExpiryCase{"", 365, std::nullopt, "is required (YYYY-MM-DD)"},
+           ExpiryCase{"2027-4-1", 365, std::nullopt, "must be a date in YYYY-MM-DD format"},
+           ExpiryCase{"2027-02-30", 365, std::nullopt, "is not a calendar date"},
+           ExpiryCase{"2027-13-01", 365, std::nullopt, "is not a calendar date"},
+           ExpiryCase{"tomorrow", 365, std::nullopt, "must be a date in YYYY-MM-DD format"},
+           ExpiryCase{" 2027-04-01", 365, std::nullopt, "must be a date in YYYY-MM-DD format"},
+           ExpiryCase{"2027-04-01T00:00:00Z", 365, std::nullopt,
+                      "must be a date in YYYY-MM-DD format"},
+           ExpiryCase{"2027/04/01", 365, std::nullopt, "must be a date in YYYY-MM-DD format"}}) {
+    CheckExpiry(c);
+  }
+}
+
+// Format errors win over range errors, whatever `today` is.
+TEST(ValidateExpiryTest, LooseDatesAreFormatErrors) {
+  ExpectFieldError(
+      ValidateExpiry("expires_on", "2026-4-1", absl::CivilDay(2026, 1, 1), 365).status(),
+      "expires_on", "must be a date in YYYY-MM-DD format");
+  ExpectFieldError(
+      ValidateExpiry("expires_on", "2026-02-30", absl::CivilDay(2026, 1, 1), 365).status(),
+      "expires_on", "is not a calendar date");
+}
+
+TEST(ValidateExpiryTest, LeapDayCountsInTheRange) {
+  const absl::CivilDay today(2028, 2, 28);
+  EXPECT_EQ(ValidateExpiry("expires_on", "2028-02-29", today, 365).value(),
+            absl::CivilDay(2028, 2, 29));
+  // 2028 is a leap year: 365 days after 2028-02-28 is 2029-02-27.
+  EXPECT_TRUE(ValidateExpiry("expires_on", "2029-02-27", today, 365).ok());
+  EXPECT_FALSE(ValidateExpiry("expires_on", "2029-02-28", today, 365).ok());
+}
+
+TEST(ValidateDateTest, ParsesWithoutRangeRules) {
+  EXPECT_EQ(ValidateDate("expires_before", "1999-01-01").value(), absl::CivilDay(1999, 1, 1));
+  ExpectFieldError(ValidateDate("expires_before", "").status(), "expires_before",
+                   "is required (YYYY-MM-DD)");
+  ExpectFieldError(ValidateDate("expires_before", "01/02/2027").status(), "expires_before",
+                   "must be a date in YYYY-MM-DD format");
+}
+
+// --- ValidateUserId ----------------------------------------------------------
+
+TEST(ValidateUserIdTest, Accepted) {
+  for (const std::string& id :
+       std::vector<std::string>{"alice", "a", "0", "bob.smith", "svc_sidecar", "alice@example.com",
+                                "x-1", "0day", std::string(64, 'z')}) {
+    EXPECT_TRUE(ValidateUserId("user_id", id).ok()) << id;
+  }
+}
+
+TEST(ValidateUserIdTest, Rejected) {
+  for (const std::string& id :
+       std::vector<std::string>{"", std::string(65, 'z'), "Alice", "aLICE", "alice smith", " alice",
+                                "alice ", ".alice", "_alice", "-alice", "@alice", "\xC3\xA4lice",
+                                "a/b", "a|b", "a*", "*", "alice\n", std::string("a\0b", 3)}) {
+    absl::Status status = ValidateUserId("user_id", id);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << absl::CEscape(id);
+    EXPECT_EQ(FieldOf(status), std::optional<std::string>("user_id")) << absl::CEscape(id);
+  }
+}
+
+TEST(ValidateUserIdTest, Messages) {
+  ExpectFieldError(ValidateUserId("user_id", ""), "user_id", "is required");
+  ExpectFieldError(ValidateUserId("user_id", std::string(65, 'a')), "user_id",
+                   "must be at most 64 characters");
+  ExpectFieldError(
+      ValidateUserId("owner", "Bob"), "owner",
+      "must be lower-case letters, digits and . _ @ -, starting with a letter or digit");
+}
+
+// --- ValidateEmail -----------------------------------------------------------
+
+TEST(ValidateEmailTest, Accepted) {
+  for (const std::string& email : std::vector<std::string>{
+           "", "a@b", "alice@example.com", "Alice.Smith+tokens@sub.example.org",
+           "j\xC3\xB6rg@example.de", std::string(64, 'a') + "@" + std::string(189, 'b')}) {
+    EXPECT_TRUE(ValidateEmail("email", email).ok()) << email;
+  }
+}
+
+TEST(ValidateEmailTest, Rejected) {
+  for (const std::string& email :
+       std::vector<std::string>{"alice", "@example.com", "alice@", "@", "a@b@c", "a b@c", " a@b",
+                                "a@b ", "a@b\n", "a\t@b", "a\x7f@b", std::string("a@b\0c", 5),
+                                std::string(64, 'a') + "@" + std::string(190, 'b')}) {
+    absl::Status status = ValidateEmail("email", email);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << absl::CEscape(email);
+    EXPECT_EQ(FieldOf(status), std::optional<std::string>("email")) << absl::CEscape(email);
+  }
+}
+
+TEST(ValidateEmailTest, Messages) {
+  ExpectFieldError(ValidateEmail("email", "nope"), "email", "must look like name@example.com");
+  ExpectFieldError(ValidateEmail("email", std::string(250, 'a') + "@b.cd"), "email",
+                   "must be at most 254 characters");
+}
+
+// --- ValidatePageSize --------------------------------------------------------
+
+TEST(ValidatePageSizeTest, DefaultsAndClamps) {
+  EXPECT_EQ(ValidatePageSize("page_size", 0).value(), kDefaultPageSize);
+  EXPECT_EQ(ValidatePageSize("page_size", 1).value(), 1);
+  EXPECT_EQ(ValidatePageSize("page_size", 7).value(), 7);
+  EXPECT_EQ(ValidatePageSize("page_size", kMaxPageSize).value(), kMaxPageSize);
+  EXPECT_EQ(ValidatePageSize("page_size", kMaxPageSize + 1).value(), kMaxPageSize);
+  EXPECT_EQ(ValidatePageSize("page_size", INT_MAX).value(), kMaxPageSize);
+}
+
+TEST(ValidatePageSizeTest, RejectsNegative) {
+  ExpectFieldError(ValidatePageSize("page_size", -1).status(), "page_size", "must not be negative");
+  ExpectFieldError(ValidatePageSize("limit", INT_MIN).status(), "limit", "must not be negative");
+}
+
+// --- ValidateTokenId ---------------------------------------------------------
+
+TEST(ValidateTokenIdTest, AcceptsCanonicalLowerCaseUuids) {
+  EXPECT_TRUE(ValidateTokenId("id", "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a").ok());
+  EXPECT_TRUE(ValidateTokenId("id", "00000000-0000-0000-0000-000000000000").ok());
+  EXPECT_TRUE(ValidateTokenId("id", "ffffffff-ffff-ffff-ffff-ffffffffffff").ok());
+}
+
+TEST(ValidateTokenIdTest, Rejected) {
+  for (const std::string& id :
+       std::vector<std::string>{"0F8C2E4A-1B3D-4C5E-8F9A-0B1C2D3E4F5A",    // upper case
+                                "0f8c2e4a1b3d4c5e8f9a0b1c2d3e4f5a",        // no dashes
+                                "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5",     // short
+                                "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a0",   // long
+                                "0f8c2e4a-1b3d-4c5e-8f9a0-b1c2d3e4f5a",    // dash misplaced
+                                "0f8c2e4g-1b3d-4c5e-8f9a-0b1c2d3e4f5a",    // not hex
+                                "{0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a}",  // braces
+                                " 0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5",    // space
+                                "utk_0123456789ABCDEFGHIJKLMNOPQRSTUVW3ffP4c"}) {
+    ExpectFieldError(ValidateTokenId("id", id), "id", "is not a token id");
+  }
+}
+
+TEST(ValidateTokenIdTest, EmptyIsRequired) {
+  ExpectFieldError(ValidateTokenId("token_id", ""), "token_id", "is required");
+}
+
+}  // namespace
+}  // namespace tokens::service

@@ -1,0 +1,480 @@
+// PgTokenStore and PgPool on their own (no gRPC, no domain) against a fresh,
+// migrated database on a real PostgreSQL: races that only the database can
+// arbitrate, keyset cursors with ties, and reconnecting after a restart.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/status/field_error.h"
+#include "common/time/civil_date.h"
+#include "common/token/token_codec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "services/token_service/storage/migrations.h"
+#include "services/token_service/storage/pg_pool.h"
+#include "services/token_service/storage/pg_token_store.h"
+#include "tests/support/postgres_instance.h"
+
+namespace tokens::service {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::tokens::testing::PostgresInstance;
+using ::tokens::testing::SharedPostgres;
+
+std::string NewUuid() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::lock_guard<std::mutex> lock(mu);
+  const uint64_t hi = (rng() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  const uint64_t lo = (rng() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff,
+                         lo >> 48, lo & 0xffffffffffffULL);
+}
+
+// Releases every waiting thread at once, so that racing calls really race.
+class StartLine {
+ public:
+  explicit StartLine(int parties) : waiting_(parties) {}
+  void ArriveAndWait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (--waiting_ == 0) {
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [this] { return waiting_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_;
+};
+
+// Runs fn(i) on `n` threads released together; joins them.
+void RunConcurrently(int n, const std::function<void(int)>& fn) {
+  StartLine start(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      start.ArriveAndWait();
+      fn(i);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+}
+
+std::vector<std::string> Query(const std::string& url, const std::string& sql) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction txn(conn);
+  std::vector<std::string> column;
+  for (const pqxx::row& row : txn.exec(sql)) {
+    column.push_back(row[0].is_null() ? "NULL" : row[0].as<std::string>());
+  }
+  return column;
+}
+
+absl::CivilDay Today() { return UtcDay(absl::Now()); }
+
+class PgTokenStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> url = SharedPostgres().CreateDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    absl::StatusOr<std::vector<int>> applied = Migrate(url_);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    pool_ = std::make_unique<PgPool>(url_, PgPool::Options{32});
+    store_ = std::make_unique<PgTokenStore>(*pool_);
+    CreateUser("alice");
+  }
+
+  void CreateUser(const std::string& user_id) {
+    const absl::Time now = absl::Now();
+    User user{user_id, "User " + user_id, user_id + "@example.com", Role::kUser, false, now};
+    TokenEvent event{0, EventKind::kUserCreated, now, "admin", user_id, "", "", "", "role=USER"};
+    absl::StatusOr<User> created = store_->CreateUser(user, event);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+
+  static NewToken Token(const std::string& user_id, const std::string& name,
+                        absl::Time created_at = absl::Now(), int days_ahead = 30) {
+    const std::string id = NewUuid();
+    return NewToken{id,
+                    user_id,
+                    name,
+                    TokenCodec::Hash("secret of " + id),
+                    "utk_test…" + id.substr(0, 4),
+                    created_at,
+                    Today() + days_ahead};
+  }
+
+  static TokenEvent CreatedEvent(const NewToken& t) {
+    return TokenEvent{
+        0, EventKind::kTokenCreated, t.created_at, t.user_id, t.user_id, t.id, t.name, "", ""};
+  }
+
+  absl::StatusOr<TokenRecord> Insert(const NewToken& t) {
+    return store_->InsertToken(t, CreatedEvent(t));
+  }
+
+  absl::StatusOr<TokenRecord> Revoke(const TokenRecord& t, absl::Time now = absl::Now()) {
+    return store_->RevokeToken(
+        t.id, now,
+        TokenEvent{0, EventKind::kTokenRevoked, now, t.user_id, t.user_id, t.id, t.name, "", ""});
+  }
+
+  absl::StatusOr<TokenRecord> Rotate(const TokenRecord& old, const NewToken& replacement,
+                                     absl::Time now) {
+    return store_->RotateToken(old.id, replacement, now,
+                               TokenEvent{0, EventKind::kTokenRotated, now, old.user_id,
+                                          old.user_id, replacement.id, old.name, old.id, ""});
+  }
+
+  int CountEvents(const std::string& kind, const std::string& token_column,
+                  const std::string& token_id) {
+    return std::stoi(
+        Query(url_, absl::StrCat("SELECT count(*) FROM token_events WHERE kind = '", kind, "' AND ",
+                                 token_column, " = '", token_id, "'"))[0]);
+  }
+
+  std::string url_;
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgTokenStore> store_;
+};
+
+TEST_F(PgTokenStoreTest, ConcurrentInsertsOfOneNameAdmitExactlyOne) {
+  constexpr int kThreads = 32;
+  std::vector<absl::Status> results(kThreads);
+  std::vector<NewToken> tokens;
+  for (int i = 0; i < kThreads; ++i) tokens.push_back(Token("alice", "ci-deploy"));
+  RunConcurrently(kThreads, [&](int i) { results[i] = Insert(tokens[i]).status(); });
+
+  int ok = 0;
+  for (const absl::Status& s : results) {
+    if (s.ok()) {
+      ++ok;
+      continue;
+    }
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(FieldOf(s), std::optional<std::string>("name")) << s;
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_THAT(Query(url_, "SELECT count(*) FROM tokens WHERE name = 'ci-deploy'"),
+              ElementsAreArray({"1"}));
+  // The losers' events rolled back with their rows.
+  EXPECT_THAT(Query(url_, "SELECT count(*) FROM token_events WHERE kind = 'TOKEN_CREATED'"),
+              ElementsAreArray({"1"}));
+
+  // Another user may use the name; so may alice once the holder is revoked.
+  CreateUser("bob");
+  EXPECT_TRUE(Insert(Token("bob", "ci-deploy")).ok());
+  const std::string winner =
+      Query(url_, "SELECT id::text FROM tokens WHERE user_id = 'alice' AND name = 'ci-deploy'")[0];
+  absl::StatusOr<TokenRecord> holder = store_->GetToken(winner);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE(Revoke(*holder).ok());
+  EXPECT_TRUE(Insert(Token("alice", "ci-deploy")).ok());
+}
+
+TEST_F(PgTokenStoreTest, InsertForUnknownOwnerIsNotFound) {
+  absl::StatusOr<TokenRecord> inserted = Insert(Token("nobody", "orphan"));
+  EXPECT_EQ(inserted.status().code(), absl::StatusCode::kNotFound) << inserted.status();
+}
+
+TEST_F(PgTokenStoreTest, ConcurrentRevokesRecordOneEvent) {
+  absl::StatusOr<TokenRecord> token = Insert(Token("alice", "revoke-me"));
+  ASSERT_TRUE(token.ok()) << token.status();
+  constexpr int kThreads = 16;
+  std::vector<absl::StatusOr<TokenRecord>> results(kThreads);
+  const absl::Time base = absl::Now();
+  RunConcurrently(kThreads, [&](int i) { results[i] = Revoke(*token, base + absl::Seconds(i)); });
+
+  std::set<int64_t> revoked_at;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->revoked_at.has_value());
+    revoked_at.insert(absl::ToUnixMicros(*r->revoked_at));
+  }
+  // Every caller sees the one revocation that won.
+  EXPECT_EQ(revoked_at.size(), 1u);
+  EXPECT_EQ(CountEvents("TOKEN_REVOKED", "token_id", token->id), 1);
+
+  absl::StatusOr<TokenRecord> again = Revoke(*token);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(absl::ToUnixMicros(*again->revoked_at), *revoked_at.begin());
+  EXPECT_EQ(CountEvents("TOKEN_REVOKED", "token_id", token->id), 1);
+
+  EXPECT_EQ(Revoke(TokenRecord{NewUuid(), "x", "", "alice", "", base, std::nullopt, Today(),
+                               std::nullopt})
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(PgTokenStoreTest, RotateRacingRevokeIsConsistent) {
+  int rotated_first = 0;
+  int revoked_first = 0;
+  for (int round = 0; round < 30; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const std::string name = absl::StrCat("race-", round);
+    absl::StatusOr<TokenRecord> old = Insert(Token("alice", name));
+    ASSERT_TRUE(old.ok()) << old.status();
+    const NewToken replacement = Token("alice", name, absl::Now(), 30);
+
+    absl::StatusOr<TokenRecord> rotate_result;
+    absl::StatusOr<TokenRecord> revoke_result;
+    RunConcurrently(2, [&](int i) {
+      // Alternate who gets the head start of the scheduler.
+      if ((i + round) % 2 == 0) {
+        rotate_result = Rotate(*old, replacement, absl::Now());
+      } else {
+        revoke_result = Revoke(*old);
+      }
+    });
+
+    ASSERT_TRUE(revoke_result.ok()) << revoke_result.status();
+    EXPECT_TRUE(revoke_result->revoked_at.has_value());
+    absl::StatusOr<TokenRecord> old_now = store_->GetToken(old->id);
+    ASSERT_TRUE(old_now.ok()) << old_now.status();
+    EXPECT_TRUE(old_now->revoked_at.has_value()) << "the old token is still live";
+    absl::StatusOr<TokenRecord> fresh = store_->GetToken(replacement.id);
+    const int rotations = CountEvents("TOKEN_ROTATED", "previous_token_id", old->id);
+    const int revocations = CountEvents("TOKEN_REVOKED", "token_id", old->id);
+
+    if (rotate_result.ok()) {
+      // Rotated, then the revoke found nothing left to do.
+      ++rotated_first;
+      ASSERT_TRUE(fresh.ok()) << fresh.status();
+      EXPECT_FALSE(fresh->revoked_at.has_value());
+      EXPECT_EQ(fresh->name, name);
+      EXPECT_EQ(fresh->expires_on, old->expires_on);
+      EXPECT_EQ(rotations, 1);
+      EXPECT_EQ(revocations, 0);
+      EXPECT_EQ(revoke_result->revoked_at, old_now->revoked_at);
+    } else {
+      // Revoked, then the rotation refused a token that is no longer ACTIVE.
+      ++revoked_first;
+      EXPECT_EQ(rotate_result.status().code(), absl::StatusCode::kFailedPrecondition)
+          << rotate_result.status();
+      EXPECT_EQ(fresh.status().code(), absl::StatusCode::kNotFound) << "half a rotation";
+      EXPECT_EQ(rotations, 0);
+      EXPECT_EQ(revocations, 1);
+    }
+    EXPECT_THAT(Query(url_, absl::StrCat("SELECT count(*) FROM tokens WHERE name = '", name,
+                                         "' AND revoked_at IS NULL")),
+                ElementsAreArray({rotate_result.ok() ? "1" : "0"}));
+  }
+  // Both orders are legal; which ones occurred is up to the scheduler.
+  EXPECT_EQ(rotated_first + revoked_first, 30);
+}
+
+TEST_F(PgTokenStoreTest, RotateChecksTheOldTokenUnderTheLock) {
+  absl::StatusOr<TokenRecord> old = Insert(Token("alice", "nightly", absl::Now(), 5));
+  ASSERT_TRUE(old.ok()) << old.status();
+  // At or after 00:00 UTC of expires_on the token is EXPIRED: no rotation.
+  const absl::Time expiry = StartOfUtcDay(old->expires_on);
+  EXPECT_EQ(Rotate(*old, Token("alice", "nightly"), expiry).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<TokenRecord> rotated =
+      Rotate(*old, Token("alice", "nightly"), expiry - absl::Seconds(1));
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(Rotate(*old, Token("alice", "nightly"), absl::Now()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  TokenRecord missing = *old;
+  missing.id = NewUuid();
+  EXPECT_EQ(Rotate(missing, Token("alice", "nightly-2"), absl::Now()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(PgTokenStoreTest, ListCursorBreaksCreatedAtTiesById) {
+  CreateUser("bob");
+  const absl::Time tie = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()) - 1000000);
+  std::vector<std::pair<int64_t, std::string>> expected;  // (micros, id) of alice's tokens
+  for (int i = 0; i < 23; ++i) {
+    // 17 tokens share one instant; the others sit one microsecond either side.
+    absl::Time at = tie;
+    if (i >= 17) at += absl::Microseconds(i % 2 == 0 ? 1 : -1);
+    absl::StatusOr<TokenRecord> t = Insert(Token("alice", absl::StrCat("tie-", i), at));
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(t->created_at, at);
+    expected.emplace_back(absl::ToUnixMicros(at), t->id);
+    ASSERT_TRUE(Insert(Token("bob", absl::StrCat("tie-", i), at)).ok());
+  }
+  std::sort(expected.rbegin(), expected.rend());  // newest first, then id descending
+
+  for (int limit : {1, 2, 3, 16, 17, 18, 100}) {
+    SCOPED_TRACE(absl::StrCat("limit ", limit));
+    TokenQuery query;
+    query.user_id = "alice";
+    query.today = Today();
+    query.limit = limit;
+    std::vector<std::pair<int64_t, std::string>> walked;
+    for (int page = 0; page < 100; ++page) {
+      absl::StatusOr<std::vector<TokenRecord>> rows = store_->ListTokens(query);
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      ASSERT_LE(rows->size(), static_cast<size_t>(limit));
+      for (const TokenRecord& r : *rows) {
+        EXPECT_EQ(r.user_id, "alice");
+        walked.emplace_back(absl::ToUnixMicros(r.created_at), r.id);
+      }
+      if (rows->size() < static_cast<size_t>(limit)) break;
+      query.after = TokenCursor{rows->back().created_at, rows->back().id};
+    }
+    EXPECT_EQ(walked, expected);
+  }
+
+  // A cursor in the middle of the tie: strictly after it, the row itself
+  // excluded, the rest of the tie (smaller ids) included.
+  const auto& middle = expected[8];
+  TokenQuery query;
+  query.user_id = "alice";
+  query.today = Today();
+  query.limit = 100;
+  query.after = TokenCursor{absl::FromUnixMicros(middle.first), middle.second};
+  absl::StatusOr<std::vector<TokenRecord>> rest = store_->ListTokens(query);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), expected.size() - 9);
+  for (size_t i = 0; i < rest->size(); ++i) EXPECT_EQ((*rest)[i].id, expected[9 + i].second);
+
+  // Without a user filter both users' rows interleave by the same key.
+  TokenQuery all;
+  all.today = Today();
+  all.limit = 1000;
+  absl::StatusOr<std::vector<TokenRecord>> everyone = store_->ListTokens(all);
+  ASSERT_TRUE(everyone.ok()) << everyone.status();
+  ASSERT_EQ(everyone->size(), 46u);
+  for (size_t i = 1; i < everyone->size(); ++i) {
+    const TokenRecord& a = (*everyone)[i - 1];
+    const TokenRecord& b = (*everyone)[i];
+    EXPECT_TRUE(a.created_at > b.created_at || (a.created_at == b.created_at && a.id > b.id)) << i;
+  }
+}
+
+TEST_F(PgTokenStoreTest, FindTokenForAuthByHash) {
+  const NewToken row = Token("alice", "auth", absl::Now(), 12);
+  absl::StatusOr<TokenRecord> inserted = Insert(row);
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+
+  absl::StatusOr<TokenAuthRecord> found = store_->FindTokenForAuth(row.hash);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->token_id, row.id);
+  EXPECT_EQ(found->expires_on, Today() + 12);
+  EXPECT_FALSE(found->revoked);
+  EXPECT_EQ(found->user.user_id, "alice");
+  EXPECT_EQ(found->user.display_name, "User alice");
+  EXPECT_EQ(found->user.role, Role::kUser);
+  EXPECT_FALSE(found->user.disabled);
+
+  EXPECT_EQ(store_->FindTokenForAuth(TokenCodec::Hash("not a stored token")).status().code(),
+            absl::StatusCode::kNotFound);
+
+  UserUpdate disable;
+  disable.user_id = "alice";
+  disable.disabled = true;
+  ASSERT_TRUE(store_
+                  ->UpdateUser(disable, TokenEvent{0, EventKind::kUserUpdated, absl::Now(), "admin",
+                                                   "alice", "", "", "", "disabled=true"})
+                  .ok());
+  ASSERT_TRUE(Revoke(*inserted).ok());
+  found = store_->FindTokenForAuth(row.hash);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(found->revoked);
+  EXPECT_TRUE(found->user.disabled);
+}
+
+// A PgPool on a server of its own, which the test stops and restarts.
+class PgPoolRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    pg_ = *std::move(pg);
+    absl::StatusOr<std::string> url = pg_->CreateDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    absl::StatusOr<std::vector<int>> applied = Migrate(url_);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+  }
+
+  absl::Status Select1(PgPool& pool) {
+    return pool.Transact("test select", [](pqxx::work& txn) {
+      txn.exec1("SELECT 1");
+      return absl::OkStatus();
+    });
+  }
+
+  // Opens `n` connections of `pool` at once (each held by a transaction
+  // that sleeps a little), so that all of them go stale on a restart.
+  void OpenConnections(PgPool& pool, int n) {
+    std::vector<absl::Status> results(n);
+    RunConcurrently(n, [&](int i) {
+      results[i] = pool.Transact("hold", [](pqxx::work& txn) {
+        txn.exec1("SELECT pg_sleep(0.2)");
+        return absl::OkStatus();
+      });
+    });
+    for (const absl::Status& s : results) ASSERT_TRUE(s.ok()) << s;
+    ASSERT_THAT(Query(url_, "SELECT count(*) >= " + std::to_string(n) +
+                                " FROM pg_stat_activity WHERE datname = current_database()"),
+                ElementsAreArray({"t"}));
+  }
+
+  std::unique_ptr<PostgresInstance> pg_;
+  std::string url_;
+};
+
+TEST_F(PgPoolRestartTest, FirstCallAfterARestartSucceedsOnStaleConnections) {
+  for (int size : {1, 4}) {
+    SCOPED_TRACE(absl::StrCat("pool size ", size));
+    PgPool pool(url_, PgPool::Options{size});
+    PgTokenStore store(pool);
+    ASSERT_NO_FATAL_FAILURE(OpenConnections(pool, size));
+
+    ASSERT_TRUE(pg_->Stop().ok());
+    ASSERT_TRUE(pg_->Restart().ok());
+
+    // Every pooled connection is stale now; each must be replaced
+    // transparently, starting with the very first call, and including the
+    // ones only concurrent calls reach.
+    absl::Status first = Select1(pool);
+    EXPECT_TRUE(first.ok()) << first;
+    ASSERT_NO_FATAL_FAILURE(OpenConnections(pool, size));
+    absl::StatusOr<User> user = store.GetUser("nobody");
+    EXPECT_EQ(user.status().code(), absl::StatusCode::kNotFound) << user.status();
+  }
+}
+
+TEST_F(PgPoolRestartTest, CallsDuringAnOutageAreUnavailableThenRecover) {
+  PgPool pool(url_, PgPool::Options{2});
+  PgTokenStore store(pool);
+  ASSERT_NO_FATAL_FAILURE(OpenConnections(pool, 2));
+
+  ASSERT_TRUE(pg_->Stop().ok());
+  for (int i = 0; i < 3; ++i) {
+    absl::Status down = Select1(pool);
+    EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+    EXPECT_EQ(store.GetUser("x").status().code(), absl::StatusCode::kUnavailable);
+  }
+  ASSERT_TRUE(pg_->Restart().ok());
+  absl::Status first = Select1(pool);
+  EXPECT_TRUE(first.ok()) << first;
+  EXPECT_EQ(store.GetUser("x").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tokens::service
