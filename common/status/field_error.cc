@@ -9,8 +9,9 @@ namespace {
 constexpr absl::string_view kFieldPayload = "tokens.v1/field";
 }  // namespace
 
-absl::Status FieldError(absl::string_view field, absl::string_view description) {
-  absl::Status status = absl::InvalidArgumentError(absl::StrCat(field, ": ", description));
+absl::Status FieldError(absl::string_view field, absl::string_view description,
+                        absl::StatusCode code) {
+  absl::Status status(code, absl::StrCat(field, ": ", description));
   status.SetPayload(kFieldPayload, absl::Cord(field));
   return status;
 }

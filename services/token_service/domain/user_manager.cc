@@ -1,7 +1,5 @@
 #include "services/token_service/domain/user_manager.h"
 
-#include <utility>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status/field_error.h"
@@ -93,14 +91,8 @@ absl::StatusOr<User> UserManager::EnsureAdmin(const std::string& user_id) {
   absl::StatusOr<User> user = store_.GetUser(user_id);
   if (absl::IsNotFound(user.status())) {
     user = Create(user_id, CreateRequest{user_id, user_id, "", Role::kAdmin});
-    // Lost a race with a concurrent bootstrap: use the winner's row. The
-    // store reports the taken id as a FieldError on user_id (PgTokenStore),
-    // not ALREADY_EXISTS, so look again whenever the create failed; if there
-    // is still no row, the create's own error stands.
-    if (!user.ok()) {
-      absl::StatusOr<User> winner = store_.GetUser(user_id);
-      if (winner.ok()) user = std::move(winner);
-    }
+    // Lost a race with a concurrent bootstrap: use the winner's row.
+    if (absl::IsAlreadyExists(user.status())) user = store_.GetUser(user_id);
   }
   if (!user.ok()) return user.status();
   if (user->role != Role::kAdmin) {

@@ -128,7 +128,10 @@ absl::StatusOr<User> PgTokenStore::CreateUser(const User& in, const TokenEvent& 
     InsertEvent(txn, event);
     return absl::OkStatus();
   });
-  if (absl::IsAlreadyExists(status)) return FieldError("user_id", "a user with this id already exists");
+  if (absl::IsAlreadyExists(status)) {
+    return FieldError("user_id", "a user with this id already exists",
+                      absl::StatusCode::kAlreadyExists);
+  }
   if (!status.ok()) return status;
   return user;
 }

@@ -73,7 +73,7 @@ class TokenStore {
   virtual absl::StatusOr<TokenAuthRecord> FindTokenForAuth(const TokenHash& hash) = 0;
 
   virtual absl::StatusOr<User> GetUser(const std::string& user_id) = 0;
-  // ALREADY_EXISTS if the user_id is taken.
+  // ALREADY_EXISTS, as a FieldError on "user_id", if the user_id is taken.
   virtual absl::StatusOr<User> CreateUser(const User& user, const TokenEvent& event) = 0;
   // Applies the set fields; NOT_FOUND if there is no such user. `event.detail`
   // is filled in by the caller.

@@ -74,8 +74,9 @@ class ValidationTest : public TokenServiceTest {
 
   // Expects INVALID_ARGUMENT naming exactly `field`, and no write.
   void ExpectRejected(const grpc::Status& status, const std::string& field,
-                      const std::string& state_before) {
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+                      const std::string& state_before,
+                      grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT) {
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
     EXPECT_THAT(ViolatedFields(status), ElementsAre(field)) << status.error_message();
     EXPECT_EQ(WrittenState(), state_before) << "a rejected request wrote something";
   }
@@ -549,12 +550,12 @@ TEST_F(ValidationTest, UserServiceRejectsInvalidArguments) {
   status = create("0a.b_c@d-e", "x@y", v1::SERVICE);
   EXPECT_TRUE(status.ok()) << status.error_message();
 
-  // A duplicate user id: rejected on user_id, and the original is untouched.
+  // A duplicate user id: ALREADY_EXISTS on user_id, and the original is untouched.
   status = create("carol", "carol@example.com", v1::USER, "Carol");
   ASSERT_TRUE(status.ok()) << status.error_message();
   std::string after_carol = WrittenState();
   ExpectRejected(create("carol", "other@example.com", v1::ADMIN, "Not Carol"), "user_id",
-                 after_carol);
+                 after_carol, grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(Sql("SELECT display_name || ' ' || email || ' ' || role FROM users "
                 "WHERE user_id = 'carol'"),
             std::vector<std::string>{"Carol carol@example.com USER"});

@@ -32,9 +32,8 @@ namespace tokens::service::test_support {
 
 // An in-memory TokenStore that keeps the contract documented in
 // token_store.h, and mirrors PgTokenStore where the interface leaves room:
-//   - CreateUser of a taken user_id: FieldError("user_id"), i.e.
-//     INVALID_ARGUMENT, as PgTokenStore answers (token_store.h still says
-//     ALREADY_EXISTS);
+//   - CreateUser of a taken user_id: ALREADY_EXISTS as a FieldError on
+//     "user_id";
 //   - InsertToken for a missing owner: NOT_FOUND; a name already used by one
 //     of the owner's non-revoked tokens: FieldError("name");
 //   - RevokeToken of a revoked token: returned unchanged, no event;
@@ -142,7 +141,8 @@ class FakeTokenStore final : public TokenStore {
     absl::MutexLock lock(&mu_);
     if (absl::Status s = Enter(); !s.ok()) return s;
     if (users_.count(user.user_id) > 0) {
-      return FieldError("user_id", "a user with this id already exists");
+      return FieldError("user_id", "a user with this id already exists",
+                        absl::StatusCode::kAlreadyExists);
     }
     User& stored = users_[user.user_id];
     stored = user;
@@ -384,11 +384,18 @@ MATCHER_P(HasCode, code, "has status code " + absl::StatusCodeToString(code)) {
   return status.code() == code;
 }
 
-// A FieldError naming `field`.
+// An INVALID_ARGUMENT FieldError naming `field`.
 MATCHER_P(IsFieldError, field, std::string("is a FieldError on ") + field) {
   const absl::Status& status = StatusOf(arg);
   *result_listener << "status is " << status;
   return status.code() == absl::StatusCode::kInvalidArgument && FieldOf(status) == field;
+}
+
+// An ALREADY_EXISTS FieldError naming `field`.
+MATCHER_P(IsTakenField, field, std::string("is an ALREADY_EXISTS FieldError on ") + field) {
+  const absl::Status& status = StatusOf(arg);
+  *result_listener << "status is " << status;
+  return status.code() == absl::StatusCode::kAlreadyExists && FieldOf(status) == field;
 }
 
 }  // namespace tokens::service::test_support

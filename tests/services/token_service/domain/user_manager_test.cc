@@ -22,6 +22,7 @@ namespace {
 using test_support::FakeTokenStore;
 using test_support::HasCode;
 using test_support::IsFieldError;
+using test_support::IsTakenField;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -135,9 +136,9 @@ TEST_F(UserManagerTest, CreateUserValidatesEveryField) {
   EXPECT_THAT(store_.GetUser("carol"), HasCode(absl::StatusCode::kNotFound));
 }
 
-TEST_F(UserManagerTest, DuplicateUserIdIsAFieldErrorLikePgTokenStore) {
+TEST_F(UserManagerTest, DuplicateUserIdIsAlreadyExistsOnUserId) {
   absl::StatusOr<User> again = users_.CreateUser(root_, {"alice", "Alice 2", "", Role::kAdmin});
-  EXPECT_THAT(again, IsFieldError("user_id"));
+  EXPECT_THAT(again, IsTakenField("user_id"));
   EXPECT_THAT(store_.events(), IsEmpty());
   EXPECT_EQ(store_.GetUser("alice")->role, Role::kUser);
 }
