@@ -29,6 +29,17 @@ class PageToken {
                                                          absl::string_view token,
                                                          absl::string_view kind,
                                                          uint64_t fingerprint, size_t key_count);
+
+  // Lists fetch page_size + 1 rows: the extra one only says another page
+  // exists. Drops it and returns the token that resumes after the last row
+  // kept (`keys_of(row)` gives its sort key), or "" on the last page.
+  template <typename Row, typename KeysOf>
+  static std::string TrimToPage(std::vector<Row>& rows, int page_size, absl::string_view kind,
+                                uint64_t fingerprint, KeysOf keys_of) {
+    if (rows.size() <= static_cast<size_t>(page_size)) return "";
+    rows.resize(page_size);
+    return Encode(kind, fingerprint, keys_of(rows.back()));
+  }
 };
 
 }  // namespace tokens::service

@@ -149,12 +149,10 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   absl::StatusOr<std::vector<TokenRecord>> rows = store_.ListTokens(query);
   if (!rows.ok()) return rows.status();
   TokenPage page;
-  if (rows->size() > static_cast<size_t>(*page_size)) {
-    rows->resize(*page_size);
-    const TokenRecord& last = rows->back();
-    page.next_page_token = PageToken::Encode(
-        "tokens", fingerprint, {absl::StrCat(absl::ToUnixMicros(last.created_at)), last.id});
-  }
+  page.next_page_token = PageToken::TrimToPage(
+      *rows, *page_size, "tokens", fingerprint, [](const TokenRecord& last) {
+        return std::vector<std::string>{absl::StrCat(absl::ToUnixMicros(last.created_at)), last.id};
+      });
   page.tokens.reserve(rows->size());
   for (TokenRecord& row : *rows) page.tokens.push_back(WithStatus(std::move(row), now));
   return page;
@@ -247,11 +245,10 @@ absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal
   absl::StatusOr<std::vector<TokenEvent>> rows = store_.ListEvents(query);
   if (!rows.ok()) return rows.status();
   EventPage page;
-  if (rows->size() > static_cast<size_t>(*page_size)) {
-    rows->resize(*page_size);
-    page.next_page_token =
-        PageToken::Encode("events", fingerprint, {absl::StrCat(rows->back().id)});
-  }
+  page.next_page_token =
+      PageToken::TrimToPage(*rows, *page_size, "events", fingerprint, [](const TokenEvent& last) {
+        return std::vector<std::string>{absl::StrCat(last.id)};
+      });
   page.events = *std::move(rows);
   return page;
 }

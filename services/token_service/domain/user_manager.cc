@@ -47,10 +47,9 @@ absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& ca
   absl::StatusOr<std::vector<User>> rows = store_.ListUsers(query);
   if (!rows.ok()) return rows.status();
   UserPage page;
-  if (rows->size() > static_cast<size_t>(*size)) {
-    rows->resize(*size);
-    page.next_page_token = PageToken::Encode("users", fingerprint, {rows->back().user_id});
-  }
+  page.next_page_token = PageToken::TrimToPage(
+      *rows, *size, "users", fingerprint,
+      [](const User& last) { return std::vector<std::string>{last.user_id}; });
   page.users = *std::move(rows);
   return page;
 }

@@ -204,18 +204,7 @@ class AuthorizationTest : public TokenServiceTest {
  protected:
   Stubs stubs() { return Stubs{tokens_.get(), users_.get()}; }
 
-  // Row counts and a digest of every row of every table.
-  std::string WrittenState() {
-    const std::vector<std::string> sql = Sql(
-        "SELECT concat_ws(' ',"
-        " 'users=' || (SELECT count(*) FROM users),"
-        " 'tokens=' || (SELECT count(*) FROM tokens),"
-        " 'events=' || (SELECT count(*) FROM token_events),"
-        " (SELECT md5(coalesce(string_agg(u::text, ',' ORDER BY u.user_id), '')) FROM users u),"
-        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) FROM tokens t),"
-        " (SELECT md5(coalesce(string_agg(e::text, ',' ORDER BY e.id), '')) FROM token_events e))");
-    return sql.empty() ? "no sql result" : sql[0];
-  }
+  std::string WrittenState() { return DatabaseDigest(); }
 
   // Three fresh tokens of `user_id`, created by the admin.
   Target MakeTarget(const std::string& user_id) {

@@ -65,6 +65,10 @@ class TokenServiceTest : public ::testing::Test {
   // Runs SQL on the test database and returns the first column of each row.
   std::vector<std::string> Sql(const std::string& query);
 
+  // Row counts and a digest of every row of every table: equal before and
+  // after a call means the call wrote nothing.
+  std::string DatabaseDigest();
+
   std::string database_url_;
   std::string admin_token_;
   std::unique_ptr<TokenServiceProcess> service_;

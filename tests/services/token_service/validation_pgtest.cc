@@ -29,15 +29,7 @@ class ValidationTest : public TokenServiceTest {
   // and a digest of every row of every table) and the API (admin's view of
   // all tokens, events and users).
   std::string WrittenState() {
-    const std::vector<std::string> sql = Sql(
-        "SELECT concat_ws(' ',"
-        " 'users=' || (SELECT count(*) FROM users),"
-        " 'tokens=' || (SELECT count(*) FROM tokens),"
-        " 'events=' || (SELECT count(*) FROM token_events),"
-        " (SELECT md5(coalesce(string_agg(u::text, ',' ORDER BY u.user_id), '')) FROM users u),"
-        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) FROM tokens t),"
-        " (SELECT md5(coalesce(string_agg(e::text, ',' ORDER BY e.id), '')) FROM token_events e))");
-    std::string state = sql.empty() ? "no sql result" : sql[0];
+    std::string state = DatabaseDigest();
 
     v1::ListTokensRequest list_tokens;
     list_tokens.set_all_users(true);
