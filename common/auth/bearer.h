@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+
 #include "absl/strings/string_view.h"
 
 namespace tokens {

@@ -19,8 +19,8 @@ class JsonFormatter final : public spdlog::formatter {
     const absl::Time ts = absl::FromChrono(msg.time);
     std::string line = absl::StrCat(
         R"({"ts":")", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", ts, absl::UTCTimeZone()),
-        R"(","level":")", spdlog::level::to_string_view(msg.level).data(),
-        R"(","logger":")", JsonEscape(absl::string_view(msg.logger_name.data(), msg.logger_name.size())),
+        R"(","level":")", spdlog::level::to_string_view(msg.level).data(), R"(","logger":")",
+        JsonEscape(absl::string_view(msg.logger_name.data(), msg.logger_name.size())),
         R"(","msg":")", JsonEscape(absl::string_view(msg.payload.data(), msg.payload.size())),
         "\"}\n");
     dest.append(line.data(), line.data() + line.size());
@@ -51,11 +51,21 @@ std::string JsonEscape(absl::string_view text) {
   out.reserve(text.size() + 8);
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(c));

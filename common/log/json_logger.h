@@ -2,7 +2,6 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/strings/string_view.h"
 #include "spdlog/formatter.h"

@@ -2,10 +2,10 @@
 
 #include <cstdio>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 
@@ -26,13 +26,10 @@ int Field(absl::string_view text, size_t pos, size_t len) {
   return v;
 }
 
-bool IsLeapYear(int year) {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
 int DaysInMonth(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month == 2 && IsLeapYear(year)) return 29;
   return kDays[month - 1];
 }
@@ -55,8 +52,7 @@ absl::StatusOr<absl::CivilDay> ParseIsoDate(absl::string_view text) {
   const int day = Field(text, 8, 2);
   // Year 0000 is well-formed text but outside the range we (and most other
   // ISO 8601 consumers) agree on, so it is reported like "2026-13-01".
-  if (year < 1 || month < 1 || month > 12 || day < 1 ||
-      day > DaysInMonth(year, month)) {
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) {
     return absl::InvalidArgumentError(kNotADate);
   }
   return absl::CivilDay(year, month, day);
@@ -66,17 +62,13 @@ std::string FormatIsoDate(absl::CivilDay day) {
   // absl::FormatCivilTime does not zero-pad the year ("1-01-01"); the
   // YYYY-MM-DD contract (and ParseIsoDate round-tripping) needs 4 digits.
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02d",
-                static_cast<long long>(day.year()), day.month(), day.day());
+  std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02d", static_cast<long long>(day.year()),
+                day.month(), day.day());
   return buf;
 }
 
-absl::CivilDay UtcDay(absl::Time t) {
-  return absl::ToCivilDay(t, absl::UTCTimeZone());
-}
+absl::CivilDay UtcDay(absl::Time t) { return absl::ToCivilDay(t, absl::UTCTimeZone()); }
 
-absl::Time StartOfUtcDay(absl::CivilDay day) {
-  return absl::FromCivil(day, absl::UTCTimeZone());
-}
+absl::Time StartOfUtcDay(absl::CivilDay day) { return absl::FromCivil(day, absl::UTCTimeZone()); }
 
 }  // namespace tokens

@@ -23,8 +23,7 @@ void SystemRandom::Fill(absl::Span<uint8_t> out) {
       // No fallback on purpose: issuing tokens from a weaker source would be
       // worse than not issuing them at all. The message names only the errno.
       const int err = errno;
-      std::fprintf(stderr, "FATAL: getrandom(2) failed: %s (errno %d)\n",
-                   std::strerror(err), err);
+      std::fprintf(stderr, "FATAL: getrandom(2) failed: %s (errno %d)\n", std::strerror(err), err);
       std::abort();
     }
     p += n;

@@ -10,11 +10,11 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace tokens {
@@ -42,8 +42,7 @@ constexpr uint64_t Pow(uint64_t base, size_t exp) {
   for (size_t i = 0; i < exp; ++i) r *= base;
   return r;
 }
-static_assert(Pow(kBase, TokenCodec::kChecksumChars) >
-              std::numeric_limits<uint32_t>::max());
+static_assert(Pow(kBase, TokenCodec::kChecksumChars) > std::numeric_limits<uint32_t>::max());
 
 // Digit value of `c`, or -1 if `c` is not in the alphabet. Written out by
 // hand rather than with <cctype>, whose answers depend on the locale and
@@ -57,9 +56,8 @@ int DigitValue(char c) {
 
 uint32_t Crc32(absl::string_view text) {
   // kRandomChars is tiny, so the uInt length parameter cannot overflow.
-  const uLong crc =
-      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(text.data()),
-            static_cast<uInt>(text.size()));
+  const uLong crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(text.data()),
+                          static_cast<uInt>(text.size()));
   return static_cast<uint32_t>(crc);
 }
 
@@ -151,8 +149,7 @@ std::string TokenCodec::Generate(RandomSource& random) const {
 TokenFormatError TokenCodec::Validate(absl::string_view token) const {
   // Every check below only looks at bytes inside `token` and never allocates,
   // so arbitrary input (empty, huge, binary, embedded NULs) is safe.
-  if (token.size() <= prefix_.size() ||
-      token.substr(0, prefix_.size()) != prefix_ ||
+  if (token.size() <= prefix_.size() || token.substr(0, prefix_.size()) != prefix_ ||
       token[prefix_.size()] != '_') {
     return TokenFormatError::kBadPrefix;
   }
@@ -181,8 +178,7 @@ TokenHash TokenCodec::Hash(absl::string_view token) {
   // EVP_Digest accepts (nullptr, 0) for the empty input. It can only fail if
   // the crypto library itself is broken (e.g. no provider for SHA-256); a
   // wrong or zero hash would silently break every lookup, so abort instead.
-  if (EVP_Digest(token.data(), token.size(), out.data(), &len, EVP_sha256(),
-                 nullptr) != 1 ||
+  if (EVP_Digest(token.data(), token.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
       len != out.size()) {
     std::fprintf(stderr, "FATAL: TokenCodec: SHA-256 computation failed\n");
     std::abort();

@@ -9,7 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/token/token_codec.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (host:port; port 0 picks a free one)");
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL connection URI (libpq); required");
 ABSL_FLAG(int, max_token_lifetime_days, 365, "How many days ahead a token's expiry date may be");
 ABSL_FLAG(std::string, token_prefix, "utk", "Prefix of newly issued tokens ([a-z][a-z0-9]{0,15})");
@@ -114,7 +115,8 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
   if (config.database_url.empty()) {
-    return Invalid("database_url", "is required (or set DATABASE_URL), e.g. postgresql://user@host/db");
+    return Invalid("database_url",
+                   "is required (or set DATABASE_URL), e.g. postgresql://user@host/db");
   }
   if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
     return Invalid("listen", "must be host:port");

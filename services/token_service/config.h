@@ -14,13 +14,13 @@ enum class Command { kServe, kMigrate, kBootstrapAdmin };
 // fallback; the command line wins), validated once at start-up.
 struct ServiceConfig {
   Command command = Command::kServe;
-  std::string listen;                // --listen, TOKEN_SERVICE_LISTEN
-  std::string database_url;          // --database_url, DATABASE_URL (required)
-  int max_token_lifetime_days = 365; // --max_token_lifetime_days
-  std::string token_prefix;          // --token_prefix
-  int db_pool_size = 8;              // --db_pool_size
-  std::string log_level;             // --log_level
-  absl::Duration shutdown_timeout;   // --shutdown_timeout
+  std::string listen;                 // --listen, TOKEN_SERVICE_LISTEN
+  std::string database_url;           // --database_url, DATABASE_URL (required)
+  int max_token_lifetime_days = 365;  // --max_token_lifetime_days
+  std::string token_prefix;           // --token_prefix
+  int db_pool_size = 8;               // --db_pool_size
+  std::string log_level;              // --log_level
+  absl::Duration shutdown_timeout;    // --shutdown_timeout
   // bootstrap-admin only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)

@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   switch (config->command) {
-    case Command::kMigrate: return RunMigrate(*config);
-    case Command::kBootstrapAdmin: return RunBootstrapAdmin(*config);
-    case Command::kServe: break;
+    case Command::kMigrate:
+      return RunMigrate(*config);
+    case Command::kBootstrapAdmin:
+      return RunBootstrapAdmin(*config);
+    case Command::kServe:
+      break;
   }
   return RunServer(*config);
 }

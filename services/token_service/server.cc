@@ -49,13 +49,17 @@ bool SchemaIsServeable(const std::string& database_url) {
   absl::StatusOr<int> version = SchemaVersion(database_url);
   const int latest = AllMigrations().back().version;
   if (!version.ok()) {
-    log->warn("database not reachable at start-up ({}); serving anyway, calls that need it "
-              "answer UNAVAILABLE until it is back", version.status().ToString());
+    log->warn(
+        "database not reachable at start-up ({}); serving anyway, calls that need it "
+        "answer UNAVAILABLE until it is back",
+        version.status().ToString());
     return true;
   }
   if (*version < latest) {
-    log->critical("database schema is at version {}, this binary needs {}: run "
-                  "`token-service migrate` first", *version, latest);
+    log->critical(
+        "database schema is at version {}, this binary needs {}: run "
+        "`token-service migrate` first",
+        *version, latest);
     return false;
   }
   return true;

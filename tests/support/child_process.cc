@@ -45,11 +45,9 @@ void CloseFd(int& fd) {
 // Resolves `name` like execvp would, using PATH from the child's environment
 // (or the default path), so that the child itself only needs execve. Names
 // containing a '/' are returned unchanged.
-std::string ResolveBinary(const std::string& name,
-                          const std::string& path_env) {
+std::string ResolveBinary(const std::string& name, const std::string& path_env) {
   if (name.empty() || name.find('/') != std::string::npos) return name;
-  std::string path =
-      path_env.empty() ? "/usr/local/bin:/usr/bin:/bin" : path_env;
+  std::string path = path_env.empty() ? "/usr/local/bin:/usr/bin:/bin" : path_env;
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find(':', start);
@@ -143,8 +141,7 @@ struct ChildProcess::Impl {
     } else if (r < 0) {
       // ECHILD: somebody else reaped it (e.g. SIGCHLD ignored).
       exited = true;
-      wait_error = absl::InternalError(
-          absl::StrCat("waitpid(", pid, "): ", std::strerror(errno)));
+      wait_error = absl::InternalError(absl::StrCat("waitpid(", pid, "): ", std::strerror(errno)));
       cv.SignalAll();
     }
     return exited;
@@ -153,8 +150,7 @@ struct ChildProcess::Impl {
   // Waits (bounded) until both pipes reached EOF, so that the output is
   // complete once the child has exited. Grandchildren that inherited the
   // pipes can keep them open; hence the bound.
-  void WaitForEofLocked(absl::Duration grace)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void WaitForEofLocked(absl::Duration grace) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const absl::Time deadline = absl::Now() + grace;
     while (!(out_eof && err_eof)) {
       if (cv.WaitWithDeadline(&mu, deadline)) break;
@@ -174,14 +170,12 @@ struct ChildProcess::Impl {
   }
 };
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
-    Options options) {
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options options) {
   // Everything the child needs is prepared before fork(): after fork() in a
   // multi-threaded process only async-signal-safe calls are allowed.
   const std::map<std::string, std::string> env_map = MergeEnv(options);
   std::string path_env;
-  if (auto it = env_map.find("PATH"); it != env_map.end())
-    path_env = it->second;
+  if (auto it = env_map.find("PATH"); it != env_map.end()) path_env = it->second;
   const std::string binary = ResolveBinary(options.binary, path_env);
 
   std::vector<std::string> env_strings;
@@ -215,8 +209,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     CloseFd(dev_null);
   };
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(exec_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(stop_pipe, O_CLOEXEC) != 0) {
+      ::pipe2(exec_pipe, O_CLOEXEC) != 0 || ::pipe2(stop_pipe, O_CLOEXEC) != 0) {
     int e = errno;
     close_all();
     return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(e)));
@@ -225,8 +218,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   if (dev_null < 0) {
     int e = errno;
     close_all();
-    return absl::InternalError(
-        absl::StrCat("open /dev/null: ", std::strerror(e)));
+    return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(e)));
   }
 
   const pid_t pid = ::fork();
@@ -252,8 +244,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
       ::sigaction(sig, &dfl, nullptr);
     }
     // dup2 clears FD_CLOEXEC on the new descriptor.
-    if (::dup2(dev_null, STDIN_FILENO) < 0 ||
-        ::dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
+    if (::dup2(dev_null, STDIN_FILENO) < 0 || ::dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
         ::dup2(err_pipe[1], STDERR_FILENO) < 0) {
       int e = errno;
       (void)!::write(exec_pipe[1], &e, sizeof e);
@@ -288,8 +279,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     close_all();
-    std::string message = absl::StrCat("cannot execute ", binary, ": ",
-                                       std::strerror(child_errno));
+    std::string message = absl::StrCat("cannot execute ", binary, ": ", std::strerror(child_errno));
     if (child_errno == ENOENT) return absl::NotFoundError(message);
     return absl::FailedPreconditionError(message);
   }
@@ -351,14 +341,13 @@ std::string ChildProcess::Stderr() const {
   return impl_->err;
 }
 
-absl::StatusOr<std::string> ChildProcess::WaitForStderr(
-    const std::string& regex, std::chrono::milliseconds timeout) {
+absl::StatusOr<std::string> ChildProcess::WaitForStderr(const std::string& regex,
+                                                        std::chrono::milliseconds timeout) {
   std::regex re;
   try {
     re = std::regex(regex, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad regex '", regex, "': ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat("bad regex '", regex, "': ", e.what()));
   }
   Impl& impl = *impl_;
   const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
@@ -385,15 +374,14 @@ absl::StatusOr<std::string> ChildProcess::WaitForStderr(
         impl.cv.WaitWithTimeout(&impl.mu, absl::Milliseconds(100));
         impl.ReapLocked();
       }
-      return absl::FailedPreconditionError(absl::StrCat(
-          impl.DescribeLocked(), impl.exited ? "" : " closed its stderr",
-          " before its stderr matched /", regex, "/; stderr:\n",
-          Tail(impl.err)));
+      return absl::FailedPreconditionError(
+          absl::StrCat(impl.DescribeLocked(), impl.exited ? "" : " closed its stderr",
+                       " before its stderr matched /", regex, "/; stderr:\n", Tail(impl.err)));
     }
     if (now >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          impl.DescribeLocked(), ": stderr did not match /", regex, "/ within ",
-          timeout.count(), "ms; stderr:\n", Tail(impl.err)));
+      return absl::DeadlineExceededError(
+          absl::StrCat(impl.DescribeLocked(), ": stderr did not match /", regex, "/ within ",
+                       timeout.count(), "ms; stderr:\n", Tail(impl.err)));
     }
     // Wake up on new output, and periodically to notice the child's exit.
     absl::Time wake = std::min(deadline, now + absl::Milliseconds(20));
@@ -420,9 +408,8 @@ absl::StatusOr<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
     const absl::Time now = absl::Now();
     if (now >= deadline) {
       absl::MutexLock lock(&impl.mu);
-      return absl::DeadlineExceededError(absl::StrCat(impl.DescribeLocked(),
-                                                      " still running after ",
-                                                      timeout.count(), "ms"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(impl.DescribeLocked(), " still running after ", timeout.count(), "ms"));
     }
     absl::SleepFor(std::min(sleep, deadline - now));
     sleep = std::min(sleep * 2, absl::Milliseconds(20));
@@ -430,25 +417,23 @@ absl::StatusOr<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   absl::MutexLock lock(&impl.mu);
   // Make Stdout()/Stderr() complete: output written just before exit may
   // still be in the pipes.
-  impl.WaitForEofLocked(std::clamp(deadline - absl::Now(),
-                                   absl::Milliseconds(100), absl::Seconds(2)));
+  impl.WaitForEofLocked(
+      std::clamp(deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(2)));
   if (!impl.wait_error.ok()) return impl.wait_error;
   return impl.wait_status;
 }
 
-absl::StatusOr<ChildProcess::Result> ChildProcess::Run(
-    Options options, std::chrono::milliseconds timeout) {
-  std::string cmdline =
-      absl::StrCat(options.binary, " ", absl::StrJoin(options.args, " "));
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-      Spawn(std::move(options));
+absl::StatusOr<ChildProcess::Result> ChildProcess::Run(Options options,
+                                                       std::chrono::milliseconds timeout) {
+  std::string cmdline = absl::StrCat(options.binary, " ", absl::StrJoin(options.args, " "));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = Spawn(std::move(options));
   if (!child.ok()) return child.status();
   absl::StatusOr<int> status = (*child)->Wait(timeout);
   if (!status.ok()) {
-    return absl::Status(status.status().code(),
-                        absl::StrCat(cmdline, ": ", status.status().message(),
-                                     "\nstdout:\n", Tail((*child)->Stdout()),
-                                     "\nstderr:\n", Tail((*child)->Stderr())));
+    return absl::Status(
+        status.status().code(),
+        absl::StrCat(cmdline, ": ", status.status().message(), "\nstdout:\n",
+                     Tail((*child)->Stdout()), "\nstderr:\n", Tail((*child)->Stderr())));
   }
   Result result;
   if (WIFEXITED(*status)) {

@@ -20,8 +20,8 @@ namespace tokens::testing {
 class ChildProcess {
  public:
   struct Options {
-    std::string binary;              // absolute path
-    std::vector<std::string> args;   // argv[1..]
+    std::string binary;             // absolute path
+    std::vector<std::string> args;  // argv[1..]
     // Added to (and overriding) the parent's environment.
     std::map<std::string, std::string> env;
     // Variables removed from the inherited environment.
@@ -57,8 +57,7 @@ class ChildProcess {
     std::string out;
     std::string err;
   };
-  static absl::StatusOr<Result> Run(Options options,
-                                    std::chrono::milliseconds timeout);
+  static absl::StatusOr<Result> Run(Options options, std::chrono::milliseconds timeout);
 
  private:
   ChildProcess() = default;

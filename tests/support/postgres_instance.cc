@@ -40,8 +40,7 @@ std::string PercentEncode(const std::string& s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -76,8 +75,7 @@ std::string FindBinDir() {
   std::error_code ec;
   int best = -1;
   std::string best_dir;
-  for (const fs::directory_entry& e :
-       fs::directory_iterator("/usr/lib/postgresql", ec)) {
+  for (const fs::directory_entry& e : fs::directory_iterator("/usr/lib/postgresql", ec)) {
     int version;
     if (!absl::SimpleAtoi(e.path().filename().string(), &version)) continue;
     fs::path bin = e.path() / "bin";
@@ -110,20 +108,18 @@ std::optional<std::string> FindOnPath(const std::string& name,
 
 absl::Status ChownRecursive(const fs::path& root, uid_t uid, gid_t gid) {
   if (::lchown(root.c_str(), uid, gid) != 0) {
-    return absl::InternalError(
-        absl::StrCat("chown ", root.string(), ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("chown ", root.string(), ": ", std::strerror(errno)));
   }
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (::lchown(it->path().c_str(), uid, gid) != 0) {
-      return absl::InternalError(absl::StrCat("chown ", it->path().string(),
-                                              ": ", std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("chown ", it->path().string(), ": ", std::strerror(errno)));
     }
   }
   if (ec) {
-    return absl::InternalError(
-        absl::StrCat("walking ", root.string(), ": ", ec.message()));
+    return absl::InternalError(absl::StrCat("walking ", root.string(), ": ", ec.message()));
   }
   return absl::OkStatus();
 }
@@ -133,8 +129,7 @@ absl::Status ChownRecursive(const fs::path& root, uid_t uid, gid_t gid) {
 std::string ReplaceDbName(const std::string& url, const std::string& dbname) {
   size_t scheme_end = url.find("://");
   bool is_uri = scheme_end != std::string::npos &&
-                (absl::StartsWith(url, "postgres://") ||
-                 absl::StartsWith(url, "postgresql://"));
+                (absl::StartsWith(url, "postgres://") || absl::StartsWith(url, "postgresql://"));
   if (!is_uri) {
     // key=value form: a later keyword overrides an earlier one in libpq.
     std::string escaped;
@@ -152,8 +147,7 @@ std::string ReplaceDbName(const std::string& url, const std::string& dbname) {
     path_end = url.find_first_of("?#", rest);
     if (path_end == std::string::npos) path_end = url.size();
   }
-  return absl::StrCat(url.substr(0, rest), "/", PercentEncode(dbname),
-                      url.substr(path_end));
+  return absl::StrCat(url.substr(0, rest), "/", PercentEncode(dbname), url.substr(path_end));
 }
 
 }  // namespace
@@ -173,23 +167,22 @@ struct PostgresInstance::Impl {
   std::atomic<int> counter{0};
 
   // Runs a PostgreSQL tool (as run_as when we are root) to completion.
-  absl::StatusOr<ChildProcess::Result> RunTool(
-      const std::string& tool, std::vector<std::string> args,
-      std::chrono::milliseconds timeout) const {
+  absl::StatusOr<ChildProcess::Result> RunTool(const std::string& tool,
+                                               std::vector<std::string> args,
+                                               std::chrono::milliseconds timeout) const {
     std::string path;
     if (!bindir.empty()) {
       path = bindir + "/" + tool;
       if (!IsExecutable(path)) {
-        return absl::NotFoundError(
-            absl::StrCat(path, " is not an executable (PG_BINDIR?)"));
+        return absl::NotFoundError(absl::StrCat(path, " is not an executable (PG_BINDIR?)"));
       }
     } else if (auto found = FindOnPath(tool, {}); found) {
       path = *found;
     } else {
-      return absl::NotFoundError(absl::StrCat(
-          tool,
-          " not found: no /usr/lib/postgresql/<N>/bin and not on PATH; "
-          "set PG_BINDIR"));
+      return absl::NotFoundError(
+          absl::StrCat(tool,
+                       " not found: no /usr/lib/postgresql/<N>/bin and not on PATH; "
+                       "set PG_BINDIR"));
     }
     ChildProcess::Options options;
     if (run_as) {
@@ -204,42 +197,35 @@ struct PostgresInstance::Impl {
     options.args.insert(options.args.end(), args.begin(), args.end());
     // Untranslated messages; no client settings leaking into the tools.
     options.env = {{"LC_ALL", "C"}};
-    options.unset_env = {"PGDATA",    "PGHOST",          "PGHOSTADDR",
-                         "PGPORT",    "PGUSER",          "PGDATABASE",
-                         "PGOPTIONS", "PGSERVICE",       "PGPASSWORD",
-                         "PGTZ",      "PGCLIENTENCODING"};
-    std::string cmdline =
-        absl::StrCat(options.binary, " ", absl::StrJoin(options.args, " "));
-    absl::StatusOr<ChildProcess::Result> result =
-        ChildProcess::Run(std::move(options), timeout);
+    options.unset_env = {"PGDATA",     "PGHOST",     "PGHOSTADDR",      "PGPORT",
+                         "PGUSER",     "PGDATABASE", "PGOPTIONS",       "PGSERVICE",
+                         "PGPASSWORD", "PGTZ",       "PGCLIENTENCODING"};
+    std::string cmdline = absl::StrCat(options.binary, " ", absl::StrJoin(options.args, " "));
+    absl::StatusOr<ChildProcess::Result> result = ChildProcess::Run(std::move(options), timeout);
     if (!result.ok()) {
-      return absl::Status(
-          result.status().code(),
-          absl::StrCat(result.status().message(), "\n--- server.log tail ---\n",
-                       ReadTail(log_path)));
+      return absl::Status(result.status().code(),
+                          absl::StrCat(result.status().message(), "\n--- server.log tail ---\n",
+                                       ReadTail(log_path)));
     }
     if (result->exit_code != 0) {
       return absl::InternalError(absl::StrCat(
-          cmdline, " failed with exit code ", result->exit_code,
-          "\n--- stdout ---\n", result->out, "\n--- stderr ---\n", result->err,
-          "\n--- server.log tail ---\n", ReadTail(log_path)));
+          cmdline, " failed with exit code ", result->exit_code, "\n--- stdout ---\n", result->out,
+          "\n--- stderr ---\n", result->err, "\n--- server.log tail ---\n", ReadTail(log_path)));
     }
     return result;
   }
 
   absl::Status StartServer() {
     std::string opts = absl::StrCat(
-        "-c listen_addresses='' -c unix_socket_directories='", dir,
-        "' -c port=", kPort,
+        "-c listen_addresses='' -c unix_socket_directories='", dir, "' -c port=", kPort,
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         " -c max_connections=200 -c unix_socket_permissions=0777");
     // pg_ctl hands -o to a shell (`exec postgres ... <opts>`), so the quotes
     // above are interpreted there. pg_ctl also setsid()s the postmaster, so it
     // survives the ChildProcess destructor killing pg_ctl's process group.
-    absl::StatusOr<ChildProcess::Result> r = RunTool(
-        "pg_ctl",
-        {"-D", data_dir, "-l", log_path, "-w", "-t", "60", "start", "-o", opts},
-        seconds(90));
+    absl::StatusOr<ChildProcess::Result> r =
+        RunTool("pg_ctl", {"-D", data_dir, "-l", log_path, "-w", "-t", "60", "start", "-o", opts},
+                seconds(90));
     if (!r.ok()) return r.status();
     running = true;
     return absl::OkStatus();
@@ -252,8 +238,7 @@ struct PostgresInstance::Impl {
     std::ifstream in(data_dir + "/postmaster.pid");
     long pid = 0;
     if (!(in >> pid) || pid <= 1) return;
-    std::ifstream cmdline_file(absl::StrCat("/proc/", pid, "/cmdline"),
-                               std::ios::binary);
+    std::ifstream cmdline_file(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
     std::stringstream cmdline;
     cmdline << cmdline_file.rdbuf();
     if (cmdline.str().find(data_dir) == std::string::npos) return;
@@ -266,8 +251,7 @@ absl::StatusOr<std::unique_ptr<PostgresInstance>> PostgresInstance::Start() {
   pg->impl_ = std::make_unique<Impl>();
   Impl& impl = *pg->impl_;
 
-  if (const char* url = std::getenv("TEST_DATABASE_URL");
-      url != nullptr && *url) {
+  if (const char* url = std::getenv("TEST_DATABASE_URL"); url != nullptr && *url) {
     impl.external_url = url;
     return pg;
   }
@@ -276,8 +260,7 @@ absl::StatusOr<std::unique_ptr<PostgresInstance>> PostgresInstance::Start() {
 
   char tmpl[] = "/tmp/tokens-pg-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("mkdtemp ", tmpl, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("mkdtemp ", tmpl, ": ", std::strerror(errno)));
   }
   // From here on, the destructor removes the directory on failure.
   impl.dir = tmpl;
@@ -300,30 +283,26 @@ absl::StatusOr<std::unique_ptr<PostgresInstance>> PostgresInstance::Start() {
         FindOnPath("runuser", {"/usr/sbin", "/sbin", "/usr/bin", "/bin"});
     std::optional<std::string> env = FindOnPath("env", {"/usr/bin", "/bin"});
     if (!runuser || !env) {
-      return absl::FailedPreconditionError(
-          "running as root, but runuser or env is not available");
+      return absl::FailedPreconditionError("running as root, but runuser or env is not available");
     }
     impl.runuser = *runuser;
     impl.env_binary = *env;
     if (absl::Status s = ChownRecursive(impl.dir, uid, gid); !s.ok()) return s;
     if (::chmod(impl.dir.c_str(), 0755) != 0) {
-      return absl::InternalError(
-          absl::StrCat("chmod ", impl.dir, ": ", std::strerror(errno)));
+      return absl::InternalError(absl::StrCat("chmod ", impl.dir, ": ", std::strerror(errno)));
     }
   }
 
   absl::StatusOr<ChildProcess::Result> init =
       impl.RunTool("initdb",
-                   {"-D", impl.data_dir, "-U", "postgres", "--auth=trust", "-E",
-                    "UTF8", "--no-locale", "--no-sync"},
+                   {"-D", impl.data_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                    "--no-locale", "--no-sync"},
                    seconds(120));
   if (!init.ok()) {
-    return absl::Status(init.status().code(),
-                        absl::StrCat("initdb: ", init.status().message()));
+    return absl::Status(init.status().code(), absl::StrCat("initdb: ", init.status().message()));
   }
   if (absl::Status s = impl.StartServer(); !s.ok()) {
-    return absl::Status(s.code(),
-                        absl::StrCat("starting PostgreSQL: ", s.message()));
+    return absl::Status(s.code(), absl::StrCat("starting PostgreSQL: ", s.message()));
   }
   return pg;
 }
@@ -333,11 +312,9 @@ PostgresInstance::~PostgresInstance() {
   Impl& impl = *impl_;
   std::error_code exists_ec;
   if (impl.running ||
-      (!impl.data_dir.empty() &&
-       fs::exists(impl.data_dir + "/postmaster.pid", exists_ec))) {
-    absl::StatusOr<ChildProcess::Result> r = impl.RunTool(
-        "pg_ctl", {"-D", impl.data_dir, "-m", "immediate", "-w", "stop"},
-        seconds(30));
+      (!impl.data_dir.empty() && fs::exists(impl.data_dir + "/postmaster.pid", exists_ec))) {
+    absl::StatusOr<ChildProcess::Result> r =
+        impl.RunTool("pg_ctl", {"-D", impl.data_dir, "-m", "immediate", "-w", "stop"}, seconds(30));
     if (!r.ok()) {
       std::fprintf(stderr, "PostgresInstance: stopping the server: %s\n",
                    std::string(r.status().message()).c_str());
@@ -348,8 +325,8 @@ PostgresInstance::~PostgresInstance() {
     std::error_code ec;
     fs::remove_all(impl.dir, ec);
     if (ec) {
-      std::fprintf(stderr, "PostgresInstance: removing %s: %s\n",
-                   impl.dir.c_str(), ec.message().c_str());
+      std::fprintf(stderr, "PostgresInstance: removing %s: %s\n", impl.dir.c_str(),
+                   ec.message().c_str());
     }
   }
 }
@@ -361,16 +338,14 @@ std::string PostgresInstance::UrlFor(const std::string& dbname) const {
 }
 
 absl::StatusOr<std::string> PostgresInstance::CreateDatabase() {
-  const std::string admin_url =
-      impl_->external_url ? *impl_->external_url : UrlFor("postgres");
+  const std::string admin_url = impl_->external_url ? *impl_->external_url : UrlFor("postgres");
   try {
     pqxx::connection conn(admin_url);
     pqxx::nontransaction tx(conn);
     // With TEST_DATABASE_URL, a database from an earlier run with the same
     // pid may still exist; just take the next name.
     for (int attempt = 0;; ++attempt) {
-      const std::string name =
-          absl::StrCat("t_", ::getpid(), "_", impl_->counter.fetch_add(1));
+      const std::string name = absl::StrCat("t_", ::getpid(), "_", impl_->counter.fetch_add(1));
       try {
         tx.exec0("CREATE DATABASE " + tx.quote_name(name));
         return UrlFor(name);
@@ -379,11 +354,10 @@ absl::StatusOr<std::string> PostgresInstance::CreateDatabase() {
       }
     }
   } catch (const pqxx::sql_error& e) {
-    return absl::InternalError(absl::StrCat("CREATE DATABASE: ", e.what(),
-                                            " (SQLSTATE ", e.sqlstate(), ")"));
+    return absl::InternalError(
+        absl::StrCat("CREATE DATABASE: ", e.what(), " (SQLSTATE ", e.sqlstate(), ")"));
   } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(
-        absl::StrCat("connecting to ", admin_url, ": ", e.what()));
+    return absl::UnavailableError(absl::StrCat("connecting to ", admin_url, ": ", e.what()));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("CREATE DATABASE: ", e.what()));
   }
@@ -391,18 +365,16 @@ absl::StatusOr<std::string> PostgresInstance::CreateDatabase() {
 
 absl::Status PostgresInstance::Stop() {
   if (impl_->external_url) {
-    return absl::FailedPreconditionError(
-        "cannot stop the server of TEST_DATABASE_URL");
+    return absl::FailedPreconditionError("cannot stop the server of TEST_DATABASE_URL");
   }
   if (!impl_->running) {
     return absl::FailedPreconditionError("server is not running");
   }
   absl::StatusOr<ChildProcess::Result> r = impl_->RunTool(
-      "pg_ctl", {"-D", impl_->data_dir, "-m", "fast", "-w", "-t", "60", "stop"},
-      seconds(90));
+      "pg_ctl", {"-D", impl_->data_dir, "-m", "fast", "-w", "-t", "60", "stop"}, seconds(90));
   if (!r.ok()) {
-    return absl::Status(r.status().code(), absl::StrCat("stopping PostgreSQL: ",
-                                                        r.status().message()));
+    return absl::Status(r.status().code(),
+                        absl::StrCat("stopping PostgreSQL: ", r.status().message()));
   }
   impl_->running = false;
   return absl::OkStatus();
@@ -410,15 +382,13 @@ absl::Status PostgresInstance::Stop() {
 
 absl::Status PostgresInstance::Restart() {
   if (impl_->external_url) {
-    return absl::FailedPreconditionError(
-        "cannot restart the server of TEST_DATABASE_URL");
+    return absl::FailedPreconditionError("cannot restart the server of TEST_DATABASE_URL");
   }
   if (impl_->running) {
     if (absl::Status s = Stop(); !s.ok()) return s;
   }
   if (absl::Status s = impl_->StartServer(); !s.ok()) {
-    return absl::Status(s.code(),
-                        absl::StrCat("restarting PostgreSQL: ", s.message()));
+    return absl::Status(s.code(), absl::StrCat("restarting PostgreSQL: ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -431,8 +401,7 @@ PostgresInstance& SharedPostgres() {
   // socket inside that directory, so leftovers don't interfere with later
   // runs, but need manual cleanup (pg_ctl -D /tmp/tokens-pg-*/data stop).
   static std::unique_ptr<PostgresInstance> instance = [] {
-    absl::StatusOr<std::unique_ptr<PostgresInstance>> pg =
-        PostgresInstance::Start();
+    absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
     if (!pg.ok()) {
       // We must return a reference, and every test that asks for the shared
       // server needs it: there is nothing sensible to hand back. Record the

@@ -44,8 +44,7 @@ std::string SocketDirOf(const std::string& url) {
   std::string out;
   for (size_t i = 0; i < encoded.size(); ++i) {
     if (encoded[i] == '%' && i + 2 < encoded.size()) {
-      out.push_back(
-          static_cast<char>(std::stoi(encoded.substr(i + 1, 2), nullptr, 16)));
+      out.push_back(static_cast<char>(std::stoi(encoded.substr(i + 1, 2), nullptr, 16)));
       i += 2;
     } else {
       out.push_back(encoded[i]);
@@ -83,14 +82,8 @@ TEST(PostgresInstanceTest, CreatesDistinctDatabases) {
     tx.exec0("create table only_in_a (x int)");
     tx.commit();
   }
-  EXPECT_EQ(
-      QueryOne(*a,
-               "select count(*) from pg_tables where tablename = 'only_in_a'"),
-      "1");
-  EXPECT_EQ(
-      QueryOne(*b,
-               "select count(*) from pg_tables where tablename = 'only_in_a'"),
-      "0");
+  EXPECT_EQ(QueryOne(*a, "select count(*) from pg_tables where tablename = 'only_in_a'"), "1");
+  EXPECT_EQ(QueryOne(*b, "select count(*) from pg_tables where tablename = 'only_in_a'"), "0");
 }
 
 TEST(PostgresInstanceTest, UrlFormat) {
@@ -100,18 +93,15 @@ TEST(PostgresInstanceTest, UrlFormat) {
     return;
   }
   const std::string url = pg.UrlFor("some_db");
-  EXPECT_TRUE(absl::StartsWith(
-      url, "postgresql://postgres@/some_db?host=%2Ftmp%2Ftokens-pg-"))
+  EXPECT_TRUE(absl::StartsWith(url, "postgresql://postgres@/some_db?host=%2Ftmp%2Ftokens-pg-"))
       << url;
   EXPECT_TRUE(absl::EndsWith(url, "&port=5432")) << url;
-  EXPECT_TRUE(std::filesystem::exists(SocketDirOf(url) + "/.s.PGSQL.5432"))
-      << url;
+  EXPECT_TRUE(std::filesystem::exists(SocketDirOf(url) + "/.s.PGSQL.5432")) << url;
 }
 
 TEST(PostgresInstanceTest, StopAndRestart) {
   // A private instance, so that the shared one stays up for the other tests.
-  absl::StatusOr<std::unique_ptr<PostgresInstance>> pg =
-      PostgresInstance::Start();
+  absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
   ASSERT_TRUE(pg.ok()) << pg.status();
   absl::StatusOr<std::string> url = (*pg)->CreateDatabase();
   ASSERT_TRUE(url.ok()) << url.status();
@@ -165,9 +155,8 @@ TEST(ChildProcessTest, RunCapturesOutputAndExitCode) {
 
 TEST(ChildProcessTest, RunCapturesLargeOutput) {
   // More than a pipe buffer on both streams, so the readers must keep up.
-  absl::StatusOr<ChildProcess::Result> r = ChildProcess::Run(
-      Sh("head -c 300000 /dev/zero; head -c 200000 /dev/zero >&2"),
-      seconds(10));
+  absl::StatusOr<ChildProcess::Result> r =
+      ChildProcess::Run(Sh("head -c 300000 /dev/zero; head -c 200000 /dev/zero >&2"), seconds(10));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->exit_code, 0);
   EXPECT_EQ(r->out.size(), 300000u);
@@ -175,9 +164,9 @@ TEST(ChildProcessTest, RunCapturesLargeOutput) {
 }
 
 TEST(ChildProcessTest, WaitForStderrReturnsCaptureGroup) {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(
-      Sh("echo starting >&2; sleep 0.1; echo 'listening on port 4242' >&2; "
-         "echo done; sleep 5"));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Spawn(Sh("echo starting >&2; sleep 0.1; echo 'listening on port 4242' >&2; "
+                             "echo done; sleep 5"));
   ASSERT_TRUE(child.ok()) << child.status();
   absl::StatusOr<std::string> port =
       (*child)->WaitForStderr("listening on port (\\d+)", seconds(10));
@@ -185,8 +174,7 @@ TEST(ChildProcessTest, WaitForStderrReturnsCaptureGroup) {
   EXPECT_EQ(*port, "4242");
 
   // Without a group, the whole match.
-  absl::StatusOr<std::string> whole =
-      (*child)->WaitForStderr("port \\d+", seconds(10));
+  absl::StatusOr<std::string> whole = (*child)->WaitForStderr("port \\d+", seconds(10));
   ASSERT_TRUE(whole.ok()) << whole.status();
   EXPECT_EQ(*whole, "port 4242");
   EXPECT_THAT((*child)->Stderr(), HasSubstr("starting\n"));
@@ -200,28 +188,22 @@ TEST(ChildProcessTest, WaitForStderrTimesOut) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn({"/bin/sleep", {"5"}, {}, {}});
   ASSERT_TRUE(child.ok()) << child.status();
-  absl::StatusOr<std::string> r =
-      (*child)->WaitForStderr("never", milliseconds(200));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
-      << r.status();
-  EXPECT_EQ((*child)->Wait(milliseconds(50)).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  absl::StatusOr<std::string> r = (*child)->WaitForStderr("never", milliseconds(200));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_EQ((*child)->Wait(milliseconds(50)).status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST(ChildProcessTest, WaitForStderrFailsWhenChildExitsFirst) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn(Sh("echo 'fatal: no config' >&2; exit 1"));
   ASSERT_TRUE(child.ok()) << child.status();
-  absl::StatusOr<std::string> r =
-      (*child)->WaitForStderr("listening", seconds(30));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition)
-      << r.status();
+  absl::StatusOr<std::string> r = (*child)->WaitForStderr("listening", seconds(30));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("fatal: no config"));
 }
 
 TEST(ChildProcessTest, KilledBySignalGivesNegativeCode) {
-  absl::StatusOr<ChildProcess::Result> r =
-      ChildProcess::Run(Sh("kill -KILL $$"), seconds(10));
+  absl::StatusOr<ChildProcess::Result> r = ChildProcess::Run(Sh("kill -KILL $$"), seconds(10));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->exit_code, -SIGKILL);
 
@@ -238,8 +220,7 @@ TEST(ChildProcessTest, KilledBySignalGivesNegativeCode) {
 TEST(ChildProcessTest, RunTimesOut) {
   absl::StatusOr<ChildProcess::Result> r =
       ChildProcess::Run({"/bin/sleep", {"5"}, {}, {}}, milliseconds(100));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
-      << r.status();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
 }
 
 TEST(ChildProcessTest, EnvironmentIsMergedAndUnset) {
@@ -263,10 +244,8 @@ TEST(ChildProcessTest, ChildGetsOwnProcessGroupAndNoStrayFds) {
   // A descriptor opened without O_CLOEXEC must not leak into the child.
   int fd = ::open("/dev/null", O_RDONLY);
   ASSERT_GE(fd, 3);
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-      ChildProcess::Spawn(Sh(absl::StrCat(
-          "if [ -e /proc/self/fd/", fd,
-          " ]; then echo leaked; else echo closed; fi; exec sleep 30")));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(Sh(absl::StrCat(
+      "if [ -e /proc/self/fd/", fd, " ]; then echo leaked; else echo closed; fi; exec sleep 30")));
   ::close(fd);
   ASSERT_TRUE(child.ok()) << child.status();
   EXPECT_EQ(::getpgid((*child)->pid()), (*child)->pid());
@@ -283,16 +262,14 @@ bool GoneOrZombie(pid_t pid) {
   std::string line;
   std::getline(stat, line);
   size_t paren = line.rfind(')');
-  return paren == std::string::npos ||
-         (paren + 2 < line.size() && line[paren + 2] == 'Z');
+  return paren == std::string::npos || (paren + 2 < line.size() && line[paren + 2] == 'Z');
 }
 
 TEST(ChildProcessTest, DestructorKillsProcessGroup) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn(Sh("sleep 30 & echo \"grandchild $!\" >&2; wait"));
   ASSERT_TRUE(child.ok()) << child.status();
-  absl::StatusOr<std::string> pid_text =
-      (*child)->WaitForStderr("grandchild (\\d+)", seconds(10));
+  absl::StatusOr<std::string> pid_text = (*child)->WaitForStderr("grandchild (\\d+)", seconds(10));
   ASSERT_TRUE(pid_text.ok()) << pid_text.status();
   const pid_t grandchild = std::stoi(*pid_text);
   EXPECT_FALSE(GoneOrZombie(grandchild));
@@ -309,8 +286,7 @@ TEST(ChildProcessTest, SpawnFailsForMissingBinary) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn({"/nonexistent/binary", {}, {}, {}});
   EXPECT_FALSE(child.ok());
-  EXPECT_THAT(std::string(child.status().message()),
-              HasSubstr("/nonexistent/binary"));
+  EXPECT_THAT(std::string(child.status().message()), HasSubstr("/nonexistent/binary"));
 }
 
 }  // namespace

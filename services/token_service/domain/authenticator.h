@@ -1,9 +1,9 @@
 #pragma once
 
 #include <optional>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/model.h"

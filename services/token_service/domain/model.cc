@@ -8,15 +8,15 @@
 namespace tokens::service {
 namespace {
 
-constexpr std::array<std::pair<Role, absl::string_view>, 3> kRoles{{
-    {Role::kUser, "USER"}, {Role::kAdmin, "ADMIN"}, {Role::kService, "SERVICE"}}};
+constexpr std::array<std::pair<Role, absl::string_view>, 3> kRoles{
+    {{Role::kUser, "USER"}, {Role::kAdmin, "ADMIN"}, {Role::kService, "SERVICE"}}};
 
-constexpr std::array<std::pair<EventKind, absl::string_view>, 5> kEventKinds{{
-    {EventKind::kTokenCreated, "TOKEN_CREATED"},
-    {EventKind::kTokenRevoked, "TOKEN_REVOKED"},
-    {EventKind::kTokenRotated, "TOKEN_ROTATED"},
-    {EventKind::kUserCreated, "USER_CREATED"},
-    {EventKind::kUserUpdated, "USER_UPDATED"}}};
+constexpr std::array<std::pair<EventKind, absl::string_view>, 5> kEventKinds{
+    {{EventKind::kTokenCreated, "TOKEN_CREATED"},
+     {EventKind::kTokenRevoked, "TOKEN_REVOKED"},
+     {EventKind::kTokenRotated, "TOKEN_ROTATED"},
+     {EventKind::kUserCreated, "USER_CREATED"},
+     {EventKind::kUserUpdated, "USER_UPDATED"}}};
 
 template <typename E, size_t N>
 absl::string_view NameOf(const std::array<std::pair<E, absl::string_view>, N>& table, E value) {

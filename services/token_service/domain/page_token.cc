@@ -24,15 +24,15 @@ uint64_t PageToken::Fingerprint(std::initializer_list<absl::string_view> parts) 
 
 std::string PageToken::Encode(absl::string_view kind, uint64_t fingerprint,
                               const std::vector<std::string>& keys) {
-  std::string plain = absl::StrCat(kind, "|", absl::Hex(fingerprint), "|", absl::StrJoin(keys, "|"));
+  std::string plain =
+      absl::StrCat(kind, "|", absl::Hex(fingerprint), "|", absl::StrJoin(keys, "|"));
   return absl::WebSafeBase64Escape(plain);
 }
 
 absl::StatusOr<std::vector<std::string>> PageToken::Decode(absl::string_view field,
                                                            absl::string_view token,
                                                            absl::string_view kind,
-                                                           uint64_t fingerprint,
-                                                           size_t key_count) {
+                                                           uint64_t fingerprint, size_t key_count) {
   std::string plain;
   if (token.size() > 1024 || !absl::WebSafeBase64Unescape(token, &plain)) {
     return FieldError(field, "is not a page token from this list");
@@ -44,7 +44,8 @@ absl::StatusOr<std::vector<std::string>> PageToken::Decode(absl::string_view fie
     return FieldError(field, "is not a page token from this list");
   }
   if (got_fingerprint != fingerprint) {
-    return FieldError(field, "was issued for different filters; repeat the request's filters or start over");
+    return FieldError(
+        field, "was issued for different filters; repeat the request's filters or start over");
   }
   return std::vector<std::string>(parts.begin() + 2, parts.end());
 }

@@ -19,9 +19,12 @@ constexpr size_t kMaxFilterChars = 100;
 std::string StatusFilterName(const std::optional<TokenStatus>& status) {
   if (!status.has_value()) return "";
   switch (*status) {
-    case TokenStatus::kActive: return "ACTIVE";
-    case TokenStatus::kExpired: return "EXPIRED";
-    case TokenStatus::kRevoked: return "REVOKED";
+    case TokenStatus::kActive:
+      return "ACTIVE";
+    case TokenStatus::kExpired:
+      return "EXPIRED";
+    case TokenStatus::kRevoked:
+      return "REVOKED";
   }
   return "";
 }
@@ -61,8 +64,8 @@ std::pair<std::string, NewToken> TokenManager::Mint(const std::string& user_id,
                                                     const std::string& name,
                                                     absl::CivilDay expires_on, absl::Time now) {
   std::string secret = codec_.Generate(random_);
-  NewToken row{NewUuid(), user_id, name, TokenCodec::Hash(secret), codec_.Hint(secret),
-               now, expires_on};
+  NewToken row{NewUuid(),           user_id, name,      TokenCodec::Hash(secret),
+               codec_.Hint(secret), now,     expires_on};
   return {std::move(secret), std::move(row)};
 }
 
@@ -114,7 +117,8 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
     if (absl::Status s = ValidateUserId("user_id", request.user_id); !s.ok()) return s;
     query.user_id = request.user_id;
   } else if (request.all_users) {
-    if (!caller.is_admin()) return absl::PermissionDeniedError("only admins may list all users' tokens");
+    if (!caller.is_admin())
+      return absl::PermissionDeniedError("only admins may list all users' tokens");
   } else {
     query.user_id = caller.user_id;
   }
@@ -131,9 +135,9 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   const absl::Time now = clock_.Now();
   query.today = UtcDay(now);
 
-  const uint64_t fingerprint = PageToken::Fingerprint(
-      {query.user_id.value_or("*"), StatusFilterName(query.status), query.name_contains,
-       request.expires_before});
+  const uint64_t fingerprint =
+      PageToken::Fingerprint({query.user_id.value_or("*"), StatusFilterName(query.status),
+                              query.name_contains, request.expires_before});
   if (!request.page_token.empty()) {
     absl::StatusOr<std::vector<std::string>> keys =
         PageToken::Decode("page_token", request.page_token, "tokens", fingerprint, 2);
@@ -149,8 +153,8 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   absl::StatusOr<std::vector<TokenRecord>> rows = store_.ListTokens(query);
   if (!rows.ok()) return rows.status();
   TokenPage page;
-  page.next_page_token = PageToken::TrimToPage(
-      *rows, *page_size, "tokens", fingerprint, [](const TokenRecord& last) {
+  page.next_page_token =
+      PageToken::TrimToPage(*rows, *page_size, "tokens", fingerprint, [](const TokenRecord& last) {
         return std::vector<std::string>{absl::StrCat(absl::ToUnixMicros(last.created_at)), last.id};
       });
   page.tokens.reserve(rows->size());
@@ -183,8 +187,9 @@ absl::StatusOr<TokenRecord> TokenManager::RevokeToken(const Principal& caller,
   if (!token.ok()) return token.status();
   const absl::Time now = clock_.Now();
   if (token->revoked_at.has_value()) return WithStatus(*std::move(token), now);
-  TokenEvent event{0, EventKind::kTokenRevoked, now, caller.user_id, token->user_id,
-                   token->id, token->name, "", ""};
+  TokenEvent event{
+      0, EventKind::kTokenRevoked, now, caller.user_id, token->user_id, token->id, token->name, "",
+      ""};
   absl::StatusOr<TokenRecord> revoked = store_.RevokeToken(id, now, event);
   if (!revoked.ok()) return revoked.status();
   return WithStatus(*std::move(revoked), now);
@@ -199,8 +204,9 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::RotateToken(const Princi
     return absl::FailedPreconditionError("only an ACTIVE token can be rotated");
   }
   auto [secret, row] = Mint(old->user_id, old->name, old->expires_on, now);
-  TokenEvent event{0, EventKind::kTokenRotated, now, caller.user_id, old->user_id,
-                   row.id, old->name, old->id, ""};
+  TokenEvent event{
+      0, EventKind::kTokenRotated, now, caller.user_id, old->user_id, row.id, old->name, old->id,
+      ""};
   absl::StatusOr<TokenRecord> stored = store_.RotateToken(old->id, row, now, event);
   if (!stored.ok()) return stored.status();
   return IssuedToken{WithStatus(*std::move(stored), now), std::move(secret)};
@@ -245,10 +251,9 @@ absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal
   absl::StatusOr<std::vector<TokenEvent>> rows = store_.ListEvents(query);
   if (!rows.ok()) return rows.status();
   EventPage page;
-  page.next_page_token =
-      PageToken::TrimToPage(*rows, *page_size, "events", fingerprint, [](const TokenEvent& last) {
-        return std::vector<std::string>{absl::StrCat(last.id)};
-      });
+  page.next_page_token = PageToken::TrimToPage(
+      *rows, *page_size, "events", fingerprint,
+      [](const TokenEvent& last) { return std::vector<std::string>{absl::StrCat(last.id)}; });
   page.events = *std::move(rows);
   return page;
 }

@@ -27,8 +27,8 @@ struct TokenManagerOptions {
 // methods (PERMISSION_DENIED) except GetProfile.
 class TokenManager {
  public:
-  TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock,
-               RandomSource& random, TokenManagerOptions options);
+  TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock, RandomSource& random,
+               TokenManagerOptions options);
 
   struct CreateRequest {
     std::string name;

@@ -22,15 +22,22 @@ absl::StatusOr<User> UserManager::Create(const std::string& actor, const CreateR
   if (!display_name.ok()) return display_name.status();
   if (absl::Status s = ValidateEmail("email", request.email); !s.ok()) return s;
   const absl::Time now = clock_.Now();
-  User user{request.user_id, *display_name, request.email, request.role.value_or(Role::kUser),
-            false, now};
-  TokenEvent event{0, EventKind::kUserCreated, now, actor, user.user_id, "", "", "",
+  User user{request.user_id, *display_name,
+            request.email,   request.role.value_or(Role::kUser),
+            false,           now};
+  TokenEvent event{0,
+                   EventKind::kUserCreated,
+                   now,
+                   actor,
+                   user.user_id,
+                   "",
+                   "",
+                   "",
                    absl::StrCat("role=", RoleName(user.role))};
   return store_.CreateUser(user, event);
 }
 
-absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& caller,
-                                                             int page_size,
+absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& caller, int page_size,
                                                              const std::string& page_token) {
   if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
   absl::StatusOr<int> size = ValidatePageSize("page_size", page_size);
@@ -81,8 +88,9 @@ absl::StatusOr<User> UserManager::UpdateUser(const Principal& caller, const User
     return absl::FailedPreconditionError("admins cannot disable or demote themselves");
   }
   if (changes.empty()) return store_.GetUser(update.user_id);
-  TokenEvent event{0, EventKind::kUserUpdated, clock_.Now(), caller.user_id, update.user_id,
-                   "", "", "", absl::StrJoin(changes, ",")};
+  TokenEvent event{
+      0,  EventKind::kUserUpdated,    clock_.Now(), caller.user_id, update.user_id, "", "",
+      "", absl::StrJoin(changes, ",")};
   return store_.UpdateUser(clean, event);
 }
 
@@ -98,7 +106,8 @@ absl::StatusOr<User> UserManager::EnsureAdmin(const std::string& user_id) {
     return absl::FailedPreconditionError(
         absl::StrCat("user ", user_id, " exists with role ", RoleName(user->role)));
   }
-  if (user->disabled) return absl::FailedPreconditionError(absl::StrCat("user ", user_id, " is disabled"));
+  if (user->disabled)
+    return absl::FailedPreconditionError(absl::StrCat("user ", user_id, " is disabled"));
   return user;
 }
 

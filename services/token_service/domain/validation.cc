@@ -64,8 +64,8 @@ absl::StatusOr<std::string> NormalizeName(absl::string_view field, absl::string_
     ++chars;
   }
   if (chars > kMaxNameChars) {
-    return FieldError(field, absl::StrFormat("must be at most %d characters (got %d)",
-                                             kMaxNameChars, chars));
+    return FieldError(
+        field, absl::StrFormat("must be at most %d characters (got %d)", kMaxNameChars, chars));
   }
   return std::string(trimmed);
 }
@@ -86,8 +86,8 @@ absl::StatusOr<absl::CivilDay> ValidateExpiry(absl::string_view field, absl::str
   }
   const absl::CivilDay last = today + max_days;
   if (*day > last) {
-    return FieldError(field, absl::StrCat("expiry date must be at most ", max_days,
-                                          " days ahead (", FormatIsoDate(last), " or earlier)"));
+    return FieldError(field, absl::StrCat("expiry date must be at most ", max_days, " days ahead (",
+                                          FormatIsoDate(last), " or earlier)"));
   }
   return *day;
 }
@@ -98,12 +98,13 @@ absl::Status ValidateUserId(absl::string_view field, absl::string_view user_id) 
     return FieldError(field, absl::StrCat("must be at most ", kMaxUserIdChars, " characters"));
   }
   const auto allowed = [](char c) {
-    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' ||
-           c == '@' || c == '-';
+    return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '.' || c == '_' || c == '@' ||
+           c == '-';
   };
-  if (!absl::ascii_isalnum(user_id.front()) || !std::all_of(user_id.begin(), user_id.end(), allowed)) {
-    return FieldError(field,
-                      "must be lower-case letters, digits and . _ @ -, starting with a letter or digit");
+  if (!absl::ascii_isalnum(user_id.front()) ||
+      !std::all_of(user_id.begin(), user_id.end(), allowed)) {
+    return FieldError(
+        field, "must be lower-case letters, digits and . _ @ -, starting with a letter or digit");
   }
   return absl::OkStatus();
 }
@@ -134,7 +135,8 @@ absl::Status ValidateTokenId(absl::string_view field, absl::string_view id) {
   static constexpr absl::string_view kShape = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
   bool ok = id.size() == kShape.size();
   for (size_t i = 0; ok && i < id.size(); ++i) {
-    ok = kShape[i] == '-' ? id[i] == '-' : (absl::ascii_isdigit(id[i]) || (id[i] >= 'a' && id[i] <= 'f'));
+    ok = kShape[i] == '-' ? id[i] == '-'
+                          : (absl::ascii_isdigit(id[i]) || (id[i] >= 'a' && id[i] <= 'f'));
   }
   if (!ok) return FieldError(field, "is not a token id");
   return absl::OkStatus();

@@ -41,7 +41,8 @@ absl::StatusOr<std::vector<int>> Migrate(const std::string& database_url) {
     session.commit();
     for (const Migration& m : AllMigrations()) {
       pqxx::work txn(conn, "migrate");
-      if (!txn.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version).empty()) {
+      if (!txn.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1", m.version)
+               .empty()) {
         continue;
       }
       txn.exec0(std::string(m.sql));

@@ -30,7 +30,8 @@ absl::Status StatusFromCurrentException(absl::string_view what) {
     return absl::UnavailableError("database unavailable");
   } catch (const pqxx::in_doubt_error& e) {
     log->error("{}: commit outcome unknown: {}", what, FirstLine(e.what()));
-    return absl::UnavailableError("database connection lost during commit; the change may or may not have been applied");
+    return absl::UnavailableError(
+        "database connection lost during commit; the change may or may not have been applied");
   } catch (const pqxx::unique_violation& e) {
     return absl::AlreadyExistsError(FirstLine(e.what()));
   } catch (const pqxx::serialization_failure& e) {

@@ -77,13 +77,14 @@ void InsertEvent(pqxx::work& txn, const TokenEvent& e) {
 }
 
 void InsertTokenRow(pqxx::work& txn, const NewToken& t, const std::optional<std::string>& from) {
-  txn.exec_params0(std::string(sql::kInsertToken), t.id, t.user_id, t.name, HashHex(t.hash),
-                   t.hint, Micros(t.created_at), FormatIsoDate(t.expires_on), OrNull(from));
+  txn.exec_params0(std::string(sql::kInsertToken), t.id, t.user_id, t.name, HashHex(t.hash), t.hint,
+                   Micros(t.created_at), FormatIsoDate(t.expires_on), OrNull(from));
 }
 
 // The live-name unique index is the arbiter when two creates race.
 absl::Status NameTakenOr(absl::Status status) {
-  if (absl::IsAlreadyExists(status) && absl::StrContains(status.message(), "tokens_live_name_key")) {
+  if (absl::IsAlreadyExists(status) &&
+      absl::StrContains(status.message(), "tokens_live_name_key")) {
     return FieldError("name", "you already have a token with this name");
   }
   if (absl::IsAlreadyExists(status)) return absl::InternalError("token id collision");
@@ -122,8 +123,9 @@ absl::StatusOr<User> PgTokenStore::GetUser(const std::string& user_id) {
 absl::StatusOr<User> PgTokenStore::CreateUser(const User& in, const TokenEvent& event) {
   User user;
   absl::Status status = pool_.Transact("create user", [&](pqxx::work& txn) {
-    pqxx::result r = txn.exec_params(std::string(sql::kInsertUser), in.user_id, in.display_name,
-                                     in.email, std::string(RoleName(in.role)), Micros(in.created_at));
+    pqxx::result r =
+        txn.exec_params(std::string(sql::kInsertUser), in.user_id, in.display_name, in.email,
+                        std::string(RoleName(in.role)), Micros(in.created_at));
     user = ReadUser(r[0], 0);
     InsertEvent(txn, event);
     return absl::OkStatus();
@@ -158,8 +160,8 @@ absl::StatusOr<User> PgTokenStore::UpdateUser(const UserUpdate& update, const To
 absl::StatusOr<std::vector<User>> PgTokenStore::ListUsers(const UserQuery& query) {
   std::vector<User> users;
   absl::Status status = pool_.Transact("list users", [&](pqxx::work& txn) {
-    pqxx::result r = txn.exec_params(std::string(sql::kListUsers), OrNull(query.after_user_id),
-                                     query.limit);
+    pqxx::result r =
+        txn.exec_params(std::string(sql::kListUsers), OrNull(query.after_user_id), query.limit);
     for (const pqxx::row& row : r) users.push_back(ReadUser(row, 0));
     return absl::OkStatus();
   });
@@ -234,9 +236,15 @@ absl::StatusOr<std::vector<TokenRecord>> PgTokenStore::ListTokens(const TokenQue
   std::optional<std::string> status_filter;
   if (query.status.has_value()) {
     switch (*query.status) {
-      case TokenStatus::kActive: status_filter = "ACTIVE"; break;
-      case TokenStatus::kExpired: status_filter = "EXPIRED"; break;
-      case TokenStatus::kRevoked: status_filter = "REVOKED"; break;
+      case TokenStatus::kActive:
+        status_filter = "ACTIVE";
+        break;
+      case TokenStatus::kExpired:
+        status_filter = "EXPIRED";
+        break;
+      case TokenStatus::kRevoked:
+        status_filter = "REVOKED";
+        break;
     }
   }
   std::optional<std::string> before;
@@ -248,10 +256,10 @@ absl::StatusOr<std::vector<TokenRecord>> PgTokenStore::ListTokens(const TokenQue
   }
   std::vector<TokenRecord> tokens;
   absl::Status status = pool_.Transact("list tokens", [&](pqxx::work& txn) {
-    pqxx::result r = txn.exec_params(
-        std::string(sql::kListTokens), OrNull(query.user_id), OrNull(status_filter),
-        FormatIsoDate(query.today), OrNull(NonEmpty(query.name_contains)), OrNull(before),
-        OrNull(cursor_micros), OrNull(cursor_id), query.limit);
+    pqxx::result r =
+        txn.exec_params(std::string(sql::kListTokens), OrNull(query.user_id), OrNull(status_filter),
+                        FormatIsoDate(query.today), OrNull(NonEmpty(query.name_contains)),
+                        OrNull(before), OrNull(cursor_micros), OrNull(cursor_id), query.limit);
     tokens.reserve(r.size());
     for (const pqxx::row& row : r) tokens.push_back(ReadToken(row));
     return absl::OkStatus();

@@ -13,7 +13,7 @@ namespace tokens::service::sql {
 #define TOKENS_TS_TO_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 // Columns read into a TokenRecord, in this order.
-#define TOKENS_TOKEN_COLUMNS                                                         \
+#define TOKENS_TOKEN_COLUMNS \
   "t.id::text, t.name, t.hint, t.user_id, u.display_name, "                          \
   TOKENS_TS_TO_MICROS("t.created_at") ", " TOKENS_TS_TO_MICROS("t.last_used_at") ", " \
   "to_char(t.expires_on, 'YYYY-MM-DD'), " TOKENS_TS_TO_MICROS("t.revoked_at")
@@ -23,8 +23,8 @@ namespace tokens::service::sql {
   "u.user_id, u.display_name, u.email, u.role, u.disabled, " TOKENS_TS_TO_MICROS("u.created_at")
 
 inline constexpr absl::string_view kFindTokenForAuth =
-    "SELECT t.id::text, to_char(t.expires_on, 'YYYY-MM-DD'), t.revoked_at IS NOT NULL, "
-    TOKENS_USER_COLUMNS
+    "SELECT t.id::text, to_char(t.expires_on, 'YYYY-MM-DD'), t.revoked_at IS NOT "
+    "NULL, " TOKENS_USER_COLUMNS
     " FROM tokens t JOIN users u USING (user_id)"
     " WHERE t.token_hash = decode($1, 'hex')";
 
@@ -51,19 +51,19 @@ inline constexpr absl::string_view kUpdateUser =
     " WHERE u.user_id = $1"
     " RETURNING " TOKENS_USER_COLUMNS;
 
-inline constexpr absl::string_view kListUsers =
-    "SELECT " TOKENS_USER_COLUMNS " FROM users u"
-    " WHERE ($1::text IS NULL OR u.user_id > $1)"
-    " ORDER BY u.user_id LIMIT $2";
+inline constexpr absl::string_view kListUsers = "SELECT " TOKENS_USER_COLUMNS
+                                                " FROM users u"
+                                                " WHERE ($1::text IS NULL OR u.user_id > $1)"
+                                                " ORDER BY u.user_id LIMIT $2";
 
 inline constexpr absl::string_view kInsertToken =
     "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, rotated_from)"
     " VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, " TOKENS_MICROS_TO_TS("$6") ", $7::date,"
     "         $8::uuid)";
 
-inline constexpr absl::string_view kGetToken =
-    "SELECT " TOKENS_TOKEN_COLUMNS " FROM tokens t JOIN users u USING (user_id)"
-    " WHERE t.id = $1::uuid";
+inline constexpr absl::string_view kGetToken = "SELECT " TOKENS_TOKEN_COLUMNS
+                                               " FROM tokens t JOIN users u USING (user_id)"
+                                               " WHERE t.id = $1::uuid";
 
 // Locks the row so a concurrent revoke or rotate waits for this one.
 inline constexpr absl::string_view kLockToken =

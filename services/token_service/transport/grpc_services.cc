@@ -77,8 +77,8 @@ grpc::Status TokenServiceImpl::ListTokens(grpc::ServerContext* ctx,
   return Serve(auth_, ctx, "ListTokens", [&](const Principal& caller) -> absl::Status {
     absl::StatusOr<std::optional<TokenStatus>> status = StatusFromProto("status", req->status());
     if (!status.ok()) return status.status();
-    TokenManager::ListRequest request{req->page_size(), req->page_token(),    req->all_users(),
-                                      req->user_id(),   *status,              req->name_contains(),
+    TokenManager::ListRequest request{req->page_size(),     req->page_token(), req->all_users(),
+                                      req->user_id(),       *status,           req->name_contains(),
                                       req->expires_before()};
     absl::StatusOr<TokenManager::TokenPage> page = tokens_.ListTokens(caller, request);
     if (!page.ok()) return page.status();
@@ -136,8 +136,8 @@ grpc::Status TokenServiceImpl::ListTokenEvents(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* ctx,
-                                         const v1::CreateUserRequest* req, v1::User* resp) {
+grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
+                                         v1::User* resp) {
   return Serve(auth_, ctx, "CreateUser", [&](const Principal& caller) -> absl::Status {
     absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
     if (!role.ok()) return role.status();
@@ -159,8 +159,8 @@ grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::List
   });
 }
 
-grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* ctx,
-                                         const v1::UpdateUserRequest* req, v1::User* resp) {
+grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* ctx, const v1::UpdateUserRequest* req,
+                                         v1::User* resp) {
   return Serve(auth_, ctx, "UpdateUser", [&](const Principal& caller) -> absl::Status {
     UserUpdate update;
     update.user_id = req->user_id();

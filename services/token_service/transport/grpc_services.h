@@ -13,7 +13,8 @@ namespace tokens::service {
 
 class TokenServiceImpl final : public v1::TokenService::Service {
  public:
-  TokenServiceImpl(const Authenticator& auth, TokenManager& tokens) : auth_(auth), tokens_(tokens) {}
+  TokenServiceImpl(const Authenticator& auth, TokenManager& tokens)
+      : auth_(auth), tokens_(tokens) {}
 
   grpc::Status CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
                            v1::CreateTokenResponse* resp) override;

@@ -21,20 +21,28 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
 
 v1::TokenStatus ToProto(TokenStatus status) {
   switch (status) {
-    case TokenStatus::kActive: return v1::ACTIVE;
-    case TokenStatus::kExpired: return v1::EXPIRED;
-    case TokenStatus::kRevoked: return v1::REVOKED;
+    case TokenStatus::kActive:
+      return v1::ACTIVE;
+    case TokenStatus::kExpired:
+      return v1::EXPIRED;
+    case TokenStatus::kRevoked:
+      return v1::REVOKED;
   }
   return v1::TOKEN_STATUS_UNSPECIFIED;
 }
 
 v1::TokenEvent::Kind ToProto(EventKind kind) {
   switch (kind) {
-    case EventKind::kTokenCreated: return v1::TokenEvent::TOKEN_CREATED;
-    case EventKind::kTokenRevoked: return v1::TokenEvent::TOKEN_REVOKED;
-    case EventKind::kTokenRotated: return v1::TokenEvent::TOKEN_ROTATED;
-    case EventKind::kUserCreated: return v1::TokenEvent::USER_CREATED;
-    case EventKind::kUserUpdated: return v1::TokenEvent::USER_UPDATED;
+    case EventKind::kTokenCreated:
+      return v1::TokenEvent::TOKEN_CREATED;
+    case EventKind::kTokenRevoked:
+      return v1::TokenEvent::TOKEN_REVOKED;
+    case EventKind::kTokenRotated:
+      return v1::TokenEvent::TOKEN_ROTATED;
+    case EventKind::kUserCreated:
+      return v1::TokenEvent::USER_CREATED;
+    case EventKind::kUserUpdated:
+      return v1::TokenEvent::USER_UPDATED;
   }
   return v1::TokenEvent::KIND_UNSPECIFIED;
 }
@@ -43,9 +51,12 @@ v1::TokenEvent::Kind ToProto(EventKind kind) {
 
 v1::Role ToProto(Role role) {
   switch (role) {
-    case Role::kUser: return v1::USER;
-    case Role::kAdmin: return v1::ADMIN;
-    case Role::kService: return v1::SERVICE;
+    case Role::kUser:
+      return v1::USER;
+    case Role::kAdmin:
+      return v1::ADMIN;
+    case Role::kService:
+      return v1::SERVICE;
   }
   return v1::ROLE_UNSPECIFIED;
 }
@@ -57,7 +68,8 @@ void ToProto(const TokenRecord& token, v1::Token* out) {
   out->set_user_id(token.user_id);
   out->set_user_display_name(token.user_display_name);
   SetTimestamp(token.created_at, out->mutable_created_at());
-  if (token.last_used_at.has_value()) SetTimestamp(*token.last_used_at, out->mutable_last_used_at());
+  if (token.last_used_at.has_value())
+    SetTimestamp(*token.last_used_at, out->mutable_last_used_at());
   out->set_expires_on(FormatIsoDate(token.expires_on));
   out->set_status(ToProto(token.status));
   if (token.revoked_at.has_value()) SetTimestamp(*token.revoked_at, out->mutable_revoked_at());
@@ -86,21 +98,31 @@ void ToProto(const TokenEvent& event, v1::TokenEvent* out) {
 
 absl::StatusOr<std::optional<Role>> RoleFromProto(const char* field, int role) {
   switch (role) {
-    case v1::ROLE_UNSPECIFIED: return std::optional<Role>();
-    case v1::USER: return std::optional<Role>(Role::kUser);
-    case v1::ADMIN: return std::optional<Role>(Role::kAdmin);
-    case v1::SERVICE: return std::optional<Role>(Role::kService);
-    default: return FieldError(field, "must be USER, ADMIN or SERVICE");
+    case v1::ROLE_UNSPECIFIED:
+      return std::optional<Role>();
+    case v1::USER:
+      return std::optional<Role>(Role::kUser);
+    case v1::ADMIN:
+      return std::optional<Role>(Role::kAdmin);
+    case v1::SERVICE:
+      return std::optional<Role>(Role::kService);
+    default:
+      return FieldError(field, "must be USER, ADMIN or SERVICE");
   }
 }
 
 absl::StatusOr<std::optional<TokenStatus>> StatusFromProto(const char* field, int status) {
   switch (status) {
-    case v1::TOKEN_STATUS_UNSPECIFIED: return std::optional<TokenStatus>();
-    case v1::ACTIVE: return std::optional<TokenStatus>(TokenStatus::kActive);
-    case v1::EXPIRED: return std::optional<TokenStatus>(TokenStatus::kExpired);
-    case v1::REVOKED: return std::optional<TokenStatus>(TokenStatus::kRevoked);
-    default: return FieldError(field, "must be ACTIVE, EXPIRED or REVOKED");
+    case v1::TOKEN_STATUS_UNSPECIFIED:
+      return std::optional<TokenStatus>();
+    case v1::ACTIVE:
+      return std::optional<TokenStatus>(TokenStatus::kActive);
+    case v1::EXPIRED:
+      return std::optional<TokenStatus>(TokenStatus::kExpired);
+    case v1::REVOKED:
+      return std::optional<TokenStatus>(TokenStatus::kRevoked);
+    default:
+      return FieldError(field, "must be ACTIVE, EXPIRED or REVOKED");
   }
 }
 

@@ -17,8 +17,7 @@ constexpr char kBadFormat[] = "must be a date in YYYY-MM-DD format";
 constexpr char kNotADate[] = "is not a calendar date";
 
 absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s),
-                         absl::UTCTimeZone());
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
 }
 
 TEST(ParseIsoDateTest, ValidDates) {
@@ -36,7 +35,7 @@ TEST(ParseIsoDateTest, ValidDates) {
       {"2000-02-29", absl::CivilDay(2000, 2, 29)},  // divisible by 400
       {"2024-02-29", absl::CivilDay(2024, 2, 29)},
       {"1970-01-01", absl::CivilDay(1970, 1, 1)},
-      {"0001-01-01", absl::CivilDay(1, 1, 1)},      // smallest
+      {"0001-01-01", absl::CivilDay(1, 1, 1)},       // smallest
       {"9999-12-31", absl::CivilDay(9999, 12, 31)},  // largest
       {"0099-09-09", absl::CivilDay(99, 9, 9)},
   };
@@ -85,7 +84,7 @@ TEST(ParseIsoDateTest, BadFormat) {
       std::string("2026-04-0\0", 10),
       std::string("\0\0\0\0\0\0\0\0\0\0", 10),
       "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x92\xEF\xBC\x96-04-01",  // fullwidth
-      "\xD9\xA2\xD9\xA0\xD9\xA2\xD9\xA6",  // Arabic-Indic digits
+      "\xD9\xA2\xD9\xA0\xD9\xA2\xD9\xA6",                        // Arabic-Indic digits
       "2026-04-\xFF\xFF",
       std::string(1 << 20, '1'),
   };
@@ -93,8 +92,7 @@ TEST(ParseIsoDateTest, BadFormat) {
     const absl::StatusOr<absl::CivilDay> got = ParseIsoDate(text);
     ASSERT_FALSE(got.ok()) << "\"" << absl::CEscape(text) << "\"";
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(got.status().message(), kBadFormat)
-        << "\"" << absl::CEscape(text) << "\"";
+    EXPECT_EQ(got.status().message(), kBadFormat) << "\"" << absl::CEscape(text) << "\"";
   }
 }
 
@@ -102,23 +100,9 @@ TEST(ParseIsoDateTest, NotACalendarDate) {
   const std::vector<std::string> cases = {
       "2027-02-29",  // not a leap year
       "1900-02-29",  // divisible by 100 but not 400
-      "2100-02-29",
-      "2028-02-30",
-      "2026-02-30",
-      "2026-02-31",
-      "2026-04-31",
-      "2026-06-31",
-      "2026-09-31",
-      "2026-11-31",
-      "2026-01-32",
-      "2026-12-32",
-      "2026-01-99",
-      "2026-01-00",
-      "2026-13-01",
-      "2026-00-10",
-      "2026-99-01",
-      "0000-01-01",
-      "0000-00-00",
+      "2100-02-29", "2028-02-30", "2026-02-30", "2026-02-31", "2026-04-31", "2026-06-31",
+      "2026-09-31", "2026-11-31", "2026-01-32", "2026-12-32", "2026-01-99", "2026-01-00",
+      "2026-13-01", "2026-00-10", "2026-99-01", "0000-01-01", "0000-00-00",
   };
   for (const std::string& text : cases) {
     const absl::StatusOr<absl::CivilDay> got = ParseIsoDate(text);
@@ -133,8 +117,7 @@ TEST(ParseIsoDateTest, MessagesDoNotEchoTheInput) {
   for (const char* text : {"tomorrow", "2026-02-30"}) {
     const absl::StatusOr<absl::CivilDay> got = ParseIsoDate(text);
     ASSERT_FALSE(got.ok());
-    EXPECT_EQ(std::string(got.status().message()).find(text),
-              std::string::npos);
+    EXPECT_EQ(std::string(got.status().message()).find(text), std::string::npos);
   }
 }
 
@@ -153,8 +136,8 @@ TEST(ParseIsoDateTest, EveryDayOfSeveralCenturiesRoundTrips) {
     const absl::CivilDay next = d + 1;
     if (next.month() != d.month()) {
       char buf[64];
-      std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d",
-                    static_cast<int>(d.year()), d.month(), d.day() + 1);
+      std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", static_cast<int>(d.year()), d.month(),
+                    d.day() + 1);
       const absl::StatusOr<absl::CivilDay> bad = ParseIsoDate(buf);
       ASSERT_FALSE(bad.ok()) << buf;
       ASSERT_EQ(bad.status().message(), kNotADate) << buf;
@@ -174,9 +157,8 @@ TEST(FormatIsoDateTest, ZeroPadded) {
 
 TEST(FormatIsoDateTest, RoundTripsAtTheEdgesOfTheRange) {
   for (absl::CivilDay d :
-       {absl::CivilDay(1, 1, 1), absl::CivilDay(1, 12, 31),
-        absl::CivilDay(9999, 1, 1), absl::CivilDay(9999, 12, 31),
-        absl::CivilDay(2028, 2, 29)}) {
+       {absl::CivilDay(1, 1, 1), absl::CivilDay(1, 12, 31), absl::CivilDay(9999, 1, 1),
+        absl::CivilDay(9999, 12, 31), absl::CivilDay(2028, 2, 29)}) {
     const absl::StatusOr<absl::CivilDay> got = ParseIsoDate(FormatIsoDate(d));
     ASSERT_TRUE(got.ok()) << FormatIsoDate(d);
     EXPECT_EQ(*got, d);
@@ -188,40 +170,32 @@ TEST(UtcDayTest, DayBoundaries) {
   EXPECT_EQ(UtcDay(Utc(2026, 4, 1, 23, 59, 59)), absl::CivilDay(2026, 4, 1));
   EXPECT_EQ(UtcDay(Utc(2026, 4, 2, 0, 0, 0)), absl::CivilDay(2026, 4, 2));
   // The last nanosecond of a day still belongs to it.
-  EXPECT_EQ(UtcDay(Utc(2026, 4, 2, 0, 0, 0) - absl::Nanoseconds(1)),
-            absl::CivilDay(2026, 4, 1));
+  EXPECT_EQ(UtcDay(Utc(2026, 4, 2, 0, 0, 0) - absl::Nanoseconds(1)), absl::CivilDay(2026, 4, 1));
   // Leap day and year end.
   EXPECT_EQ(UtcDay(Utc(2028, 2, 29, 23, 59, 59)), absl::CivilDay(2028, 2, 29));
-  EXPECT_EQ(UtcDay(Utc(2028, 2, 29, 23, 59, 59) + absl::Seconds(1)),
-            absl::CivilDay(2028, 3, 1));
-  EXPECT_EQ(UtcDay(Utc(2026, 12, 31, 23, 59, 59) + absl::Seconds(1)),
-            absl::CivilDay(2027, 1, 1));
+  EXPECT_EQ(UtcDay(Utc(2028, 2, 29, 23, 59, 59) + absl::Seconds(1)), absl::CivilDay(2028, 3, 1));
+  EXPECT_EQ(UtcDay(Utc(2026, 12, 31, 23, 59, 59) + absl::Seconds(1)), absl::CivilDay(2027, 1, 1));
   // Before the epoch the day is floored, not truncated towards 1970.
-  EXPECT_EQ(UtcDay(absl::UnixEpoch() - absl::Milliseconds(1)),
-            absl::CivilDay(1969, 12, 31));
+  EXPECT_EQ(UtcDay(absl::UnixEpoch() - absl::Milliseconds(1)), absl::CivilDay(1969, 12, 31));
   EXPECT_EQ(UtcDay(absl::UnixEpoch()), absl::CivilDay(1970, 1, 1));
 }
 
 TEST(UtcDayTest, IndependentOfLocalTimeZone) {
   // An instant written in another zone still lands on its UTC day.
   absl::TimeZone tokyo = absl::FixedTimeZone(9 * 60 * 60);
-  const absl::Time t =
-      absl::FromCivil(absl::CivilSecond(2026, 4, 2, 8, 59, 59), tokyo);
+  const absl::Time t = absl::FromCivil(absl::CivilSecond(2026, 4, 2, 8, 59, 59), tokyo);
   EXPECT_EQ(UtcDay(t), absl::CivilDay(2026, 4, 1));
   EXPECT_EQ(UtcDay(t + absl::Seconds(1)), absl::CivilDay(2026, 4, 2));
 }
 
 TEST(StartOfUtcDayTest, Boundaries) {
   EXPECT_EQ(StartOfUtcDay(absl::CivilDay(1970, 1, 1)), absl::UnixEpoch());
-  EXPECT_EQ(StartOfUtcDay(absl::CivilDay(2026, 4, 2)),
-            Utc(2026, 4, 2, 0, 0, 0));
+  EXPECT_EQ(StartOfUtcDay(absl::CivilDay(2026, 4, 2)), Utc(2026, 4, 2, 0, 0, 0));
   EXPECT_EQ(StartOfUtcDay(absl::CivilDay(2026, 4, 2)) - absl::Seconds(1),
             Utc(2026, 4, 1, 23, 59, 59));
-  EXPECT_EQ(StartOfUtcDay(absl::CivilDay(2028, 3, 1)) -
-                StartOfUtcDay(absl::CivilDay(2028, 2, 28)),
+  EXPECT_EQ(StartOfUtcDay(absl::CivilDay(2028, 3, 1)) - StartOfUtcDay(absl::CivilDay(2028, 2, 28)),
             absl::Hours(48));
-  EXPECT_EQ(absl::ToUnixSeconds(StartOfUtcDay(absl::CivilDay(2026, 4, 1))),
-            1775001600);
+  EXPECT_EQ(absl::ToUnixSeconds(StartOfUtcDay(absl::CivilDay(2026, 4, 1))), 1775001600);
 }
 
 TEST(StartOfUtcDayTest, ExpiryBoundarySemantics) {

@@ -9,11 +9,11 @@
 #include <regex>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/token/random.h"
 #include "gmock/gmock.h"
@@ -31,12 +31,10 @@ constexpr absl::string_view kAlphabet =
 // Pinned known answers. They were computed outside the C++ code (Python's
 // zlib.crc32 + base62) and must never change: they define the wire format.
 // SequenceRandom(0): bytes 0..32 -> random part "0123...UVW".
-constexpr absl::string_view kCountingToken =
-    "utk_0123456789ABCDEFGHIJKLMNOPQRSTUVW3ffP4c";
+constexpr absl::string_view kCountingToken = "utk_0123456789ABCDEFGHIJKLMNOPQRSTUVW3ffP4c";
 // SequenceRandom(230): bytes 230..247 are used, 248..255 rejected, then
 // 0..14 are used.
-constexpr absl::string_view kRejectingToken =
-    "utk_ijklmnopqrstuvwxyz0123456789ABCDE2NiR4T";
+constexpr absl::string_view kRejectingToken = "utk_ijklmnopqrstuvwxyz0123456789ABCDE2NiR4T";
 
 // Yields start, start+1, ... (mod 256) as one continuous stream across
 // calls, and records how much was asked for.
@@ -60,8 +58,7 @@ class SequenceRandom final : public RandomSource {
 // Yields exactly the given bytes; running out is a test failure.
 class FixedBytesRandom final : public RandomSource {
  public:
-  explicit FixedBytesRandom(std::vector<uint8_t> bytes)
-      : bytes_(std::move(bytes)) {}
+  explicit FixedBytesRandom(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
   void Fill(absl::Span<uint8_t> out) override {
     for (uint8_t& b : out) {
       if (pos_ >= bytes_.size()) {
@@ -115,9 +112,7 @@ std::string Base62Fixed6(uint64_t v) {
   return digits;
 }
 
-bool InAlphabet(char c) {
-  return kAlphabet.find(c) != absl::string_view::npos;
-}
+bool InAlphabet(char c) { return kAlphabet.find(c) != absl::string_view::npos; }
 
 // A handful of valid tokens from different sources, for the exhaustive
 // mutation tests.
@@ -146,10 +141,8 @@ TEST(TokenFormatErrorNameTest, AllValues) {
   EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kOk), "ok");
   EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kBadPrefix), "bad_prefix");
   EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kBadLength), "bad_length");
-  EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kBadAlphabet),
-            "bad_alphabet");
-  EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kBadChecksum),
-            "bad_checksum");
+  EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kBadAlphabet), "bad_alphabet");
+  EXPECT_EQ(TokenFormatErrorName(TokenFormatError::kBadChecksum), "bad_checksum");
 }
 
 TEST(TokenCodecTest, IsValidPrefixTable) {
@@ -266,8 +259,7 @@ TEST(TokenCodecTest, ByteToCharacterMapping) {
   bytes.resize(33, 10);  // 'A'
   FixedBytesRandom random(bytes);
   const std::string token = codec.Generate(random);
-  EXPECT_EQ(absl::string_view(token).substr(4, 33),
-            "0z0z0z0z" + std::string(25, 'A'));
+  EXPECT_EQ(absl::string_view(token).substr(4, 33), "0z0z0z0z" + std::string(25, 'A'));
 }
 
 TEST(TokenCodecTest, ConsecutiveTokensFromOneStreamAreReproducible) {
@@ -341,8 +333,7 @@ TEST(SystemRandomTest, FillsLargeAndEmptyBuffers) {
   EXPECT_NE(a, b);
   // The tail was written too (a short read not looped over would leave
   // zeros): 4 KiB of zeros from a CSPRNG is not going to happen.
-  EXPECT_NE(std::vector<uint8_t>(a.end() - 4096, a.end()),
-            std::vector<uint8_t>(4096, 0));
+  EXPECT_NE(std::vector<uint8_t>(a.end() - 4096, a.end()), std::vector<uint8_t>(4096, 0));
   std::array<int, 256> histogram{};
   for (uint8_t x : a) ++histogram[x];
   for (int n : histogram) EXPECT_GT(n, 3000);  // expected 4096 each
@@ -353,12 +344,10 @@ TEST(SystemRandomTest, FillsLargeAndEmptyBuffers) {
 
 TEST(TokenCodecTest, ValidatesIndependentlyBuiltTokens) {
   TokenCodec codec;
-  for (std::string random_part :
-       {std::string(33, '0'), std::string(33, 'z'), std::string(33, 'A'),
-        std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVW"),
-        std::string("ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ")}) {
-    const std::string token =
-        "utk_" + random_part + IndependentChecksum(random_part);
+  for (std::string random_part : {std::string(33, '0'), std::string(33, 'z'), std::string(33, 'A'),
+                                  std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVW"),
+                                  std::string("ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ")}) {
+    const std::string token = "utk_" + random_part + IndependentChecksum(random_part);
     EXPECT_EQ(codec.Validate(token), TokenFormatError::kOk) << token;
   }
 }
@@ -440,22 +429,17 @@ TEST(TokenCodecTest, DeletingOrAddingACharacterIsABadLength) {
 TEST(TokenCodecTest, ChecksumAboveUint32IsRejectedNotWrapped) {
   TokenCodec codec;
   const std::string random_part(kCountingToken.substr(4, 33));
-  const uint64_t crc =
-      crc32(0L, reinterpret_cast<const Bytef*>(random_part.data()),
-            static_cast<uInt>(random_part.size()));
+  const uint64_t crc = crc32(0L, reinterpret_cast<const Bytef*>(random_part.data()),
+                             static_cast<uInt>(random_part.size()));
   ASSERT_EQ("utk_" + random_part + Base62Fixed6(crc), kCountingToken);
 
   // Same low 32 bits as the real CRC: a decoder that wraps would accept it.
-  EXPECT_EQ(codec.Validate("utk_" + random_part +
-                           Base62Fixed6(crc + (uint64_t{1} << 32))),
+  EXPECT_EQ(codec.Validate("utk_" + random_part + Base62Fixed6(crc + (uint64_t{1} << 32))),
             TokenFormatError::kBadChecksum);
-  EXPECT_EQ(codec.Validate("utk_" + random_part +
-                           Base62Fixed6(crc + (uint64_t{5} << 32))),
+  EXPECT_EQ(codec.Validate("utk_" + random_part + Base62Fixed6(crc + (uint64_t{5} << 32))),
             TokenFormatError::kBadChecksum);
-  EXPECT_EQ(codec.Validate("utk_" + random_part + "zzzzzz"),
-            TokenFormatError::kBadChecksum);
-  EXPECT_EQ(codec.Validate("utk_" + random_part +
-                           Base62Fixed6(uint64_t{0xFFFFFFFF} + 1)),
+  EXPECT_EQ(codec.Validate("utk_" + random_part + "zzzzzz"), TokenFormatError::kBadChecksum);
+  EXPECT_EQ(codec.Validate("utk_" + random_part + Base62Fixed6(uint64_t{0xFFFFFFFF} + 1)),
             TokenFormatError::kBadChecksum);
 }
 
@@ -494,13 +478,11 @@ TEST(TokenCodecTest, MalformedInputs) {
       {"utk_" + std::string(39, '0'), TokenFormatError::kBadChecksum},
       {"utk_" + std::string(39, 'z'), TokenFormatError::kBadChecksum},
       // A multi-byte UTF-8 character in place of two body characters.
-      {"utk_" + body.substr(0, 10) + "\xC3\xA9" + body.substr(12),
-       TokenFormatError::kBadAlphabet},
+      {"utk_" + body.substr(0, 10) + "\xC3\xA9" + body.substr(12), TokenFormatError::kBadAlphabet},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(codec.Validate(c.input), c.want)
-        << "input \"" << absl::CEscape(c.input) << "\" got "
-        << TokenFormatErrorName(codec.Validate(c.input));
+    EXPECT_EQ(codec.Validate(c.input), c.want) << "input \"" << absl::CEscape(c.input) << "\" got "
+                                               << TokenFormatErrorName(codec.Validate(c.input));
   }
 }
 
@@ -520,17 +502,13 @@ TEST(TokenCodecTest, EmbeddedNulBytes) {
   EXPECT_EQ(codec.Validate(nul_separator), TokenFormatError::kBadPrefix);
 
   EXPECT_EQ(codec.Validate(std::string(1, '\0')), TokenFormatError::kBadPrefix);
-  EXPECT_EQ(codec.Validate(std::string(43, '\0')),
-            TokenFormatError::kBadPrefix);
-  EXPECT_EQ(codec.Validate(std::string("utk_\0", 5)),
-            TokenFormatError::kBadLength);
-  EXPECT_EQ(codec.Validate("utk_" + std::string(39, '\0')),
-            TokenFormatError::kBadAlphabet);
+  EXPECT_EQ(codec.Validate(std::string(43, '\0')), TokenFormatError::kBadPrefix);
+  EXPECT_EQ(codec.Validate(std::string("utk_\0", 5)), TokenFormatError::kBadLength);
+  EXPECT_EQ(codec.Validate("utk_" + std::string(39, '\0')), TokenFormatError::kBadAlphabet);
 
   // A view that stops right before the separator must not read past its
   // end (the byte after it is '_').
-  EXPECT_EQ(codec.Validate(absl::string_view(tok).substr(0, 3)),
-            TokenFormatError::kBadPrefix);
+  EXPECT_EQ(codec.Validate(absl::string_view(tok).substr(0, 3)), TokenFormatError::kBadPrefix);
 }
 
 TEST(TokenCodecTest, HugeInputs) {
@@ -538,12 +516,9 @@ TEST(TokenCodecTest, HugeInputs) {
   const std::string mb(1 << 20, 'a');
   EXPECT_EQ(codec.Validate(mb), TokenFormatError::kBadPrefix);
   EXPECT_EQ(codec.Validate("utk_" + mb), TokenFormatError::kBadLength);
-  EXPECT_EQ(codec.Validate(std::string(1 << 20, '\0')),
-            TokenFormatError::kBadPrefix);
-  EXPECT_EQ(codec.Validate("utk_" + std::string(1 << 20, '\xFF')),
-            TokenFormatError::kBadLength);
-  EXPECT_EQ(codec.Validate(std::string(kCountingToken) + mb),
-            TokenFormatError::kBadLength);
+  EXPECT_EQ(codec.Validate(std::string(1 << 20, '\0')), TokenFormatError::kBadPrefix);
+  EXPECT_EQ(codec.Validate("utk_" + std::string(1 << 20, '\xFF')), TokenFormatError::kBadLength);
+  EXPECT_EQ(codec.Validate(std::string(kCountingToken) + mb), TokenFormatError::kBadLength);
 }
 
 TEST(TokenCodecTest, ArbitraryBinaryInputNeverValidates) {
@@ -557,8 +532,7 @@ TEST(TokenCodecTest, ArbitraryBinaryInputNeverValidates) {
     std::string s(len, '\0');
     for (char& c : s) c = static_cast<char>(engine() & 0xFF);
     if (i % 2 == 0 && len >= 4) s.replace(0, 4, "utk_");
-    EXPECT_NE(codec.Validate(s), TokenFormatError::kOk)
-        << absl::CEscape(s);
+    EXPECT_NE(codec.Validate(s), TokenFormatError::kOk) << absl::CEscape(s);
   }
 }
 
@@ -627,19 +601,24 @@ TEST(TokenCodecTest, HintKnownAnswer) {
   TokenCodec codec;
   const std::string hint = codec.Hint(kCountingToken);
   // (Literals split after the escapes: "\xA6f" would be one hex escape.)
-  EXPECT_EQ(hint, "utk_0123\xE2\x80\xA6" "fP4c");
-  EXPECT_EQ(hint, "utk_0123\u2026" "fP4c");
+  EXPECT_EQ(hint,
+            "utk_0123\xE2\x80\xA6"
+            "fP4c");
+  EXPECT_EQ(hint,
+            "utk_0123\u2026"
+            "fP4c");
   EXPECT_THAT(hint, HasSubstr("\xE2\x80\xA6"));
   EXPECT_EQ(hint.size(), 4u + 4 + 3 + 4);
   // Nothing between the head and the tail leaks.
   const absl::string_view middle = kCountingToken.substr(8, 31);
   EXPECT_THAT(hint, Not(HasSubstr(std::string(middle))));
   for (size_t i = 8; i + 4 <= 39; ++i) {
-    EXPECT_THAT(hint, Not(HasSubstr(std::string(kCountingToken.substr(i, 4)))))
-        << i;
+    EXPECT_THAT(hint, Not(HasSubstr(std::string(kCountingToken.substr(i, 4))))) << i;
   }
 
-  EXPECT_EQ(codec.Hint(kRejectingToken), "utk_ijkl\xE2\x80\xA6" "iR4T");
+  EXPECT_EQ(codec.Hint(kRejectingToken),
+            "utk_ijkl\xE2\x80\xA6"
+            "iR4T");
 }
 
 TEST(TokenCodecTest, HintOfGeneratedTokens) {
@@ -647,8 +626,7 @@ TEST(TokenCodecTest, HintOfGeneratedTokens) {
   SeededRandom random(5);
   for (int i = 0; i < 100; ++i) {
     const std::string t = acme.Generate(random);
-    EXPECT_EQ(acme.Hint(t),
-              "acme_" + t.substr(5, 4) + "\xE2\x80\xA6" + t.substr(t.size() - 4));
+    EXPECT_EQ(acme.Hint(t), "acme_" + t.substr(5, 4) + "\xE2\x80\xA6" + t.substr(t.size() - 4));
   }
 }
 
@@ -668,8 +646,7 @@ TEST(TokenCodecTest, ScannerRegex) {
   EXPECT_EQ(TokenCodec("acme").ScannerRegex(), "acme_[0-9A-Za-z]{39}");
 
   const std::regex re(TokenCodec().ScannerRegex());
-  const std::string text =
-      "Authorization: Bearer " + std::string(kCountingToken) + "\r\n";
+  const std::string text = "Authorization: Bearer " + std::string(kCountingToken) + "\r\n";
   std::smatch m;
   ASSERT_TRUE(std::regex_search(text, m, re));
   EXPECT_EQ(m.str(), kCountingToken);

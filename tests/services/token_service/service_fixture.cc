@@ -142,14 +142,14 @@ std::vector<std::string> TokenServiceTest::Sql(const std::string& query) {
 }
 
 std::string TokenServiceTest::DatabaseDigest() {
-    const std::vector<std::string> sql = Sql(
-        "SELECT concat_ws(' ',"
-        " 'users=' || (SELECT count(*) FROM users),"
-        " 'tokens=' || (SELECT count(*) FROM tokens),"
-        " 'events=' || (SELECT count(*) FROM token_events),"
-        " (SELECT md5(coalesce(string_agg(u::text, ',' ORDER BY u.user_id), '')) FROM users u),"
-        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) FROM tokens t),"
-        " (SELECT md5(coalesce(string_agg(e::text, ',' ORDER BY e.id), '')) FROM token_events e))");
+  const std::vector<std::string> sql = Sql(
+      "SELECT concat_ws(' ',"
+      " 'users=' || (SELECT count(*) FROM users),"
+      " 'tokens=' || (SELECT count(*) FROM tokens),"
+      " 'events=' || (SELECT count(*) FROM token_events),"
+      " (SELECT md5(coalesce(string_agg(u::text, ',' ORDER BY u.user_id), '')) FROM users u),"
+      " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) FROM tokens t),"
+      " (SELECT md5(coalesce(string_agg(e::text, ',' ORDER BY e.id), '')) FROM token_events e))");
   return sql.empty() ? "no sql result" : sql[0];
 }
 
