@@ -11,6 +11,11 @@ namespace {
 constexpr std::array<std::pair<Role, absl::string_view>, 3> kRoles{
     {{Role::kUser, "USER"}, {Role::kAdmin, "ADMIN"}, {Role::kService, "SERVICE"}}};
 
+constexpr std::array<std::pair<TokenStatus, absl::string_view>, 3> kTokenStatuses{
+    {{TokenStatus::kActive, "ACTIVE"},
+     {TokenStatus::kExpired, "EXPIRED"},
+     {TokenStatus::kRevoked, "REVOKED"}}};
+
 constexpr std::array<std::pair<EventKind, absl::string_view>, 5> kEventKinds{
     {{EventKind::kTokenCreated, "TOKEN_CREATED"},
      {EventKind::kTokenRevoked, "TOKEN_REVOKED"},
@@ -38,6 +43,7 @@ std::optional<E> ValueOf(const std::array<std::pair<E, absl::string_view>, N>& t
 }  // namespace
 
 absl::string_view RoleName(Role role) { return NameOf(kRoles, role); }
+absl::string_view TokenStatusName(TokenStatus status) { return NameOf(kTokenStatuses, status); }
 std::optional<Role> RoleFromName(absl::string_view name) { return ValueOf(kRoles, name); }
 absl::string_view EventKindName(EventKind kind) { return NameOf(kEventKinds, kind); }
 std::optional<EventKind> EventKindFromName(absl::string_view name) {

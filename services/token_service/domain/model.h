@@ -17,6 +17,7 @@ enum class TokenStatus { kActive, kExpired, kRevoked };
 
 absl::string_view RoleName(Role role);  // "USER", "ADMIN", "SERVICE"
 std::optional<Role> RoleFromName(absl::string_view name);
+absl::string_view TokenStatusName(TokenStatus status);  // "ACTIVE", "EXPIRED", "REVOKED"
 
 struct User {
   std::string user_id;

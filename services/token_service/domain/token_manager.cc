@@ -16,19 +16,6 @@ namespace {
 
 constexpr size_t kMaxFilterChars = 100;
 
-std::string StatusFilterName(const std::optional<TokenStatus>& status) {
-  if (!status.has_value()) return "";
-  switch (*status) {
-    case TokenStatus::kActive:
-      return "ACTIVE";
-    case TokenStatus::kExpired:
-      return "EXPIRED";
-    case TokenStatus::kRevoked:
-      return "REVOKED";
-  }
-  return "";
-}
-
 }  // namespace
 
 absl::Status RequireHuman(const Principal& caller) {
@@ -135,9 +122,9 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   const absl::Time now = clock_.Now();
   query.today = UtcDay(now);
 
-  const uint64_t fingerprint =
-      PageToken::Fingerprint({query.user_id.value_or("*"), StatusFilterName(query.status),
-                              query.name_contains, request.expires_before});
+  const uint64_t fingerprint = PageToken::Fingerprint(
+      {query.user_id.value_or("*"), query.status ? TokenStatusName(*query.status) : "",
+       query.name_contains, request.expires_before});
   if (!request.page_token.empty()) {
     absl::StatusOr<std::vector<std::string>> keys =
         PageToken::Decode("page_token", request.page_token, "tokens", fingerprint, 2);

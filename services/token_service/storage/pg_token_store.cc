@@ -234,19 +234,7 @@ absl::StatusOr<TokenRecord> PgTokenStore::RotateToken(const std::string& old_id,
 
 absl::StatusOr<std::vector<TokenRecord>> PgTokenStore::ListTokens(const TokenQuery& query) {
   std::optional<std::string> status_filter;
-  if (query.status.has_value()) {
-    switch (*query.status) {
-      case TokenStatus::kActive:
-        status_filter = "ACTIVE";
-        break;
-      case TokenStatus::kExpired:
-        status_filter = "EXPIRED";
-        break;
-      case TokenStatus::kRevoked:
-        status_filter = "REVOKED";
-        break;
-    }
-  }
+  if (query.status.has_value()) status_filter = std::string(TokenStatusName(*query.status));
   std::optional<std::string> before;
   if (query.expires_before.has_value()) before = FormatIsoDate(*query.expires_before);
   std::optional<std::string> cursor_micros, cursor_id;

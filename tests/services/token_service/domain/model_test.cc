@@ -73,6 +73,12 @@ TEST(RoleNameTest, UnknownNames) {
   EXPECT_EQ(RoleName(static_cast<Role>(42)), "UNKNOWN");
 }
 
+TEST(TokenStatusNameTest, NamesMatchTheApiAndTheStatusFilter) {
+  EXPECT_EQ(TokenStatusName(TokenStatus::kActive), "ACTIVE");
+  EXPECT_EQ(TokenStatusName(TokenStatus::kExpired), "EXPIRED");
+  EXPECT_EQ(TokenStatusName(TokenStatus::kRevoked), "REVOKED");
+}
+
 TEST(EventKindNameTest, RoundTrips) {
   for (EventKind kind :
        {EventKind::kTokenCreated, EventKind::kTokenRevoked, EventKind::kTokenRotated,
