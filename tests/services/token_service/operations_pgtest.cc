@@ -598,18 +598,34 @@ TEST_F(OperationsTest, SecretsAppearInNoTableAndNoLog) {
 // ---------------------------------------------------------------------------
 // database outage
 
-TEST(DatabaseOutageTest, CallsAreUnavailableWhileTheDatabaseIsDownAndRecoverWithoutARestart) {
-  // A server of our own: stopping the shared one would break other tests.
+// A PostgreSQL of the test's own (stopping the shared one would break other
+// tests), with a fresh database and a bootstrapped admin.
+struct OwnDatabase {
+  std::unique_ptr<PostgresInstance> pg;
+  std::string url;
+  std::string admin_token;
+};
+
+void StartOwnDatabaseWithAdmin(OwnDatabase* own) {
   absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
   ASSERT_TRUE(pg.ok()) << pg.status();
-  absl::StatusOr<std::string> url = (*pg)->CreateDatabase();
+  own->pg = *std::move(pg);
+  absl::StatusOr<std::string> url = own->pg->CreateDatabase();
   ASSERT_TRUE(url.ok()) << url.status();
+  own->url = *url;
   ChildProcess::Result bootstrap =
-      MustRun(ServiceCommand({"bootstrap-admin", "--user", "admin", "--database_url", *url}));
+      MustRun(ServiceCommand({"bootstrap-admin", "--user", "admin", "--database_url", own->url}));
   ASSERT_EQ(bootstrap.exit_code, 0) << bootstrap.err;
-  const std::string admin = bootstrap.out.substr(0, bootstrap.out.size() - 1);
+  own->admin_token = bootstrap.out.substr(0, bootstrap.out.size() - 1);
+}
 
-  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service = TokenServiceProcess::Start(*url);
+TEST(DatabaseOutageTest, CallsAreUnavailableWhileTheDatabaseIsDownAndRecoverWithoutARestart) {
+  OwnDatabase own;
+  ASSERT_NO_FATAL_FAILURE(StartOwnDatabaseWithAdmin(&own));
+  const std::string& admin = own.admin_token;
+
+  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service =
+      TokenServiceProcess::Start(own.url);
   ASSERT_TRUE(service.ok()) << service.status();
   std::shared_ptr<grpc::Channel> channel = (*service)->NewChannel();
   auto stub = v1::TokenService::NewStub(channel);
@@ -624,7 +640,7 @@ TEST(DatabaseOutageTest, CallsAreUnavailableWhileTheDatabaseIsDownAndRecoverWith
   grpc::Status status = create("before the outage", &before);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  ASSERT_TRUE((*pg)->Stop().ok());
+  ASSERT_TRUE(own.pg->Stop().ok());
   for (int round = 0; round < 2; ++round) {
     v1::GetProfileResponse profile;
     status = stub->GetProfile(AsWithDeadline(admin, seconds(15)).get(), {}, &profile);
@@ -641,7 +657,7 @@ TEST(DatabaseOutageTest, CallsAreUnavailableWhileTheDatabaseIsDownAndRecoverWith
   grpc::health::v1::HealthCheckResponse health;
   EXPECT_TRUE(HealthCheck(channel, "", &health).ok());
 
-  ASSERT_TRUE((*pg)->Restart().ok());
+  ASSERT_TRUE(own.pg->Restart().ok());
   bool recovered = false;
   grpc::Status last;
   for (int attempt = 0; attempt < 600 && !recovered; ++attempt) {
@@ -672,24 +688,20 @@ TEST(DatabaseOutageTest, CallsAreUnavailableWhileTheDatabaseIsDownAndRecoverWith
 }
 
 TEST(DatabaseOutageTest, ServerStartedWhileTheDatabaseIsDownServesOnceItIsBack) {
-  absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
-  ASSERT_TRUE(pg.ok()) << pg.status();
-  absl::StatusOr<std::string> url = (*pg)->CreateDatabase();
-  ASSERT_TRUE(url.ok()) << url.status();
-  ChildProcess::Result bootstrap =
-      MustRun(ServiceCommand({"bootstrap-admin", "--user", "admin", "--database_url", *url}));
-  ASSERT_EQ(bootstrap.exit_code, 0) << bootstrap.err;
-  const std::string admin = bootstrap.out.substr(0, bootstrap.out.size() - 1);
+  OwnDatabase own;
+  ASSERT_NO_FATAL_FAILURE(StartOwnDatabaseWithAdmin(&own));
+  const std::string& admin = own.admin_token;
 
-  ASSERT_TRUE((*pg)->Stop().ok());
-  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service = TokenServiceProcess::Start(*url);
+  ASSERT_TRUE(own.pg->Stop().ok());
+  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service =
+      TokenServiceProcess::Start(own.url);
   ASSERT_TRUE(service.ok()) << service.status();
   auto stub = v1::TokenService::NewStub((*service)->NewChannel());
   v1::GetProfileResponse profile;
   grpc::Status status = stub->GetProfile(AsWithDeadline(admin, seconds(15)).get(), {}, &profile);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 
-  ASSERT_TRUE((*pg)->Restart().ok());
+  ASSERT_TRUE(own.pg->Restart().ok());
   bool recovered = false;
   for (int attempt = 0; attempt < 600 && !recovered; ++attempt) {
     status = stub->GetProfile(AsWithDeadline(admin, seconds(15)).get(), {}, &profile);
