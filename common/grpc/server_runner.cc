@@ -46,6 +46,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
     log->critical("cannot listen on {}", options.listen);
     return 1;
   }
+  if (options.on_built) options.on_built(*server);
   log->info("listening on {}:{}", options.listen.substr(0, options.listen.rfind(':')), port);
   if (options.on_started) options.on_started(port);
 
@@ -54,6 +55,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   sigwait(&set, &signo);
   log->info("received signal {}; draining in-flight calls for up to {}", signo,
             absl::FormatDuration(options.shutdown_timeout));
+  if (options.on_stopping) options.on_stopping();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMilliseconds(options.shutdown_timeout));
   server->Wait();

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
 namespace tokens {
@@ -20,6 +21,12 @@ struct ServeOptions {
   std::function<void(int port)> on_started;
   // Runs after in-flight calls have drained, before returning.
   std::function<void()> on_stopped;
+  // Runs once the server is built, before on_started; e.g. to report
+  // NOT_SERVING on the health service until the binary is ready.
+  std::function<void(grpc::Server& server)> on_built;
+  // Runs after the stop signal, before the server stops accepting: ends
+  // long-lived streams so that draining does not wait for them.
+  std::function<void()> on_stopping;
 };
 
 // The lifecycle every binary here shares: adds the listener, enables the

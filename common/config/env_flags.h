@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+
+// Environment-variable fallbacks for Abseil flags, shared by the binaries:
+// each flag may also be set through a variable, and the command line wins.
+namespace tokens {
+
+struct EnvBinding {
+  const char* flag;  // name without "--"
+  const char* env;
+};
+
+// Sets every flag whose variable is set and non-empty, before the command
+// line is parsed, so a flag given on the command line still overrides it.
+// INVALID_ARGUMENT naming the variable if a value does not parse.
+absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings);
+
+// One line per flag, for --help and for the tests that hold the operator
+// docs to the code.
+struct FlagDoc {
+  std::string flag;
+  std::string env;  // empty: no environment fallback
+  std::string default_value;
+  std::string help;
+};
+
+// The bound flags in order, then `unbound` (flags without a variable).
+std::vector<FlagDoc> DescribeFlags(absl::Span<const EnvBinding> bindings,
+                                   absl::Span<const char* const> unbound = {});
+
+}  // namespace tokens
