@@ -1,12 +1,14 @@
 #include "services/token_service/config.h"
 
 #include <cstdlib>
+#include <mutex>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/env_flags.h"
 #include "common/token/token_codec.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -18,17 +20,17 @@ ABSL_FLAG(int, db_pool_size, 8, "PostgreSQL connections kept by the server");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls may take to finish");
-ABSL_FLAG(std::string, user, "", "bootstrap-admin: the admin's user id");
+ABSL_FLAG(absl::Duration, sync_poll_interval, absl::Seconds(1),
+          "How often the change feed is read without a notification (the safety net "
+          "behind LISTEN/NOTIFY)");
+ABSL_FLAG(std::string, user, "", "bootstrap-admin / bootstrap-service: the user id");
 ABSL_FLAG(std::string, expires_on, "",
-          "bootstrap-admin: expiry date of the printed token (default: 90 days ahead)");
+          "bootstrap-admin / bootstrap-service: expiry date of the printed token "
+          "(default: 90 days ahead)");
 
 namespace tokens::service {
 namespace {
 
-struct EnvBinding {
-  const char* flag;
-  const char* env;
-};
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
     {"database_url", "DATABASE_URL"},
@@ -37,6 +39,7 @@ constexpr EnvBinding kEnv[] = {
     {"db_pool_size", "TOKEN_SERVICE_DB_POOL_SIZE"},
     {"log_level", "TOKEN_SERVICE_LOG_LEVEL"},
     {"shutdown_timeout", "TOKEN_SERVICE_SHUTDOWN_TIMEOUT"},
+    {"sync_poll_interval", "TOKEN_SERVICE_SYNC_POLL_INTERVAL"},
 };
 
 constexpr char kUsage[] =
@@ -46,24 +49,12 @@ constexpr char kUsage[] =
     "  token-service migrate [flags]            apply the database schema (idempotent)\n"
     "  token-service bootstrap-admin --user ID  create admin ID if missing and print\n"
     "                                           one new admin token on stdout\n"
+    "  token-service bootstrap-service --user ID\n"
+    "                                           the same for a SERVICE user, whose\n"
+    "                                           token a token-sidecar runs with\n"
     "\n"
     "Every flag also reads an environment variable (the command line wins);\n"
     "see docs or --helpfull.";
-
-// Environment values go in as if they were defaults, so the command line
-// still overrides them.
-absl::Status ApplyEnvironment() {
-  for (const EnvBinding& b : kEnv) {
-    const char* value = std::getenv(b.env);
-    if (value == nullptr || *value == '\0') continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(b.flag);
-    std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(std::string(b.env) + ": " + error);
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status Invalid(const std::string& flag, const std::string& why) {
   return absl::InvalidArgumentError("--" + flag + ": " + why);
@@ -72,26 +63,21 @@ absl::Status Invalid(const std::string& flag, const std::string& why) {
 }  // namespace
 
 std::vector<FlagDoc> DescribeFlags() {
-  std::vector<FlagDoc> docs;
-  for (const EnvBinding& b : kEnv) {
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(b.flag);
-    docs.push_back({b.flag, b.env, flag->DefaultValue(), flag->Help()});
-  }
-  for (const char* name : {"user", "expires_on"}) {
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    docs.push_back({name, "", flag->DefaultValue(), flag->Help()});
-  }
-  return docs;
+  static constexpr const char* kBootstrapOnly[] = {"user", "expires_on"};
+  return tokens::DescribeFlags(kEnv, kBootstrapOnly);
 }
 
 absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
+  // Abseil allows one usage message per process; tests load several configs.
+  static std::once_flag usage_set;
+  std::call_once(usage_set, [] { absl::SetProgramUsageMessage(kUsage); });
+  if (absl::Status s = ApplyEnvironment(kEnv); !s.ok()) return s;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
 
   ServiceConfig config;
   if (positional.size() > 2) {
-    return absl::InvalidArgumentError("expected at most one command (migrate, bootstrap-admin)");
+    return absl::InvalidArgumentError(
+        "expected at most one command (migrate, bootstrap-admin, bootstrap-service)");
   }
   if (positional.size() == 2) {
     const std::string command = positional[1];
@@ -99,9 +85,12 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
       config.command = Command::kMigrate;
     } else if (command == "bootstrap-admin") {
       config.command = Command::kBootstrapAdmin;
+    } else if (command == "bootstrap-service") {
+      config.command = Command::kBootstrapService;
     } else if (command != "serve") {
-      return absl::InvalidArgumentError("unknown command \"" + command +
-                                        "\" (expected migrate or bootstrap-admin)");
+      return absl::InvalidArgumentError(
+          "unknown command \"" + command +
+          "\" (expected migrate, bootstrap-admin or bootstrap-service)");
     }
   }
   config.listen = absl::GetFlag(FLAGS_listen);
@@ -111,6 +100,7 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  config.sync_poll_interval = absl::GetFlag(FLAGS_sync_poll_interval);
   config.bootstrap_user = absl::GetFlag(FLAGS_user);
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
@@ -133,8 +123,14 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   if (config.shutdown_timeout < absl::ZeroDuration()) {
     return Invalid("shutdown_timeout", "must not be negative");
   }
-  if (config.command == Command::kBootstrapAdmin && config.bootstrap_user.empty()) {
-    return Invalid("user", "is required for bootstrap-admin");
+  if (config.sync_poll_interval < absl::Milliseconds(10) ||
+      config.sync_poll_interval > absl::Hours(1)) {
+    return Invalid("sync_poll_interval", "must be between 10ms and 1h");
+  }
+  if ((config.command == Command::kBootstrapAdmin ||
+       config.command == Command::kBootstrapService) &&
+      config.bootstrap_user.empty()) {
+    return Invalid("user", "is required for bootstrap-admin and bootstrap-service");
   }
   return config;
 }

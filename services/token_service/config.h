@@ -5,10 +5,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/config/env_flags.h"
 
 namespace tokens::service {
 
-enum class Command { kServe, kMigrate, kBootstrapAdmin };
+enum class Command { kServe, kMigrate, kBootstrapAdmin, kBootstrapService };
 
 // Everything token-service reads from its flags (each with an environment
 // fallback; the command line wins), validated once at start-up.
@@ -21,19 +22,14 @@ struct ServiceConfig {
   int db_pool_size = 8;               // --db_pool_size
   std::string log_level;              // --log_level
   absl::Duration shutdown_timeout;    // --shutdown_timeout
-  // bootstrap-admin only.
+  absl::Duration sync_poll_interval;  // --sync_poll_interval
+  // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)
 };
 
 // One line per flag: name, environment variable, default, meaning. Used by
 // --help and checked against the operator docs by a test.
-struct FlagDoc {
-  std::string flag;
-  std::string env;
-  std::string default_value;
-  std::string help;
-};
 std::vector<FlagDoc> DescribeFlags();
 
 // Parses argv (after applying environment fallbacks) and validates the

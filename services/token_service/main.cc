@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
     case Command::kMigrate:
       return RunMigrate(*config);
     case Command::kBootstrapAdmin:
-      return RunBootstrapAdmin(*config);
+      return RunBootstrap(*config, Role::kAdmin);
+    case Command::kBootstrapService:
+      return RunBootstrap(*config, Role::kService);
     case Command::kServe:
       break;
   }

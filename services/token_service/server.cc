@@ -12,12 +12,17 @@
 #include "common/token/token_codec.h"
 #include "grpcpp/server_builder.h"
 #include "services/token_service/domain/authenticator.h"
+#include "services/token_service/domain/change_hub.h"
 #include "services/token_service/domain/token_manager.h"
+#include "services/token_service/domain/token_sync_manager.h"
 #include "services/token_service/domain/user_manager.h"
+#include "services/token_service/storage/change_listener.h"
 #include "services/token_service/storage/migrations.h"
 #include "services/token_service/storage/pg_pool.h"
+#include "services/token_service/storage/pg_sync_store.h"
 #include "services/token_service/storage/pg_token_store.h"
 #include "services/token_service/transport/grpc_services.h"
+#include "services/token_service/transport/token_sync_service.h"
 
 namespace tokens::service {
 namespace {
@@ -71,12 +76,36 @@ int RunServer(const ServiceConfig& config) {
   BlockStopSignals();
   if (!SchemaIsServeable(config.database_url)) return 1;
   Components c(config);
+  // The change feed: one hub per process reads it for every sidecar stream.
+  PgSyncStore sync_store(c.pool);
+  PgChangeListener listener(config.database_url);
+  ChangeHubOptions hub_options;
+  hub_options.poll_interval = config.sync_poll_interval;
+  ChangeHub hub(sync_store, listener, hub_options);
+  TokenSyncManager sync(sync_store, hub, c.clock);
+
   TokenServiceImpl token_service(c.auth, c.tokens);
   UserServiceImpl user_service(c.auth, c.users);
+  TokenSyncServiceImpl sync_service(c.auth, sync);
   grpc::ServerBuilder builder;
   builder.RegisterService(&token_service);
   builder.RegisterService(&user_service);
-  return ServeUntilStopped(builder, {config.listen, config.shutdown_timeout, nullptr, nullptr});
+  builder.RegisterService(&sync_service);
+  // A SyncTokens stream can be quiet for hours. Sidecars ping it every 20 s
+  // to notice a dead peer (see sidecar/server.cc); accept pings that often,
+  // and ping back so that the stream of a vanished sidecar is closed too.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  hub.Start();
+
+  ServeOptions options;
+  options.listen = config.listen;
+  options.shutdown_timeout = config.shutdown_timeout;
+  // SyncTokens streams last until the caller leaves; ending them first lets
+  // the drain finish without waiting out the timeout.
+  options.on_stopping = [&hub] { hub.Stop(); };
+  return ServeUntilStopped(builder, options);
 }
 
 int RunMigrate(const ServiceConfig& config) {
@@ -91,16 +120,18 @@ int RunMigrate(const ServiceConfig& config) {
   return 0;
 }
 
-int RunBootstrapAdmin(const ServiceConfig& config) {
+int RunBootstrap(const ServiceConfig& config, Role role) {
   const auto log = Logger("main");
   if (absl::StatusOr<std::vector<int>> applied = Migrate(config.database_url); !applied.ok()) {
     log->error("cannot prepare the schema: {}", applied.status().ToString());
     return 1;
   }
   Components c(config);
-  absl::StatusOr<User> admin = c.users.EnsureAdmin(config.bootstrap_user);
-  if (!admin.ok()) {
-    log->error("bootstrap-admin: {}", admin.status().ToString());
+  const std::string command = role == Role::kAdmin ? "bootstrap-admin" : "bootstrap-service";
+  absl::StatusOr<User> user = role == Role::kAdmin ? c.users.EnsureAdmin(config.bootstrap_user)
+                                                   : c.users.EnsureService(config.bootstrap_user);
+  if (!user.ok()) {
+    log->error("{}: {}", command, user.status().ToString());
     return 1;
   }
   const absl::Time now = c.clock.Now();
@@ -110,15 +141,18 @@ int RunBootstrapAdmin(const ServiceConfig& config) {
   }
   const std::string name =
       "bootstrap " + absl::FormatTime("%Y-%m-%d %H:%M:%E6S", now, absl::UTCTimeZone());
-  Principal self{admin->user_id, admin->display_name, admin->email, admin->role, ""};
+  // A SERVICE user may not issue tokens through the API; whoever runs this
+  // command on the database already holds admin rights, so the token is
+  // issued with them, recorded as the user's own.
+  Principal self{user->user_id, user->display_name, user->email, Role::kAdmin, ""};
   absl::StatusOr<TokenManager::IssuedToken> issued =
       c.tokens.CreateToken(self, {name, expires_on, ""});
   if (!issued.ok()) {
-    log->error("bootstrap-admin: {}", issued.status().ToString());
+    log->error("{}: {}", command, issued.status().ToString());
     return 1;
   }
-  log->info("issued admin token {} ({}) for {}, expires on {}", issued->token.id,
-            issued->token.hint, admin->user_id, expires_on);
+  log->info("issued {} token {} ({}) for {}, expires on {}", RoleName(role), issued->token.id,
+            issued->token.hint, user->user_id, expires_on);
   std::printf("%s\n", issued->secret.c_str());
   std::fflush(stdout);
   return 0;

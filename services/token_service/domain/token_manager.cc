@@ -30,6 +30,13 @@ absl::Status RequireAdmin(const Principal& caller) {
   return absl::OkStatus();
 }
 
+absl::Status RequireService(const Principal& caller) {
+  if (caller.role != Role::kService) {
+    return absl::PermissionDeniedError("the TokenSync API is for SERVICE callers only");
+  }
+  return absl::OkStatus();
+}
+
 TokenManager::TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock,
                            RandomSource& random, TokenManagerOptions options)
     : store_(store), codec_(codec), clock_(clock), random_(random), options_(options) {}

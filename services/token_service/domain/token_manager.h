@@ -24,7 +24,8 @@ struct TokenManagerOptions {
 //
 // Visibility: a USER sees only own tokens and events, and another user's
 // token is NOT_FOUND; an ADMIN sees all; a SERVICE caller may not use these
-// methods (PERMISSION_DENIED) except GetProfile.
+// methods (PERMISSION_DENIED) except GetProfile: its API is TokenSync (see
+// TokenSyncManager).
 class TokenManager {
  public:
   TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock, RandomSource& random,
@@ -95,5 +96,7 @@ class TokenManager {
 absl::Status RequireHuman(const Principal& caller);
 // Refuses anyone but ADMIN.
 absl::Status RequireAdmin(const Principal& caller);
+// Refuses anyone but SERVICE: the TokenSync API is the sidecars'.
+absl::Status RequireService(const Principal& caller);
 
 }  // namespace tokens::service

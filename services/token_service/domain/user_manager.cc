@@ -95,14 +95,22 @@ absl::StatusOr<User> UserManager::UpdateUser(const Principal& caller, const User
 }
 
 absl::StatusOr<User> UserManager::EnsureAdmin(const std::string& user_id) {
+  return EnsureUserWithRole(user_id, Role::kAdmin);
+}
+
+absl::StatusOr<User> UserManager::EnsureService(const std::string& user_id) {
+  return EnsureUserWithRole(user_id, Role::kService);
+}
+
+absl::StatusOr<User> UserManager::EnsureUserWithRole(const std::string& user_id, Role role) {
   absl::StatusOr<User> user = store_.GetUser(user_id);
   if (absl::IsNotFound(user.status())) {
-    user = Create(user_id, CreateRequest{user_id, user_id, "", Role::kAdmin});
+    user = Create(user_id, CreateRequest{user_id, user_id, "", role});
     // Lost a race with a concurrent bootstrap: use the winner's row.
     if (absl::IsAlreadyExists(user.status())) user = store_.GetUser(user_id);
   }
   if (!user.ok()) return user.status();
-  if (user->role != Role::kAdmin) {
+  if (user->role != role) {
     return absl::FailedPreconditionError(
         absl::StrCat("user ", user_id, " exists with role ", RoleName(user->role)));
   }

@@ -37,9 +37,13 @@ class UserManager {
   // For `token-service bootstrap-admin`: the ADMIN user `user_id`, created
   // if missing. FAILED_PRECONDITION if it exists but is not an enabled admin.
   absl::StatusOr<User> EnsureAdmin(const std::string& user_id);
+  // Likewise for `token-service bootstrap-service`: the SERVICE user a
+  // sidecar authenticates as.
+  absl::StatusOr<User> EnsureService(const std::string& user_id);
 
  private:
   absl::StatusOr<User> Create(const std::string& actor, const CreateRequest& request);
+  absl::StatusOr<User> EnsureUserWithRole(const std::string& user_id, Role role);
 
   TokenStore& store_;
   const Clock& clock_;

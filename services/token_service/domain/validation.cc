@@ -142,4 +142,16 @@ absl::Status ValidateTokenId(absl::string_view field, absl::string_view id) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateClientAddress(absl::string_view field, absl::string_view address,
+                                   size_t max_chars) {
+  if (address.size() > max_chars) {
+    return FieldError(field, absl::StrCat("must be at most ", max_chars, " characters"));
+  }
+  const auto allowed = [](char c) { return absl::ascii_isxdigit(c) || c == '.' || c == ':'; };
+  if (!std::all_of(address.begin(), address.end(), allowed)) {
+    return FieldError(field, "must be an IPv4 or IPv6 address");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tokens::service

@@ -41,4 +41,9 @@ absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
 // Token ids are UUIDs in canonical lower-case text form.
 absl::Status ValidateTokenId(absl::string_view field, absl::string_view id);
 
+// A client address as a sidecar reports it: empty (unknown), or at most
+// `max_chars` characters of an IPv4 or IPv6 address's text ([0-9A-Fa-f.:]).
+absl::Status ValidateClientAddress(absl::string_view field, absl::string_view address,
+                                   size_t max_chars);
+
 }  // namespace tokens::service

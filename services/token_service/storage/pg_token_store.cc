@@ -3,40 +3,22 @@
 #include <optional>
 #include <string>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
+#include "services/token_service/storage/pg_values.h"
 #include "services/token_service/storage/queries.h"
 
 namespace tokens::service {
 namespace {
 
-// libpqxx 6 binds a null `const char*` as SQL NULL; these keep optional
-// parameters readable at the call sites.
-const char* OrNull(const std::optional<std::string>& value) {
-  return value.has_value() ? value->c_str() : nullptr;
-}
-std::optional<std::string> NonEmpty(const std::string& value) {
-  if (value.empty()) return std::nullopt;
-  return value;
-}
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
-std::string HashHex(const TokenHash& hash) {
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
-}
-
-std::optional<absl::Time> TimeOrNull(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return absl::FromUnixMicros(f.as<int64_t>());
-}
-
-// Dates come from PostgreSQL's own to_char, so they always parse.
-absl::CivilDay DateOf(const pqxx::field& f) {
-  return ParseIsoDate(f.as<std::string>()).value_or(absl::CivilDay());
-}
+using pg::DateOf;
+using pg::HashHex;
+using pg::Micros;
+using pg::NonEmpty;
+using pg::OrNull;
+using pg::TimeOrNull;
 
 User ReadUser(const pqxx::row& row, int first) {
   User user;

@@ -36,18 +36,16 @@ inline constexpr absl::string_view kInsertUser =
     " VALUES ($1, $2, $3, $4, " TOKENS_MICROS_TO_TS("$5") ", " TOKENS_MICROS_TO_TS("$5") ")"
     " RETURNING " TOKENS_USER_COLUMNS;
 
-// NULL parameters leave a column as it is. The version moves only when
-// something a sidecar caches (role, disabled) changes.
+// NULL parameters leave a column as it is. The change version moves (by
+// trigger, see migrations/0002_change_feed.sql) only when something a
+// sidecar caches (role, disabled) changes.
 inline constexpr absl::string_view kUpdateUser =
     "UPDATE users u SET"
     "   display_name = coalesce($2, u.display_name),"
     "   email = coalesce($3, u.email),"
     "   role = coalesce($4, u.role),"
     "   disabled = coalesce($5::boolean, u.disabled),"
-    "   updated_at = " TOKENS_MICROS_TO_TS("$6") ","
-    "   version = CASE WHEN coalesce($4, u.role) <> u.role"
-    "                    OR coalesce($5::boolean, u.disabled) <> u.disabled"
-    "             THEN nextval('change_version_seq') ELSE u.version END"
+    "   updated_at = " TOKENS_MICROS_TO_TS("$6")
     " WHERE u.user_id = $1"
     " RETURNING " TOKENS_USER_COLUMNS;
 
@@ -70,10 +68,10 @@ inline constexpr absl::string_view kLockToken =
     "SELECT t.revoked_at IS NOT NULL, to_char(t.expires_on, 'YYYY-MM-DD')"
     " FROM tokens t WHERE t.id = $1::uuid FOR UPDATE";
 
+// The change version is taken by trigger.
 inline constexpr absl::string_view kRevokeToken =
-    "UPDATE tokens SET revoked_at = " TOKENS_MICROS_TO_TS("$2") ","
-    " version = nextval('change_version_seq')"
-    " WHERE id = $1::uuid AND revoked_at IS NULL";
+    "UPDATE tokens SET revoked_at = " TOKENS_MICROS_TO_TS(
+        "$2") " WHERE id = $1::uuid AND revoked_at IS NULL";
 
 // Keyset page, newest first. $1 user (NULL: all users), $2 status filter
 // (NULL, 'ACTIVE', 'EXPIRED', 'REVOKED'), $3 today (decides EXPIRED), $4 name
@@ -109,6 +107,74 @@ inline constexpr absl::string_view kListEvents =
     "   AND ($3::bigint IS NULL OR e.id < $3::bigint)"
     " ORDER BY e.id DESC LIMIT $4";
 
+// --- The change feed (tokens.v1.TokenSync) -----------------------------------
+
+// Columns read into a SyncToken, then a SyncUser, in this order.
+#define TOKENS_SYNC_TOKEN_COLUMNS                                                             \
+  "encode(t.token_hash, 'hex'), t.id::text, t.user_id, to_char(t.expires_on, 'YYYY-MM-DD'), " \
+  "t.revoked_at IS NOT NULL, t.version, coalesce(t.rotated_from::text, '')"
+#define TOKENS_SYNC_USER_COLUMNS "u.user_id, u.role, u.disabled, u.version"
+
+// First statement of every feed read: one consistent view of the database
+// for the version and the rows that go with it.
+inline constexpr absl::string_view kBeginFeedRead =
+    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+// The highest change version committed. Versions commit in order (see
+// migrations/0002_change_feed.sql), so every version up to it is visible
+// in the same snapshot. max() reads the end of the version indexes.
+inline constexpr absl::string_view kFeedVersion =
+    "SELECT greatest((SELECT max(version) FROM tokens), (SELECT max(version) FROM users), 0)";
+
+// Every token that can still authenticate ($1: today, UTC) with its owner,
+// through a server-side cursor so that no side holds all of them at once.
+// Disabled users' tokens are included: the user may be enabled again.
+inline constexpr absl::string_view kDeclareSnapshot =
+    "DECLARE feed_snapshot NO SCROLL CURSOR FOR"
+    " SELECT " TOKENS_SYNC_TOKEN_COLUMNS ", " TOKENS_SYNC_USER_COLUMNS
+    " FROM tokens t JOIN users u USING (user_id)"
+    " WHERE t.revoked_at IS NULL AND t.expires_on > $1::date";
+// Rows per chunk; kSnapshotFetchRows states the count of kFetchSnapshot.
+inline constexpr absl::string_view kFetchSnapshot = "FETCH 5000 FROM feed_snapshot";
+inline constexpr int kSnapshotFetchRows = 5000;
+
+// Tokens changed after version $1, oldest change first; revoked and expired
+// ones included, so a cache can drop them. $2 limits the rows (NULL: all).
+inline constexpr absl::string_view kChangedTokens =
+    "SELECT " TOKENS_SYNC_TOKEN_COLUMNS
+    " FROM tokens t WHERE t.version > $1::bigint ORDER BY t.version LIMIT $2::bigint";
+
+// Users changed after version $1, and the owners of tokens changed after it:
+// a cache may never have seen the owner of a new token (snapshots carry only
+// owners of live tokens).
+inline constexpr absl::string_view kChangedUsers =
+    "SELECT " TOKENS_SYNC_USER_COLUMNS
+    " FROM users u"
+    " WHERE u.version > $1::bigint"
+    "    OR u.user_id IN (SELECT t.user_id FROM tokens t WHERE t.version > $1::bigint)"
+    " ORDER BY u.version LIMIT $2::bigint";
+
+inline constexpr absl::string_view kLookupSyncToken =
+    "SELECT " TOKENS_SYNC_TOKEN_COLUMNS ", " TOKENS_SYNC_USER_COLUMNS
+    " FROM tokens t JOIN users u USING (user_id)"
+    " WHERE t.token_hash = decode($1, 'hex')";
+
+// A whole ReportUsage batch in one statement. $1 is a JSON array of
+// {"id": uuid, "us": micros since the epoch, "from": address or ""}. Per
+// token only its latest use counts, and only if it is later than the stored
+// one: last_used_at never moves backwards, and a retried batch matches no
+// row. Touches no versioned column, so the change feed stays quiet.
+inline constexpr absl::string_view kRecordUsage =
+    "UPDATE tokens t"
+    "   SET last_used_at = u.ts, last_used_from = nullif(u.from_addr, '')"
+    "  FROM (SELECT DISTINCT ON (r.id) r.id, " TOKENS_MICROS_TO_TS("r.us") " AS ts,"
+    "               r.\"from\" AS from_addr"
+    "          FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, us bigint, \"from\" text)"
+    "         ORDER BY r.id, r.us DESC) u"
+    " WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.ts)";
+
+#undef TOKENS_SYNC_USER_COLUMNS
+#undef TOKENS_SYNC_TOKEN_COLUMNS
 #undef TOKENS_USER_COLUMNS
 #undef TOKENS_TOKEN_COLUMNS
 #undef TOKENS_TS_TO_MICROS

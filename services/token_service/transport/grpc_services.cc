@@ -3,42 +3,12 @@
 #include <optional>
 #include <string>
 
-#include "absl/time/clock.h"
-#include "common/log/json_logger.h"
 #include "common/status/field_error.h"
 #include "services/token_service/transport/proto_conversion.h"
-#include "services/token_service/transport/status_conversion.h"
+#include "services/token_service/transport/rpc_serve.h"
 
 namespace tokens::service {
 namespace {
-
-std::optional<absl::string_view> AuthorizationOf(const grpc::ServerContext& ctx) {
-  const auto& metadata = ctx.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
-}
-
-// Authenticates, runs `handler(principal)` and writes one access-log line.
-// The log names the method, the caller and the outcome; never metadata or
-// request fields, which may hold secrets.
-template <typename Handler>
-grpc::Status Serve(const Authenticator& auth, grpc::ServerContext* ctx, absl::string_view method,
-                   Handler&& handler) {
-  static const auto log = Logger("rpc");
-  const absl::Time start = absl::Now();
-  absl::StatusOr<Principal> caller = auth.Authenticate(AuthorizationOf(*ctx));
-  absl::Status status = caller.ok() ? handler(*caller) : caller.status();
-  const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  const std::string who = caller.ok() ? caller->user_id : "-";
-  if (status.ok()) {
-    log->info("{} user={} code=OK ms={:.2f}", method, who, ms);
-  } else {
-    log->info("{} user={} code={} ms={:.2f} error=\"{}\"", method, who,
-              absl::StatusCodeToString(status.code()), ms, status.message());
-  }
-  return ToGrpcStatus(status);
-}
 
 template <typename Response>
 absl::Status WriteIssued(const absl::StatusOr<TokenManager::IssuedToken>& issued, Response* resp) {

@@ -18,10 +18,12 @@
 #include "common/token/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/seeded_random.h"
 
 namespace tokens {
 namespace {
 
+using test_support::SeededRandom;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -74,19 +76,6 @@ class FixedBytesRandom final : public RandomSource {
  private:
   std::vector<uint8_t> bytes_;
   size_t pos_ = 0;
-};
-
-// Deterministic pseudo-random bytes (std::mt19937's output is fixed by the
-// standard). Never for production.
-class SeededRandom final : public RandomSource {
- public:
-  explicit SeededRandom(uint32_t seed) : engine_(seed) {}
-  void Fill(absl::Span<uint8_t> out) override {
-    for (uint8_t& b : out) b = static_cast<uint8_t>(engine_() & 0xFF);
-  }
-
- private:
-  std::mt19937 engine_;
 };
 
 // The checksum suffix, computed independently of the codec: zlib crc32 of

@@ -32,6 +32,7 @@
 #include "pqxx/pqxx"
 #include "services/token_service/storage/migrations.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/health_check.h"
 #include "tests/support/postgres_instance.h"
 
 namespace tokens::testing {
@@ -99,22 +100,6 @@ std::unique_ptr<grpc::ClientContext> AsWithDeadline(const std::string& token, se
   auto ctx = WithDeadline(timeout);
   ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
-}
-
-// grpc.health.v1.Health/Check through a generic stub (the project compiles
-// the health messages only; the service is gRPC's built-in one).
-grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
-                         grpc::health::v1::HealthCheckResponse* response) {
-  grpc::TemplatedGenericStub<grpc::health::v1::HealthCheckRequest,
-                             grpc::health::v1::HealthCheckResponse>
-      stub(channel);
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  std::unique_ptr<grpc::ClientContext> ctx = WithDeadline(seconds(30));
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, response,
-                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  return done.get_future().get();
 }
 
 // A minimal protobuf wire-format reader: the length-delimited fields
@@ -354,6 +339,34 @@ TEST(BootstrapAdminTest, PrintsExactlyOneTokenLineAndReusesTheAdmin) {
     EXPECT_EQ(profile.user_id(), "root");
     EXPECT_EQ(profile.role(), v1::ADMIN);
   }
+}
+
+TEST(BootstrapServiceTest, PrintsOneTokenOfAServiceUser) {
+  const std::string url = FreshDatabase();
+  ChildProcess::Result r =
+      MustRun(ServiceCommand({"bootstrap-service", "--user", "sidecar", "--database_url", url}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(r.out, TokenLine())) << "stdout: [" << r.out << "]";
+  EXPECT_THAT(SqlAt(url, "SELECT user_id || ':' || role FROM users"),
+              ElementsAre("sidecar:SERVICE"));
+  const std::string secret = r.out.substr(0, r.out.size() - 1);
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr(secret.substr(4))));
+  ExpectEveryLineIsJson(r.err, "bootstrap-service");
+
+  // The same name as an admin is refused: roles are never changed by a
+  // bootstrap command.
+  ChildProcess::Result admin =
+      MustRun(ServiceCommand({"bootstrap-admin", "--user", "sidecar", "--database_url", url}));
+  EXPECT_NE(admin.exit_code, 0);
+  EXPECT_THAT(admin.out, IsEmpty());
+
+  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service = TokenServiceProcess::Start(url);
+  ASSERT_TRUE(service.ok()) << service.status();
+  v1::GetProfileResponse profile;
+  grpc::Status status = v1::TokenService::NewStub((*service)->NewChannel())
+                            ->GetProfile(AsWithDeadline(secret, seconds(30)).get(), {}, &profile);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(profile.role(), v1::SERVICE);
 }
 
 // Starts `runs` concurrent `bootstrap-admin --user root` on `url`.
@@ -831,8 +844,8 @@ TEST_F(OperationsTest, ReflectionListsAndDescribesTheServices) {
     }
   }
   for (const char* expected :
-       {"tokens.v1.TokenService", "tokens.v1.UserService", "grpc.health.v1.Health",
-        "grpc.reflection.v1alpha.ServerReflection"}) {
+       {"tokens.v1.TokenService", "tokens.v1.UserService", "tokens.v1.TokenSync",
+        "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
     EXPECT_EQ(services.count(expected), 1u)
         << expected << " not listed among " << absl::StrJoin(services, ", ");
   }
@@ -843,6 +856,7 @@ TEST_F(OperationsTest, ReflectionListsAndDescribesTheServices) {
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"tokens.v1.TokenService", "tokens/v1/tokens.proto", "RotateToken"},
            {"tokens.v1.UserService", "tokens/v1/tokens.proto", "UpdateUser"},
+           {"tokens.v1.TokenSync", "tokens/v1/sync.proto", "SyncTokens"},
            {"grpc.health.v1.Health", "grpc/health/v1/health.proto", "Check"}}) {
     SCOPED_TRACE(symbol);
     std::vector<std::string> described = Reflect(channel, StringField(4, symbol), &status);

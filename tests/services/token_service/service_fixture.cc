@@ -84,6 +84,7 @@ void TokenServiceTest::SetUp() {
   std::shared_ptr<grpc::Channel> channel = service_->NewChannel();
   tokens_ = v1::TokenService::NewStub(channel);
   users_ = v1::UserService::NewStub(channel);
+  sync_ = v1::TokenSync::NewStub(channel);
 }
 
 void TokenServiceTest::TearDown() {

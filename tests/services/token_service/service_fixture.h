@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
+#include "tokens/v1/sync.grpc.pb.h"
 #include "tokens/v1/tokens.grpc.pb.h"
 
 // Integration-test support for the token-service: the real binary against a
@@ -46,7 +47,8 @@ std::string DateFromToday(int days);
 std::vector<std::string> ViolatedFields(const grpc::Status& status);
 
 // Base fixture: a fresh database, migrated; admin user "admin" bootstrapped
-// (its token in admin_token_); token-service running; stubs connected.
+// (its token in admin_token_); token-service running; stubs of its
+// TokenService, UserService and TokenSync connected.
 class TokenServiceTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -74,6 +76,7 @@ class TokenServiceTest : public ::testing::Test {
   std::unique_ptr<TokenServiceProcess> service_;
   std::unique_ptr<v1::TokenService::Stub> tokens_;
   std::unique_ptr<v1::UserService::Stub> users_;
+  std::unique_ptr<v1::TokenSync::Stub> sync_;
 };
 
 }  // namespace tokens::testing

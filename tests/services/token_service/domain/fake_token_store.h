@@ -27,8 +27,11 @@
 #include "gmock/gmock.h"
 #include "services/token_service/domain/model.h"
 #include "services/token_service/storage/token_store.h"
+#include "tests/support/seeded_random.h"
 
 namespace tokens::service::test_support {
+
+using ::tokens::test_support::SeededRandom;
 
 // An in-memory TokenStore that keeps the contract documented in
 // token_store.h, and mirrors PgTokenStore where the interface leaves room:
@@ -46,7 +49,7 @@ namespace tokens::service::test_support {
 // UNAVAILABLE, as when the database is down); calls() counts interface calls;
 // AddUser() seeds a user without an audit event.
 //
-// SeededRandom and the status matchers HasCode / IsFieldError below are
+// The status matchers HasCode / IsFieldError below (and SeededRandom) are
 // shared by the domain tests as well.
 class FakeTokenStore final : public TokenStore {
  public:
@@ -354,19 +357,6 @@ class FakeTokenStore final : public TokenStore {
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
   std::function<void()> before_create_user_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-// A deterministic RandomSource: the same seed yields the same bytes, so the
-// same secrets and ids, on every run.
-class SeededRandom final : public RandomSource {
- public:
-  explicit SeededRandom(uint64_t seed) : engine_(seed) {}
-  void Fill(absl::Span<uint8_t> out) override {
-    for (uint8_t& b : out) b = static_cast<uint8_t>(engine_() & 0xff);
-  }
-
- private:
-  std::mt19937_64 engine_;
 };
 
 // --- Status matchers shared by the domain tests -----------------------------

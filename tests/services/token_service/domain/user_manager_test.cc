@@ -331,6 +331,19 @@ TEST_F(UserManagerTest, EnsureAdminValidatesTheUserId) {
   EXPECT_THAT(users_.EnsureAdmin(""), IsFieldError("user_id"));
 }
 
+TEST_F(UserManagerTest, EnsureServiceCreatesOrReusesOnlyAServiceUser) {
+  absl::StatusOr<User> service = users_.EnsureService("edge-sidecar");
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_EQ(service->role, Role::kService);
+  EXPECT_EQ(OnlyEvent().detail, "role=SERVICE");
+  EXPECT_EQ(users_.EnsureService("edge-sidecar")->created_at, kNow);
+  EXPECT_THAT(store_.events(), SizeIs(1));
+  // An admin or a plain user is never turned into a service identity.
+  EXPECT_THAT(users_.EnsureService("alice"), HasCode(absl::StatusCode::kFailedPrecondition));
+  ASSERT_TRUE(users_.EnsureAdmin("boot").ok());
+  EXPECT_THAT(users_.EnsureService("boot"), HasCode(absl::StatusCode::kFailedPrecondition));
+}
+
 // Two `bootstrap-admin` runs at once: the other one creates the user between
 // our lookup and our insert. The store reports the taken id the way
 // PgTokenStore does; the winner's row is what counts.

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/log/json_logger.h"
+#include "grpcpp/server_context.h"
+#include "services/token_service/domain/authenticator.h"
+#include "services/token_service/domain/model.h"
+#include "services/token_service/transport/status_conversion.h"
+
+// What every token-service RPC handler does around its use case; shared by
+// the gRPC services of this directory.
+namespace tokens::service {
+
+// The `authorization` metadata of a call, if any.
+inline std::optional<absl::string_view> AuthorizationOf(const grpc::ServerContext& ctx) {
+  const auto& metadata = ctx.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+// Authenticates, runs `handler(principal)` and writes one access-log line.
+// The log names the method, the caller and the outcome; never metadata or
+// request fields, which may hold secrets.
+template <typename Handler>
+grpc::Status Serve(const Authenticator& auth, grpc::ServerContext* ctx, absl::string_view method,
+                   Handler&& handler) {
+  static const auto log = Logger("rpc");
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Principal> caller = auth.Authenticate(AuthorizationOf(*ctx));
+  absl::Status status = caller.ok() ? handler(*caller) : caller.status();
+  const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  const std::string who = caller.ok() ? caller->user_id : "-";
+  if (status.ok()) {
+    log->info("{} user={} code=OK ms={:.2f}", method, who, ms);
+  } else {
+    log->info("{} user={} code={} ms={:.2f} error=\"{}\"", method, who,
+              absl::StatusCodeToString(status.code()), ms, status.message());
+  }
+  return ToGrpcStatus(status);
+}
+
+}  // namespace tokens::service

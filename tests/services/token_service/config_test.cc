@@ -1,0 +1,77 @@
+// token-service's configuration: the change feed's poll interval (flag,
+// environment fallback, validation) and that the README lists every flag.
+#include "services/token_service/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/reflection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tokens::service {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kPollEnv[] = "TOKEN_SERVICE_SYNC_POLL_INTERVAL";
+
+class ServiceConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { unsetenv(kPollEnv); }
+  void TearDown() override { unsetenv(kPollEnv); }
+
+  absl::StatusOr<ServiceConfig> Load(std::vector<std::string> args) {
+    args.insert(args.begin(), {"token-service", "--database_url", "postgresql:///tokens"});
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    return LoadConfig(static_cast<int>(argv.size()), argv.data());
+  }
+
+  absl::FlagSaver saver_;  // every test starts from the defaults
+};
+
+TEST_F(ServiceConfigTest, SyncPollIntervalDefaultsToOneSecond) {
+  absl::StatusOr<ServiceConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->sync_poll_interval, absl::Seconds(1));
+}
+
+TEST_F(ServiceConfigTest, SyncPollIntervalFromTheEnvironmentUnlessGivenOnTheCommandLine) {
+  setenv(kPollEnv, "250ms", 1);
+  absl::StatusOr<ServiceConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->sync_poll_interval, absl::Milliseconds(250));
+  config = Load({"--sync_poll_interval", "5s"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->sync_poll_interval, absl::Seconds(5));
+}
+
+TEST_F(ServiceConfigTest, SyncPollIntervalOutOfRangeIsRefused) {
+  for (const char* value : {"0s", "-1s", "1ms", "2h"}) {
+    SCOPED_TRACE(value);
+    absl::StatusOr<ServiceConfig> config = Load({std::string("--sync_poll_interval=") + value});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr("--sync_poll_interval"));
+  }
+}
+
+TEST_F(ServiceConfigTest, TheReadmeListsEveryFlagAndVariable) {
+  std::ifstream file(TOKEN_SERVICE_DOCS);
+  ASSERT_TRUE(file.is_open()) << TOKEN_SERVICE_DOCS;
+  std::stringstream docs;
+  docs << file.rdbuf();
+  for (const FlagDoc& flag : DescribeFlags()) {
+    EXPECT_THAT(docs.str(), HasSubstr("`--" + flag.flag + "`"));
+    if (!flag.env.empty()) {
+      EXPECT_THAT(docs.str(), HasSubstr("`" + flag.env + "`"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tokens::service

@@ -1,0 +1,430 @@
+#include "services/token_service/domain/token_sync_manager.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/status/field_error.h"
+#include "common/time/civil_date.h"
+#include "common/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/token_service/domain/fake_sync_store.h"
+#include "tests/services/token_service/domain/fake_token_store.h"
+
+namespace tokens::service {
+namespace {
+
+using test_support::FakeChangeListener;
+using test_support::FakeSyncStore;
+using test_support::HasCode;
+using test_support::IsFieldError;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
+
+constexpr absl::Duration kPatience = absl::Seconds(30);
+const absl::Time kNow =
+    absl::FromCivil(absl::CivilSecond(2026, 11, 28, 17, 35, 22), absl::UTCTimeZone());
+const absl::CivilDay kToday(2026, 11, 28);
+
+Principal Caller(const std::string& user_id, Role role) {
+  return Principal{user_id, "Name of " + user_id, "", role, "token-of-" + user_id};
+}
+const Principal kSidecar = Caller("sidecar", Role::kService);
+
+// What a stream was sent, message by message, in a form tests can compare.
+struct Sent {
+  enum Kind { kSnapshot, kSnapshotEnd, kDelta } kind;
+  int64_t version = 0;  // SnapshotEnd and Delta
+  std::vector<std::string> tokens;
+  std::vector<std::string> users;
+};
+
+std::vector<std::string> Ids(const std::vector<SyncToken>& tokens) {
+  std::vector<std::string> ids;
+  for (const SyncToken& t : tokens) ids.push_back(t.token_id + (t.revoked ? " revoked" : ""));
+  return ids;
+}
+std::vector<std::string> Ids(const std::vector<SyncUser>& users) {
+  std::vector<std::string> ids;
+  for (const SyncUser& u : users) ids.push_back(u.user_id);
+  return ids;
+}
+
+// A SyncStream that records what it is sent and can be cancelled.
+class RecordingStream final : public SyncStream {
+ public:
+  absl::Status WriteSnapshotChunk(const SnapshotChunk& chunk) override {
+    return Record({Sent::kSnapshot, 0, Ids(chunk.tokens), Ids(chunk.users)});
+  }
+  absl::Status WriteSnapshotEnd(int64_t version) override {
+    return Record({Sent::kSnapshotEnd, version, {}, {}});
+  }
+  absl::Status WriteDelta(const ChangeBatch& batch) override {
+    return Record({Sent::kDelta, batch.version, Ids(batch.tokens), Ids(batch.users)});
+  }
+  bool Cancelled() const override { return cancelled_; }
+
+  void Cancel() { cancelled_ = true; }
+
+  // Waits until `n` messages were sent; returns them all.
+  std::vector<Sent> AwaitMessages(size_t n) {
+    absl::MutexLock lock(&mu_);
+    const auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sent_.size() >= n; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), kPatience);
+    return sent_;
+  }
+
+  std::vector<Sent> sent() {
+    absl::MutexLock lock(&mu_);
+    return sent_;
+  }
+
+ private:
+  absl::Status Record(Sent sent) {
+    absl::MutexLock lock(&mu_);
+    sent_.push_back(std::move(sent));
+    return absl::OkStatus();
+  }
+
+  std::atomic<bool> cancelled_{false};
+  absl::Mutex mu_;
+  std::vector<Sent> sent_ ABSL_GUARDED_BY(mu_);
+};
+
+class TokenSyncManagerTest : public ::testing::Test {
+ protected:
+  TokenSyncManagerTest() {
+    store_.PutUser("alice");
+    store_.PutUser("bob", Role::kAdmin, /*disabled=*/true);
+    store_.PutToken("live", "alice", kToday + 30);
+    store_.PutToken("bobs", "bob", kToday + 1);
+    store_.PutToken("expired", "alice", kToday);
+    store_.PutToken("revoked", "alice", kToday + 30);
+    store_.Revoke("revoked");
+    store_.PutUser("carol");  // no live token
+  }
+
+  ~TokenSyncManagerTest() override {
+    for (auto& [stream, thread] : running_) {
+      stream->Cancel();
+      thread.join();
+    }
+  }
+
+  // Runs SyncTokens on a thread of its own, as a server would.
+  RecordingStream& Start(int64_t from_version, const Principal& caller = kSidecar) {
+    auto stream = std::make_unique<RecordingStream>();
+    RecordingStream& ref = *stream;
+    auto result = std::make_shared<std::optional<absl::Status>>();
+    results_.push_back(result);
+    running_.emplace_back(std::move(stream),
+                          std::thread([this, &ref, from_version, caller, result] {
+                            *result = sync_.SyncTokens(caller, from_version, ref);
+                          }));
+    return ref;
+  }
+
+  // Waits until the hub has `n` subscribers, i.e. the streams have joined.
+  void AwaitSubscribers(size_t n) {
+    const absl::Time deadline = absl::Now() + kPatience;
+    while (hub_.subscriber_count() < n && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_EQ(hub_.subscriber_count(), n);
+  }
+
+  // Cancels the most recent stream (unless `cancel` is false: it must end
+  // by itself) and returns how it ended.
+  absl::Status Finish(bool cancel = true) {
+    auto& [stream, thread] = running_.back();
+    if (cancel) stream->Cancel();
+    thread.join();
+    running_.pop_back();
+    absl::Status status = results_.back()->value_or(absl::UnknownError("no result"));
+    results_.pop_back();
+    return status;
+  }
+
+  FakeSyncStore store_{/*snapshot_chunk=*/2};
+  FakeChangeListener listener_;
+  FakeClock clock_{kNow};
+  ChangeHub hub_{store_, listener_, ChangeHubOptions{}};
+  TokenSyncOptions options_{/*catch_up_max_rows=*/100, absl::Milliseconds(5), 5};
+  TokenSyncManager sync_{store_, hub_, clock_, options_};
+  std::vector<std::pair<std::unique_ptr<RecordingStream>, std::thread>> running_;
+  std::vector<std::shared_ptr<std::optional<absl::Status>>> results_;
+};
+
+// ---------------------------------------------------------------------------
+// Authorization
+
+TEST_F(TokenSyncManagerTest, OnlyServiceCallersMayUseTheSyncApi) {
+  const int calls = store_.calls();
+  for (const Principal& caller : {Caller("alice", Role::kUser), Caller("root", Role::kAdmin)}) {
+    SCOPED_TRACE(RoleName(caller.role));
+    RecordingStream stream;
+    EXPECT_THAT(sync_.SyncTokens(caller, 0, stream), HasCode(absl::StatusCode::kPermissionDenied));
+    EXPECT_THAT(stream.sent(), IsEmpty());
+    EXPECT_THAT(sync_.ReportUsage(caller, {{"0b4f1f52-52a4-4bd1-9f43-3c1a4d6e8b10", kNow, ""}}),
+                HasCode(absl::StatusCode::kPermissionDenied));
+    EXPECT_THAT(sync_.LookupToken(caller, std::string(32, 'x')),
+                HasCode(absl::StatusCode::kPermissionDenied));
+  }
+  EXPECT_EQ(store_.calls(), calls) << "a refused call reached the store";
+  EXPECT_EQ(hub_.subscriber_count(), 0u);
+}
+
+// ---------------------------------------------------------------------------
+// SyncTokens
+
+TEST_F(TokenSyncManagerTest, FromZeroSendsASnapshotThenTheChangesAsTheyCommit) {
+  const int64_t snapshot_version = store_.version();
+  RecordingStream& stream = Start(0);
+  std::vector<Sent> sent = stream.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  // Chunks of two tokens here; only tokens that can still authenticate, each
+  // owner once, a disabled owner's token included.
+  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
+  EXPECT_THAT(sent[0].tokens, ElementsAre("bobs", "live"));
+  EXPECT_THAT(sent[0].users, UnorderedElementsAre("alice", "bob"));
+  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(sent[1].version, snapshot_version);
+
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  store_.Revoke("live");
+  store_.PutToken("new", "carol", kToday + 10);
+  ASSERT_TRUE(hub_.Refresh().ok());
+  sent = stream.AwaitMessages(3);
+  ASSERT_THAT(sent, SizeIs(3));
+  EXPECT_EQ(sent[2].kind, Sent::kDelta);
+  EXPECT_EQ(sent[2].version, store_.version());
+  EXPECT_THAT(sent[2].tokens, ElementsAre("live revoked", "new"));
+  EXPECT_THAT(sent[2].users, ElementsAre("alice", "carol"));
+
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  EXPECT_EQ(hub_.subscriber_count(), 0u);
+}
+
+TEST_F(TokenSyncManagerTest, ResumingSendsOnlyLaterChangesWithoutASnapshot) {
+  const int64_t applied = store_.version();
+  store_.PutUser("alice", Role::kAdmin);
+  store_.Revoke("bobs");
+  RecordingStream& stream = Start(applied);
+  std::vector<Sent> sent = stream.AwaitMessages(1);
+  ASSERT_THAT(sent, SizeIs(1));
+  EXPECT_EQ(sent[0].kind, Sent::kDelta);
+  EXPECT_EQ(sent[0].version, store_.version());
+  EXPECT_THAT(sent[0].tokens, ElementsAre("bobs revoked"));
+  EXPECT_THAT(sent[0].users, ElementsAre("bob", "alice"));
+  EXPECT_EQ(store_.snapshot_calls(), 0);
+
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  store_.PutToken("later", "alice", kToday + 5);
+  ASSERT_TRUE(hub_.Refresh().ok());
+  sent = stream.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_THAT(sent[1].tokens, ElementsAre("later"));
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, ResumingWhenCurrentSendsNothingUntilAChange) {
+  RecordingStream& stream = Start(store_.version());
+  // Joined once subscribed; nothing was sent by then.
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  EXPECT_THAT(stream.sent(), IsEmpty());
+  store_.Revoke("live");
+  ASSERT_TRUE(hub_.Refresh().ok());
+  const std::vector<Sent> sent = stream.AwaitMessages(1);
+  ASSERT_THAT(sent, SizeIs(1));
+  EXPECT_THAT(sent[0].tokens, ElementsAre("live revoked"));
+  EXPECT_EQ(store_.snapshot_calls(), 0);
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, ASnapshotWithoutTokensStillOpensWithAChunk) {
+  for (const char* id : {"live", "bobs"}) store_.Revoke(id);
+  RecordingStream& stream = Start(0);
+  const std::vector<Sent> sent = stream.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
+  EXPECT_THAT(sent[0].tokens, IsEmpty());
+  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(sent[1].version, store_.version());
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, AVersionFromTheFutureGetsASnapshot) {
+  RecordingStream& stream = Start(store_.version() + 1000);
+  const std::vector<Sent> sent = stream.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
+  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(sent[1].version, store_.version());
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, TooManyChangesToCatchUpGetASnapshot) {
+  const int64_t applied = store_.version();
+  for (int i = 0; i < 101; ++i) store_.PutUser(absl::StrCat("user", i));
+  RecordingStream& stream = Start(applied);
+  const std::vector<Sent> sent = stream.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
+  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, WhenTheHubRunsPastItsHistoryTheStreamReadsTheGapAgain) {
+  ChangeHubOptions short_history;
+  short_history.history_batches = 1;
+  ChangeHub hub(store_, listener_, short_history);
+  TokenSyncManager sync(store_, hub, clock_, options_);
+  ASSERT_TRUE(hub.Refresh().ok());
+  const int64_t applied = store_.version();
+  store_.PutToken("a", "alice", kToday + 5);
+
+  // Right after the stream's catch-up read, the hub reads two more batches,
+  // so its one-batch history no longer reaches back to the stream's read.
+  store_.AfterNextChangesSince([&] {
+    store_.PutToken("b", "alice", kToday + 5);
+    ASSERT_TRUE(hub.Refresh().ok());
+    store_.PutToken("c", "alice", kToday + 5);
+    ASSERT_TRUE(hub.Refresh().ok());
+  });
+  RecordingStream stream;
+  std::optional<absl::Status> result;
+  std::thread runner([&] { result = sync.SyncTokens(kSidecar, applied, stream); });
+  std::vector<Sent> sent = stream.AwaitMessages(2);
+  stream.Cancel();
+  runner.join();
+  EXPECT_THAT(result.value_or(absl::OkStatus()), HasCode(absl::StatusCode::kCancelled));
+
+  // The first read (after `applied`) and the re-read of the gap: together
+  // every change, each once, in order.
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(sent[0].kind, Sent::kDelta);
+  EXPECT_EQ(sent[1].kind, Sent::kDelta);
+  std::vector<std::string> tokens = sent[0].tokens;
+  tokens.insert(tokens.end(), sent[1].tokens.begin(), sent[1].tokens.end());
+  EXPECT_THAT(tokens, ElementsAre("a", "b", "c"));
+  EXPECT_EQ(sent[1].version, store_.version());
+}
+
+TEST_F(TokenSyncManagerTest, StoppingTheHubEndsTheStreamUnavailable) {
+  RecordingStream& stream = Start(0);
+  ASSERT_THAT(stream.AwaitMessages(2), SizeIs(2));
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  hub_.Stop();
+  EXPECT_THAT(Finish(/*cancel=*/false), HasCode(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(TokenSyncManagerTest, StoreErrorsEndTheStream) {
+  store_.FailAllCallsWith(absl::UnavailableError("database down"));
+  RecordingStream stream;
+  EXPECT_THAT(sync_.SyncTokens(kSidecar, 0, stream), HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(sync_.SyncTokens(kSidecar, 3, stream), HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(stream.sent(), IsEmpty());
+}
+
+TEST_F(TokenSyncManagerTest, ANegativeVersionIsAFieldError) {
+  RecordingStream stream;
+  EXPECT_THAT(sync_.SyncTokens(kSidecar, -1, stream), IsFieldError("from_version"));
+}
+
+// ---------------------------------------------------------------------------
+// ReportUsage
+
+constexpr char kId1[] = "0b4f1f52-52a4-4bd1-9f43-3c1a4d6e8b10";
+constexpr char kId2[] = "7d8e2c1a-0f3b-4c5d-8e9f-a0b1c2d3e4f5";
+
+TEST_F(TokenSyncManagerTest, ReportUsageWritesOneBatchClampingFutureTimes) {
+  store_.PutToken(kId1, "alice", kToday + 3);
+  absl::StatusOr<int> updated =
+      sync_.ReportUsage(kSidecar, {{kId1, kNow - absl::Minutes(5), "10.1.2.3"},
+                                   {kId2, kNow + absl::Hours(2), "2001:db8::1"},
+                                   {kId1, kNow - absl::Minutes(1), ""}});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(*updated, 1);
+  const auto batches = store_.usage_batches();
+  ASSERT_THAT(batches, SizeIs(1));
+  ASSERT_THAT(batches[0], SizeIs(3));
+  EXPECT_EQ(batches[0][0].token_id, kId1);
+  EXPECT_EQ(batches[0][0].last_used_at, kNow - absl::Minutes(5));
+  EXPECT_EQ(batches[0][0].client_address, "10.1.2.3");
+  EXPECT_EQ(batches[0][1].last_used_at, kNow) << "a use in the future is clamped to now";
+  EXPECT_EQ(batches[0][1].client_address, "2001:db8::1");
+  EXPECT_EQ(batches[0][2].client_address, "");
+}
+
+TEST_F(TokenSyncManagerTest, ReportUsageRefusesABadBatchWhole) {
+  using Report = TokenSyncManager::UsageReport;
+  const Report good{kId1, kNow, "10.0.0.1"};
+  struct Case {
+    std::vector<Report> usages;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {std::vector<Report>(kMaxUsageBatch + 1, good), "usages"},
+      {{good, {"not-a-uuid", kNow, ""}}, "usages[1].token_id"},
+      {{good, good, {"", kNow, ""}}, "usages[2].token_id"},
+      {{{kId1, std::nullopt, ""}}, "usages[0].last_used_at"},
+      {{good, {kId2, kNow, "10.0.0.1; DROP TABLE"}}, "usages[1].client_address"},
+      {{{kId2, kNow, std::string(kMaxClientAddressChars + 1, '1')}}, "usages[0].client_address"},
+      {{{kId2, kNow, "fe80::1%eth0"}}, "usages[0].client_address"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.field);
+    EXPECT_THAT(sync_.ReportUsage(kSidecar, c.usages), IsFieldError(c.field));
+  }
+  EXPECT_THAT(store_.usage_batches(), IsEmpty());
+
+  // The limits themselves are fine.
+  EXPECT_TRUE(sync_.ReportUsage(kSidecar, std::vector<Report>(kMaxUsageBatch, good)).ok());
+  EXPECT_TRUE(
+      sync_.ReportUsage(kSidecar, {{kId1, kNow, std::string(kMaxClientAddressChars, 'f')}}).ok());
+  EXPECT_THAT(store_.usage_batches(), SizeIs(2));
+}
+
+// ---------------------------------------------------------------------------
+// LookupToken
+
+std::string HashBytes(const std::string& token_id) {
+  const TokenHash hash = TokenCodec::Hash("secret of " + token_id);
+  return std::string(hash.begin(), hash.end());
+}
+
+TEST_F(TokenSyncManagerTest, LookupTokenByHash) {
+  absl::StatusOr<SyncLookup> found = sync_.LookupToken(kSidecar, HashBytes("bobs"));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->token.token_id, "bobs");
+  EXPECT_EQ(found->token.expires_on, kToday + 1);
+  EXPECT_FALSE(found->token.revoked);
+  EXPECT_EQ(found->user.user_id, "bob");
+  EXPECT_EQ(found->user.role, Role::kAdmin);
+  EXPECT_TRUE(found->user.disabled);
+
+  found = sync_.LookupToken(kSidecar, HashBytes("revoked"));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(found->token.revoked);
+
+  EXPECT_THAT(sync_.LookupToken(kSidecar, HashBytes("never issued")),
+              HasCode(absl::StatusCode::kNotFound));
+  for (size_t size : {0, 31, 33, 64}) {
+    EXPECT_THAT(sync_.LookupToken(kSidecar, std::string(size, 'a')), IsFieldError("token_hash"))
+        << size;
+  }
+}
+
+}  // namespace
+}  // namespace tokens::service
