@@ -1,0 +1,92 @@
+#include "sidecar/domain/verifier.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/auth/bearer.h"
+#include "common/time/civil_date.h"
+
+namespace tokens::sidecar {
+namespace {
+
+Verdict Deny(DenyReason reason) {
+  Verdict verdict;
+  verdict.reason = reason;
+  return verdict;
+}
+
+// The checks that need the owner and the clock, for a token known to exist
+// and not to be revoked. Only an allowed check records usage.
+Verdict Evaluate(const Clock& clock, UsageRecorder& usage, CachedToken token,
+                 absl::string_view client_address) {
+  // A token whose owner the feed has not described yet is not trusted.
+  if (token.role == Role::kUnspecified) return Deny(DenyReason::kUnknown);
+  if (token.user_disabled) return Deny(DenyReason::kUserDisabled);
+  const absl::Time now = clock.Now();
+  if (UtcDay(now) >= token.expires_on) return Deny(DenyReason::kExpired);
+  usage.Record(token.token_id, now, client_address);
+  Verdict verdict;
+  verdict.allowed = true;
+  verdict.principal =
+      Principal{std::move(token.user_id), token.role, token.token_id, token.expires_on};
+  return verdict;
+}
+
+// A looked-up token, as the cache would have answered.
+CachedToken FromLookup(LookupResult&& found) {
+  CachedToken token;
+  token.token_id = found.token.id;
+  token.user_id = std::move(found.user.user_id);
+  token.role = found.user.role;
+  token.user_disabled = found.user.disabled;
+  token.expires_on = found.token.expires_on;
+  return token;
+}
+
+}  // namespace
+
+Verifier::Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& resolver,
+                   UsageRecorder& usage, const Clock& clock)
+    : codec_(codec), cache_(cache), resolver_(resolver), usage_(usage), clock_(clock) {}
+
+Verdict Verifier::CheckHeader(std::optional<absl::string_view> authorization,
+                              absl::string_view client_address) {
+  // A header that is present but empty (or repeated: the transport passes
+  // "" then) is not "Bearer <token>": malformed, not missing.
+  if (!authorization.has_value()) return Deny(DenyReason::kMissing);
+  const std::optional<absl::string_view> token = ParseBearer(*authorization);
+  if (!token.has_value()) return Deny(DenyReason::kMalformed);
+  return CheckToken(*token, client_address);
+}
+
+Verdict Verifier::CheckToken(absl::string_view token, absl::string_view client_address) {
+  if (token.empty()) return Deny(DenyReason::kMissing);
+  // Format and checksum first: a mistyped or random token costs no lookup.
+  if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
+  const TokenHash hash = TokenCodec::Hash(token);
+
+  if (std::optional<CachedToken> cached = cache_.Find(hash)) {
+    return Evaluate(clock_, usage_, *std::move(cached), client_address);
+  }
+
+  // On a miss, the resolver's callback has already put a found token into
+  // the cache, so the next check of it is a hit.
+  MissOutcome outcome = resolver_.Resolve(hash);
+  switch (outcome.kind) {
+    case MissOutcome::Kind::kFound:
+      if (!outcome.found.has_value()) break;
+      if (outcome.found->token.revoked) return Deny(DenyReason::kRevoked);
+      return Evaluate(clock_, usage_, FromLookup(*std::move(outcome.found)), client_address);
+    case MissOutcome::Kind::kRevoked:
+      return Deny(DenyReason::kRevoked);
+    case MissOutcome::Kind::kNotFound:
+    case MissOutcome::Kind::kRateLimited:
+    case MissOutcome::Kind::kUnavailable:
+      break;
+  }
+  return Deny(DenyReason::kUnknown);
+}
+
+}  // namespace tokens::sidecar

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <optional>
+
+#include "absl/strings/string_view.h"
+#include "common/time/clock.h"
+#include "common/token/token_codec.h"
+#include "sidecar/domain/miss_resolver.h"
+#include "sidecar/domain/model.h"
+#include "sidecar/domain/token_cache.h"
+#include "sidecar/domain/usage.h"
+
+// Decides whether a presented token is good: the one piece of logic behind
+// both Envoy's Check and Authenticate.
+namespace tokens::sidecar {
+
+struct Verdict {
+  bool allowed = false;
+  DenyReason reason = DenyReason::kUnknown;  // when !allowed
+  Principal principal;                       // when allowed
+};
+
+// The interface the transports use, so they can be tested with a fake.
+class TokenVerifier {
+ public:
+  virtual ~TokenVerifier() = default;
+  // `authorization`: the header's value, nullopt when the header is absent.
+  virtual Verdict CheckHeader(std::optional<absl::string_view> authorization,
+                              absl::string_view client_address) = 0;
+  // A bare token (Authenticate's `token` field).
+  virtual Verdict CheckToken(absl::string_view token, absl::string_view client_address) = 0;
+};
+
+// parse "Bearer <t>" -> format and checksum -> SHA-256 -> cache; on a miss the
+// MissResolver. Then: revoked, expired (against the clock, at every check),
+// user disabled. An allowed check records usage.
+class Verifier final : public TokenVerifier {
+ public:
+  Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& resolver,
+           UsageRecorder& usage, const Clock& clock);
+
+  Verdict CheckHeader(std::optional<absl::string_view> authorization,
+                      absl::string_view client_address) override;
+  Verdict CheckToken(absl::string_view token, absl::string_view client_address) override;
+
+ private:
+  const TokenCodec& codec_;
+  TokenCache& cache_;
+  MissResolver& resolver_;
+  UsageRecorder& usage_;
+  const Clock& clock_;
+};
+
+}  // namespace tokens::sidecar
