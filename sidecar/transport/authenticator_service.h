@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "sidecar/domain/verifier.h"
+#include "tokens/v1/authenticator.grpc.pb.h"
+
+// tokens.v1.Authenticator on the sidecar: microservices (through
+// tokens::auth_client) ask who is behind the bearer token of a call they
+// received. It is the authentication endpoint itself, so it takes no bearer
+// token of its own; it is meant to be reachable only inside the pod.
+namespace tokens::sidecar {
+
+// The proto role for a domain role.
+v1::Role ToProtoRole(Role role);
+
+// The message of a denial: "<code>: <sentence>", e.g.
+// "revoked: the token has been revoked", so that a program can split the
+// stable code off at the first ':'.
+std::string DenialMessage(DenyReason reason);
+
+// Allow: fills `response` and returns OK. Deny: UNAUTHENTICATED with
+// DenialMessage(reason), `response` untouched.
+grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateResponse* response);
+
+// `token` wins over `authorization`; an empty `authorization` means the
+// header was absent. The client address is the request's, else the peer's.
+class AuthenticatorService final : public v1::Authenticator::Service {
+ public:
+  explicit AuthenticatorService(TokenVerifier& verifier) : verifier_(verifier) {}
+
+  grpc::Status Authenticate(grpc::ServerContext* ctx, const v1::AuthenticateRequest* req,
+                            v1::AuthenticateResponse* resp) override;
+
+ private:
+  TokenVerifier& verifier_;
+};
+
+}  // namespace tokens::sidecar

@@ -1,0 +1,106 @@
+#include "sidecar/transport/ext_authz_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/json_logger.h"
+
+namespace tokens::sidecar {
+namespace {
+
+using envoy::config::core::v3::HeaderValue;
+using envoy::config::core::v3::HeaderValueOption;
+using envoy::service::auth::v3::CheckRequest;
+using envoy::service::auth::v3::CheckResponse;
+using HeaderOptions = google::protobuf::RepeatedPtrField<HeaderValueOption>;
+
+constexpr absl::string_view kAuthorization = "authorization";
+// google.rpc.Code, which Envoy reads from CheckResponse.status.
+constexpr int kRpcUnauthenticated = 16;
+
+// OVERWRITE so that a value the client sent under the same name is
+// replaced, not joined with ours; `append` for Envoys that predate
+// append_action (an explicitly set false, not an absent wrapper).
+void SetHeader(absl::string_view key, absl::string_view value, HeaderOptions* headers) {
+  HeaderValueOption* option = headers->Add();
+  option->mutable_header()->set_key(std::string(key));
+  option->mutable_header()->set_value(std::string(value));
+  option->mutable_append()->set_value(false);
+  option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+}
+
+void WriteAllow(const Principal& principal, const ExtAuthzOptions& options,
+                CheckResponse* response) {
+  response->mutable_status();  // code 0: OK
+  auto* ok = response->mutable_ok_response();
+  SetHeader(kUserIdHeader, principal.user_id, ok->mutable_headers());
+  SetHeader(kUserRoleHeader, RoleName(principal.role), ok->mutable_headers());
+  SetHeader(kTokenIdHeader, FormatTokenId(principal.token_id), ok->mutable_headers());
+  if (options.remove_authorization) ok->add_headers_to_remove(std::string(kAuthorization));
+}
+
+void WriteDeny(DenyReason reason, CheckResponse* response) {
+  response->mutable_status()->set_code(kRpcUnauthenticated);
+  response->mutable_status()->set_message(std::string(DenyReasonMessage(reason)));
+  auto* denied = response->mutable_denied_response();
+  denied->mutable_status()->set_code(envoy::type::v3::Unauthorized);
+  // One challenge for every denial, missing token included, as DESIGN.md
+  // fixes it: clients and Envoy filters match on it; the JSON body's reason
+  // tells the cases apart.
+  SetHeader("www-authenticate", R"(Bearer error="invalid_token")", denied->mutable_headers());
+  SetHeader("content-type", "application/json", denied->mutable_headers());
+  denied->set_body(absl::StrCat(R"({"error":"invalid_token","reason":")",
+                                JsonEscape(DenyReasonCode(reason)), R"(","message":")",
+                                JsonEscape(DenyReasonMessage(reason)), R"("})"));
+}
+
+}  // namespace
+
+std::optional<absl::string_view> FindAuthorization(const CheckRequest& request) {
+  const auto& http = request.attributes().request().http();
+  std::optional<absl::string_view> found;
+  int count = 0;
+  for (const auto& [key, value] : http.headers()) {
+    if (!absl::EqualsIgnoreCase(key, kAuthorization)) continue;
+    found = value;
+    ++count;
+  }
+  for (const HeaderValue& header : http.header_map().headers()) {
+    if (!absl::EqualsIgnoreCase(header.key(), kAuthorization)) continue;
+    found = header.value().empty() ? header.raw_value() : header.value();
+    ++count;
+  }
+  if (count > 1) return absl::string_view();
+  return found;
+}
+
+absl::string_view ClientAddress(const CheckRequest& request) {
+  return request.attributes().source().address().socket_address().address();
+}
+
+CheckResponse ToCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options) {
+  CheckResponse response;
+  if (verdict.allowed) {
+    WriteAllow(verdict.principal, options, &response);
+  } else {
+    WriteDeny(verdict.reason, &response);
+  }
+  return response;
+}
+
+grpc::Status ExtAuthzService::Check(grpc::ServerContext*, const CheckRequest* req,
+                                    CheckResponse* resp) {
+  static const auto log = Logger("ext_authz");
+  const Verdict verdict = verifier_.CheckHeader(FindAuthorization(*req), ClientAddress(*req));
+  *resp = ToCheckResponse(verdict, options_);
+  if (verdict.allowed) {
+    log->debug("Check allow user={}", verdict.principal.user_id);
+  } else {
+    log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace tokens::sidecar

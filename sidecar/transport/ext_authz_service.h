@@ -1,0 +1,61 @@
+#pragma once
+
+#include <optional>
+
+#include "absl/strings/string_view.h"
+#include "envoy/service/auth/v3/external_auth.grpc.pb.h"
+#include "sidecar/domain/verifier.h"
+
+// Envoy's ext_authz gRPC API on the sidecar: Envoy asks Check for every
+// request, and we answer from the verifier. The proto work lives in the free
+// functions below so it can be tested without a server.
+namespace tokens::sidecar {
+
+// The identity headers an allowed request carries upstream.
+inline constexpr absl::string_view kUserIdHeader = "x-auth-user-id";
+inline constexpr absl::string_view kUserRoleHeader = "x-auth-user-role";
+inline constexpr absl::string_view kTokenIdHeader = "x-auth-token-id";
+
+struct ExtAuthzOptions {
+  // Strip the bearer token before the request goes upstream, so services
+  // behind Envoy never see (or leak) it.
+  bool remove_authorization = true;
+};
+
+// The `authorization` header of the request Envoy describes, from either the
+// `headers` map or (Envoys that send raw headers) `header_map`; the name is
+// matched case-insensitively. nullopt when absent. Several authorization
+// headers are ambiguous (which one would the upstream honour?), so they come
+// back as an empty value, which the verifier rejects as malformed. The result
+// points into `request`.
+std::optional<absl::string_view> FindAuthorization(
+    const envoy::service::auth::v3::CheckRequest& request);
+
+// The downstream client's IP as Envoy saw it; empty when Envoy did not say.
+absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& request);
+
+// Allow: status OK, the identity headers set with OVERWRITE_IF_EXISTS_OR_ADD
+// (and append=false for Envoys older than append_action) so a client cannot
+// smuggle its own, and `authorization` removed unless configured off.
+// Deny: status UNAUTHENTICATED and a local HTTP 401 with a WWW-Authenticate
+// challenge (RFC 6750: `Bearer error="invalid_token"`, or a bare `Bearer`
+// when no token was presented) and a JSON body naming the reason.
+envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
+                                                        const ExtAuthzOptions& options);
+
+// A denial is a successful Check whose answer says "deny"; the RPC itself
+// never fails because of the token.
+class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Service {
+ public:
+  explicit ExtAuthzService(TokenVerifier& verifier, ExtAuthzOptions options = {})
+      : verifier_(verifier), options_(options) {}
+
+  grpc::Status Check(grpc::ServerContext* ctx, const envoy::service::auth::v3::CheckRequest* req,
+                     envoy::service::auth::v3::CheckResponse* resp) override;
+
+ private:
+  TokenVerifier& verifier_;
+  const ExtAuthzOptions options_;
+};
+
+}  // namespace tokens::sidecar

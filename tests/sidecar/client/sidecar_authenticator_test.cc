@@ -1,0 +1,240 @@
+#include "sidecar/client/sidecar_authenticator.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "examples/echo/v1/echo.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sidecar/transport/authenticator_service.h"
+#include "tests/sidecar/transport/fake_verifier.h"
+
+namespace tokens::auth_client {
+namespace {
+
+using sidecar::AuthenticatorService;
+using sidecar::DenyReason;
+using sidecar::Role;
+using sidecar::testing::Allow;
+using sidecar::testing::Deny;
+using sidecar::testing::kSampleTokenId;
+using sidecar::testing::LocalServer;
+using sidecar::testing::MockTokenVerifier;
+using ::testing::_;
+using ::testing::Eq;
+using ::testing::Optional;
+using ::testing::Return;
+namespace echo = examples::echo::v1;
+
+constexpr char kBearer[] = "Bearer utk_3q8ZbXw0RkT2vLmN5pQs7YdHcJfG9aUe1iOo0z4Kx";
+
+// A microservice that authenticates with the helper and remembers who its
+// handler ran for. An empty message is refused by the handler itself, to
+// show that a handler's absl::Status reaches the client.
+class RecordingEchoService final : public echo::Echo::Service {
+ public:
+  explicit RecordingEchoService(const SidecarAuthenticator& auth) : auth_(auth) {}
+
+  grpc::Status Echo(grpc::ServerContext* ctx, const echo::EchoRequest* req,
+                    echo::EchoResponse* resp) override {
+    return Authenticated(auth_, ctx, req, resp,
+                         [this](const Caller& caller, const echo::EchoRequest* request,
+                                echo::EchoResponse* response) -> absl::Status {
+                           {
+                             absl::MutexLock lock(&mu_);
+                             callers_.push_back(caller);
+                           }
+                           if (request->message().empty()) {
+                             return absl::InvalidArgumentError("message is empty");
+                           }
+                           response->set_message(request->message());
+                           response->set_user_id(caller.user_id);
+                           return absl::OkStatus();
+                         });
+  }
+
+  std::vector<Caller> callers() const {
+    absl::MutexLock lock(&mu_);
+    return callers_;
+  }
+
+ private:
+  const SidecarAuthenticator& auth_;
+  mutable absl::Mutex mu_;
+  std::vector<Caller> callers_ ABSL_GUARDED_BY(mu_);
+};
+
+class SidecarAuthenticatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sidecar_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{&authenticator_});
+    // Generous: the assertions are about outcomes, never about time.
+    auth_ = std::make_unique<SidecarAuthenticator>(
+        sidecar_->NewChannel(), SidecarAuthenticator::Options{absl::Seconds(30)});
+    echo_service_ = std::make_unique<RecordingEchoService>(*auth_);
+    echo_server_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{echo_service_.get()});
+    echo_ = echo::Echo::NewStub(echo_server_->NewChannel());
+  }
+
+  void TearDown() override {
+    echo_server_->Stop();
+    sidecar_->Stop();
+  }
+
+  grpc::Status CallEcho(std::optional<std::string> authorization, echo::EchoResponse* response,
+                        const std::string& message = "hello") {
+    grpc::ClientContext ctx;
+    if (authorization.has_value()) ctx.AddMetadata("authorization", *authorization);
+    echo::EchoRequest request;
+    request.set_message(message);
+    return echo_->Echo(&ctx, request, response);
+  }
+
+  ::testing::StrictMock<MockTokenVerifier> verifier_;
+  AuthenticatorService authenticator_{verifier_};
+  std::unique_ptr<LocalServer> sidecar_;
+  std::unique_ptr<SidecarAuthenticator> auth_;
+  std::unique_ptr<RecordingEchoService> echo_service_;
+  std::unique_ptr<LocalServer> echo_server_;
+  std::unique_ptr<echo::Echo::Stub> echo_;
+};
+
+TEST_F(SidecarAuthenticatorTest, GoodTokenReachesTheHandlerWithTheCaller) {
+  // The echo service's caller dialled from 127.0.0.1; that is the address
+  // the sidecar records.
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("127.0.0.1")))
+      .WillOnce(Return(Allow("alice", Role::kService)));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(response.message(), "hello");
+  EXPECT_EQ(response.user_id(), "alice");
+  const std::vector<Caller> callers = echo_service_->callers();
+  ASSERT_EQ(callers.size(), 1u);
+  EXPECT_EQ(callers[0].user_id, "alice");
+  EXPECT_EQ(callers[0].role, "SERVICE");
+  EXPECT_EQ(callers[0].token_id, kSampleTokenId);
+  EXPECT_EQ(callers[0].expires_on, "2027-04-11");
+}
+
+TEST_F(SidecarAuthenticatorTest, HandlerErrorReachesTheClient) {
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _)).WillOnce(Return(Allow()));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response, "");
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "message is empty");
+  EXPECT_EQ(echo_service_->callers().size(), 1u);
+}
+
+TEST_F(SidecarAuthenticatorTest, BadTokenIsUnauthenticatedAndTheHandlerNeverRuns) {
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(Deny(DenyReason::kRevoked)));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(), "revoked: the token has been revoked");
+  EXPECT_TRUE(echo_service_->callers().empty());
+  EXPECT_EQ(response.user_id(), "");
+}
+
+TEST_F(SidecarAuthenticatorTest, NoMetadataIsMissing) {
+  EXPECT_CALL(verifier_, CheckHeader(Eq(std::nullopt), _))
+      .WillOnce(Return(Deny(DenyReason::kMissing)));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(std::nullopt, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(), "missing: no bearer token was presented");
+  EXPECT_TRUE(echo_service_->callers().empty());
+}
+
+TEST_F(SidecarAuthenticatorTest, SidecarDownFailsClosed) {
+  sidecar_->Stop();
+  // StrictMock: the verifier is never asked.
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(echo_service_->callers().empty());
+  EXPECT_EQ(response.user_id(), "");
+}
+
+TEST_F(SidecarAuthenticatorTest, HeaderValueOverloadPassesTheGivenAddress) {
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("192.0.2.10")))
+      .WillOnce(Return(Allow("carol", Role::kUser)));
+
+  absl::StatusOr<Caller> caller = auth_->Authenticate(kBearer, "192.0.2.10");
+
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->user_id, "carol");
+  EXPECT_EQ(caller->role, "USER");
+}
+
+// A sidecar that answers anything but OK or UNAUTHENTICATED (here: one that
+// never answers before the deadline) is not a verdict: UNAVAILABLE.
+class StalledAuthenticator final : public v1::Authenticator::Service {
+ public:
+  grpc::Status Authenticate(grpc::ServerContext*, const v1::AuthenticateRequest*,
+                            v1::AuthenticateResponse* resp) override {
+    release_.WaitForNotification();
+    resp->set_user_id("too-late");
+    return grpc::Status::OK;
+  }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification release_;
+};
+
+TEST(SidecarAuthenticatorFailureTest, NoAnswerBeforeTheDeadlineIsUnavailable) {
+  StalledAuthenticator stalled;
+  LocalServer sidecar({&stalled});
+  const SidecarAuthenticator auth(sidecar.NewChannel(),
+                                  SidecarAuthenticator::Options{absl::Milliseconds(50)});
+
+  absl::StatusOr<Caller> caller = auth.Authenticate(kBearer, "");
+
+  stalled.Release();
+  EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnavailable) << caller.status();
+}
+
+class BrokenAuthenticator final : public v1::Authenticator::Service {
+ public:
+  grpc::Status Authenticate(grpc::ServerContext*, const v1::AuthenticateRequest*,
+                            v1::AuthenticateResponse*) override {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "boom");
+  }
+};
+
+TEST(SidecarAuthenticatorFailureTest, SidecarErrorIsUnavailableNotAllowed) {
+  BrokenAuthenticator broken;
+  LocalServer sidecar({&broken});
+  const SidecarAuthenticator auth(sidecar.NewChannel());
+
+  absl::StatusOr<Caller> caller = auth.Authenticate(kBearer, "");
+
+  EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnavailable) << caller.status();
+}
+
+TEST(ToGrpcStatusTest, CodeAndMessageCarryOver) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  const grpc::Status status = ToGrpcStatus(absl::UnauthenticatedError("revoked: gone"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(), "revoked: gone");
+}
+
+}  // namespace
+}  // namespace tokens::auth_client

@@ -1,0 +1,263 @@
+#include "sidecar/transport/ext_authz_service.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "envoy/service/auth/v3/external_auth.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/sidecar/transport/fake_verifier.h"
+
+namespace tokens::sidecar {
+namespace {
+
+using envoy::config::core::v3::HeaderValueOption;
+using envoy::service::auth::v3::Authorization;
+using envoy::service::auth::v3::CheckRequest;
+using envoy::service::auth::v3::CheckResponse;
+using ::testing::_;
+using testing::Allow;
+using testing::Deny;
+using ::testing::Eq;
+using ::testing::IsEmpty;
+using testing::kSampleTokenId;
+using testing::LocalServer;
+using testing::MockTokenVerifier;
+using ::testing::Optional;
+using ::testing::Return;
+
+constexpr char kBearer[] = "Bearer utk_3q8ZbXw0RkT2vLmN5pQs7YdHcJfG9aUe1iOo0z4Kx";
+
+CheckRequest RequestWithHeaders(std::initializer_list<std::pair<std::string, std::string>> headers,
+                                const std::string& source_ip = "203.0.113.7") {
+  CheckRequest request;
+  auto* attributes = request.mutable_attributes();
+  if (!source_ip.empty()) {
+    attributes->mutable_source()->mutable_address()->mutable_socket_address()->set_address(
+        source_ip);
+  }
+  auto* map = attributes->mutable_request()->mutable_http()->mutable_headers();
+  for (const auto& [key, value] : headers) (*map)[key] = value;
+  return request;
+}
+
+// The option that sets `key`, failing the test unless there is exactly one.
+const HeaderValueOption* FindOption(
+    const google::protobuf::RepeatedPtrField<HeaderValueOption>& options, const std::string& key) {
+  const HeaderValueOption* found = nullptr;
+  for (const HeaderValueOption& option : options) {
+    if (option.header().key() != key) continue;
+    EXPECT_EQ(found, nullptr) << "two options for " << key;
+    found = &option;
+  }
+  EXPECT_NE(found, nullptr) << "no option for " << key;
+  return found;
+}
+
+// --- FindAuthorization -------------------------------------------------------
+
+TEST(FindAuthorizationTest, AbsentIsNullopt) {
+  EXPECT_EQ(FindAuthorization(RequestWithHeaders({{":path", "/"}})), std::nullopt);
+  EXPECT_EQ(FindAuthorization(CheckRequest()), std::nullopt);
+}
+
+TEST(FindAuthorizationTest, KeyIsMatchedCaseInsensitively) {
+  EXPECT_THAT(FindAuthorization(RequestWithHeaders({{"Authorization", kBearer}})),
+              Optional(Eq(kBearer)));
+  EXPECT_THAT(FindAuthorization(RequestWithHeaders({{"AUTHORIZATION", kBearer}})),
+              Optional(Eq(kBearer)));
+}
+
+TEST(FindAuthorizationTest, PresentButEmptyIsEmptyNotNullopt) {
+  EXPECT_THAT(FindAuthorization(RequestWithHeaders({{"authorization", ""}})), Optional(Eq("")));
+}
+
+TEST(FindAuthorizationTest, SeveralHeadersAreEmptyRatherThanOnePicked) {
+  CheckRequest request = RequestWithHeaders({{"authorization", kBearer}});
+  auto* raw = request.mutable_attributes()
+                  ->mutable_request()
+                  ->mutable_http()
+                  ->mutable_header_map()
+                  ->add_headers();
+  raw->set_key("authorization");
+  raw->set_raw_value("Bearer other");
+  EXPECT_THAT(FindAuthorization(request), Optional(Eq("")));
+
+  EXPECT_THAT(
+      FindAuthorization(RequestWithHeaders({{"authorization", kBearer}, {"Authorization", "x"}})),
+      Optional(Eq("")));
+}
+
+TEST(FindAuthorizationTest, HeaderMapValueWinsOverRawValue) {
+  CheckRequest request;
+  auto* header = request.mutable_attributes()
+                     ->mutable_request()
+                     ->mutable_http()
+                     ->mutable_header_map()
+                     ->add_headers();
+  header->set_key("authorization");
+  header->set_value(kBearer);
+  header->set_raw_value("Bearer raw");
+  EXPECT_THAT(FindAuthorization(request), Optional(Eq(kBearer)));
+}
+
+TEST(ClientAddressTest, FromSourceSocketAddressOrEmpty) {
+  EXPECT_EQ(ClientAddress(RequestWithHeaders({}, "2001:db8::1")), "2001:db8::1");
+  EXPECT_EQ(ClientAddress(RequestWithHeaders({}, "")), "");
+}
+
+// --- The service over real gRPC ----------------------------------------------
+
+class ExtAuthzServiceTest : public ::testing::Test {
+ protected:
+  void Start(ExtAuthzOptions options = {}) {
+    service_ = std::make_unique<ExtAuthzService>(verifier_, options);
+    server_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{service_.get()});
+    stub_ = Authorization::NewStub(server_->NewChannel());
+  }
+
+  CheckResponse Check(const CheckRequest& request) {
+    grpc::ClientContext ctx;
+    CheckResponse response;
+    const grpc::Status status = stub_->Check(&ctx, request, &response);
+    // A denial is an answer, never a failed RPC.
+    EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+    return response;
+  }
+
+  ::testing::StrictMock<MockTokenVerifier> verifier_;
+  std::unique_ptr<ExtAuthzService> service_;
+  std::unique_ptr<LocalServer> server_;
+  std::unique_ptr<Authorization::Stub> stub_;
+};
+
+TEST_F(ExtAuthzServiceTest, AllowSetsIdentityHeadersAndRemovesAuthorization) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("203.0.113.7")))
+      .WillOnce(Return(Allow("alice", Role::kService)));
+
+  const CheckResponse response = Check(RequestWithHeaders({{"authorization", kBearer}}));
+
+  EXPECT_EQ(response.status().code(), 0);
+  ASSERT_TRUE(response.has_ok_response());
+  const auto& headers = response.ok_response().headers();
+  EXPECT_EQ(headers.size(), 3);
+  const std::pair<std::string, std::string> expected[] = {{"x-auth-user-id", "alice"},
+                                                          {"x-auth-user-role", "SERVICE"},
+                                                          {"x-auth-token-id", kSampleTokenId}};
+  for (const auto& [key, value] : expected) {
+    const HeaderValueOption* option = FindOption(headers, key);
+    ASSERT_NE(option, nullptr);
+    EXPECT_EQ(option->header().value(), value);
+    EXPECT_EQ(option->append_action(), HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD) << key;
+    EXPECT_TRUE(option->has_append()) << key;
+    EXPECT_FALSE(option->append().value()) << key;
+  }
+  EXPECT_THAT(response.ok_response().headers_to_remove(), ::testing::ElementsAre("authorization"));
+}
+
+TEST_F(ExtAuthzServiceTest, ClientSuppliedIdentityHeaderIsOverwritten) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _)).WillOnce(Return(Allow("alice")));
+
+  const CheckResponse response = Check(RequestWithHeaders(
+      {{"authorization", kBearer}, {"x-auth-user-id", "mallory"}, {"x-auth-user-role", "ADMIN"}}));
+
+  const HeaderValueOption* user = FindOption(response.ok_response().headers(), "x-auth-user-id");
+  ASSERT_NE(user, nullptr);
+  EXPECT_EQ(user->header().value(), "alice");
+  EXPECT_EQ(user->append_action(), HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+  EXPECT_FALSE(user->append().value());
+  for (const HeaderValueOption& option : response.ok_response().headers()) {
+    EXPECT_NE(option.header().value(), "mallory");
+  }
+}
+
+TEST_F(ExtAuthzServiceTest, RemoveAuthorizationOffKeepsTheHeader) {
+  Start({/*remove_authorization=*/false});
+  EXPECT_CALL(verifier_, CheckHeader(_, _)).WillOnce(Return(Allow()));
+
+  const CheckResponse response = Check(RequestWithHeaders({{"authorization", kBearer}}));
+
+  ASSERT_TRUE(response.has_ok_response());
+  EXPECT_THAT(response.ok_response().headers_to_remove(), IsEmpty());
+  EXPECT_EQ(response.ok_response().headers().size(), 3);
+}
+
+TEST_F(ExtAuthzServiceTest, AbsentHeaderAndSourceReachTheVerifierAsSuch) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Eq(std::nullopt), Eq("")))
+      .WillOnce(Return(Deny(DenyReason::kMissing)));
+
+  const CheckResponse response = Check(RequestWithHeaders({{":path", "/"}}, ""));
+
+  EXPECT_EQ(response.status().code(), 16);
+  ASSERT_TRUE(response.has_denied_response());
+  const HeaderValueOption* challenge =
+      FindOption(response.denied_response().headers(), "www-authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(challenge->header().value(), R"(Bearer error="invalid_token")");
+}
+
+TEST_F(ExtAuthzServiceTest, RawHeaderMapReachesTheVerifier) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("203.0.113.7")))
+      .WillOnce(Return(Allow()));
+  CheckRequest request = RequestWithHeaders({});
+  auto* header = request.mutable_attributes()
+                     ->mutable_request()
+                     ->mutable_http()
+                     ->mutable_header_map()
+                     ->add_headers();
+  header->set_key("authorization");
+  header->set_raw_value(kBearer);
+
+  EXPECT_TRUE(Check(request).has_ok_response());
+}
+
+class ExtAuthzDenyTest : public ExtAuthzServiceTest,
+                         public ::testing::WithParamInterface<DenyReason> {};
+
+TEST_P(ExtAuthzDenyTest, DenyIs401WithChallengeAndJsonReason) {
+  const DenyReason reason = GetParam();
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _)).WillOnce(Return(Deny(reason)));
+
+  const CheckResponse response = Check(RequestWithHeaders({{"authorization", kBearer}}));
+
+  EXPECT_EQ(response.status().code(), 16);  // UNAUTHENTICATED
+  EXPECT_EQ(response.status().message(), DenyReasonMessage(reason));
+  EXPECT_FALSE(response.has_ok_response());
+  ASSERT_TRUE(response.has_denied_response());
+  const auto& denied = response.denied_response();
+  EXPECT_EQ(denied.status().code(), envoy::type::v3::Unauthorized);
+
+  const HeaderValueOption* challenge = FindOption(denied.headers(), "www-authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(challenge->header().value(), R"(Bearer error="invalid_token")");
+  const HeaderValueOption* content_type = FindOption(denied.headers(), "content-type");
+  ASSERT_NE(content_type, nullptr);
+  EXPECT_EQ(content_type->header().value(), "application/json");
+
+  google::protobuf::Struct body;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(denied.body(), &body).ok())
+      << denied.body();
+  const auto& fields = body.fields();
+  ASSERT_EQ(fields.count("reason"), 1u) << denied.body();
+  EXPECT_EQ(fields.at("reason").string_value(), DenyReasonCode(reason));
+  ASSERT_EQ(fields.count("message"), 1u) << denied.body();
+  EXPECT_EQ(fields.at("message").string_value(), DenyReasonMessage(reason));
+  ASSERT_EQ(fields.count("error"), 1u) << denied.body();
+  EXPECT_EQ(fields.at("error").string_value(), "invalid_token");
+  // The body explains; it never echoes the credential.
+  EXPECT_EQ(denied.body().find("utk_"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachReason, ExtAuthzDenyTest,
+                         ::testing::ValuesIn(testing::AllDenyReasons()), testing::ReasonName);
+
+}  // namespace
+}  // namespace tokens::sidecar

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "sidecar/domain/verifier.h"
+
+// What the sidecar's transport tests share: a mock verifier, sample
+// verdicts, and a real gRPC server on a free loopback port.
+namespace tokens::sidecar::testing {
+
+class MockTokenVerifier : public TokenVerifier {
+ public:
+  MOCK_METHOD(Verdict, CheckHeader,
+              (std::optional<absl::string_view> authorization, absl::string_view client_address),
+              (override));
+  MOCK_METHOD(Verdict, CheckToken, (absl::string_view token, absl::string_view client_address),
+              (override));
+};
+
+inline constexpr char kSampleTokenId[] = "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a";
+
+inline Verdict Allow(const std::string& user_id = "alice", Role role = Role::kAdmin) {
+  Verdict verdict;
+  verdict.allowed = true;
+  verdict.principal.user_id = user_id;
+  verdict.principal.role = role;
+  verdict.principal.token_id = *ParseTokenId(kSampleTokenId);
+  verdict.principal.expires_on = absl::CivilDay(2027, 4, 11);
+  return verdict;
+}
+
+inline Verdict Deny(DenyReason reason) {
+  Verdict verdict;
+  verdict.allowed = false;
+  verdict.reason = reason;
+  return verdict;
+}
+
+inline const std::vector<DenyReason>& AllDenyReasons() {
+  static const auto* reasons = new std::vector<DenyReason>{
+      DenyReason::kMissing, DenyReason::kMalformed, DenyReason::kUnknown,
+      DenyReason::kExpired, DenyReason::kRevoked,   DenyReason::kUserDisabled};
+  return *reasons;
+}
+
+// For parameterized test names.
+inline std::string ReasonName(const ::testing::TestParamInfo<DenyReason>& info) {
+  return std::string(DenyReasonCode(info.param));
+}
+
+// A gRPC server on 127.0.0.1 at a port it chose, serving `services`.
+class LocalServer {
+ public:
+  explicit LocalServer(const std::vector<grpc::Service*>& services) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    for (grpc::Service* service : services) builder.RegisterService(service);
+    server_ = builder.BuildAndStart();
+    EXPECT_NE(server_, nullptr);
+    EXPECT_NE(port_, 0);
+  }
+  ~LocalServer() { Stop(); }
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  std::shared_ptr<grpc::Channel> NewChannel() const {
+    return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  }
+
+  // Stops accepting and waits for in-flight calls; later calls fail UNAVAILABLE.
+  void Stop() {
+    if (server_ == nullptr) return;
+    server_->Shutdown();
+    server_->Wait();
+    server_.reset();
+  }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace tokens::sidecar::testing
