@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Stops what scripts/up.sh started: every process with a pid file in
-# .local/run (SIGTERM, then wait; SIGKILL after 30 s), then the private
+# .local/run, newest first (SIGTERM, then wait; SIGKILL after 30 s), then the private
 # PostgreSQL (scripts/pg.sh stop). Safe to run when nothing is running.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Newest first: the reverse of the start order, so the sidecar stops (and
+# flushes its usage to token-service) before token-service does.
 shopt -s nullglob
-for pidfile in "$RUN_DIR"/*.pid; do
+pidfiles=("$RUN_DIR"/*.pid)
+((${#pidfiles[@]})) && mapfile -t pidfiles < <(ls -t -- "${pidfiles[@]}")
+for pidfile in "${pidfiles[@]}"; do
   name=$(basename "$pidfile" .pid)
   if pidfile_pid "$name" >/dev/null; then
     stop_process "$name" 30

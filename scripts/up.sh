@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # One-command local start on a fresh Debian machine:
 #   installs the dependencies, builds, starts a private PostgreSQL (unless
-#   DATABASE_URL is set), applies the schema, starts token-service in the
-#   background, creates the "admin" user and prints an admin token with
-#   ready-to-paste client commands. Stop everything with scripts/down.sh.
+#   DATABASE_URL is set), applies the schema, starts token-service and
+#   token-sidecar in the background, creates the "admin" user and prints an
+#   admin token with ready-to-paste client commands. Stop everything with
+#   scripts/down.sh.
 #
 # Environment:
 #   DATABASE_URL           use this database instead of the private one
-#   TOKEN_SERVICE_LISTEN   listen address (default 127.0.0.1:50051)
+#   TOKEN_SERVICE_LISTEN   token-service's address (default 127.0.0.1:50051)
+#   TOKEN_SIDECAR_LISTEN   token-sidecar's address (default 127.0.0.1:50052)
 #   SKIP_DEPS=1            don't run scripts/install-deps.sh
 #   SKIP_BUILD=1           don't run scripts/build.sh
 #
 # Files: .local/logs/<process>.log, .local/run/<process>.pid,
-#        .local/admin-token (mode 600).
+#        .local/admin-token (mode 600). The sidecar's SERVICE token is
+#        passed to it in the environment and not written anywhere.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -20,7 +23,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 TOKEN_SERVICE="$REPO_ROOT/build/services/token_service/token-service"
+TOKEN_SIDECAR="$REPO_ROOT/build/sidecar/token-sidecar"
 LISTEN=${TOKEN_SERVICE_LISTEN:-127.0.0.1:50051}
+SIDECAR_LISTEN=${TOKEN_SIDECAR_LISTEN:-127.0.0.1:50052}
+SIDECAR_USER="sidecar"
 READY_TIMEOUT=30
 ADMIN_USER="admin"
 ADMIN_TOKEN_FILE="$LOCAL_DIR/admin-token"
@@ -45,7 +51,8 @@ print_usage_examples() {
   cat <<EOF
 
 token-service is listening on $LISTEN (pid $(pidfile_pid token-service || echo '?'))
-  log:          ${LOG_DIR#"$REPO_ROOT"/}/token-service.log
+token-sidecar is listening on $SIDECAR_LISTEN (pid $(pidfile_pid token-sidecar || echo '?'))
+  logs:         ${LOG_DIR#"$REPO_ROOT"/}/token-service.log, token-sidecar.log
   database:     $DATABASE_URL
   admin token:  ${ADMIN_TOKEN_FILE#"$REPO_ROOT"/} (user "$ADMIN_USER")
   stop with:    scripts/down.sh
@@ -60,6 +67,9 @@ EOF
   printf "grpcurl -plaintext -H \"authorization: Bearer \$TOKEN\" -d '%s' %s tokens.v1.TokenService/CreateToken\n" \
     "$create_body" "$addr"
   printf "grpcurl -plaintext -H \"authorization: Bearer \$TOKEN\" %s tokens.v1.TokenService/ListTokens\n" "$addr"
+  printf '# the sidecar: whose token is it? (the answer Envoy'"'"'s Check turns into headers)\n'
+  printf 'grpcurl -plaintext -d "{\\"token\\":\\"$TOKEN\\"}" %s tokens.v1.Authenticator/Authenticate\n' \
+    "$(client_address "$SIDECAR_LISTEN")"
   cat <<'EOF'
 
 grpcurl is not packaged by Debian. buf's curl is an alternative reflection
@@ -70,6 +80,8 @@ EOF
   printf "buf curl --protocol grpc --http2-prior-knowledge -H \"authorization: Bearer \$TOKEN\" -d '%s' http://%s/tokens.v1.TokenService/CreateToken\n" \
     "$create_body" "$addr"
   printf "buf curl --protocol grpc --http2-prior-knowledge -H \"authorization: Bearer \$TOKEN\" http://%s/tokens.v1.TokenService/ListTokens\n" "$addr"
+  printf 'buf curl --protocol grpc --http2-prior-knowledge -d "{\\"token\\":\\"$TOKEN\\"}" http://%s/tokens.v1.Authenticator/Authenticate\n' \
+    "$(client_address "$SIDECAR_LISTEN")"
 }
 
 main() {
@@ -80,6 +92,7 @@ main() {
     "$REPO_ROOT/scripts/build.sh"
   fi
   [[ -x $TOKEN_SERVICE ]] || die "${TOKEN_SERVICE#"$REPO_ROOT"/} not found: did the build succeed?"
+  [[ -x $TOKEN_SIDECAR ]] || die "${TOKEN_SIDECAR#"$REPO_ROOT"/} not found: did the build succeed?"
 
   if [[ -z ${DATABASE_URL:-} ]]; then
     "$REPO_ROOT/scripts/pg.sh" start
@@ -93,8 +106,18 @@ main() {
 
   start_process token-service "listening on" "$READY_TIMEOUT" \
     "$TOKEN_SERVICE" --listen "$LISTEN" --database_url "$DATABASE_URL"
-  # More processes (e.g. a sidecar) go here, each with its own
-  #   start_process NAME READY_TEXT TIMEOUT CMD...
+
+  # The sidecar runs as a SERVICE user; its token goes to it through the
+  # environment only (command lines are visible to every local user).
+  log "bootstrapping service user \"$SIDECAR_USER\" for token-sidecar"
+  local service_token
+  service_token=$("$TOKEN_SERVICE" bootstrap-service --user "$SIDECAR_USER" \
+    --database_url "$DATABASE_URL" | sed '/^[[:space:]]*$/d')
+  [[ -n $service_token ]] || die "bootstrap-service printed no token"
+  TOKEN_SIDECAR_SERVICE_TOKEN=$service_token start_process token-sidecar "ready: health is SERVING" \
+    "$READY_TIMEOUT" "$TOKEN_SIDECAR" --listen "$SIDECAR_LISTEN" \
+    --token_service "$(client_address "$LISTEN")"
+  unset service_token
   # scripts/down.sh stops every process that has a pid file in .local/run.
 
   log "bootstrapping admin user \"$ADMIN_USER\""

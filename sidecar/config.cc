@@ -1,0 +1,130 @@
+#include "sidecar/config.h"
+
+#include <mutex>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "common/config/env_flags.h"
+#include "common/token/token_codec.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
+          "gRPC listen address for Envoy's Check and Authenticate (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, token_service, "127.0.0.1:50051", "token-service's gRPC address");
+ABSL_FLAG(std::string, service_token, "",
+          "A token of a SERVICE user, for TokenSync; required. Prefer the environment "
+          "variable: command lines are visible to other local users");
+ABSL_FLAG(absl::Duration, usage_flush_interval, absl::Seconds(5),
+          "How often last-used times are sent to token-service");
+ABSL_FLAG(std::string, token_prefix, "utk", "Prefix of the tokens to accept");
+ABSL_FLAG(absl::Duration, negative_cache_ttl, absl::Seconds(5),
+          "How long an unknown or revoked token's lookup answer is remembered");
+ABSL_FLAG(double, lookup_rate, 100, "Cache-miss lookups per second to token-service, at most");
+ABSL_FLAG(double, lookup_burst, 200, "Cache-miss lookups allowed in a burst");
+ABSL_FLAG(absl::Duration, lookup_timeout, absl::Milliseconds(500),
+          "Deadline of one cache-miss lookup");
+ABSL_FLAG(bool, remove_authorization_header, true,
+          "Whether an allowed Check removes the authorization header before the upstream");
+ABSL_FLAG(absl::Duration, max_reconnect_backoff, absl::Seconds(5),
+          "Longest wait between attempts to reopen the sync stream");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
+ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
+          "On SIGTERM, how long in-flight calls may take to finish");
+
+namespace tokens::sidecar {
+namespace {
+
+constexpr EnvBinding kEnv[] = {
+    {"listen", "TOKEN_SIDECAR_LISTEN"},
+    {"token_service", "TOKEN_SERVICE_ADDR"},
+    {"service_token", "TOKEN_SIDECAR_SERVICE_TOKEN"},
+    {"usage_flush_interval", "TOKEN_SIDECAR_USAGE_FLUSH_INTERVAL"},
+    {"token_prefix", "TOKEN_SIDECAR_TOKEN_PREFIX"},
+    {"negative_cache_ttl", "TOKEN_SIDECAR_NEGATIVE_CACHE_TTL"},
+    {"lookup_rate", "TOKEN_SIDECAR_LOOKUP_RATE"},
+    {"lookup_burst", "TOKEN_SIDECAR_LOOKUP_BURST"},
+    {"lookup_timeout", "TOKEN_SIDECAR_LOOKUP_TIMEOUT"},
+    {"remove_authorization_header", "TOKEN_SIDECAR_REMOVE_AUTHORIZATION_HEADER"},
+    {"max_reconnect_backoff", "TOKEN_SIDECAR_MAX_RECONNECT_BACKOFF"},
+    {"log_level", "TOKEN_SIDECAR_LOG_LEVEL"},
+    {"shutdown_timeout", "TOKEN_SIDECAR_SHUTDOWN_TIMEOUT"},
+};
+
+constexpr char kUsage[] =
+    "token-sidecar: checks bearer tokens from an in-memory cache kept in step with\n"
+    "token-service; serves Envoy's ext_authz Check and tokens.v1.Authenticator.\n"
+    "\n"
+    "  TOKEN_SIDECAR_SERVICE_TOKEN=<token of a SERVICE user> token-sidecar [flags]\n"
+    "\n"
+    "Every flag also reads an environment variable (the command line wins).";
+
+absl::Status Invalid(const std::string& flag, const std::string& why) {
+  return absl::InvalidArgumentError("--" + flag + ": " + why);
+}
+
+bool IsHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon != std::string::npos && colon > 0 && colon + 1 < address.size();
+}
+
+}  // namespace
+
+std::vector<FlagDoc> DescribeFlags() { return tokens::DescribeFlags(kEnv); }
+
+absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
+  // Abseil allows one usage message per process; tests load several configs.
+  static std::once_flag usage_set;
+  std::call_once(usage_set, [] { absl::SetProgramUsageMessage(kUsage); });
+  if (absl::Status s = ApplyEnvironment(kEnv); !s.ok()) return s;
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) return absl::InvalidArgumentError("unexpected argument");
+
+  SidecarConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.token_service = absl::GetFlag(FLAGS_token_service);
+  config.service_token = absl::GetFlag(FLAGS_service_token);
+  config.usage_flush_interval = absl::GetFlag(FLAGS_usage_flush_interval);
+  config.token_prefix = absl::GetFlag(FLAGS_token_prefix);
+  config.negative_cache_ttl = absl::GetFlag(FLAGS_negative_cache_ttl);
+  config.lookup_rate = absl::GetFlag(FLAGS_lookup_rate);
+  config.lookup_burst = absl::GetFlag(FLAGS_lookup_burst);
+  config.lookup_timeout = absl::GetFlag(FLAGS_lookup_timeout);
+  config.remove_authorization = absl::GetFlag(FLAGS_remove_authorization_header);
+  config.max_reconnect_backoff = absl::GetFlag(FLAGS_max_reconnect_backoff);
+  config.log_level = absl::GetFlag(FLAGS_log_level);
+  config.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+
+  if (!IsHostPort(config.listen)) return Invalid("listen", "must be host:port");
+  if (!IsHostPort(config.token_service)) return Invalid("token_service", "must be host:port");
+  if (!TokenCodec::IsValidPrefix(config.token_prefix)) {
+    return Invalid("token_prefix", "must match [a-z][a-z0-9]{0,15}");
+  }
+  if (config.service_token.empty()) {
+    return Invalid("service_token",
+                   "is required (or set TOKEN_SIDECAR_SERVICE_TOKEN): a token of a SERVICE user");
+  }
+  if (TokenCodec(config.token_prefix).Validate(config.service_token) != TokenFormatError::kOk) {
+    return Invalid("service_token", "is not a well-formed token");
+  }
+  if (config.usage_flush_interval <= absl::ZeroDuration()) {
+    return Invalid("usage_flush_interval", "must be positive");
+  }
+  if (config.negative_cache_ttl < absl::ZeroDuration()) {
+    return Invalid("negative_cache_ttl", "must not be negative");
+  }
+  if (!(config.lookup_rate > 0)) return Invalid("lookup_rate", "must be positive");
+  if (!(config.lookup_burst >= 1)) return Invalid("lookup_burst", "must be at least 1");
+  if (config.lookup_timeout <= absl::ZeroDuration()) {
+    return Invalid("lookup_timeout", "must be positive");
+  }
+  if (config.max_reconnect_backoff < absl::Milliseconds(100)) {
+    return Invalid("max_reconnect_backoff", "must be at least 100ms");
+  }
+  if (config.shutdown_timeout < absl::ZeroDuration()) {
+    return Invalid("shutdown_timeout", "must not be negative");
+  }
+  return config;
+}
+
+}  // namespace tokens::sidecar

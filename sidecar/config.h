@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/config/env_flags.h"
+
+namespace tokens::sidecar {
+
+// Everything token-sidecar reads from its flags (each with an environment
+// fallback; the command line wins), validated once at start-up.
+struct SidecarConfig {
+  std::string listen;                   // --listen, TOKEN_SIDECAR_LISTEN
+  std::string token_service;            // --token_service, TOKEN_SERVICE_ADDR
+  std::string service_token;            // --service_token, TOKEN_SIDECAR_SERVICE_TOKEN (required)
+  absl::Duration usage_flush_interval;  // --usage_flush_interval
+  std::string token_prefix;             // --token_prefix
+  absl::Duration negative_cache_ttl;
+  double lookup_rate = 100;
+  double lookup_burst = 200;
+  absl::Duration lookup_timeout;
+  bool remove_authorization = true;
+  absl::Duration max_reconnect_backoff;
+  std::string log_level;
+  absl::Duration shutdown_timeout;
+};
+
+// One line per flag: name, environment variable, default, meaning; a test
+// holds docs/sidecar.md to it.
+std::vector<FlagDoc> DescribeFlags();
+
+// Parses argv (after applying environment fallbacks) and validates the
+// result. INVALID_ARGUMENT names the flag at fault; the service token's
+// value never appears in a message.
+absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv);
+
+}  // namespace tokens::sidecar

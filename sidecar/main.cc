@@ -1,0 +1,22 @@
+// token-sidecar: parses the configuration and runs the sidecar.
+#include <cstdio>
+#include <string>
+
+#include "common/log/json_logger.h"
+#include "sidecar/config.h"
+#include "sidecar/server.h"
+
+int main(int argc, char** argv) {
+  using namespace tokens::sidecar;
+  absl::StatusOr<SidecarConfig> config = LoadConfig(argc, argv);
+  if (!config.ok()) {
+    std::fprintf(stderr, "token-sidecar: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (!tokens::InitLogging(config->log_level)) {
+    std::fprintf(stderr, "token-sidecar: --log_level: unknown level \"%s\"\n",
+                 config->log_level.c_str());
+    return 2;
+  }
+  return RunSidecar(*config);
+}

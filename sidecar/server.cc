@@ -1,0 +1,130 @@
+#include "sidecar/server.h"
+
+#include <memory>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "common/grpc/server_runner.h"
+#include "common/log/json_logger.h"
+#include "common/time/clock.h"
+#include "common/token/token_codec.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/server_builder.h"
+#include "sidecar/domain/miss_resolver.h"
+#include "sidecar/domain/token_cache.h"
+#include "sidecar/domain/usage.h"
+#include "sidecar/domain/verifier.h"
+#include "sidecar/sync/sync_client.h"
+#include "sidecar/sync/token_service_client.h"
+#include "sidecar/transport/authenticator_service.h"
+#include "sidecar/transport/ext_authz_service.h"
+
+namespace tokens::sidecar {
+namespace {
+
+// Sends recorded usage every `interval` until stopped, then once more.
+class PeriodicFlush {
+ public:
+  PeriodicFlush(UsageFlusher& flusher, absl::Duration interval)
+      : flusher_(flusher), interval_(interval), thread_([this] { Run(); }) {}
+  ~PeriodicFlush() { Stop(); }
+
+  // Stops the timer and makes the final attempt.
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stop_.Notify();
+    thread_.join();
+    FlushOnce("final");
+  }
+
+ private:
+  void Run() {
+    while (!stop_.WaitForNotificationWithTimeout(interval_)) FlushOnce("periodic");
+  }
+
+  void FlushOnce(const char* which) {
+    const absl::Status status = flusher_.Flush();
+    if (!status.ok()) {
+      Logger("usage")->warn("{} usage flush failed ({}); usage of {} tokens kept for the next try",
+                            which, status.ToString(), flusher_.pending());
+    } else if (std::string(which) == "final") {
+      Logger("usage")->info("final usage flush done");
+    }
+  }
+
+  UsageFlusher& flusher_;
+  const absl::Duration interval_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+std::shared_ptr<grpc::Channel> TokenServiceChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  // Reconnect quickly once token-service is back; SyncClient has its own
+  // backoff on top.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // The sync stream may carry nothing for hours: ping so that a vanished
+  // token-service (no RST, e.g. a lost host) ends the stream and the
+  // sidecar reconnects elsewhere instead of waiting on it forever.
+  // token-service accepts pings this often.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+int RunSidecar(const SidecarConfig& config) {
+  BlockStopSignals();
+  const auto log = Logger("main");
+
+  SystemClock clock;
+  const TokenCodec codec(config.token_prefix);
+  TokenCache cache;
+  UsageRecorder recorder;
+  TokenServiceClient client(TokenServiceChannel(config.token_service), config.service_token,
+                            {config.lookup_timeout});
+  MissResolver resolver(
+      client, clock, {config.negative_cache_ttl, config.lookup_rate, config.lookup_burst},
+      [&cache](const LookupResult& found) { cache.InsertLookedUp(found.user, found.token); });
+  Verifier verifier(codec, cache, resolver, recorder, clock);
+  UsageFlusher flusher(recorder, client);
+  std::unique_ptr<PeriodicFlush> periodic_flush;
+  std::unique_ptr<SyncClient> sync;
+
+  ExtAuthzService ext_authz(verifier, ExtAuthzOptions{config.remove_authorization});
+  AuthenticatorService authenticator(verifier);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&ext_authz);
+  builder.RegisterService(&authenticator);
+
+  ServeOptions options;
+  options.listen = config.listen;
+  options.shutdown_timeout = config.shutdown_timeout;
+  options.on_built = [&](grpc::Server& server) {
+    // Not ready until the first snapshot: a load balancer or Envoy health
+    // check keeps traffic away, and checks meanwhile fail closed.
+    grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+    health->SetServingStatus(false);
+    sync = std::make_unique<SyncClient>(
+        client, cache, SyncClient::Options{absl::Milliseconds(100), config.max_reconnect_backoff},
+        [health] {
+          health->SetServingStatus(true);
+          Logger("main")->info("ready: health is SERVING");
+        });
+    sync->Start();
+    periodic_flush = std::make_unique<PeriodicFlush>(flusher, config.usage_flush_interval);
+  };
+  options.on_stopping = [&] {
+    if (sync != nullptr) sync->Stop();
+  };
+  options.on_stopped = [&] {
+    // In-flight checks have drained: nothing records usage any more.
+    if (periodic_flush != nullptr) periodic_flush->Stop();
+  };
+  return ServeUntilStopped(builder, options);
+}
+
+}  // namespace tokens::sidecar

@@ -1,0 +1,133 @@
+#include "sidecar/sync/sync_client.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "common/log/json_logger.h"
+
+namespace tokens::sidecar {
+
+SyncClient::SyncClient(TokenServiceClient& client, TokenCache& cache, Options options,
+                       std::function<void()> on_loaded)
+    : client_(client), cache_(cache), options_(options), on_loaded_(std::move(on_loaded)) {}
+
+SyncClient::~SyncClient() { Stop(); }
+
+void SyncClient::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void SyncClient::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (stream_context_ != nullptr) stream_context_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void SyncClient::Run() {
+  absl::BitGen random;
+  absl::Duration backoff = options_.initial_backoff;
+  while (true) {
+    if (RunStream()) backoff = options_.initial_backoff;
+    // Full jitter, so that sidecars restarted together do not reconnect in
+    // lockstep after a token-service restart.
+    const absl::Duration wait = absl::Uniform(random, 0.0, 1.0) * backoff;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
+  }
+}
+
+bool SyncClient::RunStream() {
+  const auto log = Logger("sync");
+  std::unique_ptr<grpc::ClientContext> context = client_.NewContext();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return false;
+    stream_context_ = context.get();
+  }
+  v1::SyncTokensRequest request;
+  // A warm cache resumes; token-service answers with a fresh snapshot if it
+  // cannot serve the history since that version.
+  request.set_from_version(cache_.loaded() ? cache_.version() : 0);
+  log->info("opening SyncTokens stream from version {}", request.from_version());
+  std::unique_ptr<grpc::ClientReader<v1::SyncTokensResponse>> reader =
+      client_.stub().SyncTokens(context.get(), request);
+
+  bool progressed = false;
+  std::unique_ptr<TokenCache::SnapshotBuilder> snapshot;
+  size_t snapshot_tokens = 0;
+  v1::SyncTokensResponse message;
+  absl::Status bad_message;
+  while (bad_message.ok() && reader->Read(&message)) {
+    std::vector<UserState> users;
+    users.reserve(message.users_size());
+    for (const v1::SyncedUser& user : message.users()) users.push_back(UserStateFromProto(user));
+    std::vector<TokenState> tokens;
+    tokens.reserve(message.tokens_size());
+    for (const v1::SyncedToken& token : message.tokens()) {
+      absl::StatusOr<TokenState> state = TokenStateFromProto(token);
+      if (!state.ok()) {
+        bad_message = state.status();
+        break;
+      }
+      tokens.push_back(*std::move(state));
+    }
+    if (!bad_message.ok()) break;
+
+    switch (message.kind()) {
+      case v1::SyncTokensResponse::SNAPSHOT:
+        if (snapshot == nullptr) snapshot = cache_.StartSnapshot();
+        for (const UserState& user : users) snapshot->AddUser(user);
+        for (const TokenState& token : tokens) snapshot->AddToken(token);
+        snapshot_tokens += tokens.size();
+        break;
+      case v1::SyncTokensResponse::SNAPSHOT_END:
+        if (snapshot == nullptr) snapshot = cache_.StartSnapshot();  // an empty database
+        for (const UserState& user : users) snapshot->AddUser(user);
+        for (const TokenState& token : tokens) snapshot->AddToken(token);
+        snapshot_tokens += tokens.size();
+        cache_.Publish(std::move(snapshot), message.version());
+        log->info("snapshot loaded: {} tokens at version {}", snapshot_tokens, message.version());
+        snapshot_tokens = 0;
+        progressed = true;
+        if (!loaded_reported_ && on_loaded_) on_loaded_();
+        loaded_reported_ = true;
+        break;
+      case v1::SyncTokensResponse::DELTA:
+        if (snapshot != nullptr) {
+          bad_message = absl::InternalError("DELTA inside a snapshot");
+          break;
+        }
+        cache_.ApplyDelta(users, tokens, message.version());
+        log->debug("delta applied: {} users, {} tokens, version {}", users.size(), tokens.size(),
+                   message.version());
+        progressed = true;
+        break;
+      default:
+        bad_message = absl::InternalError("message of unknown kind");
+        break;
+    }
+  }
+  if (!bad_message.ok()) context->TryCancel();
+  const grpc::Status status = reader->Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    stream_context_ = nullptr;
+    if (stopping_) return progressed;
+  }
+  if (!bad_message.ok()) {
+    log->error("SyncTokens sent a message the sidecar cannot apply ({}); reconnecting",
+               std::string(bad_message.message()));
+  } else {
+    log->warn("SyncTokens stream ended ({}); cache kept at version {}, reconnecting",
+              FromGrpc(status).ToString(), cache_.version());
+  }
+  return progressed;
+}
+
+}  // namespace tokens::sidecar

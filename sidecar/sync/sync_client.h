@@ -1,0 +1,55 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
+#include "sidecar/domain/token_cache.h"
+#include "sidecar/sync/token_service_client.h"
+
+// Keeps the TokenCache in step with token-service: one SyncTokens stream at a
+// time, resumed from the cache's version after any failure, with jittered
+// exponential backoff between attempts. While token-service is unreachable
+// the cache keeps serving what it has; a cache that never loaded a snapshot
+// stays unloaded (and the sidecar fails closed).
+namespace tokens::sidecar {
+
+class SyncClient {
+ public:
+  struct Options {
+    absl::Duration initial_backoff = absl::Milliseconds(100);
+    absl::Duration max_backoff = absl::Seconds(5);
+  };
+
+  // `on_loaded` runs once, after the first snapshot is published.
+  SyncClient(TokenServiceClient& client, TokenCache& cache, Options options,
+             std::function<void()> on_loaded);
+  ~SyncClient();  // Stop()s
+
+  void Start();
+  // Cancels the stream and joins the thread. Idempotent.
+  void Stop();
+
+ private:
+  void Run();
+  // One stream, until it fails or Stop(). Returns whether it made progress
+  // (applied at least one message), which resets the backoff.
+  bool RunStream();
+
+  TokenServiceClient& client_;
+  TokenCache& cache_;
+  const Options options_;
+  std::function<void()> on_loaded_;
+  bool loaded_reported_ = false;  // touched by the sync thread only
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace tokens::sidecar

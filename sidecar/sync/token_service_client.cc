@@ -1,0 +1,110 @@
+#include "sidecar/sync/token_service_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/time/civil_date.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace tokens::sidecar {
+namespace {
+
+Role RoleFromProto(v1::Role role) {
+  switch (role) {
+    case v1::USER:
+      return Role::kUser;
+    case v1::ADMIN:
+      return Role::kAdmin;
+    case v1::SERVICE:
+      return Role::kService;
+    default:
+      return Role::kUnspecified;
+  }
+}
+
+std::chrono::system_clock::time_point Deadline(absl::Duration timeout) {
+  return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
+}
+
+}  // namespace
+
+absl::StatusOr<TokenState> TokenStateFromProto(const v1::SyncedToken& token) {
+  TokenState state;
+  if (token.token_hash().size() != state.hash.size()) {
+    return absl::InvalidArgumentError("token_hash: must be 32 bytes");
+  }
+  std::copy(token.token_hash().begin(), token.token_hash().end(), state.hash.begin());
+  std::optional<TokenId> id = ParseTokenId(token.token_id());
+  if (!id) return absl::InvalidArgumentError("token_id: must be a UUID");
+  state.id = *id;
+  absl::StatusOr<absl::CivilDay> expires_on = ParseIsoDate(token.expires_on());
+  // A revoked token is only dropped, so its date does not matter.
+  if (!expires_on.ok() && !token.revoked()) {
+    return absl::InvalidArgumentError("expires_on: must be YYYY-MM-DD");
+  }
+  if (expires_on.ok()) state.expires_on = *expires_on;
+  state.user_id = token.user_id();
+  state.revoked = token.revoked();
+  state.version = token.version();
+  return state;
+}
+
+UserState UserStateFromProto(const v1::SyncedUser& user) {
+  return UserState{user.user_id(), RoleFromProto(user.role()), user.disabled(), user.version()};
+}
+
+v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch) {
+  v1::ReportUsageRequest request;
+  request.mutable_usages()->Reserve(static_cast<int>(batch.size()));
+  for (const UsageRecord& record : batch) {
+    v1::TokenUsage* usage = request.add_usages();
+    usage->set_token_id(FormatTokenId(record.token_id));
+    *usage->mutable_last_used_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+        absl::ToUnixMicros(record.last_used_at));
+    usage->set_client_address(record.client_address);
+  }
+  return request;
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+TokenServiceClient::TokenServiceClient(std::shared_ptr<grpc::Channel> channel,
+                                       std::string service_token, Options options)
+    : stub_(v1::TokenSync::NewStub(std::move(channel))),
+      authorization_(absl::StrCat("Bearer ", service_token)),
+      options_(options) {}
+
+std::unique_ptr<grpc::ClientContext> TokenServiceClient::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", authorization_);
+  return context;
+}
+
+absl::StatusOr<std::optional<LookupResult>> TokenServiceClient::Lookup(const TokenHash& hash) {
+  std::unique_ptr<grpc::ClientContext> context = NewContext();
+  context->set_deadline(Deadline(options_.lookup_timeout));
+  v1::LookupTokenRequest request;
+  request.set_token_hash(std::string(hash.begin(), hash.end()));
+  v1::LookupTokenResponse response;
+  const grpc::Status status = stub_->LookupToken(context.get(), request, &response);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return std::nullopt;
+  if (!status.ok()) return FromGrpc(status);
+  absl::StatusOr<TokenState> token = TokenStateFromProto(response.token());
+  if (!token.ok())
+    return absl::InternalError(
+        absl::StrCat("LookupToken answered a bad token: ", token.status().message()));
+  return LookupResult{*std::move(token), UserStateFromProto(response.user())};
+}
+
+absl::Status TokenServiceClient::Report(const std::vector<UsageRecord>& batch) {
+  std::unique_ptr<grpc::ClientContext> context = NewContext();
+  context->set_deadline(Deadline(options_.report_timeout));
+  v1::ReportUsageResponse response;
+  return FromGrpc(stub_->ReportUsage(context.get(), UsageToProto(batch), &response));
+}
+
+}  // namespace tokens::sidecar

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "sidecar/domain/miss_resolver.h"
+#include "sidecar/domain/model.h"
+#include "sidecar/domain/usage.h"
+#include "tokens/v1/sync.grpc.pb.h"
+
+// The sidecar's calls to token-service's TokenSync, authenticated with the
+// sidecar's SERVICE token, behind the domain's TokenLookup and UsageSink
+// interfaces.
+namespace tokens::sidecar {
+
+// Proto -> domain. INVALID_ARGUMENT (naming the field) for a message the
+// sidecar cannot use: a hash that is not 32 bytes, a bad token id or date.
+absl::StatusOr<TokenState> TokenStateFromProto(const v1::SyncedToken& token);
+UserState UserStateFromProto(const v1::SyncedUser& user);
+// Domain -> proto, for ReportUsage.
+v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch);
+// grpc::Status -> absl::Status with the same code and message.
+absl::Status FromGrpc(const grpc::Status& status);
+
+class TokenServiceClient final : public TokenLookup, public UsageSink {
+ public:
+  struct Options {
+    absl::Duration lookup_timeout = absl::Milliseconds(500);
+    absl::Duration report_timeout = absl::Seconds(5);
+  };
+
+  TokenServiceClient(std::shared_ptr<grpc::Channel> channel, std::string service_token,
+                     Options options);
+
+  absl::StatusOr<std::optional<LookupResult>> Lookup(const TokenHash& hash) override;
+  absl::Status Report(const std::vector<UsageRecord>& batch) override;
+
+  // A context that carries the service token, for the SyncTokens stream.
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+  v1::TokenSync::Stub& stub() { return *stub_; }
+
+ private:
+  std::unique_ptr<v1::TokenSync::Stub> stub_;
+  std::string authorization_;  // "Bearer <service token>"; never logged
+  Options options_;
+};
+
+}  // namespace tokens::sidecar

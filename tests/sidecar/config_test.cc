@@ -1,0 +1,124 @@
+// token-sidecar's configuration: flags, environment fallbacks, validation,
+// and that the operator docs list every flag.
+#include "sidecar/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/reflection.h"
+#include "common/token/random.h"
+#include "common/token/token_codec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tokens::sidecar {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class SidecarConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SystemRandom random;
+    token_ = TokenCodec().Generate(random);
+    unsetenv("TOKEN_SIDECAR_SERVICE_TOKEN");
+    unsetenv("TOKEN_SIDECAR_LISTEN");
+  }
+  void TearDown() override {
+    unsetenv("TOKEN_SIDECAR_SERVICE_TOKEN");
+    unsetenv("TOKEN_SIDECAR_LISTEN");
+  }
+
+  absl::StatusOr<SidecarConfig> Load(std::vector<std::string> args) {
+    args.insert(args.begin(), "token-sidecar");
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    return LoadConfig(static_cast<int>(argv.size()), argv.data());
+  }
+
+  absl::FlagSaver saver_;  // every test starts from the defaults
+  std::string token_;
+};
+
+TEST_F(SidecarConfigTest, DefaultsMatchTheDesign) {
+  absl::StatusOr<SidecarConfig> config = Load({"--service_token", token_});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen, "127.0.0.1:50052");
+  EXPECT_EQ(config->token_service, "127.0.0.1:50051");
+  EXPECT_EQ(config->usage_flush_interval, absl::Seconds(5));
+  EXPECT_TRUE(config->remove_authorization);
+  EXPECT_EQ(config->token_prefix, "utk");
+}
+
+TEST_F(SidecarConfigTest, TheEnvironmentFillsInAndTheCommandLineWins) {
+  setenv("TOKEN_SIDECAR_SERVICE_TOKEN", token_.c_str(), 1);
+  setenv("TOKEN_SIDECAR_LISTEN", "0.0.0.0:7000", 1);
+  absl::StatusOr<SidecarConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->service_token, token_);
+  EXPECT_EQ(config->listen, "0.0.0.0:7000");
+
+  config = Load({"--listen", "127.0.0.1:7001"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen, "127.0.0.1:7001");
+}
+
+TEST_F(SidecarConfigTest, RefusesToStartWithoutAServiceToken) {
+  absl::StatusOr<SidecarConfig> config = Load({});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("--service_token"));
+}
+
+TEST_F(SidecarConfigTest, AMalformedServiceTokenIsRefusedWithoutEchoingIt) {
+  std::string mangled = token_;
+  mangled.back() = mangled.back() == 'a' ? 'b' : 'a';
+  absl::StatusOr<SidecarConfig> config = Load({"--service_token", mangled});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("--service_token"));
+  EXPECT_THAT(config.status().message(), Not(HasSubstr(mangled.substr(4))));
+}
+
+TEST_F(SidecarConfigTest, EachBadValueNamesItsFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--listen", "no-port"}, "--listen"},
+      {{"--token_service", "host:"}, "--token_service"},
+      {{"--usage_flush_interval", "0s"}, "--usage_flush_interval"},
+      {{"--token_prefix", "UTK"}, "--token_prefix"},
+      {{"--negative_cache_ttl", "-1s"}, "--negative_cache_ttl"},
+      {{"--lookup_rate", "0"}, "--lookup_rate"},
+      {{"--lookup_burst", "0.5"}, "--lookup_burst"},
+      {{"--lookup_timeout", "0s"}, "--lookup_timeout"},
+      {{"--max_reconnect_backoff", "1ms"}, "--max_reconnect_backoff"},
+      {{"--shutdown_timeout", "-1s"}, "--shutdown_timeout"},
+  };
+  for (const auto& [args, flag] : cases) {
+    SCOPED_TRACE(flag);
+    absl::FlagSaver saver;
+    std::vector<std::string> argv = args;
+    argv.push_back("--service_token");
+    argv.push_back(token_);
+    absl::StatusOr<SidecarConfig> config = Load(argv);
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr(flag));
+  }
+}
+
+TEST_F(SidecarConfigTest, TheOperatorDocsListEveryFlagAndVariable) {
+  std::ifstream file(SIDECAR_DOCS);
+  ASSERT_TRUE(file.is_open()) << SIDECAR_DOCS;
+  std::stringstream docs;
+  docs << file.rdbuf();
+  for (const FlagDoc& flag : DescribeFlags()) {
+    EXPECT_THAT(docs.str(), HasSubstr("`--" + flag.flag + "`"));
+    EXPECT_THAT(docs.str(), HasSubstr("`" + flag.env + "`"));
+  }
+}
+
+}  // namespace
+}  // namespace tokens::sidecar

@@ -1,0 +1,100 @@
+// The sidecar's proto <-> domain conversions for TokenSync.
+#include "sidecar/sync/token_service_client.h"
+
+#include <string>
+
+#include "absl/time/civil_time.h"
+#include "gtest/gtest.h"
+
+namespace tokens::sidecar {
+namespace {
+
+constexpr char kId[] = "0f8e2a4c-1b3d-4e5f-8a9b-0c1d2e3f4a5b";
+
+v1::SyncedToken GoodToken() {
+  v1::SyncedToken token;
+  token.set_token_hash(std::string(32, '\x7f'));
+  token.set_token_id(kId);
+  token.set_user_id("alice");
+  token.set_expires_on("2027-04-11");
+  token.set_version(42);
+  return token;
+}
+
+TEST(TokenStateFromProtoTest, ConvertsEveryField) {
+  absl::StatusOr<TokenState> state = TokenStateFromProto(GoodToken());
+  ASSERT_TRUE(state.ok()) << state.status();
+  TokenHash expected_hash;
+  expected_hash.fill(0x7f);
+  EXPECT_EQ(state->hash, expected_hash);
+  EXPECT_EQ(FormatTokenId(state->id), kId);
+  EXPECT_EQ(state->user_id, "alice");
+  EXPECT_EQ(state->expires_on, absl::CivilDay(2027, 4, 11));
+  EXPECT_FALSE(state->revoked);
+  EXPECT_EQ(state->version, 42);
+}
+
+TEST(TokenStateFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
+  v1::SyncedToken short_hash = GoodToken();
+  short_hash.set_token_hash(std::string(31, 'x'));
+  v1::SyncedToken bad_id = GoodToken();
+  bad_id.set_token_id("not-a-uuid");
+  v1::SyncedToken bad_date = GoodToken();
+  bad_date.set_expires_on("2027-4-11");
+  for (const auto& [token, field] : {std::pair{short_hash, "token_hash"},
+                                     std::pair{bad_id, "token_id"},
+                                     std::pair{bad_date, "expires_on"}}) {
+    SCOPED_TRACE(field);
+    absl::StatusOr<TokenState> state = TokenStateFromProto(token);
+    ASSERT_FALSE(state.ok());
+    EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(state.status().message().substr(0, std::string(field).size()), field);
+  }
+}
+
+TEST(TokenStateFromProtoTest, ARevokedTokenNeedsNoDate) {
+  v1::SyncedToken revoked = GoodToken();
+  revoked.set_revoked(true);
+  revoked.clear_expires_on();
+  absl::StatusOr<TokenState> state = TokenStateFromProto(revoked);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(state->revoked);
+}
+
+TEST(UserStateFromProtoTest, MapsRoles) {
+  v1::SyncedUser user;
+  user.set_user_id("svc");
+  user.set_role(v1::SERVICE);
+  user.set_disabled(true);
+  user.set_version(7);
+  const UserState state = UserStateFromProto(user);
+  EXPECT_EQ(state.user_id, "svc");
+  EXPECT_EQ(state.role, Role::kService);
+  EXPECT_TRUE(state.disabled);
+  EXPECT_EQ(state.version, 7);
+  user.set_role(v1::ROLE_UNSPECIFIED);
+  EXPECT_EQ(UserStateFromProto(user).role, Role::kUnspecified);
+}
+
+TEST(UsageToProtoTest, CarriesIdTimeAndAddress) {
+  UsageRecord record;
+  record.token_id = *ParseTokenId(kId);
+  record.last_used_at = absl::FromUnixMicros(1'800'000'000'123'456);
+  record.client_address = "2001:db8::1";
+  const v1::ReportUsageRequest request = UsageToProto({record});
+  ASSERT_EQ(request.usages_size(), 1);
+  EXPECT_EQ(request.usages(0).token_id(), kId);
+  EXPECT_EQ(request.usages(0).last_used_at().seconds(), 1'800'000'000);
+  EXPECT_EQ(request.usages(0).last_used_at().nanos(), 123'456'000);
+  EXPECT_EQ(request.usages(0).client_address(), "2001:db8::1");
+}
+
+TEST(FromGrpcTest, KeepsCodeAndMessage) {
+  const absl::Status status = FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "down");
+  EXPECT_TRUE(FromGrpc(grpc::Status::OK).ok());
+}
+
+}  // namespace
+}  // namespace tokens::sidecar
