@@ -2,17 +2,19 @@
 // token-service over a private PostgreSQL; Envoy's Check and Authenticate
 // called over real gRPC.
 #include <csignal>
+#include <set>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
+#include "examples/echo/v1/echo.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/sidecar/sidecar_fixture.h"
-#include "examples/echo/v1/echo.grpc.pb.h"
-#include "grpcpp/create_channel.h"
+#include "tests/support/grpc_reflection.h"
 #include "tokens/v1/tokens.grpc.pb.h"
 
 namespace tokens::testing {
@@ -304,6 +306,28 @@ TEST_F(SidecarE2eTest, TheExampleServiceAuthenticatesThroughTheSidecar) {
 
   status = stub->Echo(As(alice + "0").get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(SidecarE2eTest, ReflectionDescribesTheSidecarsServices) {
+  std::shared_ptr<grpc::Channel> channel = sidecar_->NewChannel();
+  absl::StatusOr<std::set<std::string>> services = ReflectedServices(channel);
+  ASSERT_TRUE(services.ok()) << services.status();
+  for (const char* expected : {"envoy.service.auth.v3.Authorization", "tokens.v1.Authenticator",
+                               "grpc.health.v1.Health"}) {
+    EXPECT_EQ(services->count(expected), 1u) << expected;
+  }
+  // The feed's and the admin API are token-service's, never the sidecar's.
+  EXPECT_EQ(services->count("tokens.v1.TokenSync"), 0u);
+  EXPECT_EQ(services->count("tokens.v1.TokenService"), 0u);
+  absl::StatusOr<bool> described =
+      ReflectionDescribesMethod(channel, "envoy.service.auth.v3.Authorization",
+                                "envoy/service/auth/v3/external_auth.proto", "Check");
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_TRUE(*described);
+  described = ReflectionDescribesMethod(channel, "tokens.v1.Authenticator",
+                                        "tokens/v1/authenticator.proto", "Authenticate");
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_TRUE(*described);
 }
 
 TEST_F(SidecarE2eTest, ASidecarRefusesToStartWithoutAServiceToken) {

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,13 +24,11 @@
 #include "absl/strings/string_view.h"
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
-#include "google/protobuf/descriptor.pb.h"
 #include "grpc/health/v1/health.pb.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/impl/codegen/proto_utils.h"
 #include "pqxx/pqxx"
 #include "services/token_service/storage/migrations.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/grpc_reflection.h"
 #include "tests/support/health_check.h"
 #include "tests/support/postgres_instance.h"
 
@@ -100,108 +97,6 @@ std::unique_ptr<grpc::ClientContext> AsWithDeadline(const std::string& token, se
   auto ctx = WithDeadline(timeout);
   ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
-}
-
-// A minimal protobuf wire-format reader: the length-delimited fields
-// `field` of `message`, in order. Enough to read reflection responses
-// without reflection.proto.
-std::vector<std::string> LengthDelimitedFields(absl::string_view message, uint32_t field) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  auto varint = [&](uint64_t* value) {
-    *value = 0;
-    for (int shift = 0; pos < message.size() && shift < 64; shift += 7) {
-      const uint8_t b = static_cast<uint8_t>(message[pos++]);
-      *value |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  };
-  while (pos < message.size()) {
-    uint64_t key = 0;
-    if (!varint(&key)) break;
-    const uint32_t number = static_cast<uint32_t>(key >> 3);
-    switch (key & 7) {
-      case 0: {
-        uint64_t ignored;
-        if (!varint(&ignored)) return out;
-        break;
-      }
-      case 1:
-        pos += 8;
-        break;
-      case 5:
-        pos += 4;
-        break;
-      case 2: {
-        uint64_t length = 0;
-        if (!varint(&length) || length > message.size() - pos) return out;
-        if (number == field) out.emplace_back(message.substr(pos, length));
-        pos += length;
-        break;
-      }
-      default:
-        return out;
-    }
-  }
-  return out;
-}
-
-// One request/response exchange on
-// grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo, with the
-// request hand-encoded; returns the serialized responses.
-std::vector<std::string> Reflect(const std::shared_ptr<grpc::Channel>& channel,
-                                 const std::string& request_bytes, grpc::Status* status) {
-  grpc::GenericStub stub(channel);
-  std::unique_ptr<grpc::ClientContext> ctx = WithDeadline(seconds(30));
-  grpc::CompletionQueue cq;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call = stub.PrepareCall(
-      ctx.get(), "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  int tags[5];
-  auto await = [&cq](void* expected) {
-    void* tag = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq.Next(&tag, &ok));
-    EXPECT_EQ(tag, expected);
-    return ok;
-  };
-  std::vector<std::string> responses;
-  call->StartCall(&tags[0]);
-  if (await(&tags[0])) {
-    grpc::Slice slice(request_bytes);
-    grpc::ByteBuffer request(&slice, 1);
-    call->Write(request, &tags[1]);
-    await(&tags[1]);
-    call->WritesDone(&tags[2]);
-    await(&tags[2]);
-    for (int i = 0; i < 100; ++i) {
-      grpc::ByteBuffer response;
-      call->Read(&response, &tags[3]);
-      if (!await(&tags[3])) break;
-      std::vector<grpc::Slice> slices;
-      EXPECT_TRUE(response.Dump(&slices).ok());
-      std::string bytes;
-      for (const grpc::Slice& s : slices) {
-        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-      responses.push_back(std::move(bytes));
-    }
-  }
-  call->Finish(status, &tags[4]);
-  await(&tags[4]);
-  cq.Shutdown();
-  void* tag;
-  bool ok;
-  while (cq.Next(&tag, &ok)) {
-  }
-  return responses;
-}
-
-// A string field of a hand-encoded request: tag, length, bytes.
-std::string StringField(uint8_t number, const std::string& value) {
-  EXPECT_LT(value.size(), 128u);
-  return std::string(1, static_cast<char>((number << 3) | 2)) +
-         std::string(1, static_cast<char>(value.size())) + value;
 }
 
 bool IsJsonLogLine(absl::string_view line) {
@@ -830,28 +725,15 @@ TEST_F(OperationsTest, HealthCheckServesWithoutAuthorization) {
 
 TEST_F(OperationsTest, ReflectionListsAndDescribesTheServices) {
   std::shared_ptr<grpc::Channel> channel = service_->NewChannel();
-  grpc::Status status;
-  // ServerReflectionRequest{list_services: ""}: field 7, empty string.
-  std::vector<std::string> responses = Reflect(channel, std::string("\x3a\x00", 2), &status);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(responses.size(), 1u);
-  EXPECT_THAT(responses[0], HasSubstr("tokens.v1.TokenService"));
-  // ServerReflectionResponse.list_services_response (6) -> service (1) -> name (1).
-  std::set<std::string> services;
-  for (const std::string& list : LengthDelimitedFields(responses[0], 6)) {
-    for (const std::string& service : LengthDelimitedFields(list, 1)) {
-      for (const std::string& name : LengthDelimitedFields(service, 1)) services.insert(name);
-    }
-  }
+  absl::StatusOr<std::set<std::string>> services = ReflectedServices(channel);
+  ASSERT_TRUE(services.ok()) << services.status();
   for (const char* expected :
        {"tokens.v1.TokenService", "tokens.v1.UserService", "tokens.v1.TokenSync",
         "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}) {
-    EXPECT_EQ(services.count(expected), 1u)
-        << expected << " not listed among " << absl::StrJoin(services, ", ");
+    EXPECT_EQ(services->count(expected), 1u)
+        << expected << " not listed among " << absl::StrJoin(*services, ", ");
   }
-
-  // file_containing_symbol (4) answers with file_descriptor_response (4) ->
-  // file_descriptor_proto (1), as grpcurl needs to describe and call methods.
+  // As grpcurl needs to describe and call methods.
   for (const auto& [symbol, file, method] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"tokens.v1.TokenService", "tokens/v1/tokens.proto", "RotateToken"},
@@ -859,21 +741,9 @@ TEST_F(OperationsTest, ReflectionListsAndDescribesTheServices) {
            {"tokens.v1.TokenSync", "tokens/v1/sync.proto", "SyncTokens"},
            {"grpc.health.v1.Health", "grpc/health/v1/health.proto", "Check"}}) {
     SCOPED_TRACE(symbol);
-    std::vector<std::string> described = Reflect(channel, StringField(4, symbol), &status);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    ASSERT_EQ(described.size(), 1u);
-    bool found = false;
-    for (const std::string& fd_response : LengthDelimitedFields(described[0], 4)) {
-      for (const std::string& bytes : LengthDelimitedFields(fd_response, 1)) {
-        google::protobuf::FileDescriptorProto fd;
-        ASSERT_TRUE(fd.ParseFromString(bytes));
-        if (fd.name() != file) continue;
-        for (const auto& service : fd.service()) {
-          for (const auto& m : service.method()) found = found || m.name() == method;
-        }
-      }
-    }
-    EXPECT_TRUE(found) << "no descriptor of " << file << " with method " << method;
+    absl::StatusOr<bool> described = ReflectionDescribesMethod(channel, symbol, file, method);
+    ASSERT_TRUE(described.ok()) << described.status();
+    EXPECT_TRUE(*described) << "no descriptor of " << file << " with method " << method;
   }
 }
 
