@@ -71,6 +71,9 @@ std::shared_ptr<grpc::Channel> TokenServiceChannel(const std::string& address) {
   // token-service accepts pings this often.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // By default gRPC stops pinging after two pings without data, which is
+  // exactly the quiet stream that needs them.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -86,9 +89,11 @@ int RunSidecar(const SidecarConfig& config) {
   UsageRecorder recorder;
   TokenServiceClient client(TokenServiceChannel(config.token_service), config.service_token,
                             {config.lookup_timeout});
-  MissResolver resolver(
-      client, clock, {config.negative_cache_ttl, config.lookup_rate, config.lookup_burst},
-      [&cache](const LookupResult& found) { cache.InsertLookedUp(found.user, found.token); });
+  MissResolver resolver(client, clock,
+                        {config.negative_cache_ttl, config.lookup_rate, config.lookup_burst},
+                        [&cache](const LookupResult& found) {
+                          return cache.InsertLookedUp(found.user, found.token);
+                        });
   Verifier verifier(codec, cache, resolver, recorder, clock);
   UsageFlusher flusher(recorder, client);
   std::unique_ptr<PeriodicFlush> periodic_flush;

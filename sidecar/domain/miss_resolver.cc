@@ -38,7 +38,7 @@ struct NegativeOrder {
 
 struct MissResolver::Impl {
   Impl(TokenLookup& lookup_in, const Clock& clock_in, MissResolverOptions options_in,
-       std::function<void(const LookupResult&)> on_found_in)
+       std::function<bool(const LookupResult&)> on_found_in)
       : lookup(lookup_in),
         clock(clock_in),
         options(options_in),
@@ -107,7 +107,7 @@ struct MissResolver::Impl {
     } else {
       // Before anyone is answered, so a caller that gets kFound finds the
       // token wherever on_found put it.
-      if (on_found) on_found(**result);
+      outcome.cached = on_found ? on_found(**result) : false;
       outcome.kind = Kind::kFound;
       outcome.found = std::move(*result);
     }
@@ -117,7 +117,7 @@ struct MissResolver::Impl {
   TokenLookup& lookup;
   const Clock& clock;
   const MissResolverOptions options;
-  const std::function<void(const LookupResult&)> on_found;
+  const std::function<bool(const LookupResult&)> on_found;
 
   mutable absl::Mutex mu;
   absl::flat_hash_map<TokenHash, std::shared_ptr<Flight>> flights ABSL_GUARDED_BY(mu);
@@ -129,7 +129,7 @@ struct MissResolver::Impl {
 };
 
 MissResolver::MissResolver(TokenLookup& lookup, const Clock& clock, MissResolverOptions options,
-                           std::function<void(const LookupResult&)> on_found)
+                           std::function<bool(const LookupResult&)> on_found)
     : impl_(std::make_unique<Impl>(lookup, clock, options, std::move(on_found))) {}
 
 MissResolver::~MissResolver() = default;

@@ -34,7 +34,7 @@ class TokenLookup {
 
 struct MissOutcome {
   enum class Kind {
-    kFound,        // `found` is set (not revoked); the on_found callback ran
+    kFound,        // `found` is set (not revoked); on_found ran, `cached` is its answer
     kNotFound,     // no such token (maybe remembered from an earlier lookup)
     kRevoked,      // the token exists but is revoked (maybe remembered)
     kRateLimited,  // too many lookups right now; nothing was asked
@@ -42,6 +42,10 @@ struct MissOutcome {
   };
   Kind kind = Kind::kNotFound;
   std::optional<LookupResult> found;
+  // kFound: whether on_found took the answer. False when the feed had
+  // already moved past it (e.g. applied a revocation while the lookup was in
+  // flight): the cache, not this answer, is then the truth.
+  bool cached = false;
 };
 
 struct MissResolverOptions {
@@ -57,9 +61,9 @@ struct MissResolverOptions {
 class MissResolver {
  public:
   // `on_found` runs once per successful lookup of a live token (the
-  // sidecar inserts it into its cache there).
+  // sidecar inserts it into its cache there) and says whether it was taken.
   MissResolver(TokenLookup& lookup, const Clock& clock, MissResolverOptions options,
-               std::function<void(const LookupResult&)> on_found);
+               std::function<bool(const LookupResult&)> on_found);
   ~MissResolver();
 
   // Thread-safe. Concurrent calls for the same hash share one lookup.

@@ -464,7 +464,13 @@ void TokenCache::Publish(std::unique_ptr<SnapshotBuilder> snapshot, int64_t vers
   std::unique_ptr<Generation> previous;
   {
     absl::MutexLock lock(&impl_->mu);
-    next->CarryOverNewerThan(*impl_->current, version);
+    // A snapshot older than what the cache has reached means the database
+    // went back (restored, or replaced): nothing learned after it can be
+    // trusted, so nothing is carried over. Otherwise tokens looked up ahead
+    // of the feed survive the resync.
+    if (version >= impl_->version.load(std::memory_order_relaxed)) {
+      next->CarryOverNewerThan(*impl_->current, version);
+    }
     previous = std::move(impl_->current);
     impl_->current = std::move(next);
     impl_->current->Publish(&impl_->table);

@@ -1,5 +1,7 @@
 #include "sidecar/domain/usage.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -50,6 +52,18 @@ size_t ThisThreadStripe() {
 }
 
 }  // namespace
+
+std::string UsableClientAddress(absl::string_view address) {
+  // inet_pton wants a terminated string; the longest IPv6 text is 45 chars.
+  if (address.empty() || address.size() > 45) return "";
+  const std::string text(address);
+  unsigned char buffer[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+      inet_pton(AF_INET6, text.c_str(), buffer) == 1) {
+    return text;
+  }
+  return "";
+}
 
 struct UsageRecorder::Impl {
   // Aligned so that neighbouring stripes' locks do not share a cache line.
@@ -142,12 +156,20 @@ UsageFlusher::~UsageFlusher() = default;
 
 absl::Status UsageFlusher::Flush() {
   absl::MutexLock flush_lock(&impl_->flush_mu);
+  absl::Status first_refusal;
   for (const std::vector<UsageRecord>& batch : impl_->TakeBatches()) {
     absl::Status status = impl_->sink.Report(batch);
+    if (absl::IsInvalidArgument(status)) {
+      // Refused for its content: sending it again would be refused again and
+      // hold back every later batch, so it is dropped (and reported).
+      impl_->Acknowledge(batch);
+      if (first_refusal.ok()) first_refusal = status;
+      continue;
+    }
     if (!status.ok()) return status;
     impl_->Acknowledge(batch);
   }
-  return absl::OkStatus();
+  return first_refusal;
 }
 
 size_t UsageFlusher::pending() const {

@@ -20,6 +20,11 @@ struct UsageRecord {
   std::string client_address;  // may be empty
 };
 
+// `address` if it is an IPv4 or IPv6 address in text form, else "" (a
+// forwarded-for list, a host name, an address with a zone id): token-service
+// stores only plain addresses and refuses a batch with anything else.
+std::string UsableClientAddress(absl::string_view address);
+
 // Aggregates per token, keeping the latest use. Record() is called on the
 // hot path by many threads: state is striped per thread, so no single lock
 // is shared by all checks.
@@ -57,7 +62,9 @@ class UsageFlusher {
   ~UsageFlusher();
 
   // Drains the recorder and sends all pending records in batches of at most
-  // max_batch. Returns the first failure (remaining batches stay pending).
+  // max_batch. Returns the first failure; the batches not yet acknowledged
+  // stay pending, except one refused as INVALID_ARGUMENT, which would be
+  // refused forever and is dropped (the error is still returned).
   // Thread-safe; calls are serialized.
   absl::Status Flush();
   size_t pending() const;

@@ -18,15 +18,12 @@ Verdict Deny(DenyReason reason) {
 }
 
 // The checks that need the owner and the clock, for a token known to exist
-// and not to be revoked. Only an allowed check records usage.
-Verdict Evaluate(const Clock& clock, UsageRecorder& usage, CachedToken token,
-                 absl::string_view client_address) {
+// and not to be revoked.
+Verdict Evaluate(CachedToken token, absl::Time now) {
   // A token whose owner the feed has not described yet is not trusted.
   if (token.role == Role::kUnspecified) return Deny(DenyReason::kUnknown);
   if (token.user_disabled) return Deny(DenyReason::kUserDisabled);
-  const absl::Time now = clock.Now();
   if (UtcDay(now) >= token.expires_on) return Deny(DenyReason::kExpired);
-  usage.Record(token.token_id, now, client_address);
   Verdict verdict;
   verdict.allowed = true;
   verdict.principal =
@@ -51,6 +48,16 @@ Verifier::Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& res
                    UsageRecorder& usage, const Clock& clock)
     : codec_(codec), cache_(cache), resolver_(resolver), usage_(usage), clock_(clock) {}
 
+Verdict Verifier::Decide(CachedToken token, absl::string_view client_address) {
+  const absl::Time now = clock_.Now();
+  Verdict verdict = Evaluate(std::move(token), now);
+  // Only an allowed check records usage.
+  if (verdict.allowed) {
+    usage_.Record(verdict.principal.token_id, now, UsableClientAddress(client_address));
+  }
+  return verdict;
+}
+
 Verdict Verifier::CheckHeader(std::optional<absl::string_view> authorization,
                               absl::string_view client_address) {
   // A header that is present but empty (or repeated: the transport passes
@@ -68,17 +75,26 @@ Verdict Verifier::CheckToken(absl::string_view token, absl::string_view client_a
   const TokenHash hash = TokenCodec::Hash(token);
 
   if (std::optional<CachedToken> cached = cache_.Find(hash)) {
-    return Evaluate(clock_, usage_, *std::move(cached), client_address);
+    return Decide(*std::move(cached), client_address);
   }
 
   // On a miss, the resolver's callback has already put a found token into
   // the cache, so the next check of it is a hit.
   MissOutcome outcome = resolver_.Resolve(hash);
   switch (outcome.kind) {
-    case MissOutcome::Kind::kFound:
+    case MissOutcome::Kind::kFound: {
       if (!outcome.found.has_value()) break;
       if (outcome.found->token.revoked) return Deny(DenyReason::kRevoked);
-      return Evaluate(clock_, usage_, FromLookup(*std::move(outcome.found)), client_address);
+      if (outcome.cached) return Decide(FromLookup(*std::move(outcome.found)), client_address);
+      // The feed got past this answer while it was in flight: what the
+      // cache holds now decides. Absent from it, the token is no longer live
+      // (revoked), unless the answer itself already shows why not.
+      if (std::optional<CachedToken> cached = cache_.Find(hash)) {
+        return Decide(*std::move(cached), client_address);
+      }
+      const Verdict stale = Evaluate(FromLookup(*std::move(outcome.found)), clock_.Now());
+      return stale.allowed ? Deny(DenyReason::kRevoked) : stale;
+    }
     case MissOutcome::Kind::kRevoked:
       return Deny(DenyReason::kRevoked);
     case MissOutcome::Kind::kNotFound:

@@ -36,14 +36,17 @@ class TokenVerifier {
 // user disabled. An allowed check records usage.
 class Verifier final : public TokenVerifier {
  public:
-  Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& resolver,
-           UsageRecorder& usage, const Clock& clock);
+  Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& resolver, UsageRecorder& usage,
+           const Clock& clock);
 
   Verdict CheckHeader(std::optional<absl::string_view> authorization,
                       absl::string_view client_address) override;
   Verdict CheckToken(absl::string_view token, absl::string_view client_address) override;
 
  private:
+  // Evaluates a token known to exist and, if allowed, records its use.
+  Verdict Decide(CachedToken token, absl::string_view client_address);
+
   const TokenCodec& codec_;
   TokenCache& cache_;
   MissResolver& resolver_;

@@ -123,6 +123,7 @@ class MissResolverTest : public ::testing::Test {
                                                  [this](const LookupResult& found) {
                                                    absl::MutexLock lock(&found_mu_);
                                                    found_.push_back(found);
+                                                   return true;
                                                  });
     }
     return *resolver_;

@@ -320,6 +320,25 @@ TEST(TokenCacheTest, LookedUpTokenKeepsItsOwnerAcrossASnapshotWithoutThem) {
   EXPECT_EQ(cache.Find(HashOf(1))->role, Role::kAdmin);
 }
 
+// The database went back (a restore, or another database): token-service
+// sends a snapshot older than what the cache reached. Nothing the cache
+// learned after that point may survive, or tokens the database no longer
+// has would keep working.
+TEST(TokenCacheTest, ASnapshotOlderThanTheCacheCarriesNothingOver) {
+  TokenCache cache;
+  Load(cache, {User("alice", Role::kUser, 1)}, {Token(1, "alice", 2)}, 100);
+  cache.ApplyDelta({User("alice", Role::kAdmin, 110)}, {Token(2, "alice", 120)}, 120);
+  ASSERT_TRUE(cache.InsertLookedUp(User("bob", Role::kUser, 121), Token(3, "bob", 125)));
+
+  Load(cache, {User("alice", Role::kUser, 1)}, {Token(1, "alice", 2)}, 100);
+  EXPECT_EQ(cache.version(), 100);
+  EXPECT_EQ(cache.Find(HashOf(2)), std::nullopt);
+  EXPECT_EQ(cache.Find(HashOf(3)), std::nullopt);
+  ASSERT_TRUE(cache.Find(HashOf(1)).has_value());
+  EXPECT_EQ(cache.Find(HashOf(1))->role, Role::kUser);
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST(TokenCacheTest, GrowsPastItsInitialCapacity) {
   TokenCache cache;
   Load(cache, {User("alice", Role::kUser, 1)}, {}, 1);

@@ -1,6 +1,7 @@
 #include "sidecar/domain/verifier.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -35,7 +36,7 @@ using ::testing::IsEmpty;
 using ::tokens::test_support::SeededRandom;
 
 constexpr absl::CivilDay kExpiresOn(2027, 4, 11);
-constexpr char kClient[] = "10.1.2.3:4567";
+constexpr char kClient[] = "10.1.2.3";
 
 absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
@@ -46,6 +47,7 @@ class FakeLookup final : public TokenLookup {
  public:
   absl::StatusOr<std::optional<LookupResult>> Lookup(const TokenHash& hash) override {
     ++calls_;
+    if (during_) during_();
     if (!failure_.ok()) return failure_;
     auto it = answers_.find(hash);
     if (it == answers_.end()) return std::optional<LookupResult>();
@@ -54,11 +56,14 @@ class FakeLookup final : public TokenLookup {
 
   void Answer(const LookupResult& result) { answers_[result.token.hash] = result; }
   void FailWith(absl::Status status) { failure_ = std::move(status); }
+  // Runs inside the next lookups, as the feed would while one is in flight.
+  void During(std::function<void()> action) { during_ = std::move(action); }
   int calls() const { return calls_; }
 
  private:
   std::map<TokenHash, LookupResult> answers_;
   absl::Status failure_;
+  std::function<void()> during_;
   int calls_ = 0;
 };
 
@@ -117,7 +122,7 @@ class VerifierTest : public ::testing::Test {
   FakeLookup lookup_;
   UsageRecorder usage_;
   MissResolver resolver_{lookup_, clock_, MissResolverOptions{}, [this](const LookupResult& found) {
-                           cache_.InsertLookedUp(found.user, found.token);
+                           return cache_.InsertLookedUp(found.user, found.token);
                          }};
   Verifier verifier_{codec_, cache_, resolver_, usage_, clock_};
   int issued_ = 0;
@@ -326,7 +331,7 @@ TEST_F(VerifierTest, RateLimitedLookupIsUnknown) {
   options.lookups_per_second = 0;
   options.lookup_burst = 0;
   MissResolver no_lookups(lookup_, clock_, options, [this](const LookupResult& found) {
-    cache_.InsertLookedUp(found.user, found.token);
+    return cache_.InsertLookedUp(found.user, found.token);
   });
   Verifier verifier(codec_, cache_, no_lookups, usage_, clock_);
 
@@ -360,6 +365,53 @@ TEST_F(VerifierTest, UsageIsRecordedOnlyForAllowedChecks) {
                                                 Field(&UsageRecord::last_used_at, clock_.Now()))));
   EXPECT_TRUE(verifier_.CheckToken(other.secret, kClient).allowed);
   EXPECT_THAT(usage_.Drain(), ElementsAre(Field(&UsageRecord::token_id, other.state.id)));
+}
+
+// The feed applied a revocation while the lookup was in flight: the cache
+// refuses the stale answer, and so must the check.
+TEST_F(VerifierTest, ALookupAnswerTheFeedHasPassedDoesNotAllow) {
+  const Issued issued = Issue("alice");
+  lookup_.Answer({issued.state, User("alice", Role::kUser, 1)});
+  lookup_.During([&] {
+    TokenState revoked = issued.state;
+    revoked.revoked = true;
+    revoked.version += 1;
+    cache_.ApplyDelta({}, {revoked}, revoked.version);
+  });
+  const Verdict verdict = Check("Bearer " + issued.secret);
+  EXPECT_FALSE(verdict.allowed);
+  EXPECT_EQ(verdict.reason, DenyReason::kRevoked);
+  EXPECT_EQ(cache_.Find(issued.state.hash), std::nullopt);
+  EXPECT_THAT(usage_.Drain(), IsEmpty());
+}
+
+// ... while if the feed delivered the token itself meanwhile, the cache
+// answers.
+TEST_F(VerifierTest, ALookupAnswerTheFeedHasPassedDefersToTheCache) {
+  const Issued issued = Issue("alice");
+  lookup_.Answer({issued.state, User("alice", Role::kUser, 1)});
+  lookup_.During([&] { cache_.ApplyDelta({}, {issued.state}, issued.state.version + 5); });
+  const Verdict verdict = Check("Bearer " + issued.secret);
+  ASSERT_TRUE(verdict.allowed);
+  EXPECT_EQ(verdict.principal.token_id, issued.state.id);
+}
+
+TEST_F(VerifierTest, OnlyAPlainIpAddressIsRecordedAsTheClient) {
+  const Issued issued = IssueCached("alice");
+  for (const auto& [given, kept] :
+       std::vector<std::pair<std::string, std::string>>{{"203.0.113.9", "203.0.113.9"},
+                                                        {"2001:db8::7", "2001:db8::7"},
+                                                        {"203.0.113.9, 10.0.0.2", ""},
+                                                        {"fe80::1%eth0", ""},
+                                                        {"client.example.com", ""},
+                                                        {"10.1.2.3:4567", ""},
+                                                        {"", ""}}) {
+    SCOPED_TRACE(given);
+    ASSERT_TRUE(verifier_.CheckToken(issued.secret, given).allowed);
+    const std::vector<UsageRecord> used = usage_.Drain();
+    ASSERT_EQ(used.size(), 1u);
+    EXPECT_EQ(used[0].client_address, kept);
+  }
 }
 
 }  // namespace
