@@ -38,7 +38,7 @@ namespace {
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SIDECAR_LISTEN"},
     {"token_service", "TOKEN_SERVICE_ADDR"},
-    {"service_token", "TOKEN_SIDECAR_SERVICE_TOKEN"},
+    {"service_token", "TOKEN_SIDECAR_SERVICE_TOKEN", /*secret=*/true},
     {"usage_flush_interval", "TOKEN_SIDECAR_USAGE_FLUSH_INTERVAL"},
     {"token_prefix", "TOKEN_SIDECAR_TOKEN_PREFIX"},
     {"negative_cache_ttl", "TOKEN_SIDECAR_NEGATIVE_CACHE_TTL"},
@@ -83,7 +83,8 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   SidecarConfig config;
   config.listen = absl::GetFlag(FLAGS_listen);
   config.token_service = absl::GetFlag(FLAGS_token_service);
-  config.service_token = absl::GetFlag(FLAGS_service_token);
+  config.service_token =
+      FlagOrEnvironment(absl::GetFlag(FLAGS_service_token), "TOKEN_SIDECAR_SERVICE_TOKEN");
   config.usage_flush_interval = absl::GetFlag(FLAGS_usage_flush_interval);
   config.token_prefix = absl::GetFlag(FLAGS_token_prefix);
   config.negative_cache_ttl = absl::GetFlag(FLAGS_negative_cache_ttl);

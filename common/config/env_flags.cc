@@ -8,6 +8,7 @@ namespace tokens {
 
 absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings) {
   for (const EnvBinding& b : bindings) {
+    if (b.secret) continue;
     const char* value = std::getenv(b.env);
     if (value == nullptr || *value == '\0') continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(b.flag);
@@ -19,6 +20,12 @@ absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings) {
     }
   }
   return absl::OkStatus();
+}
+
+std::string FlagOrEnvironment(const std::string& flag_value, const char* env) {
+  if (!flag_value.empty()) return flag_value;
+  const char* value = std::getenv(env);
+  return value == nullptr ? "" : value;
 }
 
 std::vector<FlagDoc> DescribeFlags(absl::Span<const EnvBinding> bindings,

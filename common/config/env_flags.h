@@ -13,12 +13,21 @@ namespace tokens {
 struct EnvBinding {
   const char* flag;  // name without "--"
   const char* env;
+  // A secret (a token, a URL with a password) never becomes the flag's value
+  // through the environment: --help output prints flags' current values.
+  // Read it with FlagOrEnvironment() after parsing instead.
+  bool secret = false;
 };
 
-// Sets every flag whose variable is set and non-empty, before the command
-// line is parsed, so a flag given on the command line still overrides it.
-// INVALID_ARGUMENT naming the variable if a value does not parse.
+// Sets every non-secret flag whose variable is set and non-empty, before the
+// command line is parsed, so a flag given on the command line still
+// overrides it. INVALID_ARGUMENT naming the variable if a value does not
+// parse.
 absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings);
+
+// A secret string flag's value: the command line's if given, else the
+// variable's, else "".
+std::string FlagOrEnvironment(const std::string& flag_value, const char* env);
 
 // One line per flag, for --help and for the tests that hold the operator
 // docs to the code.

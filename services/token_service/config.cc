@@ -33,7 +33,7 @@ namespace {
 
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
-    {"database_url", "DATABASE_URL"},
+    {"database_url", "DATABASE_URL", /*secret=*/true},
     {"max_token_lifetime_days", "TOKEN_SERVICE_MAX_TOKEN_LIFETIME_DAYS"},
     {"token_prefix", "TOKEN_SERVICE_TOKEN_PREFIX"},
     {"db_pool_size", "TOKEN_SERVICE_DB_POOL_SIZE"},
@@ -94,7 +94,7 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
     }
   }
   config.listen = absl::GetFlag(FLAGS_listen);
-  config.database_url = absl::GetFlag(FLAGS_database_url);
+  config.database_url = FlagOrEnvironment(absl::GetFlag(FLAGS_database_url), "DATABASE_URL");
   config.max_token_lifetime_days = absl::GetFlag(FLAGS_max_token_lifetime_days);
   config.token_prefix = absl::GetFlag(FLAGS_token_prefix);
   config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);

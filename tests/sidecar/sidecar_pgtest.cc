@@ -349,6 +349,17 @@ TEST_F(SidecarE2eTest, ASidecarRefusesToStartWithoutAServiceToken) {
   EXPECT_THAT(result->err, Not(HasSubstr("not-a-token")));
 }
 
+TEST(SidecarHelpTest, HelpNeverPrintsTheServiceTokenFromTheEnvironment) {
+  SystemRandom random;
+  const std::string token = TokenCodec().Generate(random);
+  absl::StatusOr<ChildProcess::Result> result = ChildProcess::Run(
+      {SidecarBinary(), {"--helpfull"}, {{"TOKEN_SIDECAR_SERVICE_TOKEN", token}}, {}},
+      std::chrono::seconds(60));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->out + result->err, HasSubstr("service_token"));
+  EXPECT_THAT(result->out + result->err, Not(HasSubstr(token.substr(4))));
+}
+
 TEST_F(SidecarE2eTest, AUserTokenCannotFeedASidecar) {
   // Only SERVICE users may open the feed: a sidecar given a USER token
   // never becomes ready and denies everything.

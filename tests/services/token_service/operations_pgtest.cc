@@ -747,5 +747,17 @@ TEST_F(OperationsTest, ReflectionListsAndDescribesTheServices) {
   }
 }
 
+TEST(FlagsTest, HelpNeverPrintsTheDatabaseUrlFromTheEnvironment) {
+  absl::StatusOr<ChildProcess::Result> result =
+      ChildProcess::Run({TokenServiceBinary(),
+                         {"--helpfull"},
+                         {{"DATABASE_URL", "postgresql://tokens:s3cr3t-pw@db.internal/tokens"}},
+                         {}},
+                        std::chrono::seconds(60));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->out + result->err, HasSubstr("database_url"));
+  EXPECT_THAT(result->out + result->err, ::testing::Not(HasSubstr("s3cr3t-pw")));
+}
+
 }  // namespace
 }  // namespace tokens::testing
