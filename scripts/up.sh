@@ -53,7 +53,7 @@ print_usage_examples() {
 token-service is listening on $LISTEN (pid $(pidfile_pid token-service || echo '?'))
 token-sidecar is listening on $SIDECAR_LISTEN (pid $(pidfile_pid token-sidecar || echo '?'))
   logs:         ${LOG_DIR#"$REPO_ROOT"/}/token-service.log, token-sidecar.log
-  database:     $DATABASE_URL
+  database:     $(printf '%s' "$DATABASE_URL" | sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#')
   admin token:  ${ADMIN_TOKEN_FILE#"$REPO_ROOT"/} (user "$ADMIN_USER")
   stop with:    scripts/down.sh
 
@@ -101,18 +101,21 @@ main() {
     log "using DATABASE_URL from the environment"
   fi
 
+  # token-service reads the URL from the environment: on a command line a
+  # password in it would be visible to every local user.
+  export DATABASE_URL
   log "applying the schema"
-  "$TOKEN_SERVICE" migrate --database_url "$DATABASE_URL"
+  "$TOKEN_SERVICE" migrate
 
   start_process token-service "listening on" "$READY_TIMEOUT" \
-    "$TOKEN_SERVICE" --listen "$LISTEN" --database_url "$DATABASE_URL"
+    "$TOKEN_SERVICE" --listen "$LISTEN"
 
   # The sidecar runs as a SERVICE user; its token goes to it through the
   # environment only (command lines are visible to every local user).
   log "bootstrapping service user \"$SIDECAR_USER\" for token-sidecar"
   local service_token
-  service_token=$("$TOKEN_SERVICE" bootstrap-service --user "$SIDECAR_USER" \
-    --database_url "$DATABASE_URL" | sed '/^[[:space:]]*$/d')
+  service_token=$("$TOKEN_SERVICE" bootstrap-service --user "$SIDECAR_USER" |
+    sed '/^[[:space:]]*$/d')
   [[ -n $service_token ]] || die "bootstrap-service printed no token"
   TOKEN_SIDECAR_SERVICE_TOKEN=$service_token start_process token-sidecar "ready: health is SERVING" \
     "$READY_TIMEOUT" "$TOKEN_SIDECAR" --listen "$SIDECAR_LISTEN" \
@@ -122,7 +125,7 @@ main() {
 
   log "bootstrapping admin user \"$ADMIN_USER\""
   local output token
-  output=$("$TOKEN_SERVICE" bootstrap-admin --user "$ADMIN_USER" --database_url "$DATABASE_URL")
+  output=$("$TOKEN_SERVICE" bootstrap-admin --user "$ADMIN_USER")
   token=$(printf '%s\n' "$output" | sed '/^[[:space:]]*$/d')
   if [[ -z $token || $(printf '%s\n' "$token" | wc -l) -ne 1 ]]; then
     die "bootstrap-admin should print exactly one token line on stdout; it printed: $output"

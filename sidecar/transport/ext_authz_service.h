@@ -38,8 +38,8 @@ absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& re
 // (and append=false for Envoys older than append_action) so a client cannot
 // smuggle its own, and `authorization` removed unless configured off.
 // Deny: status UNAUTHENTICATED and a local HTTP 401 with a WWW-Authenticate
-// challenge (RFC 6750: `Bearer error="invalid_token"`, or a bare `Bearer`
-// when no token was presented) and a JSON body naming the reason.
+// challenge (`Bearer error="invalid_token"` for every reason, as DESIGN.md
+// fixes it) and a JSON body naming the reason.
 envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
                                                         const ExtAuthzOptions& options);
 

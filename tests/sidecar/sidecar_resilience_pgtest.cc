@@ -147,6 +147,14 @@ TEST_F(SidecarResilienceTest, TheSidecarResumesFromItsVersionAfterAStreamLoss) {
   ASSERT_TRUE(tokens_->RevokeToken(As(alice).get(), revoke, &revoked).ok());
   EXPECT_TRUE(Eventually([&] { return DeniedReason(CheckToken(created.secret())) == "revoked"; }));
   EXPECT_TRUE(CheckToken(alice).has_ok_response());
+  // Resumed, not reloaded: the only snapshot is the one from the start.
+  const std::string log = sidecar_->process().Stderr();
+  size_t snapshots = 0;
+  for (size_t at = log.find("snapshot loaded"); at != std::string::npos;
+       at = log.find("snapshot loaded", at + 1)) {
+    ++snapshots;
+  }
+  EXPECT_EQ(snapshots, 1u) << log;
 }
 
 }  // namespace
