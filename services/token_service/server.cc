@@ -1,5 +1,6 @@
 #include "services/token_service/server.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -82,7 +83,11 @@ int RunServer(const ServiceConfig& config) {
   ChangeHubOptions hub_options;
   hub_options.poll_interval = config.sync_poll_interval;
   ChangeHub hub(sync_store, listener, hub_options);
-  TokenSyncManager sync(sync_store, hub, c.clock);
+  // A snapshot holds a pooled connection while it streams; most of the pool
+  // stays for every other call when many sidecars start at once.
+  TokenSyncOptions sync_options;
+  sync_options.max_concurrent_snapshots = std::max(1, config.db_pool_size / 4);
+  TokenSyncManager sync(sync_store, hub, c.clock, sync_options);
 
   TokenServiceImpl token_service(c.auth, c.tokens);
   UserServiceImpl user_service(c.auth, c.users);
@@ -97,6 +102,8 @@ int RunServer(const ServiceConfig& config) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  // Keep pinging a quiet stream (gRPC stops after two pings without data).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   hub.Start();
 
   ServeOptions options;

@@ -22,8 +22,10 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
     return absl::UnauthenticatedError("token expired");
   }
   if (record->user.disabled) return absl::UnauthenticatedError("user disabled");
-  return Principal{record->user.user_id, record->user.display_name, record->user.email,
+  Principal caller{record->user.user_id, record->user.display_name, record->user.email,
                    record->user.role, record->token_id};
+  caller.token_expires_on = record->expires_on;
+  return caller;
 }
 
 }  // namespace tokens::service

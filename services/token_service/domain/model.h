@@ -54,6 +54,10 @@ struct Principal {
   std::string email;
   Role role = Role::kUser;
   std::string token_id;
+  // The presented token's expiry, for a call that outlives a moment (a
+  // SyncTokens stream must end when its token does); nullopt when the
+  // Principal was not made from a token.
+  std::optional<absl::CivilDay> token_expires_on = std::nullopt;
 
   bool is_admin() const { return role == Role::kAdmin; }
 };

@@ -12,17 +12,96 @@
 
 namespace tokens::service {
 
+namespace {
+
+// Whether `batch` takes away what let the stream's caller in when the
+// stream opened: its token revoked, its user disabled or given another role.
+absl::Status CallerStillAllowed(const Principal& caller, const ChangeBatch& batch) {
+  for (const SyncToken& t : batch.tokens) {
+    if (t.revoked && t.token_id == caller.token_id) {
+      return absl::UnauthenticatedError("the stream's token was revoked");
+    }
+  }
+  for (const SyncUser& u : batch.users) {
+    if (u.user_id != caller.user_id) continue;
+    if (u.disabled) return absl::UnauthenticatedError("the stream's user was disabled");
+    if (u.role != Role::kService) {
+      return absl::PermissionDeniedError("the stream's user no longer has the SERVICE role");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Writes `batch` unless it is empty, then ends the stream if the batch
+// shows that its caller may no longer follow the feed: the sidecar still
+// learns of the change (and stops accepting its own token) before it goes.
+absl::Status SendDelta(const Principal& caller, const ChangeBatch& batch, SyncStream& stream) {
+  if (!batch.empty()) {
+    if (absl::Status s = stream.WriteDelta(batch); !s.ok()) return s;
+  }
+  return CallerStillAllowed(caller, batch);
+}
+
+}  // namespace
+
 TokenSyncManager::TokenSyncManager(SyncStore& store, ChangeHub& hub, const Clock& clock,
                                    TokenSyncOptions options)
     : store_(store), hub_(hub), clock_(clock), options_(options) {}
 
-absl::Status TokenSyncManager::CatchUp(int64_t* version, SyncStream& stream) {
+absl::Status TokenSyncManager::AcquireSnapshotSlot(const SyncStream& stream) {
+  const int limit = std::max(1, options_.max_concurrent_snapshots);
+  absl::MutexLock lock(&snapshot_mu_);
+  const auto free = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_) {
+    return snapshots_running_ < limit;
+  };
+  while (!snapshot_mu_.AwaitWithTimeout(absl::Condition(&free), options_.cancel_check_interval)) {
+    if (stream.Cancelled()) return absl::CancelledError("the caller went away");
+  }
+  ++snapshots_running_;
+  return absl::OkStatus();
+}
+
+void TokenSyncManager::ReleaseSnapshotSlot() {
+  absl::MutexLock lock(&snapshot_mu_);
+  --snapshots_running_;
+}
+
+absl::StatusOr<int64_t> TokenSyncManager::SendSnapshot(SyncStream& stream) {
+  // The wait holds no connection and no place in the hub; the snapshot
+  // holds a connection (and its transaction) until the caller has it all.
+  if (absl::Status s = AcquireSnapshotSlot(stream); !s.ok()) return s;
+  bool started = false;
+  absl::StatusOr<int64_t> end = store_.Snapshot(
+      UtcDay(clock_.Now()), [&stream, &started](SnapshotChunk chunk) -> absl::Status {
+        if (stream.Cancelled()) return absl::CancelledError("the caller went away");
+        started = true;
+        return stream.WriteSnapshotChunk(chunk);
+      });
+  ReleaseSnapshotSlot();
+  if (!end.ok()) return end.status();
+  // A snapshot always opens with a chunk, even an empty one: that is what
+  // tells a cache to start over, also when no token is left.
+  if (!started) {
+    if (absl::Status s = stream.WriteSnapshotChunk(SnapshotChunk{}); !s.ok()) return s;
+  }
+  if (absl::Status s = stream.WriteSnapshotEnd(*end); !s.ok()) return s;
+  return *end;
+}
+
+absl::Status TokenSyncManager::CatchUp(const Principal& caller, int64_t* version,
+                                       SyncStream& stream) {
   absl::StatusOr<ChangeBatch> batch = store_.ChangesSince(*version, options_.catch_up_max_rows);
   if (!batch.ok()) return batch.status();
-  if (!batch->empty()) {
-    if (absl::Status s = stream.WriteDelta(*batch); !s.ok()) return s;
-  }
+  if (absl::Status s = SendDelta(caller, *batch, stream); !s.ok()) return s;
   *version = std::max(*version, batch->version);
+  return absl::OkStatus();
+}
+
+absl::Status TokenSyncManager::CheckNotExpired(const Principal& caller) const {
+  if (caller.token_expires_on.has_value() &&
+      clock_.Now() >= StartOfUtcDay(*caller.token_expires_on)) {
+    return absl::UnauthenticatedError("the stream's token expired");
+  }
   return absl::OkStatus();
 }
 
@@ -44,27 +123,13 @@ absl::Status TokenSyncManager::SyncTokens(const Principal& caller, int64_t from_
     } else if (!batch.ok()) {
       return batch.status();
     } else {
-      if (!batch->empty()) {
-        if (absl::Status s = stream.WriteDelta(*batch); !s.ok()) return s;
-      }
+      if (absl::Status s = SendDelta(caller, *batch, stream); !s.ok()) return s;
       version = batch->version;
     }
   }
   if (snapshot) {
-    bool started = false;
-    absl::StatusOr<int64_t> end = store_.Snapshot(
-        UtcDay(clock_.Now()), [&stream, &started](SnapshotChunk chunk) -> absl::Status {
-          if (stream.Cancelled()) return absl::CancelledError("the caller went away");
-          started = true;
-          return stream.WriteSnapshotChunk(chunk);
-        });
+    absl::StatusOr<int64_t> end = SendSnapshot(stream);
     if (!end.ok()) return end.status();
-    // A snapshot always opens with a chunk, even an empty one: that is what
-    // tells a cache to start over, also when no token is left.
-    if (!started) {
-      if (absl::Status s = stream.WriteSnapshotChunk(SnapshotChunk{}); !s.ok()) return s;
-    }
-    if (absl::Status s = stream.WriteSnapshotEnd(*end); !s.ok()) return s;
     version = *end;
   }
 
@@ -81,20 +146,22 @@ absl::Status TokenSyncManager::SyncTokens(const Principal& caller, int64_t from_
     if (attempt >= options_.join_attempts) {
       return absl::AbortedError("could not catch up with the change feed; reconnect");
     }
-    absl::Status s = CatchUp(&version, stream);
+    absl::Status s = CatchUp(caller, &version, stream);
     if (absl::IsOutOfRange(s)) {
       return absl::AbortedError("too many changes to catch up with; reconnect");
     }
     if (!s.ok()) return s;
   }
 
-  // 3. The changes as they commit, for as long as the caller listens.
+  // 3. The changes as they commit, for as long as the caller listens and
+  //    may.
   for (;;) {
     if (stream.Cancelled()) return absl::CancelledError("the caller went away");
     absl::StatusOr<ChangeHub::BatchPtr> batch = subscription->Next(options_.cancel_check_interval);
     if (!batch.ok()) return batch.status();
+    if (absl::Status s = CheckNotExpired(caller); !s.ok()) return s;
     if (*batch == nullptr) continue;
-    if (absl::Status s = stream.WriteDelta(**batch); !s.ok()) return s;
+    if (absl::Status s = SendDelta(caller, **batch, stream); !s.ok()) return s;
   }
 }
 

@@ -352,6 +352,21 @@ TEST_F(TokenSyncTest, ResumingFromAVersionSendsOnlyLaterChanges) {
   EXPECT_TRUE(resumed.ReadDeltaWithToken(two.token().id()).has_value());
 }
 
+TEST_F(TokenSyncTest, RevokingTheStreamsOwnTokenEndsItUnauthenticated) {
+  SyncCall call(*sync_, svc_, 0);
+  ASSERT_TRUE(call.ReadSnapshot().complete);
+
+  const std::string own = TokenIdOf("svc", "first token of svc");
+  Revoke(admin_token_, own);
+  // The revocation still reaches the sidecar, then the stream ends.
+  std::optional<v1::SyncTokensResponse> delta = call.ReadDeltaWithToken(own);
+  ASSERT_TRUE(delta.has_value());
+  EXPECT_TRUE(FindToken(*delta, own)->revoked());
+  const grpc::Status ended = call.Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAUTHENTICATED) << ended.error_message();
+  EXPECT_EQ(ended.error_message(), "the stream's token was revoked");
+}
+
 TEST_F(TokenSyncTest, AVersionThisDatabaseNeverIssuedGetsASnapshot) {
   SyncCall call(*sync_, svc_, DatabaseVersion() + 1000000);
   std::optional<v1::SyncTokensResponse> first = call.Read();

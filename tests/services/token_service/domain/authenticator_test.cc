@@ -88,6 +88,7 @@ TEST_F(AuthenticatorTest, AcceptsAValidToken) {
   EXPECT_EQ(got->email, "alice@example.com");
   EXPECT_EQ(got->role, Role::kAdmin);
   EXPECT_EQ(got->token_id, id);
+  EXPECT_EQ(got->token_expires_on, kExpiresOn);
 }
 
 TEST_F(AuthenticatorTest, SchemeIsCaseInsensitiveAndSpacesAreTolerated) {

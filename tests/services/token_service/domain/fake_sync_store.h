@@ -30,7 +30,8 @@ namespace tokens::service::test_support {
 // Test controls: the mutators below change rows as a committed transaction
 // would; counters tell how often each read ran; Before/AfterNextChangesSince
 // run a hook (outside the lock) around the next ChangesSince, as another
-// process committing meanwhile; FailAllCallsWith() fails every call.
+// process committing meanwhile; HoldSnapshots() makes snapshots wait, as one
+// streaming to a slow caller would; FailAllCallsWith() fails every call.
 class FakeSyncStore final : public SyncStore {
  public:
   explicit FakeSyncStore(size_t snapshot_chunk = 1000) : snapshot_chunk_(snapshot_chunk) {}
@@ -87,6 +88,29 @@ class FakeSyncStore final : public SyncStore {
     after_changes_ = std::move(hook);
   }
 
+  // Until ReleaseSnapshots(), every Snapshot that starts waits before
+  // reading anything.
+  void HoldSnapshots() {
+    absl::MutexLock lock(&mu_);
+    hold_snapshots_ = true;
+  }
+  void ReleaseSnapshots() {
+    absl::MutexLock lock(&mu_);
+    hold_snapshots_ = false;
+  }
+  // Waits until `n` Snapshot calls have started; false if they did not
+  // within `timeout`.
+  bool AwaitSnapshotCalls(int n, absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    const auto started = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return snapshot_calls_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&started), timeout);
+  }
+  // The most Snapshot calls that were ever in progress at once.
+  int max_concurrent_snapshots() const {
+    absl::MutexLock lock(&mu_);
+    return max_concurrent_snapshots_;
+  }
+
   void FailAllCallsWith(absl::Status status) {
     absl::MutexLock lock(&mu_);
     fail_with_ = std::move(status);
@@ -122,25 +146,19 @@ class FakeSyncStore final : public SyncStore {
   // --- SyncStore -----------------------------------------------------------
 
   absl::StatusOr<int64_t> Snapshot(absl::CivilDay today, const ChunkSink& sink) override {
-    std::vector<SnapshotChunk> chunks;
-    int64_t version;
     {
       absl::MutexLock lock(&mu_);
       ++calls_;
       ++snapshot_calls_;
       if (!fail_with_.ok()) return fail_with_;
-      version = version_;
-      std::set<std::string> sent;
-      for (const auto& [id, t] : tokens_) {
-        if (t.revoked || !(t.expires_on > today)) continue;
-        if (chunks.empty() || chunks.back().tokens.size() >= snapshot_chunk_) chunks.emplace_back();
-        chunks.back().tokens.push_back(t);
-        if (sent.insert(t.user_id).second) chunks.back().users.push_back(users_.at(t.user_id));
-      }
+      max_concurrent_snapshots_ = std::max(max_concurrent_snapshots_, ++snapshots_running_);
+      const auto released = [this]()
+                                ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_snapshots_; };
+      mu_.Await(absl::Condition(&released));
     }
-    for (SnapshotChunk& chunk : chunks) {
-      if (absl::Status s = sink(std::move(chunk)); !s.ok()) return s;
-    }
+    absl::StatusOr<int64_t> version = StreamSnapshot(today, sink);
+    absl::MutexLock lock(&mu_);
+    --snapshots_running_;
     return version;
   }
 
@@ -191,6 +209,26 @@ class FakeSyncStore final : public SyncStore {
   }
 
  private:
+  absl::StatusOr<int64_t> StreamSnapshot(absl::CivilDay today, const ChunkSink& sink) {
+    std::vector<SnapshotChunk> chunks;
+    int64_t version;
+    {
+      absl::MutexLock lock(&mu_);
+      version = version_;
+      std::set<std::string> sent;
+      for (const auto& [id, t] : tokens_) {
+        if (t.revoked || !(t.expires_on > today)) continue;
+        if (chunks.empty() || chunks.back().tokens.size() >= snapshot_chunk_) chunks.emplace_back();
+        chunks.back().tokens.push_back(t);
+        if (sent.insert(t.user_id).second) chunks.back().users.push_back(users_.at(t.user_id));
+      }
+    }
+    for (SnapshotChunk& chunk : chunks) {
+      if (absl::Status s = sink(std::move(chunk)); !s.ok()) return s;
+    }
+    return version;
+  }
+
   absl::StatusOr<ChangeBatch> ReadChanges(int64_t after_version, size_t max_rows) {
     absl::MutexLock lock(&mu_);
     ++calls_;
@@ -227,6 +265,9 @@ class FakeSyncStore final : public SyncStore {
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int changes_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int snapshot_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  bool hold_snapshots_ ABSL_GUARDED_BY(mu_) = false;
+  int snapshots_running_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_concurrent_snapshots_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int64_t> changes_after_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<TokenUsage>> usage_batches_ ABSL_GUARDED_BY(mu_);
 };

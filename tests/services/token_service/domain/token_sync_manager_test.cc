@@ -1,6 +1,7 @@
 #include "services/token_service/domain/token_sync_manager.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/status/field_error.h"
@@ -73,9 +75,14 @@ class RecordingStream final : public SyncStream {
   absl::Status WriteDelta(const ChangeBatch& batch) override {
     return Record({Sent::kDelta, batch.version, Ids(batch.tokens), Ids(batch.users)});
   }
-  bool Cancelled() const override { return cancelled_; }
+  bool Cancelled() const override {
+    ++cancel_checks_;
+    return cancelled_;
+  }
 
   void Cancel() { cancelled_ = true; }
+  // How often the manager asked whether the caller was still there.
+  int cancel_checks() const { return cancel_checks_; }
 
   // Waits until `n` messages were sent; returns them all.
   std::vector<Sent> AwaitMessages(size_t n) {
@@ -98,6 +105,7 @@ class RecordingStream final : public SyncStream {
   }
 
   std::atomic<bool> cancelled_{false};
+  mutable std::atomic<int> cancel_checks_{0};
   absl::Mutex mu_;
   std::vector<Sent> sent_ ABSL_GUARDED_BY(mu_);
 };
@@ -116,6 +124,10 @@ class TokenSyncManagerTest : public ::testing::Test {
   }
 
   ~TokenSyncManagerTest() override {
+    // Whatever a failed test left behind: held snapshots go on, streams that
+    // only wake for a batch are ended by the hub.
+    store_.ReleaseSnapshots();
+    hub_.Stop();
     for (auto& [stream, thread] : running_) {
       stream->Cancel();
       thread.join();
@@ -124,15 +136,33 @@ class TokenSyncManagerTest : public ::testing::Test {
 
   // Runs SyncTokens on a thread of its own, as a server would.
   RecordingStream& Start(int64_t from_version, const Principal& caller = kSidecar) {
+    return Start(sync_, from_version, caller);
+  }
+  RecordingStream& Start(TokenSyncManager& sync, int64_t from_version,
+                         const Principal& caller = kSidecar) {
     auto stream = std::make_unique<RecordingStream>();
     RecordingStream& ref = *stream;
-    auto result = std::make_shared<std::optional<absl::Status>>();
+    auto result = std::make_shared<Outcome>();
     results_.push_back(result);
     running_.emplace_back(std::move(stream),
-                          std::thread([this, &ref, from_version, caller, result] {
-                            *result = sync_.SyncTokens(caller, from_version, ref);
+                          std::thread([&sync, &ref, from_version, caller, result] {
+                            result->status = sync.SyncTokens(caller, from_version, ref);
+                            result->ended.Notify();
                           }));
     return ref;
+  }
+
+  // A manager over the same store, hub and clock with other options; it
+  // outlives every stream.
+  TokenSyncManager& Manager(const TokenSyncOptions& options) {
+    managers_.push_back(std::make_unique<TokenSyncManager>(store_, hub_, clock_, options));
+    return *managers_.back();
+  }
+
+  // The sidecar's own user and token, as kSidecar presents them.
+  void AddSidecar() {
+    store_.PutUser(kSidecar.user_id, Role::kService);
+    store_.PutToken(kSidecar.token_id, kSidecar.user_id, kToday + 30);
   }
 
   // Waits until the hub has `n` subscribers, i.e. the streams have joined.
@@ -145,16 +175,36 @@ class TokenSyncManagerTest : public ::testing::Test {
   }
 
   // Cancels the most recent stream (unless `cancel` is false: it must end
-  // by itself) and returns how it ended.
+  // by itself) and returns how it ended. What it was sent stays readable.
   absl::Status Finish(bool cancel = true) {
     auto& [stream, thread] = running_.back();
     if (cancel) stream->Cancel();
     thread.join();
+    finished_.push_back(std::move(stream));
     running_.pop_back();
-    absl::Status status = results_.back()->value_or(absl::UnknownError("no result"));
+    absl::Status status = results_.back()->status.value_or(absl::UnknownError("no result"));
     results_.pop_back();
     return status;
   }
+
+  // Waits for the most recent stream to end by itself and returns how it
+  // ended; DEADLINE_EXCEEDED if it kept going (it is stopped then).
+  absl::Status AwaitEnd() {
+    Outcome& outcome = *results_.back();
+    if (outcome.ended.WaitForNotificationWithTimeout(kPatience)) return Finish(/*cancel=*/false);
+    // A cancel stops it, unless it only wakes for a batch.
+    running_.back().first->Cancel();
+    store_.ReleaseSnapshots();
+    if (!outcome.ended.WaitForNotificationWithTimeout(kPatience)) hub_.Stop();
+    const absl::Status stopped = Finish(/*cancel=*/false);
+    return absl::DeadlineExceededError(
+        absl::StrCat("the stream did not end by itself; stopped: ", stopped.ToString()));
+  }
+
+  struct Outcome {
+    absl::Notification ended;
+    std::optional<absl::Status> status;
+  };
 
   FakeSyncStore store_{/*snapshot_chunk=*/2};
   FakeChangeListener listener_;
@@ -162,8 +212,10 @@ class TokenSyncManagerTest : public ::testing::Test {
   ChangeHub hub_{store_, listener_, ChangeHubOptions{}};
   TokenSyncOptions options_{/*catch_up_max_rows=*/100, absl::Milliseconds(5), 5};
   TokenSyncManager sync_{store_, hub_, clock_, options_};
+  std::vector<std::unique_ptr<TokenSyncManager>> managers_;
   std::vector<std::pair<std::unique_ptr<RecordingStream>, std::thread>> running_;
-  std::vector<std::shared_ptr<std::optional<absl::Status>>> results_;
+  std::vector<std::shared_ptr<Outcome>> results_;
+  std::vector<std::unique_ptr<RecordingStream>> finished_;
 };
 
 // ---------------------------------------------------------------------------
@@ -340,6 +392,191 @@ TEST_F(TokenSyncManagerTest, StoreErrorsEndTheStream) {
 TEST_F(TokenSyncManagerTest, ANegativeVersionIsAFieldError) {
   RecordingStream stream;
   EXPECT_THAT(sync_.SyncTokens(kSidecar, -1, stream), IsFieldError("from_version"));
+}
+
+// ---------------------------------------------------------------------------
+// Concurrent snapshots
+
+// Waits until `stream` has asked at least twice whether its caller is still
+// there (so it has waited in line at least once), or until the store has
+// started `snapshots` snapshots.
+void AwaitWaitingOrSnapshots(const RecordingStream& stream, const FakeSyncStore& store,
+                             int snapshots) {
+  const absl::Time deadline = absl::Now() + kPatience;
+  while (stream.cancel_checks() < 2 && store.snapshot_calls() < snapshots &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+
+TEST_F(TokenSyncManagerTest, ASnapshotOverTheLimitWaitsUntilOneEnds) {
+  TokenSyncOptions options = options_;
+  options.max_concurrent_snapshots = 1;
+  TokenSyncManager& sync = Manager(options);
+  store_.HoldSnapshots();
+  RecordingStream& first = Start(sync, 0);
+  ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
+
+  RecordingStream& second = Start(sync, 0);
+  AwaitWaitingOrSnapshots(second, store_, 2);
+  EXPECT_EQ(store_.snapshot_calls(), 1) << "a second snapshot started while the first ran";
+  EXPECT_GE(second.cancel_checks(), 2) << "the waiting stream does not watch for its caller";
+  EXPECT_THAT(second.sent(), IsEmpty());
+
+  // The first snapshot ends; then the second runs, in full.
+  store_.ReleaseSnapshots();
+  std::vector<Sent> sent = first.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
+  sent = second.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
+  EXPECT_THAT(sent[0].tokens, ElementsAre("bobs", "live"));
+  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(store_.snapshot_calls(), 2);
+  EXPECT_EQ(store_.max_concurrent_snapshots(), 1);
+
+  // Both go on to follow the changes.
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(2));
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, ACallerWhoLeavesWhileInLineGivesUpItsPlace) {
+  TokenSyncOptions options = options_;
+  options.max_concurrent_snapshots = 1;
+  TokenSyncManager& sync = Manager(options);
+  store_.HoldSnapshots();
+  RecordingStream& first = Start(sync, 0);
+  ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
+
+  RecordingStream& waiting = Start(sync, 0);
+  AwaitWaitingOrSnapshots(waiting, store_, 2);
+  ASSERT_EQ(store_.snapshot_calls(), 1) << "a second snapshot started while the first ran";
+  waiting.Cancel();
+  EXPECT_THAT(AwaitEnd(), HasCode(absl::StatusCode::kCancelled));
+  EXPECT_EQ(store_.snapshot_calls(), 1);
+
+  // The slot is still the first stream's, and it frees it when done.
+  store_.ReleaseSnapshots();
+  ASSERT_THAT(first.AwaitMessages(2), SizeIs(2));
+  RecordingStream& next = Start(sync, 0);
+  ASSERT_THAT(next.AwaitMessages(2), SizeIs(2));
+  EXPECT_EQ(store_.max_concurrent_snapshots(), 1);
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+// ---------------------------------------------------------------------------
+// The stream's own caller
+
+TEST_F(TokenSyncManagerTest, AStreamEndsAfterTheDeltaThatTakesAwayItsCallersAccess) {
+  struct Case {
+    std::string what;
+    std::function<void()> change;
+    std::vector<std::string> tokens;  // of the last delta
+    absl::StatusCode code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"token revoked",
+       [&] { store_.Revoke(kSidecar.token_id); },
+       {kSidecar.token_id + " revoked"},
+       absl::StatusCode::kUnauthenticated,
+       "the stream's token was revoked"},
+      {"user disabled",
+       [&] { store_.PutUser(kSidecar.user_id, Role::kService, /*disabled=*/true); },
+       {},
+       absl::StatusCode::kUnauthenticated,
+       "the stream's user was disabled"},
+      {"role changed",
+       [&] { store_.PutUser(kSidecar.user_id, Role::kAdmin); },
+       {},
+       absl::StatusCode::kPermissionDenied,
+       "the stream's user no longer has the SERVICE role"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    AddSidecar();
+    RecordingStream& stream = Start(store_.version());
+    ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+    c.change();
+    ASSERT_TRUE(hub_.Refresh().ok());
+    const absl::Status ended = AwaitEnd();
+    EXPECT_THAT(ended, HasCode(c.code));
+    EXPECT_EQ(std::string(ended.message()), c.message);
+    // The change itself went out first: the sidecar drops the token too.
+    const std::vector<Sent> sent = stream.sent();
+    ASSERT_THAT(sent, SizeIs(1));
+    EXPECT_EQ(sent[0].kind, Sent::kDelta);
+    EXPECT_EQ(sent[0].tokens, c.tokens);
+    EXPECT_THAT(sent[0].users, ElementsAre(kSidecar.user_id));
+    EXPECT_EQ(hub_.subscriber_count(), 0u);
+  }
+}
+
+TEST_F(TokenSyncManagerTest, OtherChangesToTheCallersRowsDoNotEndTheStream) {
+  AddSidecar();
+  RecordingStream& stream = Start(store_.version());
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  // Another of its tokens revoked, its user written again unchanged, and a
+  // token revoked that merely shares the caller's token id's prefix.
+  store_.PutToken("second", kSidecar.user_id, kToday + 30);
+  store_.Revoke("second");
+  store_.PutUser(kSidecar.user_id, Role::kService);
+  store_.PutToken(kSidecar.token_id + "-not", "alice", kToday + 30);
+  store_.Revoke(kSidecar.token_id + "-not");
+  ASSERT_TRUE(hub_.Refresh().ok());
+  ASSERT_THAT(stream.AwaitMessages(1), SizeIs(1));
+  // Still following: the next change arrives too.
+  store_.Revoke("live");
+  ASSERT_TRUE(hub_.Refresh().ok());
+  const std::vector<Sent> sent = stream.AwaitMessages(2);
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_THAT(sent[1].tokens, ElementsAre("live revoked"));
+  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+}
+
+TEST_F(TokenSyncManagerTest, AResumingStreamWhoseTokenWasRevokedMeanwhileGetsTheChangeAndEnds) {
+  AddSidecar();
+  const int64_t applied = store_.version();
+  store_.Revoke(kSidecar.token_id);
+  RecordingStream& stream = Start(applied);
+  const absl::Status ended = AwaitEnd();
+  EXPECT_THAT(ended, HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(std::string(ended.message()), "the stream's token was revoked");
+  const std::vector<Sent> sent = stream.sent();
+  ASSERT_THAT(sent, SizeIs(1));
+  EXPECT_EQ(sent[0].kind, Sent::kDelta);
+  EXPECT_THAT(sent[0].tokens, ElementsAre(kSidecar.token_id + " revoked"));
+  EXPECT_EQ(hub_.subscriber_count(), 0u);
+}
+
+TEST_F(TokenSyncManagerTest, AStreamEndsOnceItsTokenExpires) {
+  // Here a stream wakes only for a batch, so it reads the clock only after
+  // the hub hands one over, never while the test moves the clock.
+  TokenSyncOptions options = options_;
+  options.cancel_check_interval = absl::InfiniteDuration();
+  TokenSyncManager& sync = Manager(options);
+  Principal caller = kSidecar;
+  caller.token_expires_on = kToday + 1;
+  const absl::Time expiry = StartOfUtcDay(kToday + 1);
+
+  RecordingStream& stream = Start(sync, store_.version(), caller);
+  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  // The last second of its last day: still served.
+  clock_.Set(expiry - absl::Seconds(1));
+  store_.PutUser("dave");
+  ASSERT_TRUE(hub_.Refresh().ok());
+  ASSERT_THAT(stream.AwaitMessages(1), SizeIs(1));
+
+  clock_.Set(expiry);
+  store_.PutUser("erin");
+  ASSERT_TRUE(hub_.Refresh().ok());
+  const absl::Status ended = AwaitEnd();
+  EXPECT_THAT(ended, HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(std::string(ended.message()), "the stream's token expired");
+  EXPECT_THAT(stream.sent(), SizeIs(1)) << "nothing is sent once the token has expired";
 }
 
 // ---------------------------------------------------------------------------
