@@ -59,10 +59,6 @@ constexpr char kUsage[] =
     "\n"
     "Every flag also reads an environment variable (the command line wins).";
 
-absl::Status Invalid(const std::string& flag, const std::string& why) {
-  return absl::InvalidArgumentError("--" + flag + ": " + why);
-}
-
 bool IsHostPort(const std::string& address) {
   const size_t colon = address.rfind(':');
   return colon != std::string::npos && colon > 0 && colon + 1 < address.size();
@@ -96,34 +92,35 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
 
-  if (!IsHostPort(config.listen)) return Invalid("listen", "must be host:port");
-  if (!IsHostPort(config.token_service)) return Invalid("token_service", "must be host:port");
+  if (!IsHostPort(config.listen)) return InvalidFlag("listen", "must be host:port");
+  if (!IsHostPort(config.token_service)) return InvalidFlag("token_service", "must be host:port");
   if (!TokenCodec::IsValidPrefix(config.token_prefix)) {
-    return Invalid("token_prefix", "must match [a-z][a-z0-9]{0,15}");
+    return InvalidFlag("token_prefix", "must match [a-z][a-z0-9]{0,15}");
   }
   if (config.service_token.empty()) {
-    return Invalid("service_token",
-                   "is required (or set TOKEN_SIDECAR_SERVICE_TOKEN): a token of a SERVICE user");
+    return InvalidFlag(
+        "service_token",
+        "is required (or set TOKEN_SIDECAR_SERVICE_TOKEN): a token of a SERVICE user");
   }
   if (TokenCodec(config.token_prefix).Validate(config.service_token) != TokenFormatError::kOk) {
-    return Invalid("service_token", "is not a well-formed token");
+    return InvalidFlag("service_token", "is not a well-formed token");
   }
   if (config.usage_flush_interval <= absl::ZeroDuration()) {
-    return Invalid("usage_flush_interval", "must be positive");
+    return InvalidFlag("usage_flush_interval", "must be positive");
   }
   if (config.negative_cache_ttl < absl::ZeroDuration()) {
-    return Invalid("negative_cache_ttl", "must not be negative");
+    return InvalidFlag("negative_cache_ttl", "must not be negative");
   }
-  if (!(config.lookup_rate > 0)) return Invalid("lookup_rate", "must be positive");
-  if (!(config.lookup_burst >= 1)) return Invalid("lookup_burst", "must be at least 1");
+  if (!(config.lookup_rate > 0)) return InvalidFlag("lookup_rate", "must be positive");
+  if (!(config.lookup_burst >= 1)) return InvalidFlag("lookup_burst", "must be at least 1");
   if (config.lookup_timeout <= absl::ZeroDuration()) {
-    return Invalid("lookup_timeout", "must be positive");
+    return InvalidFlag("lookup_timeout", "must be positive");
   }
   if (config.max_reconnect_backoff < absl::Milliseconds(100)) {
-    return Invalid("max_reconnect_backoff", "must be at least 100ms");
+    return InvalidFlag("max_reconnect_backoff", "must be at least 100ms");
   }
   if (config.shutdown_timeout < absl::ZeroDuration()) {
-    return Invalid("shutdown_timeout", "must not be negative");
+    return InvalidFlag("shutdown_timeout", "must not be negative");
   }
   return config;
 }

@@ -22,6 +22,10 @@ absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings) {
   return absl::OkStatus();
 }
 
+absl::Status InvalidFlag(const std::string& flag, const std::string& why) {
+  return absl::InvalidArgumentError("--" + flag + ": " + why);
+}
+
 std::string FlagOrEnvironment(const std::string& flag_value, const char* env) {
   if (!flag_value.empty()) return flag_value;
   const char* value = std::getenv(env);

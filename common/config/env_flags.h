@@ -25,6 +25,9 @@ struct EnvBinding {
 // parse.
 absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings);
 
+// INVALID_ARGUMENT "--<flag>: <why>": how a binary reports a bad flag.
+absl::Status InvalidFlag(const std::string& flag, const std::string& why);
+
 // A secret string flag's value: the command line's if given, else the
 // variable's, else "".
 std::string FlagOrEnvironment(const std::string& flag_value, const char* env);

@@ -56,10 +56,6 @@ constexpr char kUsage[] =
     "Every flag also reads an environment variable (the command line wins);\n"
     "see docs or --helpfull.";
 
-absl::Status Invalid(const std::string& flag, const std::string& why) {
-  return absl::InvalidArgumentError("--" + flag + ": " + why);
-}
-
 }  // namespace
 
 std::vector<FlagDoc> DescribeFlags() {
@@ -105,32 +101,32 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
   if (config.database_url.empty()) {
-    return Invalid("database_url",
-                   "is required (or set DATABASE_URL), e.g. postgresql://user@host/db");
+    return InvalidFlag("database_url",
+                       "is required (or set DATABASE_URL), e.g. postgresql://user@host/db");
   }
   if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
-    return Invalid("listen", "must be host:port");
+    return InvalidFlag("listen", "must be host:port");
   }
   if (config.max_token_lifetime_days < 1 || config.max_token_lifetime_days > 3650) {
-    return Invalid("max_token_lifetime_days", "must be between 1 and 3650");
+    return InvalidFlag("max_token_lifetime_days", "must be between 1 and 3650");
   }
   if (!TokenCodec::IsValidPrefix(config.token_prefix)) {
-    return Invalid("token_prefix", "must match [a-z][a-z0-9]{0,15}");
+    return InvalidFlag("token_prefix", "must match [a-z][a-z0-9]{0,15}");
   }
   if (config.db_pool_size < 1 || config.db_pool_size > 256) {
-    return Invalid("db_pool_size", "must be between 1 and 256");
+    return InvalidFlag("db_pool_size", "must be between 1 and 256");
   }
   if (config.shutdown_timeout < absl::ZeroDuration()) {
-    return Invalid("shutdown_timeout", "must not be negative");
+    return InvalidFlag("shutdown_timeout", "must not be negative");
   }
   if (config.sync_poll_interval < absl::Milliseconds(10) ||
       config.sync_poll_interval > absl::Hours(1)) {
-    return Invalid("sync_poll_interval", "must be between 10ms and 1h");
+    return InvalidFlag("sync_poll_interval", "must be between 10ms and 1h");
   }
   if ((config.command == Command::kBootstrapAdmin ||
        config.command == Command::kBootstrapService) &&
       config.bootstrap_user.empty()) {
-    return Invalid("user", "is required for bootstrap-admin and bootstrap-service");
+    return InvalidFlag("user", "is required for bootstrap-admin and bootstrap-service");
   }
   return config;
 }
