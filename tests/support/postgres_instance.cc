@@ -421,4 +421,14 @@ PostgresInstance& SharedPostgres() {
   return *instance;
 }
 
+std::vector<std::string> SqlColumn(const std::string& database_url, const std::string& query) {
+  pqxx::connection conn(database_url);
+  pqxx::nontransaction txn(conn);
+  std::vector<std::string> column;
+  for (const pqxx::row& row : txn.exec(query)) {
+    column.push_back(row[0].is_null() ? "NULL" : row[0].as<std::string>());
+  }
+  return column;
+}
+
 }  // namespace tokens::testing

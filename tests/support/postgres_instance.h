@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -53,5 +54,10 @@ class PostgresInstance {
 // One PostgresInstance shared by every test in a test binary, started on first
 // use. Fails the calling test (GTEST_SKIP is never used) if it cannot start.
 PostgresInstance& SharedPostgres();
+
+// Runs `query` on `database_url` (autocommit) and returns the first column
+// of each row as text, NULL as "NULL". For tests that look at or arrange
+// rows directly.
+std::vector<std::string> SqlColumn(const std::string& database_url, const std::string& query);
 
 }  // namespace tokens::testing

@@ -43,16 +43,6 @@ using ::testing::IsEmpty;
 
 constexpr seconds kProcessTimeout(60);
 
-std::vector<std::string> SqlAt(const std::string& url, const std::string& query) {
-  pqxx::connection conn(url);
-  pqxx::nontransaction txn(conn);
-  std::vector<std::string> column;
-  for (const pqxx::row& row : txn.exec(query)) {
-    column.push_back(row[0].is_null() ? "NULL" : row[0].as<std::string>());
-  }
-  return column;
-}
-
 std::string FreshDatabase() {
   absl::StatusOr<std::string> url = SharedPostgres().CreateDatabase();
   EXPECT_TRUE(url.ok()) << url.status();
@@ -132,12 +122,12 @@ TEST(MigrateTest, TwiceAppliesEverythingOnceThenNothing) {
   EXPECT_THAT(second.out, IsEmpty());
   ExpectEveryLineIsJson(first.err + second.err, "migrate");
 
-  EXPECT_THAT(SqlAt(url, "SELECT count(*) FROM schema_migrations"),
+  EXPECT_THAT(SqlColumn(url, "SELECT count(*) FROM schema_migrations"),
               ElementsAre(std::to_string(service::AllMigrations().size())));
-  EXPECT_THAT(SqlAt(url, "SELECT max(version) FROM schema_migrations"),
+  EXPECT_THAT(SqlColumn(url, "SELECT max(version) FROM schema_migrations"),
               ElementsAre(std::to_string(AllVersions().back())));
   // The schema is really there.
-  EXPECT_THAT(SqlAt(url, "SELECT count(*) FROM tokens"), ElementsAre("0"));
+  EXPECT_THAT(SqlColumn(url, "SELECT count(*) FROM tokens"), ElementsAre("0"));
 }
 
 // Waits (bounded) until `n` sessions of the database at `url` wait for a
@@ -145,9 +135,9 @@ TEST(MigrateTest, TwiceAppliesEverythingOnceThenNothing) {
 int AwaitLockWaiters(const std::string& url, int n) {
   int waiting = 0;
   for (int i = 0; i < 3000 && waiting < n; ++i) {
-    waiting = std::stoi(SqlAt(url,
-                              "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                              "current_database() AND wait_event_type = 'Lock'")[0]);
+    waiting = std::stoi(SqlColumn(url,
+                                  "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                  "current_database() AND wait_event_type = 'Lock'")[0]);
     if (waiting < n) std::this_thread::sleep_for(milliseconds(10));
   }
   return waiting;
@@ -181,9 +171,9 @@ TEST(MigrateTest, ConcurrentRunsOnAFreshDatabaseAllSucceedAndApplyOnce) {
   }
   EXPECT_EQ(applied_everything, 1);
   EXPECT_EQ(applied_nothing, kRuns - 1);
-  EXPECT_THAT(SqlAt(url, "SELECT count(*) FROM schema_migrations"),
+  EXPECT_THAT(SqlColumn(url, "SELECT count(*) FROM schema_migrations"),
               ElementsAre(std::to_string(service::AllMigrations().size())));
-  EXPECT_THAT(SqlAt(url, "SELECT count(DISTINCT version) FROM schema_migrations"),
+  EXPECT_THAT(SqlColumn(url, "SELECT count(DISTINCT version) FROM schema_migrations"),
               ElementsAre(std::to_string(service::AllMigrations().size())));
 }
 
@@ -208,10 +198,11 @@ TEST(BootstrapAdminTest, PrintsExactlyOneTokenLineAndReusesTheAdmin) {
   EXPECT_TRUE(std::regex_match(second.out, TokenLine())) << "stdout: [" << second.out << "]";
   EXPECT_NE(first.out, second.out);
 
-  EXPECT_THAT(SqlAt(url, "SELECT user_id || ':' || role FROM users"), ElementsAre("root:ADMIN"));
-  EXPECT_THAT(SqlAt(url,
-                    "SELECT count(*) FROM tokens WHERE user_id = 'root' "
-                    "AND revoked_at IS NULL"),
+  EXPECT_THAT(SqlColumn(url, "SELECT user_id || ':' || role FROM users"),
+              ElementsAre("root:ADMIN"));
+  EXPECT_THAT(SqlColumn(url,
+                        "SELECT count(*) FROM tokens WHERE user_id = 'root' "
+                        "AND revoked_at IS NULL"),
               ElementsAre("2"));
   // The logs describe the tokens without carrying them.
   for (const ChildProcess::Result* r : {&first, &second}) {
@@ -242,7 +233,7 @@ TEST(BootstrapServiceTest, PrintsOneTokenOfAServiceUser) {
       MustRun(ServiceCommand({"bootstrap-service", "--user", "sidecar", "--database_url", url}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(std::regex_match(r.out, TokenLine())) << "stdout: [" << r.out << "]";
-  EXPECT_THAT(SqlAt(url, "SELECT user_id || ':' || role FROM users"),
+  EXPECT_THAT(SqlColumn(url, "SELECT user_id || ':' || role FROM users"),
               ElementsAre("sidecar:SERVICE"));
   const std::string secret = r.out.substr(0, r.out.size() - 1);
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr(secret.substr(4))));
@@ -288,8 +279,9 @@ void ExpectOneAdminWithDistinctTokens(const std::string& url,
     tokens.insert(child->Stdout());
   }
   EXPECT_EQ(tokens.size(), children.size());
-  EXPECT_THAT(SqlAt(url, "SELECT user_id || ':' || role FROM users"), ElementsAre("root:ADMIN"));
-  EXPECT_THAT(SqlAt(url, "SELECT count(*) FROM tokens"),
+  EXPECT_THAT(SqlColumn(url, "SELECT user_id || ':' || role FROM users"),
+              ElementsAre("root:ADMIN"));
+  EXPECT_THAT(SqlColumn(url, "SELECT count(*) FROM tokens"),
               ElementsAre(std::to_string(children.size())));
 }
 
@@ -365,7 +357,7 @@ TEST(FlagsTest, BadFlagsExitWithStatusTwoNamingTheFlag) {
     EXPECT_THAT(r.out, IsEmpty());
   }
   // None of them touched the database.
-  EXPECT_THAT(SqlAt(url, "SELECT to_regclass('schema_migrations') IS NULL"), ElementsAre("t"));
+  EXPECT_THAT(SqlColumn(url, "SELECT to_regclass('schema_migrations') IS NULL"), ElementsAre("t"));
 }
 
 TEST_F(OperationsTest, EnvironmentVariablesStandInForFlags) {

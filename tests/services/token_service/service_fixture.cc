@@ -8,7 +8,6 @@
 #include "common/time/civil_date.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "pqxx/pqxx"
 #include "tests/support/postgres_instance.h"
 
 namespace tokens::testing {
@@ -132,14 +131,7 @@ v1::CreateTokenResponse TokenServiceTest::MustCreate(const std::string& token,
 }
 
 std::vector<std::string> TokenServiceTest::Sql(const std::string& query) {
-  pqxx::connection conn(database_url_);
-  pqxx::work txn(conn);
-  std::vector<std::string> column;
-  for (const pqxx::row& row : txn.exec(query)) {
-    column.push_back(row[0].is_null() ? "NULL" : row[0].as<std::string>());
-  }
-  txn.commit();
-  return column;
+  return SqlColumn(database_url_, query);
 }
 
 std::string TokenServiceTest::DatabaseDigest() {

@@ -29,13 +29,13 @@
 namespace tokens::service {
 namespace {
 
-using test_support::Query;
 using test_support::StoreTest;
 using test_support::Today;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
+using ::tokens::testing::SqlColumn;
 
 // Generous: only ever reached when something is broken.
 constexpr absl::Duration kPatience = absl::Seconds(30);
@@ -92,8 +92,8 @@ class PgSyncStoreTest : public StoreTest {
 
   int64_t RowVersion(const std::string& table, const std::string& key_column,
                      const std::string& key) {
-    return std::stoll(Query(url_, absl::StrCat("SELECT version FROM ", table, " WHERE ", key_column,
-                                               " = '", key, "'"))[0]);
+    return std::stoll(SqlColumn(url_, absl::StrCat("SELECT version FROM ", table, " WHERE ",
+                                                   key_column, " = '", key, "'"))[0]);
   }
   int64_t TokenVersion(const std::string& id) { return RowVersion("tokens", "id", id); }
   int64_t UserVersion(const std::string& id) { return RowVersion("users", "user_id", id); }
@@ -113,9 +113,9 @@ class PgSyncStoreTest : public StoreTest {
 
   // Makes the token expired: its expiry date becomes today.
   void Expire(const std::string& id) {
-    Query(url_, absl::StrCat("UPDATE tokens SET expires_on = (now() AT TIME ZONE 'UTC')::date"
-                             " WHERE id = '",
-                             id, "' RETURNING id"));
+    SqlColumn(url_, absl::StrCat("UPDATE tokens SET expires_on = (now() AT TIME ZONE 'UTC')::date"
+                                 " WHERE id = '",
+                                 id, "' RETURNING id"));
   }
 
   std::vector<SnapshotChunk> MustSnapshot(int64_t* version = nullptr) {
@@ -157,8 +157,8 @@ TEST_F(PgSyncStoreTest, EveryCachedChangeTakesANewVersionAndNothingElseDoes) {
   rename.email = "robert@example.com";
   MustUpdate(rename);
   EXPECT_EQ(UserVersion("bob"), bob_created);
-  Query(url_, absl::StrCat("UPDATE tokens SET name = 'renamed' WHERE id = '", token.id,
-                           "' RETURNING id"));
+  SqlColumn(url_, absl::StrCat("UPDATE tokens SET name = 'renamed' WHERE id = '", token.id,
+                               "' RETURNING id"));
   EXPECT_EQ(TokenVersion(token.id), revoked);
   // Setting a role or flag to the value it has is no change either.
   UserUpdate same;
@@ -213,9 +213,9 @@ TEST_F(PgSyncStoreTest, VersionedWritersCommitInVersionOrder) {
     second_done = true;
   });
   const bool waiting = Eventually([&] {
-    return Query(url_,
-                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                 " AND wait_event_type = 'Lock' AND wait_event = 'advisory'")[0] == "1";
+    return SqlColumn(url_,
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND wait_event_type = 'Lock' AND wait_event = 'advisory'")[0] == "1";
   });
   EXPECT_TRUE(waiting) << "the second writer never waited for the first";
   EXPECT_FALSE(second_done.load());
@@ -296,11 +296,11 @@ TEST_F(PgSyncStoreTest, SnapshotHasEveryTokenThatCanStillAuthenticateWithItsOwne
 TEST_F(PgSyncStoreTest, SnapshotStreamsInChunksWithEachOwnerOnce) {
   CreateUser("bob");
   CreateUser("carol");
-  Query(url_,
-        "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
-        " SELECT gen_random_uuid(), (ARRAY['alice', 'bob', 'carol'])[1 + i % 3], 'bulk ' || i,"
-        "        sha256(('bulk ' || i)::bytea), 'h', now(), current_date + 30"
-        " FROM generate_series(1, 12001) i RETURNING 1");
+  SqlColumn(url_,
+            "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
+            " SELECT gen_random_uuid(), (ARRAY['alice', 'bob', 'carol'])[1 + i % 3], 'bulk ' || i,"
+            "        sha256(('bulk ' || i)::bytea), 'h', now(), current_date + 30"
+            " FROM generate_series(1, 12001) i RETURNING 1");
 
   const std::vector<SnapshotChunk> chunks = MustSnapshot();
   std::vector<size_t> sizes;
@@ -324,11 +324,11 @@ TEST_F(PgSyncStoreTest, SnapshotStreamsInChunksWithEachOwnerOnce) {
 }
 
 TEST_F(PgSyncStoreTest, SnapshotStopsWhenTheSinkFails) {
-  Query(url_,
-        "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
-        " SELECT gen_random_uuid(), 'alice', 'bulk ' || i, sha256(('bulk ' || i)::bytea), 'h',"
-        "        now(), current_date + 30"
-        " FROM generate_series(1, 6000) i RETURNING 1");
+  SqlColumn(url_,
+            "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
+            " SELECT gen_random_uuid(), 'alice', 'bulk ' || i, sha256(('bulk ' || i)::bytea), 'h',"
+            "        now(), current_date + 30"
+            " FROM generate_series(1, 6000) i RETURNING 1");
   int calls = 0;
   absl::StatusOr<int64_t> end = sync_->Snapshot(Today(), [&](SnapshotChunk) {
     ++calls;
@@ -403,23 +403,25 @@ class PgSyncStoreUsageTest : public PgSyncStoreTest {
     ASSERT_NO_FATAL_FAILURE(PgSyncStoreTest::SetUp());
     // Counts UPDATE statements on tokens (not rows), to show that a batch
     // is one statement.
-    Query(url_,
-          "CREATE TABLE update_statements (n int NOT NULL);"
-          "INSERT INTO update_statements VALUES (0);"
-          "CREATE FUNCTION count_update_statement() RETURNS trigger LANGUAGE plpgsql AS"
-          " $$ BEGIN UPDATE update_statements SET n = n + 1; RETURN NULL; END $$;"
-          "CREATE TRIGGER count_update_statements AFTER UPDATE ON tokens"
-          " FOR EACH STATEMENT EXECUTE FUNCTION count_update_statement();"
-          "SELECT 1");
+    SqlColumn(url_,
+              "CREATE TABLE update_statements (n int NOT NULL);"
+              "INSERT INTO update_statements VALUES (0);"
+              "CREATE FUNCTION count_update_statement() RETURNS trigger LANGUAGE plpgsql AS"
+              " $$ BEGIN UPDATE update_statements SET n = n + 1; RETURN NULL; END $$;"
+              "CREATE TRIGGER count_update_statements AFTER UPDATE ON tokens"
+              " FOR EACH STATEMENT EXECUTE FUNCTION count_update_statement();"
+              "SELECT 1");
   }
 
-  int UpdateStatements() { return std::stoi(Query(url_, "SELECT n FROM update_statements")[0]); }
+  int UpdateStatements() {
+    return std::stoi(SqlColumn(url_, "SELECT n FROM update_statements")[0]);
+  }
 
   std::string LastUse(const std::string& id) {
-    return Query(url_, absl::StrCat("SELECT concat_ws(' ', (extract(epoch FROM last_used_at)"
-                                    " * 1000000)::bigint, coalesce(last_used_from, '-'))"
-                                    " FROM tokens WHERE id = '",
-                                    id, "'"))[0];
+    return SqlColumn(url_, absl::StrCat("SELECT concat_ws(' ', (extract(epoch FROM last_used_at)"
+                                        " * 1000000)::bigint, coalesce(last_used_from, '-'))"
+                                        " FROM tokens WHERE id = '",
+                                        id, "'"))[0];
   }
 
   static std::string Use(absl::Time t, const std::string& from) {
@@ -558,7 +560,7 @@ TEST_F(PgSyncStoreTest, ChangesNotifyAtCommitUsageAndRollbacksDoNot) {
     InsertBySql(rolled_back, "alice", "never committed");
     rolled_back.abort();
   }
-  Query(url_, "NOTIFY token_changes, 'marker'");
+  SqlColumn(url_, "NOTIFY token_changes, 'marker'");
   // Notifications arrive in commit order: nothing came between.
   EXPECT_THAT(listener.Until("marker"), ElementsAre("", "marker"));
 }
@@ -575,9 +577,9 @@ class PgChangeListenerTest : public StoreTest {
   }
 
   std::vector<std::string> ListenerPids() {
-    return Query(url_,
-                 "SELECT pid::text FROM pg_stat_activity"
-                 " WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+    return SqlColumn(url_,
+                     "SELECT pid::text FROM pg_stat_activity"
+                     " WHERE datname = current_database() AND query LIKE 'LISTEN%'");
   }
 };
 
@@ -596,7 +598,7 @@ TEST_F(PgChangeListenerTest, ReconnectsAfterALostConnectionAndReportsAChange) {
   ASSERT_TRUE(listener.Wait(absl::Milliseconds(1)));
   const std::vector<std::string> pids = ListenerPids();
   ASSERT_EQ(pids.size(), 1u);
-  Query(url_, "SELECT pg_terminate_backend(" + pids[0] + ")");
+  SqlColumn(url_, "SELECT pg_terminate_backend(" + pids[0] + ")");
 
   // No change committed, yet the listener reports one once it is back:
   // notifications may have been lost while it was away.

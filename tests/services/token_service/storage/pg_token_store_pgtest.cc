@@ -31,12 +31,12 @@ namespace tokens::service {
 namespace {
 
 using test_support::NewUuid;
-using test_support::Query;
 using test_support::RunConcurrently;
 using test_support::StoreTest;
 using test_support::Today;
 using ::testing::ElementsAreArray;
 using ::tokens::testing::PostgresInstance;
+using ::tokens::testing::SqlColumn;
 
 class PgTokenStoreTest : public StoreTest {};
 
@@ -57,17 +57,17 @@ TEST_F(PgTokenStoreTest, ConcurrentInsertsOfOneNameAdmitExactlyOne) {
     EXPECT_EQ(FieldOf(s), std::optional<std::string>("name")) << s;
   }
   EXPECT_EQ(ok, 1);
-  EXPECT_THAT(Query(url_, "SELECT count(*) FROM tokens WHERE name = 'ci-deploy'"),
+  EXPECT_THAT(SqlColumn(url_, "SELECT count(*) FROM tokens WHERE name = 'ci-deploy'"),
               ElementsAreArray({"1"}));
   // The losers' events rolled back with their rows.
-  EXPECT_THAT(Query(url_, "SELECT count(*) FROM token_events WHERE kind = 'TOKEN_CREATED'"),
+  EXPECT_THAT(SqlColumn(url_, "SELECT count(*) FROM token_events WHERE kind = 'TOKEN_CREATED'"),
               ElementsAreArray({"1"}));
 
   // Another user may use the name; so may alice once the holder is revoked.
   CreateUser("bob");
   EXPECT_TRUE(Insert(Token("bob", "ci-deploy")).ok());
-  const std::string winner =
-      Query(url_, "SELECT id::text FROM tokens WHERE user_id = 'alice' AND name = 'ci-deploy'")[0];
+  const std::string winner = SqlColumn(
+      url_, "SELECT id::text FROM tokens WHERE user_id = 'alice' AND name = 'ci-deploy'")[0];
   absl::StatusOr<TokenRecord> holder = store_->GetToken(winner);
   ASSERT_TRUE(holder.ok()) << holder.status();
   ASSERT_TRUE(Revoke(*holder).ok());
@@ -158,8 +158,8 @@ TEST_F(PgTokenStoreTest, RotateRacingRevokeIsConsistent) {
       EXPECT_EQ(rotations, 0);
       EXPECT_EQ(revocations, 1);
     }
-    EXPECT_THAT(Query(url_, absl::StrCat("SELECT count(*) FROM tokens WHERE name = '", name,
-                                         "' AND revoked_at IS NULL")),
+    EXPECT_THAT(SqlColumn(url_, absl::StrCat("SELECT count(*) FROM tokens WHERE name = '", name,
+                                             "' AND revoked_at IS NULL")),
                 ElementsAreArray({rotate_result.ok() ? "1" : "0"}));
   }
   // Both orders are legal; which ones occurred is up to the scheduler.
@@ -312,8 +312,8 @@ class PgPoolRestartTest : public ::testing::Test {
       });
     });
     for (const absl::Status& s : results) ASSERT_TRUE(s.ok()) << s;
-    ASSERT_THAT(Query(url_, "SELECT count(*) >= " + std::to_string(n) +
-                                " FROM pg_stat_activity WHERE datname = current_database()"),
+    ASSERT_THAT(SqlColumn(url_, "SELECT count(*) >= " + std::to_string(n) +
+                                    " FROM pg_stat_activity WHERE datname = current_database()"),
                 ElementsAreArray({"t"}));
   }
 

@@ -19,7 +19,6 @@
 #include "common/time/civil_date.h"
 #include "common/token/token_codec.h"
 #include "gtest/gtest.h"
-#include "pqxx/pqxx"
 #include "services/token_service/storage/migrations.h"
 #include "services/token_service/storage/pg_pool.h"
 #include "services/token_service/storage/pg_token_store.h"
@@ -70,16 +69,6 @@ inline void RunConcurrently(int n, const std::function<void(int)>& fn) {
     });
   }
   for (std::thread& t : threads) t.join();
-}
-
-inline std::vector<std::string> Query(const std::string& url, const std::string& sql) {
-  pqxx::connection conn(url);
-  pqxx::nontransaction txn(conn);
-  std::vector<std::string> column;
-  for (const pqxx::row& row : txn.exec(sql)) {
-    column.push_back(row[0].is_null() ? "NULL" : row[0].as<std::string>());
-  }
-  return column;
 }
 
 inline absl::CivilDay Today() { return UtcDay(absl::Now()); }
@@ -143,9 +132,9 @@ class StoreTest : public ::testing::Test {
 
   int CountEvents(const std::string& kind, const std::string& token_column,
                   const std::string& token_id) {
-    return std::stoi(
-        Query(url_, absl::StrCat("SELECT count(*) FROM token_events WHERE kind = '", kind, "' AND ",
-                                 token_column, " = '", token_id, "'"))[0]);
+    return std::stoi(::tokens::testing::SqlColumn(
+        url_, absl::StrCat("SELECT count(*) FROM token_events WHERE kind = '", kind, "' AND ",
+                           token_column, " = '", token_id, "'"))[0]);
   }
 
   std::string url_;
