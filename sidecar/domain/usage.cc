@@ -1,7 +1,5 @@
 #include "sidecar/domain/usage.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -52,18 +50,6 @@ size_t ThisThreadStripe() {
 }
 
 }  // namespace
-
-std::string UsableClientAddress(absl::string_view address) {
-  // inet_pton wants a terminated string; the longest IPv6 text is 45 chars.
-  if (address.empty() || address.size() > 45) return "";
-  const std::string text(address);
-  unsigned char buffer[sizeof(struct in6_addr)];
-  if (inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
-      inet_pton(AF_INET6, text.c_str(), buffer) == 1) {
-    return text;
-  }
-  return "";
-}
 
 struct UsageRecorder::Impl {
   // Aligned so that neighbouring stripes' locks do not share a cache line.

@@ -20,11 +20,6 @@ struct UsageRecord {
   std::string client_address;  // may be empty
 };
 
-// `address` if it is an IPv4 or IPv6 address in text form, else "" (a
-// forwarded-for list, a host name, an address with a zone id): token-service
-// stores only plain addresses and refuses a batch with anything else.
-std::string UsableClientAddress(absl::string_view address);
-
 // Aggregates per token, keeping the latest use. Record() is called on the
 // hot path by many threads: state is striped per thread, so no single lock
 // is shared by all checks.

@@ -53,7 +53,7 @@ Verdict Verifier::Decide(CachedToken token, absl::string_view client_address) {
   Verdict verdict = Evaluate(std::move(token), now);
   // Only an allowed check records usage.
   if (verdict.allowed) {
-    usage_.Record(verdict.principal.token_id, now, UsableClientAddress(client_address));
+    usage_.Record(verdict.principal.token_id, now, client_address);
   }
   return verdict;
 }

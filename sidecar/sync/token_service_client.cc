@@ -1,5 +1,7 @@
 #include "sidecar/sync/token_service_client.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -54,6 +56,18 @@ UserState UserStateFromProto(const v1::SyncedUser& user) {
   return UserState{user.user_id(), RoleFromProto(user.role()), user.disabled(), user.version()};
 }
 
+std::string UsableClientAddress(absl::string_view address) {
+  // inet_pton wants a terminated string; the longest IPv6 text is 45 chars.
+  if (address.empty() || address.size() > 45) return "";
+  const std::string text(address);
+  unsigned char buffer[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+      inet_pton(AF_INET6, text.c_str(), buffer) == 1) {
+    return text;
+  }
+  return "";
+}
+
 v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch) {
   v1::ReportUsageRequest request;
   request.mutable_usages()->Reserve(static_cast<int>(batch.size()));
@@ -62,7 +76,7 @@ v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch) {
     usage->set_token_id(FormatTokenId(record.token_id));
     *usage->mutable_last_used_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
         absl::ToUnixMicros(record.last_used_at));
-    usage->set_client_address(record.client_address);
+    usage->set_client_address(UsableClientAddress(record.client_address));
   }
   return request;
 }

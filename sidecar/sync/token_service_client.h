@@ -24,7 +24,12 @@ namespace tokens::sidecar {
 // sidecar cannot use: a hash that is not 32 bytes, a bad token id or date.
 absl::StatusOr<TokenState> TokenStateFromProto(const v1::SyncedToken& token);
 UserState UserStateFromProto(const v1::SyncedUser& user);
-// Domain -> proto, for ReportUsage.
+// `address` if it is an IPv4 or IPv6 address in text form, else "" (a
+// forwarded-for list, a host name, an address with a zone id): ReportUsage
+// stores only plain addresses and refuses a batch with anything else.
+std::string UsableClientAddress(absl::string_view address);
+// Domain -> proto, for ReportUsage; client addresses through
+// UsableClientAddress.
 v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch);
 // grpc::Status -> absl::Status with the same code and message.
 absl::Status FromGrpc(const grpc::Status& status);

@@ -307,17 +307,6 @@ TEST_F(UsageFlusherTest, ABatchRefusedAsInvalidIsDroppedAndTheRestStillGoOut) {
   EXPECT_EQ(sink_.batches().size(), 3u);
 }
 
-TEST(UsableClientAddressTest, KeepsOnlyPlainIpAddresses) {
-  EXPECT_EQ(UsableClientAddress("192.0.2.1"), "192.0.2.1");
-  EXPECT_EQ(UsableClientAddress("::1"), "::1");
-  EXPECT_EQ(UsableClientAddress("2001:db8::ff00:42:8329"), "2001:db8::ff00:42:8329");
-  for (const char* bad : {"", "192.0.2.1:80", "192.0.2.1, 10.0.0.1", "fe80::1%eth0", "localhost",
-                          "999.1.1.1", "1.2.3", "2001:db8::1::2"}) {
-    EXPECT_EQ(UsableClientAddress(bad), "") << bad;
-  }
-  EXPECT_EQ(UsableClientAddress(std::string(100, '1')), "");
-}
-
 TEST_F(UsageFlusherTest, AUseRecordedWhileABatchIsInFlightIsNotLost) {
   UsageFlusher flusher(recorder_, sink_);
   recorder_.Record(IdOf(1), At(1000), "first");

@@ -2,6 +2,8 @@
 #include "sidecar/sync/token_service_client.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
@@ -41,9 +43,9 @@ TEST(TokenStateFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
   bad_id.set_token_id("not-a-uuid");
   v1::SyncedToken bad_date = GoodToken();
   bad_date.set_expires_on("2027-4-11");
-  for (const auto& [token, field] : {std::pair{short_hash, "token_hash"},
-                                     std::pair{bad_id, "token_id"},
-                                     std::pair{bad_date, "expires_on"}}) {
+  for (const auto& [token, field] :
+       {std::pair{short_hash, "token_hash"}, std::pair{bad_id, "token_id"},
+        std::pair{bad_date, "expires_on"}}) {
     SCOPED_TRACE(field);
     absl::StatusOr<TokenState> state = TokenStateFromProto(token);
     ASSERT_FALSE(state.ok());
@@ -87,6 +89,36 @@ TEST(UsageToProtoTest, CarriesIdTimeAndAddress) {
   EXPECT_EQ(request.usages(0).last_used_at().seconds(), 1'800'000'000);
   EXPECT_EQ(request.usages(0).last_used_at().nanos(), 123'456'000);
   EXPECT_EQ(request.usages(0).client_address(), "2001:db8::1");
+}
+
+TEST(UsableClientAddressTest, KeepsOnlyPlainIpAddresses) {
+  EXPECT_EQ(UsableClientAddress("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(UsableClientAddress("::1"), "::1");
+  EXPECT_EQ(UsableClientAddress("2001:db8::ff00:42:8329"), "2001:db8::ff00:42:8329");
+  for (const char* bad : {"", "192.0.2.1:80", "192.0.2.1, 10.0.0.1", "fe80::1%eth0", "localhost",
+                          "999.1.1.1", "1.2.3", "2001:db8::1::2"}) {
+    EXPECT_EQ(UsableClientAddress(bad), "") << bad;
+  }
+  EXPECT_EQ(UsableClientAddress(std::string(100, '1')), "");
+}
+
+TEST(UsageToProtoTest, OnlyAPlainIpAddressIsReportedAsTheClient) {
+  for (const auto& [given, kept] :
+       std::vector<std::pair<std::string, std::string>>{{"203.0.113.9", "203.0.113.9"},
+                                                        {"2001:db8::7", "2001:db8::7"},
+                                                        {"203.0.113.9, 10.0.0.2", ""},
+                                                        {"fe80::1%eth0", ""},
+                                                        {"client.example.com", ""},
+                                                        {"10.1.2.3:4567", ""},
+                                                        {"", ""}}) {
+    SCOPED_TRACE(given);
+    UsageRecord record;
+    record.token_id = *ParseTokenId(kId);
+    record.client_address = given;
+    const v1::ReportUsageRequest request = UsageToProto({record});
+    ASSERT_EQ(request.usages_size(), 1);
+    EXPECT_EQ(request.usages(0).client_address(), kept);
+  }
 }
 
 TEST(FromGrpcTest, KeepsCodeAndMessage) {
