@@ -35,8 +35,7 @@ absl::StatusOr<std::unique_ptr<SidecarProcess>> SidecarProcess::Start(
   absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(
       {SidecarBinary(), args, {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token}}, {}});
   if (!child.ok()) return child.status();
-  absl::StatusOr<std::string> address =
-      (*child)->WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", kStartTimeout);
+  absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kStartTimeout);
   if (!address.ok()) return address.status();
   auto process = std::unique_ptr<SidecarProcess>(new SidecarProcess());
   process->process_ = *std::move(child);

@@ -284,8 +284,7 @@ TEST_F(SidecarE2eTest, TheExampleServiceAuthenticatesThroughTheSidecar) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> echo = ChildProcess::Spawn(
       {EchoServiceBinary(), {"--listen", "127.0.0.1:0", "--sidecar", sidecar_->address()}, {}, {}});
   ASSERT_TRUE(echo.ok()) << echo.status();
-  absl::StatusOr<std::string> address =
-      (*echo)->WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", std::chrono::seconds(60));
+  absl::StatusOr<std::string> address = (*echo)->WaitUntilListening(std::chrono::seconds(60));
   ASSERT_TRUE(address.ok()) << address.status();
   auto stub = examples::echo::v1::Echo::NewStub(
       grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));

@@ -390,6 +390,10 @@ absl::StatusOr<std::string> ChildProcess::WaitForStderr(const std::string& regex
   }
 }
 
+absl::StatusOr<std::string> ChildProcess::WaitUntilListening(std::chrono::milliseconds timeout) {
+  return WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", timeout);
+}
+
 void ChildProcess::Signal(int signo) {
   absl::MutexLock lock(&impl_->mu);
   // Never signal a reaped pid: it may belong to someone else by now.

@@ -44,6 +44,10 @@ class ChildProcess {
   absl::StatusOr<std::string> WaitForStderr(const std::string& regex,
                                             std::chrono::milliseconds timeout);
 
+  // For the servers here: waits for the "listening on host:port" line that
+  // ServeUntilStopped() logs and returns "host:port".
+  absl::StatusOr<std::string> WaitUntilListening(std::chrono::milliseconds timeout);
+
   // Sends a signal to the child.
   void Signal(int signo);
 

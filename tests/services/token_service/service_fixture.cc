@@ -29,8 +29,7 @@ absl::StatusOr<std::unique_ptr<TokenServiceProcess>> TokenServiceProcess::Start(
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn({TokenServiceBinary(), args, {}, {"DATABASE_URL"}});
   if (!child.ok()) return child.status();
-  absl::StatusOr<std::string> address =
-      (*child)->WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", kCommandTimeout);
+  absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kCommandTimeout);
   if (!address.ok()) return address.status();
   auto process = std::unique_ptr<TokenServiceProcess>(new TokenServiceProcess());
   process->process_ = *std::move(child);

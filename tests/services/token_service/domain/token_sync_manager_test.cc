@@ -409,16 +409,31 @@ void AwaitWaitingOrSnapshots(const RecordingStream& stream, const FakeSyncStore&
   }
 }
 
-TEST_F(TokenSyncManagerTest, ASnapshotOverTheLimitWaitsUntilOneEnds) {
-  TokenSyncOptions options = options_;
-  options.max_concurrent_snapshots = 1;
-  TokenSyncManager& sync = Manager(options);
-  store_.HoldSnapshots();
-  RecordingStream& first = Start(sync, 0);
-  ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
+// Room for one snapshot at a time.
+class SnapshotLimitTest : public TokenSyncManagerTest {
+ protected:
+  // Starts `first_`, whose snapshot the store holds, then `second_`, and
+  // waits until the second has had time to queue behind it.
+  void StartOneRunningOneWaiting() {
+    TokenSyncOptions options = options_;
+    options.max_concurrent_snapshots = 1;
+    limited_ = &Manager(options);
+    store_.HoldSnapshots();
+    first_ = &Start(*limited_, 0);
+    ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
+    second_ = &Start(*limited_, 0);
+    AwaitWaitingOrSnapshots(*second_, store_, 2);
+  }
 
-  RecordingStream& second = Start(sync, 0);
-  AwaitWaitingOrSnapshots(second, store_, 2);
+  TokenSyncManager* limited_ = nullptr;
+  RecordingStream* first_ = nullptr;
+  RecordingStream* second_ = nullptr;
+};
+
+TEST_F(SnapshotLimitTest, ASnapshotOverTheLimitWaitsUntilOneEnds) {
+  ASSERT_NO_FATAL_FAILURE(StartOneRunningOneWaiting());
+  RecordingStream& first = *first_;
+  RecordingStream& second = *second_;
   EXPECT_EQ(store_.snapshot_calls(), 1) << "a second snapshot started while the first ran";
   EXPECT_GE(second.cancel_checks(), 2) << "the waiting stream does not watch for its caller";
   EXPECT_THAT(second.sent(), IsEmpty());
@@ -442,16 +457,10 @@ TEST_F(TokenSyncManagerTest, ASnapshotOverTheLimitWaitsUntilOneEnds) {
   EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
 }
 
-TEST_F(TokenSyncManagerTest, ACallerWhoLeavesWhileInLineGivesUpItsPlace) {
-  TokenSyncOptions options = options_;
-  options.max_concurrent_snapshots = 1;
-  TokenSyncManager& sync = Manager(options);
-  store_.HoldSnapshots();
-  RecordingStream& first = Start(sync, 0);
-  ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
-
-  RecordingStream& waiting = Start(sync, 0);
-  AwaitWaitingOrSnapshots(waiting, store_, 2);
+TEST_F(SnapshotLimitTest, ACallerWhoLeavesWhileInLineGivesUpItsPlace) {
+  ASSERT_NO_FATAL_FAILURE(StartOneRunningOneWaiting());
+  RecordingStream& first = *first_;
+  RecordingStream& waiting = *second_;
   ASSERT_EQ(store_.snapshot_calls(), 1) << "a second snapshot started while the first ran";
   waiting.Cancel();
   EXPECT_THAT(AwaitEnd(), HasCode(absl::StatusCode::kCancelled));
@@ -460,7 +469,7 @@ TEST_F(TokenSyncManagerTest, ACallerWhoLeavesWhileInLineGivesUpItsPlace) {
   // The slot is still the first stream's, and it frees it when done.
   store_.ReleaseSnapshots();
   ASSERT_THAT(first.AwaitMessages(2), SizeIs(2));
-  RecordingStream& next = Start(sync, 0);
+  RecordingStream& next = Start(*limited_, 0);
   ASSERT_THAT(next.AwaitMessages(2), SizeIs(2));
   EXPECT_EQ(store_.max_concurrent_snapshots(), 1);
   EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
