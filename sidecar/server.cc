@@ -36,21 +36,25 @@ class PeriodicFlush {
     if (!thread_.joinable()) return;
     stop_.Notify();
     thread_.join();
-    FlushOnce("final");
+    FlushOnce(/*final=*/true);
   }
 
  private:
   void Run() {
-    while (!stop_.WaitForNotificationWithTimeout(interval_)) FlushOnce("periodic");
+    while (!stop_.WaitForNotificationWithTimeout(interval_)) FlushOnce(/*final=*/false);
   }
 
-  void FlushOnce(const char* which) {
+  void FlushOnce(bool final) {
     const absl::Status status = flusher_.Flush();
-    if (!status.ok()) {
-      Logger("usage")->warn("{} usage flush failed ({}); usage of {} tokens kept for the next try",
-                            which, status.ToString(), flusher_.pending());
-    } else if (std::string(which) == "final") {
-      Logger("usage")->info("final usage flush done");
+    const auto log = Logger("usage");
+    if (status.ok()) {
+      if (final) log->info("final usage flush done");
+    } else if (final) {
+      log->warn("final usage flush failed ({}); usage of {} tokens is not delivered",
+                status.ToString(), flusher_.pending());
+    } else {
+      log->warn("periodic usage flush failed ({}); usage of {} tokens kept for the next try",
+                status.ToString(), flusher_.pending());
     }
   }
 
