@@ -81,16 +81,13 @@ bool SyncClient::RunStream() {
 
     switch (message.kind()) {
       case v1::SyncTokensResponse::SNAPSHOT:
+      case v1::SyncTokensResponse::SNAPSHOT_END:
+        // SNAPSHOT_END may come alone (an empty database) and may carry rows.
         if (snapshot == nullptr) snapshot = cache_.StartSnapshot();
         for (const UserState& user : users) snapshot->AddUser(user);
         for (const TokenState& token : tokens) snapshot->AddToken(token);
         snapshot_tokens += tokens.size();
-        break;
-      case v1::SyncTokensResponse::SNAPSHOT_END:
-        if (snapshot == nullptr) snapshot = cache_.StartSnapshot();  // an empty database
-        for (const UserState& user : users) snapshot->AddUser(user);
-        for (const TokenState& token : tokens) snapshot->AddToken(token);
-        snapshot_tokens += tokens.size();
+        if (message.kind() == v1::SyncTokensResponse::SNAPSHOT) break;
         cache_.Publish(std::move(snapshot), message.version());
         log->info("snapshot loaded: {} tokens at version {}", snapshot_tokens, message.version());
         snapshot_tokens = 0;
