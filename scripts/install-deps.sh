@@ -13,6 +13,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev
+  libcpp-httplib-dev libyaml-cpp-dev docker-compose
   postgresql postgresql-contrib nghttp2-client util-linux procps
 )
 

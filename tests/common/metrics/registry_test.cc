@@ -1,0 +1,160 @@
+#include "common/metrics/registry.h"
+
+#include <thread>
+#include <vector>
+
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/rpc_metrics.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.pb.h"
+#include "gtest/gtest.h"
+#include "tests/support/prometheus_text.h"
+
+namespace tokens::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using tokens::testing::ParseMetricsText;
+
+TEST(RegistryTest, RendersCountersAndGaugesWithHelpTypeAndLabels) {
+  Registry registry;
+  Counter& allowed = registry.AddCounter("checks_total", "Checks.", {{"result", "allowed"}});
+  Counter& denied = registry.AddCounter("checks_total", "Checks.", {{"result", "denied"}});
+  registry.AddGaugeFn("cache_tokens", "Tokens cached.", {}, [] { return 42.0; });
+  allowed.Increment();
+  allowed.Increment(2);
+  denied.Increment();
+
+  const std::string text = registry.Render();
+  EXPECT_EQ(text,
+            "# HELP checks_total Checks.\n"
+            "# TYPE checks_total counter\n"
+            "checks_total{result=\"allowed\"} 3\n"
+            "checks_total{result=\"denied\"} 1\n"
+            "# HELP cache_tokens Tokens cached.\n"
+            "# TYPE cache_tokens gauge\n"
+            "cache_tokens 42\n");
+  auto parsed = ParseMetricsText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->Value("checks_total{result=\"allowed\"}"), 3);
+  EXPECT_EQ(parsed->types.at("cache_tokens"), "gauge");
+}
+
+TEST(RegistryTest, HistogramBucketsAreCumulativeWithSumAndCount) {
+  Registry registry;
+  Histogram& h = registry.AddHistogram("latency_seconds", "Latency.", {{"m", "x"}}, {0.1, 1});
+  h.Observe(0.05);
+  h.Observe(0.1);  // upper bounds are inclusive
+  h.Observe(0.5);
+  h.Observe(7);
+  auto parsed = ParseMetricsText(registry.Render());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->Value("latency_seconds_bucket{m=\"x\",le=\"0.1\"}"), 2);
+  EXPECT_EQ(parsed->Value("latency_seconds_bucket{m=\"x\",le=\"1\"}"), 3);
+  EXPECT_EQ(parsed->Value("latency_seconds_bucket{m=\"x\",le=\"+Inf\"}"), 4);
+  EXPECT_EQ(parsed->Value("latency_seconds_count{m=\"x\"}"), 4);
+  EXPECT_DOUBLE_EQ(parsed->Value("latency_seconds_sum{m=\"x\"}"), 7.65);
+  EXPECT_EQ(h.count(), 4u);
+}
+
+TEST(RegistryTest, EmptyHiddenHistogramsAreLeftOut) {
+  Registry registry;
+  registry.AddHistogram("h_seconds", "H.", {{"code", "OK"}}, {1}, /*hide_when_empty=*/true);
+  Histogram& shown =
+      registry.AddHistogram("h_seconds", "H.", {{"code", "NOT_FOUND"}}, {1}, true);
+  shown.Observe(0.5);
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("h_seconds_count{code=\"NOT_FOUND\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("code=\"OK\"")));
+}
+
+TEST(RegistryTest, EscapesLabelValuesAndHelp) {
+  Registry registry;
+  registry.AddCounter("c_total", "Line one\nback\\slash", {{"v", "a\"b\\c\nd"}});
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("# HELP c_total Line one\\nback\\\\slash\n"));
+  EXPECT_THAT(text, HasSubstr("c_total{v=\"a\\\"b\\\\c\\nd\"} 0\n"));
+  EXPECT_TRUE(ParseMetricsText(text).ok());
+}
+
+TEST(RegistryTest, ConcurrentUpdatesAreAllCounted) {
+  Registry registry;
+  Counter& c = registry.AddCounter("n_total", "N.");
+  Histogram& h = registry.AddHistogram("d_seconds", "D.", {}, LatencyBuckets());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        c.Increment();
+        h.Observe(0.001);
+      }
+    });
+  }
+  std::thread scraper([&] {
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(ParseMetricsText(registry.Render()).ok());
+  });
+  for (auto& t : threads) t.join();
+  scraper.join();
+  EXPECT_EQ(c.value(), 80000u);
+  EXPECT_EQ(h.count(), 80000u);
+  EXPECT_NEAR(h.sum(), 80.0, 1e-6);
+}
+
+TEST(RegistryDeathTest, RefusesInvalidNamesAndDuplicateSeries) {
+  Registry registry;
+  EXPECT_DEATH(registry.AddCounter("bad-name", "x"), "bad metric name");
+  EXPECT_DEATH(registry.AddCounter("ok_total", "x", {{"le", "1"}}), "bad label name");
+  registry.AddCounter("dup_total", "x", {{"a", "1"}});
+  EXPECT_DEATH(registry.AddCounter("dup_total", "x", {{"a", "1"}}), "same labels twice");
+  EXPECT_DEATH(registry.AddGaugeFn("dup_total", "x", {{"a", "2"}}, [] { return 0.0; }),
+               "another type");
+}
+
+TEST(RpcMetricsTest, RecordsPerMethodAndCodeFromTheServiceDescriptor) {
+  // Links the health proto in, as registering the service does in a server.
+  ASSERT_NE(grpc::health::v1::HealthCheckRequest::descriptor(), nullptr);
+  Registry registry;
+  RpcMetrics rpc(registry, "grpc.health.v1.Health");
+  rpc.Record("Check", grpc::StatusCode::OK, absl::Microseconds(70));
+  rpc.Record("Check", grpc::StatusCode::OK, absl::Milliseconds(3));
+  rpc.Record("Check", grpc::StatusCode::NOT_FOUND, absl::Microseconds(10));
+  rpc.Record("NoSuchMethod", grpc::StatusCode::OK, absl::Microseconds(10));  // ignored
+  auto parsed = ParseMetricsText(registry.Render());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const std::string ok =
+      "{grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\",grpc_code=\"OK\"";
+  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_count" + ok + "}"), 2);
+  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_bucket" + ok + ",le=\"0.0001\"}"), 1);
+  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_count{grpc_service=\"grpc.health.v1."
+                          "Health\",grpc_method=\"Check\",grpc_code=\"NOT_FOUND\"}"),
+            1);
+  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_count{grpc_service=\"grpc.health.v1."
+                          "Health\",grpc_method=\"Watch\",grpc_code=\"OK\"}"),
+            -1);  // never called: no series
+}
+
+TEST(RpcMetricsTest, CodeNames) {
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::OK), "OK");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::INVALID_ARGUMENT), "INVALID_ARGUMENT");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+}
+
+}  // namespace
+}  // namespace tokens::metrics
+
+namespace tokens::metrics {
+namespace {
+
+TEST(ProcessMetricsTest, ReportsThisProcess) {
+  Registry registry;
+  AddProcessMetrics(registry);
+  auto parsed = tokens::testing::ParseMetricsText(registry.Render());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_GT(parsed->Value("process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(parsed->Value("process_start_time_seconds"), 1.7e9);
+  EXPECT_GE(parsed->Value("process_cpu_seconds_total"), 0);
+}
+
+}  // namespace
+}  // namespace tokens::metrics
