@@ -167,6 +167,7 @@ MissOutcome MissResolver::Resolve(const TokenHash& hash) {
   MissOutcome outcome = impl.LookUp(hash);
 
   absl::MutexLock lock(&impl.mu);
+  if (outcome.kind == Kind::kUnavailable) ++impl.stats.unavailable;
   if (outcome.kind == Kind::kNotFound || outcome.kind == Kind::kRevoked) {
     impl.Remember(hash, outcome.kind, impl.clock.Now());
   }

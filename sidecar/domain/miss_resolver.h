@@ -75,6 +75,7 @@ class MissResolver {
     uint64_t negative_hits = 0;  // answered from remembered negatives
     uint64_t shared = 0;         // waited on another caller's lookup
     uint64_t rate_limited = 0;
+    uint64_t unavailable = 0;  // lookups token-service did not answer
   };
   Stats stats() const;
 

@@ -47,6 +47,7 @@ struct UserState {
 // Why a check denied a request. Each has a stable lower-case code for
 // machines (Envoy's JSON body, logs, metrics) and a sentence for people.
 enum class DenyReason { kMissing, kMalformed, kUnknown, kExpired, kRevoked, kUserDisabled };
+inline constexpr int kDenyReasonCount = 6;
 
 absl::string_view DenyReasonCode(DenyReason reason);     // "missing", ..., "user_disabled"
 absl::string_view DenyReasonMessage(DenyReason reason);  // "no bearer token was presented", ...

@@ -114,6 +114,18 @@ struct UsageFlusher::Impl {
     return batches;
   }
 
+  void Count(const absl::Status& status, size_t records) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    if (status.ok()) {
+      ++stats.batches_sent;
+      stats.records_sent += records;
+    } else if (absl::IsInvalidArgument(status)) {
+      ++stats.batches_dropped;
+    } else {
+      ++stats.batches_failed;
+    }
+  }
+
   // Forgets what token-service acknowledged, unless a newer use of the same
   // token is pending by now: that one still has to be sent.
   void Acknowledge(const std::vector<UsageRecord>& batch) ABSL_LOCKS_EXCLUDED(mu) {
@@ -133,6 +145,7 @@ struct UsageFlusher::Impl {
   absl::Mutex flush_mu;
   mutable absl::Mutex mu ABSL_ACQUIRED_AFTER(flush_mu);
   UsageMap pending ABSL_GUARDED_BY(mu);
+  UsageFlusher::Stats stats ABSL_GUARDED_BY(mu);
 };
 
 UsageFlusher::UsageFlusher(UsageRecorder& recorder, UsageSink& sink, UsageFlusherOptions options)
@@ -145,6 +158,7 @@ absl::Status UsageFlusher::Flush() {
   absl::Status first_refusal;
   for (const std::vector<UsageRecord>& batch : impl_->TakeBatches()) {
     absl::Status status = impl_->sink.Report(batch);
+    impl_->Count(status, batch.size());
     if (absl::IsInvalidArgument(status)) {
       // Refused for its content: sending it again would be refused again and
       // hold back every later batch, so it is dropped (and reported).
@@ -156,6 +170,11 @@ absl::Status UsageFlusher::Flush() {
     impl_->Acknowledge(batch);
   }
   return first_refusal;
+}
+
+UsageFlusher::Stats UsageFlusher::stats() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->stats;
 }
 
 size_t UsageFlusher::pending() const {

@@ -64,6 +64,15 @@ class UsageFlusher {
   absl::Status Flush();
   size_t pending() const;
 
+  // Batches so far, for metrics.
+  struct Stats {
+    uint64_t batches_sent = 0;     // acknowledged by token-service
+    uint64_t batches_failed = 0;   // not acknowledged; kept and sent again
+    uint64_t batches_dropped = 0;  // refused as INVALID_ARGUMENT
+    uint64_t records_sent = 0;     // token uses in acknowledged batches
+  };
+  Stats stats() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

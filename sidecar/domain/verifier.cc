@@ -60,15 +60,39 @@ Verdict Verifier::Decide(CachedToken token, absl::string_view client_address) {
 
 Verdict Verifier::CheckHeader(std::optional<absl::string_view> authorization,
                               absl::string_view client_address) {
+  return Counted(VerifyHeader(authorization, client_address));
+}
+
+Verdict Verifier::CheckToken(absl::string_view token, absl::string_view client_address) {
+  return Counted(VerifyToken(token, client_address));
+}
+
+Verifier::Stats Verifier::stats() const {
+  Stats stats;
+  stats.allowed = allowed_.n.load(std::memory_order_relaxed);
+  for (int i = 0; i < kDenyReasonCount; ++i) {
+    stats.denied[i] = denied_[i].n.load(std::memory_order_relaxed);
+  }
+  return stats;
+}
+
+Verdict Verifier::Counted(Verdict verdict) {
+  PaddedCount& count = verdict.allowed ? allowed_ : denied_[static_cast<int>(verdict.reason)];
+  count.n.fetch_add(1, std::memory_order_relaxed);
+  return verdict;
+}
+
+Verdict Verifier::VerifyHeader(std::optional<absl::string_view> authorization,
+                               absl::string_view client_address) {
   // A header that is present but empty (or repeated: the transport passes
   // "" then) is not "Bearer <token>": malformed, not missing.
   if (!authorization.has_value()) return Deny(DenyReason::kMissing);
   const std::optional<absl::string_view> token = ParseBearer(*authorization);
   if (!token.has_value()) return Deny(DenyReason::kMalformed);
-  return CheckToken(*token, client_address);
+  return VerifyToken(*token, client_address);
 }
 
-Verdict Verifier::CheckToken(absl::string_view token, absl::string_view client_address) {
+Verdict Verifier::VerifyToken(absl::string_view token, absl::string_view client_address) {
   if (token.empty()) return Deny(DenyReason::kMissing);
   // Format and checksum first: a mistyped or random token costs no lookup.
   if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <optional>
 
 #include "absl/strings/string_view.h"
@@ -43,7 +46,20 @@ class Verifier final : public TokenVerifier {
                       absl::string_view client_address) override;
   Verdict CheckToken(absl::string_view token, absl::string_view client_address) override;
 
+  // Verdicts so far, for metrics.
+  struct Stats {
+    uint64_t allowed = 0;
+    std::array<uint64_t, kDenyReasonCount> denied{};  // by DenyReason
+  };
+  Stats stats() const;
+
  private:
+  Verdict VerifyHeader(std::optional<absl::string_view> authorization,
+                       absl::string_view client_address);
+  Verdict VerifyToken(absl::string_view token, absl::string_view client_address);
+  // Counts `verdict` and returns it.
+  Verdict Counted(Verdict verdict);
+
   // Evaluates a token known to exist and, if allowed, records its use.
   Verdict Decide(CachedToken token, absl::string_view client_address);
 
@@ -52,6 +68,13 @@ class Verifier final : public TokenVerifier {
   MissResolver& resolver_;
   UsageRecorder& usage_;
   const Clock& clock_;
+  // One cache line each: the counters are bumped on every check, from every
+  // thread.
+  struct alignas(64) PaddedCount {
+    std::atomic<uint64_t> n{0};
+  };
+  PaddedCount allowed_;
+  std::array<PaddedCount, kDenyReasonCount> denied_;
 };
 
 }  // namespace tokens::sidecar

@@ -28,6 +28,11 @@ void SyncClient::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+SyncClient::Stats SyncClient::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
 void SyncClient::Run() {
   absl::BitGen random;
   absl::Duration backoff = options_.initial_backoff;
@@ -49,6 +54,7 @@ bool SyncClient::RunStream() {
     absl::MutexLock lock(&mu_);
     if (stopping_) return false;
     stream_context_ = context.get();
+    ++stats_.streams_opened;
   }
   v1::SyncTokensRequest request;
   // A warm cache resumes; token-service answers with a fresh snapshot if it
@@ -61,6 +67,7 @@ bool SyncClient::RunStream() {
   bool progressed = false;
   std::unique_ptr<TokenCache::SnapshotBuilder> snapshot;
   size_t snapshot_tokens = 0;
+  absl::Time snapshot_started;
   v1::SyncTokensResponse message;
   absl::Status bad_message;
   while (bad_message.ok() && reader->Read(&message)) {
@@ -83,13 +90,24 @@ bool SyncClient::RunStream() {
       case v1::SyncTokensResponse::SNAPSHOT:
       case v1::SyncTokensResponse::SNAPSHOT_END:
         // SNAPSHOT_END may come alone (an empty database) and may carry rows.
-        if (snapshot == nullptr) snapshot = cache_.StartSnapshot();
+        if (snapshot == nullptr) {
+          snapshot = cache_.StartSnapshot();
+          snapshot_started = absl::Now();
+        }
         for (const UserState& user : users) snapshot->AddUser(user);
         for (const TokenState& token : tokens) snapshot->AddToken(token);
         snapshot_tokens += tokens.size();
         if (message.kind() == v1::SyncTokensResponse::SNAPSHOT) break;
         cache_.Publish(std::move(snapshot), message.version());
         log->info("snapshot loaded: {} tokens at version {}", snapshot_tokens, message.version());
+        {
+          absl::MutexLock lock(&mu_);
+          ++stats_.snapshots_loaded;
+          stats_.stream_up = true;
+          stats_.last_message_at = absl::Now();
+          stats_.last_snapshot_duration = stats_.last_message_at - snapshot_started;
+          stats_.last_snapshot_tokens = snapshot_tokens;
+        }
         snapshot_tokens = 0;
         progressed = true;
         if (!loaded_reported_ && on_loaded_) on_loaded_();
@@ -103,6 +121,12 @@ bool SyncClient::RunStream() {
         cache_.ApplyDelta(users, tokens, message.version());
         log->debug("delta applied: {} users, {} tokens, version {}", users.size(), tokens.size(),
                    message.version());
+        {
+          absl::MutexLock lock(&mu_);
+          ++stats_.deltas_applied;
+          stats_.stream_up = true;
+          stats_.last_message_at = absl::Now();
+        }
         progressed = true;
         break;
       default:
@@ -115,6 +139,7 @@ bool SyncClient::RunStream() {
   {
     absl::MutexLock lock(&mu_);
     stream_context_ = nullptr;
+    stats_.stream_up = false;
     if (stopping_) return progressed;
   }
   if (!bad_message.ok()) {

@@ -34,6 +34,19 @@ class SyncClient {
   // Cancels the stream and joins the thread. Idempotent.
   void Stop();
 
+  // The feed's health, for metrics.
+  struct Stats {
+    uint64_t streams_opened = 0;
+    uint64_t snapshots_loaded = 0;
+    uint64_t deltas_applied = 0;
+    // A stream is open and has delivered a snapshot or a delta.
+    bool stream_up = false;
+    absl::Time last_message_at = absl::InfinitePast();  // last message applied
+    absl::Duration last_snapshot_duration;              // first message to Publish()
+    uint64_t last_snapshot_tokens = 0;
+  };
+  Stats stats() const;
+
  private:
   void Run();
   // One stream, until it fails or Stop(). Returns whether it made progress
@@ -46,8 +59,9 @@ class SyncClient {
   std::function<void()> on_loaded_;
   bool loaded_reported_ = false;  // touched by the sync thread only
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread thread_;
 };

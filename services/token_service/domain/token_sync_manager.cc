@@ -54,11 +54,22 @@ absl::Status TokenSyncManager::AcquireSnapshotSlot(const SyncStream& stream) {
   const auto free = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_) {
     return snapshots_running_ < limit;
   };
+  ++snapshots_waiting_;
   while (!snapshot_mu_.AwaitWithTimeout(absl::Condition(&free), options_.cancel_check_interval)) {
-    if (stream.Cancelled()) return absl::CancelledError("the caller went away");
+    if (stream.Cancelled()) {
+      --snapshots_waiting_;
+      return absl::CancelledError("the caller went away");
+    }
   }
+  --snapshots_waiting_;
   ++snapshots_running_;
+  ++snapshots_started_;
   return absl::OkStatus();
+}
+
+TokenSyncManager::Stats TokenSyncManager::stats() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  return Stats{snapshots_running_, snapshots_waiting_, snapshots_started_};
 }
 
 void TokenSyncManager::ReleaseSnapshotSlot() {

@@ -94,6 +94,14 @@ class TokenSyncManager {
   // token has it; a revoked token is found, flagged revoked.
   absl::StatusOr<SyncLookup> LookupToken(const Principal& caller, absl::string_view token_hash);
 
+  // For metrics.
+  struct Stats {
+    int snapshots_running = 0;
+    int snapshots_waiting = 0;  // for a free slot
+    uint64_t snapshots_started = 0;
+  };
+  Stats stats() const;
+
  private:
   // Streams a snapshot once one of the max_concurrent_snapshots slots is
   // free; returns its version.
@@ -113,8 +121,10 @@ class TokenSyncManager {
   const Clock& clock_;
   const TokenSyncOptions options_;
 
-  absl::Mutex snapshot_mu_;
+  mutable absl::Mutex snapshot_mu_;
   int snapshots_running_ ABSL_GUARDED_BY(snapshot_mu_) = 0;
+  int snapshots_waiting_ ABSL_GUARDED_BY(snapshot_mu_) = 0;
+  uint64_t snapshots_started_ ABSL_GUARDED_BY(snapshot_mu_) = 0;
 };
 
 }  // namespace tokens::service

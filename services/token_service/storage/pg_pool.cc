@@ -67,20 +67,24 @@ absl::StatusOr<PgPool::Slot*> PgPool::Acquire() {
     absl::MutexLock lock(&mu_);
     const auto available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !free_.empty(); };
     if (!mu_.AwaitWithTimeout(absl::Condition(&available), options_.acquire_timeout)) {
+      pool_timeouts_.fetch_add(1, std::memory_order_relaxed);
       return absl::UnavailableError("all database connections are busy");
     }
     slot = free_.back();
     free_.pop_back();
   }
   if (slot->conn == nullptr || !slot->conn->is_open()) {
+    DropConnection(*slot);
     try {
       slot->conn = std::make_unique<pqxx::connection>(url_);
+      open_connections_.fetch_add(1, std::memory_order_relaxed);
       pqxx::nontransaction setup(*slot->conn);
       setup.exec0(absl::StrCat("SET statement_timeout = ",
                                absl::ToInt64Milliseconds(options_.statement_timeout)));
       setup.exec0("SET TIME ZONE 'UTC'");
     } catch (...) {
       absl::Status status = StatusFromCurrentException("connect");
+      connect_failures_.fetch_add(1, std::memory_order_relaxed);
       Release(slot, /*broken=*/true);
       return status;
     }
@@ -88,8 +92,14 @@ absl::StatusOr<PgPool::Slot*> PgPool::Acquire() {
   return slot;
 }
 
+void PgPool::DropConnection(Slot& slot) {
+  if (slot.conn == nullptr) return;
+  slot.conn.reset();
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void PgPool::Release(Slot* slot, bool broken) {
-  if (broken) slot->conn.reset();
+  if (broken) DropConnection(*slot);
   absl::MutexLock lock(&mu_);
   free_.push_back(slot);
 }
@@ -111,9 +121,11 @@ absl::Status PgPool::Transact(absl::string_view what, const Work& fn) {
       if (status.ok()) txn.commit();
     } catch (const pqxx::broken_connection&) {
       status = StatusFromCurrentException(what);
+      CountError(status);
       broken = retry = true;
     } catch (...) {
       status = StatusFromCurrentException(what);
+      CountError(status);
       broken = absl::IsUnavailable(status);
       retry = absl::IsAborted(status);
     }
@@ -121,6 +133,27 @@ absl::Status PgPool::Transact(absl::string_view what, const Work& fn) {
     if (!retry) return status;
   }
   return status;
+}
+
+void PgPool::CountError(const absl::Status& status) {
+  if (absl::IsUnavailable(status)) {
+    connections_lost_.fetch_add(1, std::memory_order_relaxed);
+  } else if (absl::IsAborted(status)) {
+    conflicts_.fetch_add(1, std::memory_order_relaxed);
+  } else if (absl::IsInternal(status)) {
+    query_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+PgPool::Stats PgPool::stats() const {
+  Stats stats;
+  stats.connect_failures = connect_failures_.load(std::memory_order_relaxed);
+  stats.pool_timeouts = pool_timeouts_.load(std::memory_order_relaxed);
+  stats.connections_lost = connections_lost_.load(std::memory_order_relaxed);
+  stats.query_errors = query_errors_.load(std::memory_order_relaxed);
+  stats.conflicts = conflicts_.load(std::memory_order_relaxed);
+  stats.open_connections = open_connections_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 absl::Status PgPool::Ping() {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,13 +49,36 @@ class PgPool {
   // Opens one connection now; for start-up checks.
   absl::Status Ping();
 
+  // Database trouble so far, for metrics. Errors a transaction's own code
+  // returns (NOT_FOUND, ...) are not counted: only what the database did.
+  struct Stats {
+    uint64_t connect_failures = 0;  // could not open a connection
+    uint64_t pool_timeouts = 0;     // no free connection within acquire_timeout
+    uint64_t connections_lost = 0;  // a connection broke during a transaction
+    uint64_t query_errors = 0;      // other database errors (INTERNAL)
+    uint64_t conflicts = 0;         // serialization failures and deadlocks (retried)
+    int64_t open_connections = 0;
+  };
+  Stats stats() const;
+
  private:
   struct Slot;
   absl::StatusOr<Slot*> Acquire();
   void Release(Slot* slot, bool broken);
+  // Closes the slot's connection, if any (the slot is held by the caller).
+  void DropConnection(Slot& slot);
+
+  // Counts the exception-derived `status` of a transaction.
+  void CountError(const absl::Status& status);
 
   const std::string url_;
   const Options options_;
+  std::atomic<uint64_t> connect_failures_{0};
+  std::atomic<uint64_t> pool_timeouts_{0};
+  std::atomic<uint64_t> connections_lost_{0};
+  std::atomic<uint64_t> query_errors_{0};
+  std::atomic<uint64_t> conflicts_{0};
+  std::atomic<int64_t> open_connections_{0};
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   std::vector<Slot*> free_ ABSL_GUARDED_BY(mu_);

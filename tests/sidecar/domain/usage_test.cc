@@ -374,3 +374,28 @@ TEST_F(UsageFlusherTest, ConcurrentFlushesAreSerializedAndDeliverTheLatestUses) 
 
 }  // namespace
 }  // namespace tokens::sidecar
+
+namespace tokens::sidecar {
+namespace {
+
+TEST_F(UsageFlusherTest, StatsCountSentFailedAndDroppedBatches) {
+  UsageFlusher flusher(recorder_, sink_, UsageFlusherOptions{10});
+  RecordTokens(25);  // three batches, the first refused
+  sink_.AnswerNext(absl::InvalidArgumentError("usages[0].client_address: bad"));
+  EXPECT_FALSE(flusher.Flush().ok());
+  ASSERT_EQ(sink_.batches().size(), 3u);
+  const size_t refused = sink_.batches()[0].size();
+  RecordTokens(3);
+  sink_.AnswerNext(absl::UnavailableError("down"));
+  EXPECT_FALSE(flusher.Flush().ok());
+  EXPECT_TRUE(flusher.Flush().ok());
+
+  const UsageFlusher::Stats stats = flusher.stats();
+  EXPECT_EQ(stats.batches_dropped, 1u);
+  EXPECT_EQ(stats.batches_failed, 1u);
+  EXPECT_EQ(stats.batches_sent, 3u);
+  EXPECT_EQ(stats.records_sent, 25u - refused + 3u);
+}
+
+}  // namespace
+}  // namespace tokens::sidecar

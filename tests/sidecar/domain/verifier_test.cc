@@ -398,3 +398,24 @@ TEST_F(VerifierTest, ALookupAnswerTheFeedHasPassedDefersToTheCache) {
 
 }  // namespace
 }  // namespace tokens::sidecar
+
+namespace tokens::sidecar {
+namespace {
+
+TEST_F(VerifierTest, StatsCountEachVerdictOnceByReason) {
+  const std::string valid = IssueCached("alice").secret;
+  EXPECT_TRUE(Check("Bearer " + valid).allowed);
+  EXPECT_TRUE(verifier_.CheckToken(valid, kClient).allowed);
+  EXPECT_FALSE(verifier_.CheckHeader(std::nullopt, kClient).allowed);
+  EXPECT_FALSE(Check("Basic abc").allowed);
+  EXPECT_FALSE(Check("Bearer utk_short").allowed);
+
+  const Verifier::Stats stats = verifier_.stats();
+  EXPECT_EQ(stats.allowed, 2u);  // CheckHeader counts once, not again inside
+  EXPECT_EQ(stats.denied[static_cast<int>(DenyReason::kMissing)], 1u);
+  EXPECT_EQ(stats.denied[static_cast<int>(DenyReason::kMalformed)], 2u);
+  EXPECT_EQ(stats.denied[static_cast<int>(DenyReason::kUnknown)], 0u);
+}
+
+}  // namespace
+}  // namespace tokens::sidecar
