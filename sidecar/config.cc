@@ -7,10 +7,14 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "common/config/env_flags.h"
+#include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "gRPC listen address for Envoy's Check and Authenticate (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9102",
+          "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
+          "empty turns metrics off)");
 ABSL_FLAG(std::string, token_service, "127.0.0.1:50051", "token-service's gRPC address");
 ABSL_FLAG(std::string, service_token, "",
           "A token of a SERVICE user, for TokenSync; required. Prefer the environment "
@@ -37,6 +41,7 @@ namespace {
 
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SIDECAR_LISTEN"},
+    {"metrics_listen", "TOKEN_SIDECAR_METRICS_LISTEN"},
     {"token_service", "TOKEN_SERVICE_ADDR"},
     {"service_token", "TOKEN_SIDECAR_SERVICE_TOKEN", /*secret=*/true},
     {"usage_flush_interval", "TOKEN_SIDECAR_USAGE_FLUSH_INTERVAL"},
@@ -78,6 +83,7 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
 
   SidecarConfig config;
   config.listen = absl::GetFlag(FLAGS_listen);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.token_service = absl::GetFlag(FLAGS_token_service);
   config.service_token =
       FlagOrEnvironment(absl::GetFlag(FLAGS_service_token), "TOKEN_SIDECAR_SERVICE_TOKEN");
@@ -93,6 +99,9 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   config.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
 
   if (!IsHostPort(config.listen)) return InvalidFlag("listen", "must be host:port");
+  if (!metrics::IsMetricsAddress(config.metrics_listen)) {
+    return InvalidFlag("metrics_listen", "must be host:port, or empty to turn metrics off");
+  }
   if (!IsHostPort(config.token_service)) return InvalidFlag("token_service", "must be host:port");
   if (!TokenCodec::IsValidPrefix(config.token_prefix)) {
     return InvalidFlag("token_prefix", "must match [a-z][a-z0-9]{0,15}");

@@ -6,6 +6,9 @@
 #include "absl/synchronization/notification.h"
 #include "common/grpc/server_runner.h"
 #include "common/log/json_logger.h"
+#include "common/metrics/http_exporter.h"
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/rpc_metrics.h"
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
 #include "grpcpp/create_channel.h"
@@ -16,6 +19,7 @@
 #include "sidecar/domain/token_cache.h"
 #include "sidecar/domain/usage.h"
 #include "sidecar/domain/verifier.h"
+#include "sidecar/metrics.h"
 #include "sidecar/sync/sync_client.h"
 #include "sidecar/sync/token_service_client.h"
 #include "sidecar/transport/authenticator_service.h"
@@ -101,10 +105,27 @@ int RunSidecar(const SidecarConfig& config) {
   Verifier verifier(codec, cache, resolver, recorder, clock);
   UsageFlusher flusher(recorder, client);
   std::unique_ptr<PeriodicFlush> periodic_flush;
-  std::unique_ptr<SyncClient> sync;
+  // Not ready until the first snapshot: a load balancer or Envoy health
+  // check keeps traffic away, and checks meanwhile fail closed.
+  grpc::HealthCheckServiceInterface* health = nullptr;  // set before sync starts
+  SyncClient sync(client, cache,
+                  SyncClient::Options{absl::Milliseconds(100), config.max_reconnect_backoff},
+                  [&health] {
+                    health->SetServingStatus(true);
+                    Logger("main")->info("ready: health is SERVING");
+                  });
 
-  ExtAuthzService ext_authz(verifier, ExtAuthzOptions{config.remove_authorization});
-  AuthenticatorService authenticator(verifier);
+  metrics::Registry registry;
+  metrics::AddProcessMetrics(registry);
+  RegisterSidecarMetrics(registry, {verifier, cache, resolver, flusher, sync});
+  metrics::RpcMetrics ext_authz_metrics(registry, "envoy.service.auth.v3.Authorization");
+  metrics::RpcMetrics authenticator_metrics(registry, "tokens.v1.Authenticator");
+  metrics::HttpExporter exporter(registry);
+  if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
+
+  ExtAuthzService ext_authz(verifier, ExtAuthzOptions{config.remove_authorization},
+                            &ext_authz_metrics);
+  AuthenticatorService authenticator(verifier, &authenticator_metrics);
   grpc::ServerBuilder builder;
   builder.RegisterService(&ext_authz);
   builder.RegisterService(&authenticator);
@@ -113,22 +134,12 @@ int RunSidecar(const SidecarConfig& config) {
   options.listen = config.listen;
   options.shutdown_timeout = config.shutdown_timeout;
   options.on_built = [&](grpc::Server& server) {
-    // Not ready until the first snapshot: a load balancer or Envoy health
-    // check keeps traffic away, and checks meanwhile fail closed.
-    grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+    health = server.GetHealthCheckService();
     health->SetServingStatus(false);
-    sync = std::make_unique<SyncClient>(
-        client, cache, SyncClient::Options{absl::Milliseconds(100), config.max_reconnect_backoff},
-        [health] {
-          health->SetServingStatus(true);
-          Logger("main")->info("ready: health is SERVING");
-        });
-    sync->Start();
+    sync.Start();
     periodic_flush = std::make_unique<PeriodicFlush>(flusher, config.usage_flush_interval);
   };
-  options.on_stopping = [&] {
-    if (sync != nullptr) sync->Stop();
-  };
+  options.on_stopping = [&] { sync.Stop(); };
   options.on_stopped = [&] {
     // In-flight checks have drained: nothing records usage any more.
     if (periodic_flush != nullptr) periodic_flush->Stop();

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/json_logger.h"
 #include "httplib.h"
 
 namespace tokens::metrics {
@@ -26,6 +27,31 @@ bool SplitHostPort(absl::string_view address, std::string* host, int* port) {
   *host = std::string(h);
   *port = p;
   return true;
+}
+
+bool StartMetricsExporter(HttpExporter& exporter, absl::string_view listen) {
+  const auto log = Logger("metrics");
+  if (listen.empty()) {
+    log->info("metrics are off (--metrics_listen is empty)");
+    return true;
+  }
+  absl::StatusOr<int> port = exporter.Start(listen);
+  if (!port.ok()) {
+    log->critical("{}", port.status().message());
+    return false;
+  }
+  std::string host;
+  int ignored = 0;
+  SplitHostPort(listen, &host, &ignored);
+  const bool v6 = host.find(':') != std::string::npos;
+  log->info("metrics on http://{}{}{}:{}/metrics", v6 ? "[" : "", host, v6 ? "]" : "", *port);
+  return true;
+}
+
+bool IsMetricsAddress(absl::string_view address) {
+  std::string host;
+  int port = 0;
+  return address.empty() || SplitHostPort(address, &host, &port);
 }
 
 HttpExporter::HttpExporter(const Registry& registry) : registry_(registry) {}
@@ -69,7 +95,8 @@ absl::StatusOr<int> HttpExporter::Start(absl::string_view listen) {
   });
   // stop() only ends a server that is already running: wait for it, so that
   // a Stop() right after Start() cannot leave the thread serving forever.
-  while (!server_->is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!server_->is_running() && !listen_returned_)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return bound;
 }
 

@@ -37,8 +37,18 @@ class HttpExporter {
   std::atomic<bool> listen_returned_{false};
 };
 
+// What the binaries do with --metrics_listen: nothing when it is empty;
+// otherwise starts `exporter` there and logs
+// "metrics on http://host:port/metrics", or logs why it cannot and returns
+// false (the binary then exits: a metrics port silently missing is worse).
+bool StartMetricsExporter(HttpExporter& exporter, absl::string_view listen);
+
 // Splits "host:port" / "[v6]:port" into host (brackets removed) and port;
 // false when malformed.
 bool SplitHostPort(absl::string_view address, std::string* host, int* port);
+
+// Whether `address` is a valid --metrics_listen value: host:port, or empty
+// (metrics off).
+bool IsMetricsAddress(absl::string_view address);
 
 }  // namespace tokens::metrics

@@ -9,10 +9,14 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
+#include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port; port 0 picks a free one)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9101",
+          "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
+          "empty turns metrics off)");
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL connection URI (libpq); required");
 ABSL_FLAG(int, max_token_lifetime_days, 365, "How many days ahead a token's expiry date may be");
 ABSL_FLAG(std::string, token_prefix, "utk", "Prefix of newly issued tokens ([a-z][a-z0-9]{0,15})");
@@ -33,6 +37,7 @@ namespace {
 
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
+    {"metrics_listen", "TOKEN_SERVICE_METRICS_LISTEN"},
     {"database_url", "DATABASE_URL", /*secret=*/true},
     {"max_token_lifetime_days", "TOKEN_SERVICE_MAX_TOKEN_LIFETIME_DAYS"},
     {"token_prefix", "TOKEN_SERVICE_TOKEN_PREFIX"},
@@ -90,6 +95,7 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
     }
   }
   config.listen = absl::GetFlag(FLAGS_listen);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.database_url = FlagOrEnvironment(absl::GetFlag(FLAGS_database_url), "DATABASE_URL");
   config.max_token_lifetime_days = absl::GetFlag(FLAGS_max_token_lifetime_days);
   config.token_prefix = absl::GetFlag(FLAGS_token_prefix);
@@ -106,6 +112,9 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   }
   if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
     return InvalidFlag("listen", "must be host:port");
+  }
+  if (!metrics::IsMetricsAddress(config.metrics_listen)) {
+    return InvalidFlag("metrics_listen", "must be host:port, or empty to turn metrics off");
   }
   if (config.max_token_lifetime_days < 1 || config.max_token_lifetime_days > 3650) {
     return InvalidFlag("max_token_lifetime_days", "must be between 1 and 3650");

@@ -16,6 +16,7 @@ enum class Command { kServe, kMigrate, kBootstrapAdmin, kBootstrapService };
 struct ServiceConfig {
   Command command = Command::kServe;
   std::string listen;                 // --listen, TOKEN_SERVICE_LISTEN
+  std::string metrics_listen;         // --metrics_listen, TOKEN_SERVICE_METRICS_LISTEN ("": off)
   std::string database_url;           // --database_url, DATABASE_URL (required)
   int max_token_lifetime_days = 365;  // --max_token_lifetime_days
   std::string token_prefix;           // --token_prefix

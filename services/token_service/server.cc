@@ -7,6 +7,9 @@
 #include "absl/strings/str_join.h"
 #include "common/grpc/server_runner.h"
 #include "common/log/json_logger.h"
+#include "common/metrics/http_exporter.h"
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/rpc_metrics.h"
 #include "common/time/civil_date.h"
 #include "common/time/clock.h"
 #include "common/token/random.h"
@@ -17,6 +20,7 @@
 #include "services/token_service/domain/token_manager.h"
 #include "services/token_service/domain/token_sync_manager.h"
 #include "services/token_service/domain/user_manager.h"
+#include "services/token_service/metrics.h"
 #include "services/token_service/storage/change_listener.h"
 #include "services/token_service/storage/migrations.h"
 #include "services/token_service/storage/pg_pool.h"
@@ -89,9 +93,18 @@ int RunServer(const ServiceConfig& config) {
   sync_options.max_concurrent_snapshots = std::max(1, config.db_pool_size / 4);
   TokenSyncManager sync(sync_store, hub, c.clock, sync_options);
 
-  TokenServiceImpl token_service(c.auth, c.tokens);
-  UserServiceImpl user_service(c.auth, c.users);
-  TokenSyncServiceImpl sync_service(c.auth, sync);
+  metrics::Registry registry;
+  metrics::AddProcessMetrics(registry);
+  RegisterServiceMetrics(registry, {c.pool, config.db_pool_size, hub, sync});
+  metrics::RpcMetrics token_metrics(registry, "tokens.v1.TokenService");
+  metrics::RpcMetrics user_metrics(registry, "tokens.v1.UserService");
+  metrics::RpcMetrics sync_metrics(registry, "tokens.v1.TokenSync");
+  metrics::HttpExporter exporter(registry);
+  if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
+
+  TokenServiceImpl token_service(c.auth, c.tokens, &token_metrics);
+  UserServiceImpl user_service(c.auth, c.users, &user_metrics);
+  TokenSyncServiceImpl sync_service(c.auth, sync, &sync_metrics);
   grpc::ServerBuilder builder;
   builder.RegisterService(&token_service);
   builder.RegisterService(&user_service);

@@ -44,6 +44,7 @@ grpc::Status AuthenticatorService::Authenticate(grpc::ServerContext* ctx,
                                                 const v1::AuthenticateRequest* req,
                                                 v1::AuthenticateResponse* resp) {
   static const auto log = Logger("authenticator");
+  const absl::Time start = absl::Now();
   const std::string client_address =
       req->client_address().empty() ? PeerHost(ctx->peer()) : req->client_address();
   Verdict verdict;
@@ -59,7 +60,11 @@ grpc::Status AuthenticatorService::Authenticate(grpc::ServerContext* ctx,
   } else {
     log->debug("Authenticate deny reason={}", DenyReasonCode(verdict.reason));
   }
-  return ToAuthenticateResult(verdict, resp);
+  grpc::Status status = ToAuthenticateResult(verdict, resp);
+  if (rpc_metrics_ != nullptr) {
+    rpc_metrics_->Record("Authenticate", status.error_code(), absl::Now() - start);
+  }
+  return status;
 }
 
 }  // namespace tokens::sidecar

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/metrics/rpc_metrics.h"
 #include "sidecar/domain/verifier.h"
 #include "tokens/v1/authenticator.grpc.pb.h"
 
@@ -28,13 +29,16 @@ grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateRespon
 // header was absent. The client address is the request's, else the peer's.
 class AuthenticatorService final : public v1::Authenticator::Service {
  public:
-  explicit AuthenticatorService(TokenVerifier& verifier) : verifier_(verifier) {}
+  // `rpc_metrics` (optional) records each call's handling time and code.
+  explicit AuthenticatorService(TokenVerifier& verifier, metrics::RpcMetrics* rpc_metrics = nullptr)
+      : verifier_(verifier), rpc_metrics_(rpc_metrics) {}
 
   grpc::Status Authenticate(grpc::ServerContext* ctx, const v1::AuthenticateRequest* req,
                             v1::AuthenticateResponse* resp) override;
 
  private:
   TokenVerifier& verifier_;
+  metrics::RpcMetrics* const rpc_metrics_;
 };
 
 }  // namespace tokens::sidecar

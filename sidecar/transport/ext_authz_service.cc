@@ -93,6 +93,7 @@ CheckResponse ToCheckResponse(const Verdict& verdict, const ExtAuthzOptions& opt
 grpc::Status ExtAuthzService::Check(grpc::ServerContext*, const CheckRequest* req,
                                     CheckResponse* resp) {
   static const auto log = Logger("ext_authz");
+  const absl::Time start = absl::Now();
   const Verdict verdict = verifier_.CheckHeader(FindAuthorization(*req), ClientAddress(*req));
   *resp = ToCheckResponse(verdict, options_);
   if (verdict.allowed) {
@@ -100,6 +101,8 @@ grpc::Status ExtAuthzService::Check(grpc::ServerContext*, const CheckRequest* re
   } else {
     log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
   }
+  if (rpc_metrics_ != nullptr)
+    rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
   return grpc::Status::OK;
 }
 

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/strings/string_view.h"
+#include "common/metrics/rpc_metrics.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "sidecar/domain/verifier.h"
 
@@ -47,8 +48,10 @@ envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
 // never fails because of the token.
 class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Service {
  public:
-  explicit ExtAuthzService(TokenVerifier& verifier, ExtAuthzOptions options = {})
-      : verifier_(verifier), options_(options) {}
+  // `rpc_metrics` (optional) records each call's handling time.
+  explicit ExtAuthzService(TokenVerifier& verifier, ExtAuthzOptions options = {},
+                           metrics::RpcMetrics* rpc_metrics = nullptr)
+      : verifier_(verifier), options_(options), rpc_metrics_(rpc_metrics) {}
 
   grpc::Status Check(grpc::ServerContext* ctx, const envoy::service::auth::v3::CheckRequest* req,
                      envoy::service::auth::v3::CheckResponse* resp) override;
@@ -56,6 +59,7 @@ class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Se
  private:
   TokenVerifier& verifier_;
   const ExtAuthzOptions options_;
+  metrics::RpcMetrics* const rpc_metrics_;
 };
 
 }  // namespace tokens::sidecar

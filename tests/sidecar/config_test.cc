@@ -13,6 +13,7 @@
 #include "common/token/token_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/flag_table.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -109,15 +110,25 @@ TEST_F(SidecarConfigTest, EachBadValueNamesItsFlag) {
   }
 }
 
-TEST_F(SidecarConfigTest, TheOperatorDocsListEveryFlagAndVariable) {
-  std::ifstream file(SIDECAR_DOCS);
-  ASSERT_TRUE(file.is_open()) << SIDECAR_DOCS;
-  std::stringstream docs;
-  docs << file.rdbuf();
-  for (const FlagDoc& flag : DescribeFlags()) {
-    EXPECT_THAT(docs.str(), HasSubstr("`--" + flag.flag + "`"));
-    EXPECT_THAT(docs.str(), HasSubstr("`" + flag.env + "`"));
+TEST_F(SidecarConfigTest, MetricsListenIsAnAddressOrEmpty) {
+  absl::StatusOr<SidecarConfig> config =
+      Load({"--service_token", token_, "--metrics_listen=0.0.0.0:0"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics_listen, "0.0.0.0:0");
+  config = Load({"--service_token", token_, "--metrics_listen="});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics_listen, "");
+  for (const char* bad : {"9101", "localhost:", "::1:9101"}) {
+    SCOPED_TRACE(bad);
+    config = Load({"--service_token", token_, std::string("--metrics_listen=") + bad});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr("--metrics_listen"));
   }
+}
+
+TEST_F(SidecarConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {
+  tokens::testing::ExpectFlagTableMatches(OPERATIONS_DOCS, "### token-sidecar", DescribeFlags());
 }
 
 }  // namespace

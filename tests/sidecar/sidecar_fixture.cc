@@ -29,17 +29,20 @@ absl::StatusOr<std::unique_ptr<SidecarProcess>> SidecarProcess::Start(
     const std::string& token_service, const std::string& service_token,
     std::vector<std::string> extra_args) {
   std::vector<std::string> args = {
-      "--listen", "127.0.0.1:0", "--token_service", token_service, "--usage_flush_interval",
-      "200ms"};
+      "--listen",        "127.0.0.1:0", "--metrics_listen",       "127.0.0.1:0",
+      "--token_service", token_service, "--usage_flush_interval", "200ms"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(
       {SidecarBinary(), args, {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token}}, {}});
   if (!child.ok()) return child.status();
   absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kStartTimeout);
   if (!address.ok()) return address.status();
+  absl::StatusOr<std::string> metrics = (*child)->WaitForMetricsAddress(kStartTimeout);
+  if (!metrics.ok()) return metrics.status();
   auto process = std::unique_ptr<SidecarProcess>(new SidecarProcess());
   process->process_ = *std::move(child);
   process->address_ = *address;
+  process->metrics_address_ = *metrics;
   return process;
 }
 

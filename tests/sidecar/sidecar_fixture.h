@@ -32,6 +32,8 @@ class SidecarProcess {
       std::vector<std::string> extra_args = {});
 
   const std::string& address() const { return address_; }
+  // host:port of the Prometheus endpoint (started on a free port).
+  const std::string& metrics_address() const { return metrics_address_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<grpc::Channel> NewChannel() const;
   // Polls grpc.health.v1 until it reports SERVING; false after `timeout`.
@@ -42,6 +44,7 @@ class SidecarProcess {
  private:
   std::unique_ptr<ChildProcess> process_;
   std::string address_;
+  std::string metrics_address_;
 };
 
 // Calls `condition` until it returns true or `timeout` passes; returns the

@@ -394,6 +394,10 @@ absl::StatusOr<std::string> ChildProcess::WaitUntilListening(std::chrono::millis
   return WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", timeout);
 }
 
+absl::StatusOr<std::string> ChildProcess::WaitForMetricsAddress(std::chrono::milliseconds timeout) {
+  return WaitForStderr(R"(metrics on http://([0-9.]+:[0-9]+)/metrics)", timeout);
+}
+
 void ChildProcess::Signal(int signo) {
   absl::MutexLock lock(&impl_->mu);
   // Never signal a reaped pid: it may belong to someone else by now.

@@ -47,6 +47,9 @@ class ChildProcess {
   // For the servers here: waits for the "listening on host:port" line that
   // ServeUntilStopped() logs and returns "host:port".
   absl::StatusOr<std::string> WaitUntilListening(std::chrono::milliseconds timeout);
+  // The same for the "metrics on http://host:port/metrics" line; returns
+  // "host:port".
+  absl::StatusOr<std::string> WaitForMetricsAddress(std::chrono::milliseconds timeout);
 
   // Sends a signal to the child.
   void Signal(int signo);

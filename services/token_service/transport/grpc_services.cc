@@ -35,7 +35,7 @@ absl::Status WriteUser(const absl::StatusOr<User>& user, v1::User* resp) {
 grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* ctx,
                                            const v1::CreateTokenRequest* req,
                                            v1::CreateTokenResponse* resp) {
-  return Serve(auth_, ctx, "CreateToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, ctx, "CreateToken", [&](const Principal& caller) {
     return WriteIssued(
         tokens_.CreateToken(caller, {req->name(), req->expires_on(), req->user_id()}), resp);
   });
@@ -44,30 +44,32 @@ grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* ctx,
 grpc::Status TokenServiceImpl::ListTokens(grpc::ServerContext* ctx,
                                           const v1::ListTokensRequest* req,
                                           v1::ListTokensResponse* resp) {
-  return Serve(auth_, ctx, "ListTokens", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<std::optional<TokenStatus>> status = StatusFromProto("status", req->status());
-    if (!status.ok()) return status.status();
-    TokenManager::ListRequest request{req->page_size(),     req->page_token(), req->all_users(),
-                                      req->user_id(),       *status,           req->name_contains(),
-                                      req->expires_before()};
-    absl::StatusOr<TokenManager::TokenPage> page = tokens_.ListTokens(caller, request);
-    if (!page.ok()) return page.status();
-    for (const TokenRecord& token : page->tokens) ToProto(token, resp->add_tokens());
-    resp->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return Serve(auth_, rpc_metrics_, ctx, "ListTokens",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<std::optional<TokenStatus>> status =
+                     StatusFromProto("status", req->status());
+                 if (!status.ok()) return status.status();
+                 TokenManager::ListRequest request{
+                     req->page_size(), req->page_token(),    req->all_users(),     req->user_id(),
+                     *status,          req->name_contains(), req->expires_before()};
+                 absl::StatusOr<TokenManager::TokenPage> page = tokens_.ListTokens(caller, request);
+                 if (!page.ok()) return page.status();
+                 for (const TokenRecord& token : page->tokens) ToProto(token, resp->add_tokens());
+                 resp->set_next_page_token(page->next_page_token);
+                 return absl::OkStatus();
+               });
 }
 
 grpc::Status TokenServiceImpl::GetToken(grpc::ServerContext* ctx, const v1::GetTokenRequest* req,
                                         v1::Token* resp) {
-  return Serve(auth_, ctx, "GetToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, ctx, "GetToken", [&](const Principal& caller) {
     return WriteToken(tokens_.GetToken(caller, req->id()), resp);
   });
 }
 
 grpc::Status TokenServiceImpl::RevokeToken(grpc::ServerContext* ctx,
                                            const v1::RevokeTokenRequest* req, v1::Token* resp) {
-  return Serve(auth_, ctx, "RevokeToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, ctx, "RevokeToken", [&](const Principal& caller) {
     return WriteToken(tokens_.RevokeToken(caller, req->id()), resp);
   });
 }
@@ -75,51 +77,54 @@ grpc::Status TokenServiceImpl::RevokeToken(grpc::ServerContext* ctx,
 grpc::Status TokenServiceImpl::RotateToken(grpc::ServerContext* ctx,
                                            const v1::RotateTokenRequest* req,
                                            v1::RotateTokenResponse* resp) {
-  return Serve(auth_, ctx, "RotateToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, ctx, "RotateToken", [&](const Principal& caller) {
     return WriteIssued(tokens_.RotateToken(caller, req->id()), resp);
   });
 }
 
 grpc::Status TokenServiceImpl::GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest*,
                                           v1::GetProfileResponse* resp) {
-  return Serve(auth_, ctx, "GetProfile", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<User> user = tokens_.GetProfile(caller);
-    if (!user.ok()) return user.status();
-    resp->set_user_id(user->user_id);
-    resp->set_display_name(user->display_name);
-    resp->set_email(user->email);
-    resp->set_role(ToProto(user->role));
-    return absl::OkStatus();
-  });
+  return Serve(auth_, rpc_metrics_, ctx, "GetProfile",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<User> user = tokens_.GetProfile(caller);
+                 if (!user.ok()) return user.status();
+                 resp->set_user_id(user->user_id);
+                 resp->set_display_name(user->display_name);
+                 resp->set_email(user->email);
+                 resp->set_role(ToProto(user->role));
+                 return absl::OkStatus();
+               });
 }
 
 grpc::Status TokenServiceImpl::ListTokenEvents(grpc::ServerContext* ctx,
                                                const v1::ListTokenEventsRequest* req,
                                                v1::ListTokenEventsResponse* resp) {
-  return Serve(auth_, ctx, "ListTokenEvents", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<TokenManager::EventPage> page = tokens_.ListEvents(
-        caller, {req->page_size(), req->page_token(), req->user_id(), req->token_id()});
-    if (!page.ok()) return page.status();
-    for (const TokenEvent& event : page->events) ToProto(event, resp->add_events());
-    resp->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return Serve(
+      auth_, rpc_metrics_, ctx, "ListTokenEvents", [&](const Principal& caller) -> absl::Status {
+        absl::StatusOr<TokenManager::EventPage> page = tokens_.ListEvents(
+            caller, {req->page_size(), req->page_token(), req->user_id(), req->token_id()});
+        if (!page.ok()) return page.status();
+        for (const TokenEvent& event : page->events) ToProto(event, resp->add_events());
+        resp->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
                                          v1::User* resp) {
-  return Serve(auth_, ctx, "CreateUser", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
-    if (!role.ok()) return role.status();
-    return WriteUser(
-        users_.CreateUser(caller, {req->user_id(), req->display_name(), req->email(), *role}),
-        resp);
-  });
+  return Serve(
+      auth_, rpc_metrics_, ctx, "CreateUser", [&](const Principal& caller) -> absl::Status {
+        absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
+        if (!role.ok()) return role.status();
+        return WriteUser(
+            users_.CreateUser(caller, {req->user_id(), req->display_name(), req->email(), *role}),
+            resp);
+      });
 }
 
 grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest* req,
                                         v1::ListUsersResponse* resp) {
-  return Serve(auth_, ctx, "ListUsers", [&](const Principal& caller) -> absl::Status {
+  return Serve(auth_, rpc_metrics_, ctx, "ListUsers", [&](const Principal& caller) -> absl::Status {
     absl::StatusOr<UserManager::UserPage> page =
         users_.ListUsers(caller, req->page_size(), req->page_token());
     if (!page.ok()) return page.status();
@@ -131,20 +136,22 @@ grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::List
 
 grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* ctx, const v1::UpdateUserRequest* req,
                                          v1::User* resp) {
-  return Serve(auth_, ctx, "UpdateUser", [&](const Principal& caller) -> absl::Status {
-    UserUpdate update;
-    update.user_id = req->user_id();
-    if (req->has_display_name()) update.display_name = req->display_name();
-    if (req->has_email()) update.email = req->email();
-    if (req->has_role()) {
-      absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
-      if (!role.ok()) return role.status();
-      if (!role->has_value()) return FieldError("role", "must be USER, ADMIN or SERVICE");
-      update.role = **role;
-    }
-    if (req->has_disabled()) update.disabled = req->disabled();
-    return WriteUser(users_.UpdateUser(caller, update), resp);
-  });
+  return Serve(auth_, rpc_metrics_, ctx, "UpdateUser",
+               [&](const Principal& caller) -> absl::Status {
+                 UserUpdate update;
+                 update.user_id = req->user_id();
+                 if (req->has_display_name()) update.display_name = req->display_name();
+                 if (req->has_email()) update.email = req->email();
+                 if (req->has_role()) {
+                   absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
+                   if (!role.ok()) return role.status();
+                   if (!role->has_value())
+                     return FieldError("role", "must be USER, ADMIN or SERVICE");
+                   update.role = **role;
+                 }
+                 if (req->has_disabled()) update.disabled = req->disabled();
+                 return WriteUser(users_.UpdateUser(caller, update), resp);
+               });
 }
 
 }  // namespace tokens::service

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "common/metrics/rpc_metrics.h"
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/token_manager.h"
 #include "services/token_service/domain/user_manager.h"
@@ -13,8 +14,10 @@ namespace tokens::service {
 
 class TokenServiceImpl final : public v1::TokenService::Service {
  public:
-  TokenServiceImpl(const Authenticator& auth, TokenManager& tokens)
-      : auth_(auth), tokens_(tokens) {}
+  // `rpc_metrics` (optional) records each call's handling time and code.
+  TokenServiceImpl(const Authenticator& auth, TokenManager& tokens,
+                   metrics::RpcMetrics* rpc_metrics = nullptr)
+      : auth_(auth), tokens_(tokens), rpc_metrics_(rpc_metrics) {}
 
   grpc::Status CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
                            v1::CreateTokenResponse* resp) override;
@@ -34,11 +37,14 @@ class TokenServiceImpl final : public v1::TokenService::Service {
  private:
   const Authenticator& auth_;
   TokenManager& tokens_;
+  metrics::RpcMetrics* const rpc_metrics_;
 };
 
 class UserServiceImpl final : public v1::UserService::Service {
  public:
-  UserServiceImpl(const Authenticator& auth, UserManager& users) : auth_(auth), users_(users) {}
+  UserServiceImpl(const Authenticator& auth, UserManager& users,
+                  metrics::RpcMetrics* rpc_metrics = nullptr)
+      : auth_(auth), users_(users), rpc_metrics_(rpc_metrics) {}
 
   grpc::Status CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
                           v1::User* resp) override;
@@ -50,6 +56,7 @@ class UserServiceImpl final : public v1::UserService::Service {
  private:
   const Authenticator& auth_;
   UserManager& users_;
+  metrics::RpcMetrics* const rpc_metrics_;
 };
 
 }  // namespace tokens::service

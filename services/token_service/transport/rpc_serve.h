@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/log/json_logger.h"
+#include "common/metrics/rpc_metrics.h"
 #include "grpcpp/server_context.h"
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/model.h"
@@ -26,17 +27,19 @@ inline std::optional<absl::string_view> AuthorizationOf(const grpc::ServerContex
   return absl::string_view(it->second.data(), it->second.size());
 }
 
-// Authenticates, runs `handler(principal)` and writes one access-log line.
-// The log names the method, the caller and the outcome; never metadata or
-// request fields, which may hold secrets.
+// Authenticates, runs `handler(principal)`, writes one access-log line and,
+// with `rpc_metrics`, records the handling time by code. The log names the
+// method, the caller and the outcome; never metadata or request fields,
+// which may hold secrets.
 template <typename Handler>
-grpc::Status Serve(const Authenticator& auth, grpc::ServerContext* ctx, absl::string_view method,
-                   Handler&& handler) {
+grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
+                   grpc::ServerContext* ctx, absl::string_view method, Handler&& handler) {
   static const auto log = Logger("rpc");
   const absl::Time start = absl::Now();
   absl::StatusOr<Principal> caller = auth.Authenticate(AuthorizationOf(*ctx));
   absl::Status status = caller.ok() ? handler(*caller) : caller.status();
-  const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  const absl::Duration elapsed = absl::Now() - start;
+  const double ms = absl::ToDoubleMilliseconds(elapsed);
   const std::string who = caller.ok() ? caller->user_id : "-";
   if (status.ok()) {
     log->info("{} user={} code=OK ms={:.2f}", method, who, ms);
@@ -44,7 +47,9 @@ grpc::Status Serve(const Authenticator& auth, grpc::ServerContext* ctx, absl::st
     log->info("{} user={} code={} ms={:.2f} error=\"{}\"", method, who,
               absl::StatusCodeToString(status.code()), ms, status.message());
   }
-  return ToGrpcStatus(status);
+  grpc::Status result = ToGrpcStatus(status);
+  if (rpc_metrics != nullptr) rpc_metrics->Record(method, result.error_code(), elapsed);
+  return result;
 }
 
 }  // namespace tokens::service

@@ -61,7 +61,7 @@ class GrpcSyncStream final : public SyncStream {
 grpc::Status TokenSyncServiceImpl::SyncTokens(grpc::ServerContext* ctx,
                                               const v1::SyncTokensRequest* req,
                                               grpc::ServerWriter<v1::SyncTokensResponse>* writer) {
-  return Serve(auth_, ctx, "SyncTokens", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, ctx, "SyncTokens", [&](const Principal& caller) {
     GrpcSyncStream stream(*ctx, *writer, caller.user_id);
     return sync_.SyncTokens(caller, req->from_version(), stream);
   });
@@ -70,25 +70,27 @@ grpc::Status TokenSyncServiceImpl::SyncTokens(grpc::ServerContext* ctx,
 grpc::Status TokenSyncServiceImpl::ReportUsage(grpc::ServerContext* ctx,
                                                const v1::ReportUsageRequest* req,
                                                v1::ReportUsageResponse* resp) {
-  return Serve(auth_, ctx, "ReportUsage", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<std::vector<TokenSyncManager::UsageReport>> usages = UsagesFromProto(*req);
-    if (!usages.ok()) return usages.status();
-    absl::StatusOr<int> updated = sync_.ReportUsage(caller, *usages);
-    if (!updated.ok()) return updated.status();
-    resp->set_updated(*updated);
-    return absl::OkStatus();
-  });
+  return Serve(
+      auth_, rpc_metrics_, ctx, "ReportUsage", [&](const Principal& caller) -> absl::Status {
+        absl::StatusOr<std::vector<TokenSyncManager::UsageReport>> usages = UsagesFromProto(*req);
+        if (!usages.ok()) return usages.status();
+        absl::StatusOr<int> updated = sync_.ReportUsage(caller, *usages);
+        if (!updated.ok()) return updated.status();
+        resp->set_updated(*updated);
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status TokenSyncServiceImpl::LookupToken(grpc::ServerContext* ctx,
                                                const v1::LookupTokenRequest* req,
                                                v1::LookupTokenResponse* resp) {
-  return Serve(auth_, ctx, "LookupToken", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<SyncLookup> found = sync_.LookupToken(caller, req->token_hash());
-    if (!found.ok()) return found.status();
-    ToProto(*found, resp);
-    return absl::OkStatus();
-  });
+  return Serve(auth_, rpc_metrics_, ctx, "LookupToken",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<SyncLookup> found = sync_.LookupToken(caller, req->token_hash());
+                 if (!found.ok()) return found.status();
+                 ToProto(*found, resp);
+                 return absl::OkStatus();
+               });
 }
 
 }  // namespace tokens::service

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/metrics/rpc_metrics.h"
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/token_sync_manager.h"
 #include "tokens/v1/sync.grpc.pb.h"
@@ -12,8 +13,11 @@ namespace tokens::service {
 // manager hands it.
 class TokenSyncServiceImpl final : public v1::TokenSync::Service {
  public:
-  TokenSyncServiceImpl(const Authenticator& auth, TokenSyncManager& sync)
-      : auth_(auth), sync_(sync) {}
+  // `rpc_metrics` (optional) records each call's handling time and code
+  // (for SyncTokens: the stream's lifetime).
+  TokenSyncServiceImpl(const Authenticator& auth, TokenSyncManager& sync,
+                       metrics::RpcMetrics* rpc_metrics = nullptr)
+      : auth_(auth), sync_(sync), rpc_metrics_(rpc_metrics) {}
 
   grpc::Status SyncTokens(grpc::ServerContext* ctx, const v1::SyncTokensRequest* req,
                           grpc::ServerWriter<v1::SyncTokensResponse>* writer) override;
@@ -25,6 +29,7 @@ class TokenSyncServiceImpl final : public v1::TokenSync::Service {
  private:
   const Authenticator& auth_;
   TokenSyncManager& sync_;
+  metrics::RpcMetrics* const rpc_metrics_;
 };
 
 }  // namespace tokens::service

@@ -11,6 +11,7 @@
 #include "absl/flags/reflection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/flag_table.h"
 
 namespace tokens::service {
 namespace {
@@ -60,17 +61,24 @@ TEST_F(ServiceConfigTest, SyncPollIntervalOutOfRangeIsRefused) {
   }
 }
 
-TEST_F(ServiceConfigTest, TheReadmeListsEveryFlagAndVariable) {
-  std::ifstream file(TOKEN_SERVICE_DOCS);
-  ASSERT_TRUE(file.is_open()) << TOKEN_SERVICE_DOCS;
-  std::stringstream docs;
-  docs << file.rdbuf();
-  for (const FlagDoc& flag : DescribeFlags()) {
-    EXPECT_THAT(docs.str(), HasSubstr("`--" + flag.flag + "`"));
-    if (!flag.env.empty()) {
-      EXPECT_THAT(docs.str(), HasSubstr("`" + flag.env + "`"));
-    }
+TEST_F(ServiceConfigTest, MetricsListenIsAnAddressOrEmpty) {
+  absl::StatusOr<ServiceConfig> config = Load({"--metrics_listen=0.0.0.0:0"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics_listen, "0.0.0.0:0");
+  config = Load({"--metrics_listen="});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics_listen, "");
+  for (const char* bad : {"9101", "localhost:", "::1:9101"}) {
+    SCOPED_TRACE(bad);
+    config = Load({std::string("--metrics_listen=") + bad});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr("--metrics_listen"));
   }
+}
+
+TEST_F(ServiceConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {
+  tokens::testing::ExpectFlagTableMatches(OPERATIONS_DOCS, "### token-service", DescribeFlags());
 }
 
 }  // namespace

@@ -374,8 +374,10 @@ TEST_F(OperationsTest, EnvironmentVariablesStandInForFlags) {
   EXPECT_EQ(flag_wins.exit_code, 0) << flag_wins.err;
 
   // Serving with DATABASE_URL and TOKEN_SERVICE_LISTEN only.
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(ServiceCommand(
-      {}, {{"DATABASE_URL", database_url_}, {"TOKEN_SERVICE_LISTEN", "127.0.0.1:0"}}));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Spawn(ServiceCommand({}, {{"DATABASE_URL", database_url_},
+                                              {"TOKEN_SERVICE_LISTEN", "127.0.0.1:0"},
+                                              {"TOKEN_SERVICE_METRICS_LISTEN", "127.0.0.1:0"}}));
   ASSERT_TRUE(child.ok()) << child.status();
   absl::StatusOr<std::string> address =
       (*child)->WaitForStderr(R"(listening on (127\.0\.0\.1:[0-9]+))", kProcessTimeout);

@@ -24,16 +24,20 @@ absl::StatusOr<ChildProcess::Result> RunTokenService(std::vector<std::string> ar
 
 absl::StatusOr<std::unique_ptr<TokenServiceProcess>> TokenServiceProcess::Start(
     const std::string& database_url, std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--database_url", database_url};
+  std::vector<std::string> args = {"--listen",    "127.0.0.1:0",    "--metrics_listen",
+                                   "127.0.0.1:0", "--database_url", database_url};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn({TokenServiceBinary(), args, {}, {"DATABASE_URL"}});
   if (!child.ok()) return child.status();
   absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kCommandTimeout);
   if (!address.ok()) return address.status();
+  absl::StatusOr<std::string> metrics = (*child)->WaitForMetricsAddress(kCommandTimeout);
+  if (!metrics.ok()) return metrics.status();
   auto process = std::unique_ptr<TokenServiceProcess>(new TokenServiceProcess());
   process->process_ = *std::move(child);
   process->address_ = *address;
+  process->metrics_address_ = *metrics;
   return process;
 }
 

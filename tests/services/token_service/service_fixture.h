@@ -31,12 +31,15 @@ class TokenServiceProcess {
       const std::string& database_url, std::vector<std::string> extra_args = {});
 
   const std::string& address() const { return address_; }
+  // host:port of the Prometheus endpoint (started on a free port).
+  const std::string& metrics_address() const { return metrics_address_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<grpc::Channel> NewChannel() const;
 
  private:
   std::unique_ptr<ChildProcess> process_;
   std::string address_;
+  std::string metrics_address_;
 };
 
 // The UTC date `days` from today, as YYYY-MM-DD.

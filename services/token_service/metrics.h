@@ -1,0 +1,22 @@
+#pragma once
+
+#include "common/metrics/registry.h"
+#include "services/token_service/domain/change_hub.h"
+#include "services/token_service/domain/token_sync_manager.h"
+#include "services/token_service/storage/pg_pool.h"
+
+namespace tokens::service {
+
+// The parts of a running token-service whose statistics are exported.
+struct MetricSources {
+  const PgPool& pool;
+  int pool_size;
+  const ChangeHub& hub;
+  const TokenSyncManager& sync;
+};
+
+// Registers token_service_* metrics read from `sources` at scrape time (see
+// docs/operations.md). `sources` must outlive the registry's scrapes.
+void RegisterServiceMetrics(metrics::Registry& registry, const MetricSources& sources);
+
+}  // namespace tokens::service
