@@ -176,7 +176,7 @@ TEST_F(SidecarOperationsTest, ATakenMetricsPortStopsTheSidecarWithAMessage) {
                         std::chrono::seconds(60));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 1);
-  EXPECT_THAT(result->err, HasSubstr("cannot listen for metrics on " + taken));
+  EXPECT_THAT(result->err, HasSubstr("metrics: cannot listen on " + taken));
   EXPECT_THAT(result->err, ::testing::Not(HasSubstr(service_token_)));
 }
 

@@ -1,0 +1,75 @@
+#include "common/http/http_listener.h"
+
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+
+namespace tokens {
+
+bool SplitHostPort(absl::string_view address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  absl::string_view h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != absl::string_view::npos) {
+    return false;  // a bare IPv6 address needs brackets
+  }
+  int p = 0;
+  if (h.empty() || !absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 || p > 65535) {
+    return false;
+  }
+  *host = std::string(h);
+  *port = p;
+  return true;
+}
+
+HttpListener::HttpListener(httplib::Server& server) : server_(server) {}
+
+HttpListener::~HttpListener() { Stop(); }
+
+absl::StatusOr<int> HttpListener::Start(absl::string_view listen) {
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(listen, &host, &port)) {
+    return absl::InvalidArgumentError(absl::StrCat("address \"", listen, "\" is not host:port"));
+  }
+  server_.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  int bound = -1;
+  if (port == 0) {
+    bound = server_.bind_to_any_port(host);
+  } else if (server_.bind_to_port(host, port)) {
+    bound = port;
+  }
+  if (bound <= 0) return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  listen_returned_ = false;
+  thread_ = std::thread([this] {
+    server_.listen_after_bind();
+    listen_returned_ = true;
+  });
+  // stop() only ends a server that is already running: wait for it, so that
+  // a Stop() right after Start() cannot leave the thread serving forever.
+  while (!server_.is_running() && !listen_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_.is_running()) {
+    thread_.join();
+    return absl::UnavailableError(absl::StrCat("cannot serve on ", listen));
+  }
+  return bound;
+}
+
+void HttpListener::Stop() {
+  if (!thread_.joinable()) return;
+  server_.stop();
+  thread_.join();
+}
+
+}  // namespace tokens

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace tokens {
+
+// Splits "host:port" / "[v6]:port" into host (brackets removed) and port
+// (0-65535); false when malformed.
+bool SplitHostPort(absl::string_view address, std::string* host, int* port);
+
+// Serves a configured cpp-httplib server on one address from a background
+// thread: the plain-HTTP side of the binaries here (metrics, the demo
+// upstream).
+class HttpListener {
+ public:
+  explicit HttpListener(httplib::Server& server);
+  ~HttpListener();  // Stop()s
+
+  // Binds `listen` ("host:port"; port 0 picks a free one) without
+  // SO_REUSEPORT (cpp-httplib's default, which would let a second process
+  // bind the same port and take part of its traffic), starts serving and
+  // returns once connections are accepted, with the bound port.
+  // INVALID_ARGUMENT for a malformed address, UNAVAILABLE if it cannot bind.
+  absl::StatusOr<int> Start(absl::string_view listen);
+  // Stops accepting, finishes the requests in progress and joins. Idempotent.
+  void Stop();
+
+ private:
+  httplib::Server& server_;
+  std::thread thread_;
+  std::atomic<bool> listen_returned_{false};
+};
+
+}  // namespace tokens
