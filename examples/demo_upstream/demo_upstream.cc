@@ -1,0 +1,154 @@
+// demo-upstream: the HTTP service behind Envoy in the deployment examples
+// (deploy/). It answers every request with the caller that token-sidecar
+// vouched for, as Envoy passed it on in the x-auth-* headers:
+//
+//   GET /anything  ->  200 {"user_id":"alice","role":"USER","token_id":"...","path":"/anything"}
+//   GET /healthz   ->  200 ok
+//
+// It trusts those headers blindly, as an application behind Envoy's ext_authz
+// does: it must only be reachable through Envoy (in a pod it listens on
+// loopback).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/env_flags.h"
+#include "common/http/http_listener.h"
+#include "common/log/json_logger.h"
+#include "httplib.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8081",
+          "HTTP listen address (host:port; port 0 picks a free one)");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
+
+namespace {
+
+constexpr tokens::EnvBinding kEnv[] = {
+    {"listen", "DEMO_UPSTREAM_LISTEN"},
+    {"log_level", "DEMO_UPSTREAM_LOG_LEVEL"},
+};
+
+// The headers token-sidecar sets through Envoy on an allowed request.
+constexpr char kUserIdHeader[] = "x-auth-user-id";
+constexpr char kRoleHeader[] = "x-auth-user-role";
+constexpr char kTokenIdHeader[] = "x-auth-token-id";
+
+struct DemoConfig {
+  std::string listen;
+  std::string log_level;
+};
+
+absl::StatusOr<DemoConfig> LoadConfig(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "an HTTP service for Envoy to route to; answers every request "
+      "with the x-auth-* headers that token-sidecar added.\n"
+      "Every flag also reads an environment variable (the command line wins).");
+  if (absl::Status s = tokens::ApplyEnvironment(kEnv); !s.ok()) return s;
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[1], "\""));
+  }
+  DemoConfig config;
+  config.log_level = absl::GetFlag(FLAGS_log_level);
+  config.listen = absl::GetFlag(FLAGS_listen);
+  std::string host;
+  int port = 0;
+  if (!tokens::SplitHostPort(config.listen, &host, &port)) {
+    return tokens::InvalidFlag("listen", "must be host:port");
+  }
+  return config;
+}
+
+// {"user_id":...,"role":...,"token_id":...,"path":...}; a missing header is "".
+std::string CallerJson(const httplib::Request& req) {
+  auto field = [&](const char* name, const std::string& value) {
+    return absl::StrCat("\"", name, "\":\"", tokens::JsonEscape(value), "\"");
+  };
+  return absl::StrCat("{", field("user_id", req.get_header_value(kUserIdHeader)), ",",
+                      field("role", req.get_header_value(kRoleHeader)), ",",
+                      field("token_id", req.get_header_value(kTokenIdHeader)), ",",
+                      field("path", req.path), "}\n");
+}
+
+void ServeCaller(const httplib::Request& req, httplib::Response& res) {
+  res.set_content(CallerJson(req), "application/json");
+}
+
+// Only the x-auth-* values are logged: any other header (authorization
+// above all, should one get through) may carry a secret.
+void LogRequest(const httplib::Request& req, const httplib::Response& res) {
+  static const auto log = tokens::Logger("http");
+  log->info("{} {} status={} user={} token_id={}", req.method, req.path, res.status,
+            req.get_header_value(kUserIdHeader), req.get_header_value(kTokenIdHeader));
+}
+
+// As in common/grpc/server_runner.cc, which this HTTP-only binary does not
+// link: it would bring gRPC into its image for two signal calls.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread starts, so that only sigwait() below sees them.
+  const sigset_t stop_signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<DemoConfig> config = LoadConfig(argc, argv);
+  if (!config.ok()) {
+    std::fprintf(stderr, "demo-upstream: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (!tokens::InitLogging(config->log_level)) {
+    std::fprintf(stderr, "demo-upstream: --log_level: unknown level \"%s\"\n",
+                 config->log_level.c_str());
+    return 2;
+  }
+  const auto log = tokens::Logger("server");
+
+  httplib::Server server;
+  server.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // Routes match in order: the health check first, then every path.
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server.Get(".*", ServeCaller);
+  server.Post(".*", ServeCaller);
+  server.Put(".*", ServeCaller);
+  server.Patch(".*", ServeCaller);
+  server.Delete(".*", ServeCaller);
+  server.set_logger(LogRequest);
+
+  tokens::HttpListener listener(server);
+  absl::StatusOr<int> port = listener.Start(config->listen);
+  if (!port.ok()) {
+    log->critical("{}", port.status().message());
+    return 1;
+  }
+  std::string host;
+  int ignored = 0;
+  tokens::SplitHostPort(config->listen, &host, &ignored);
+  const bool v6 = host.find(':') != std::string::npos;
+  log->info("listening on {}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", *port);
+
+  int signo = 0;
+  sigwait(&stop_signals, &signo);
+  log->info("received signal {}; stopping", signo);
+  listener.Stop();
+  log->info("stopped");
+  return 0;
+}

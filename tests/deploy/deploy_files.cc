@@ -1,0 +1,213 @@
+#include "tests/deploy/deploy_files.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
+#include "sidecar/config.h"
+
+namespace tokens::deploy_testing {
+
+std::string RepoPath(absl::string_view relative) {
+  return absl::StrCat(TOKENS_SOURCE_DIR, "/", relative);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return "";
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<YAML::Node> LoadYamlDocuments(const std::string& path) {
+  try {
+    return YAML::LoadAllFromFile(path);
+  } catch (const YAML::Exception& e) {
+    ADD_FAILURE() << path << " is not valid YAML: " << e.what();
+    return {};
+  }
+}
+
+YAML::Node Get(const YAML::Node& node, std::initializer_list<const char*> path) {
+  YAML::Node current = node;
+  for (const char* key : path) {
+    if (!current.IsMap() || !current[key]) return YAML::Node(YAML::NodeType::Undefined);
+    // reset() rebinds; operator= would overwrite the node in the document.
+    current.reset(current[key]);
+  }
+  return current;
+}
+
+std::optional<YAML::Node> FindNamed(const YAML::Node& sequence, absl::string_view name) {
+  for (const YAML::Node& element : sequence) {
+    if (element["name"] && element["name"].as<std::string>() == name) return element;
+  }
+  return std::nullopt;
+}
+
+std::string HostOf(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  return std::string(colon == absl::string_view::npos ? address : address.substr(0, colon));
+}
+
+int PortOf(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return -1;
+  }
+  return port;
+}
+
+std::vector<std::string> TokenShapedStrings(const std::string& text) {
+  // The prefix rule is TokenCodec::IsValidPrefix's; the body is
+  // TokenCodec::kBodyChars base62 characters.
+  static const std::regex kToken(R"(\b[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{39}\b)");
+  std::vector<std::string> found;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), kToken);
+       it != std::sregex_iterator(); ++it) {
+    found.push_back(it->str());
+  }
+  return found;
+}
+
+std::map<std::string, std::string> ComposeEnvironment(const YAML::Node& service) {
+  std::map<std::string, std::string> env;
+  const YAML::Node environment = service["environment"];
+  if (environment.IsMap()) {
+    for (const auto& entry : environment) {
+      env[entry.first.as<std::string>()] =
+          entry.second.IsNull() ? "" : entry.second.as<std::string>();
+    }
+  } else if (environment.IsSequence()) {
+    for (const YAML::Node& entry : environment) {
+      const std::string line = entry.as<std::string>();
+      const size_t eq = line.find('=');
+      env[line.substr(0, eq)] = eq == std::string::npos ? "" : line.substr(eq + 1);
+    }
+  }
+  return env;
+}
+
+int SidecarDefaultPort(absl::string_view flag) {
+  for (const FlagDoc& doc : sidecar::DescribeFlags()) {
+    if (doc.flag == flag) return PortOf(doc.default_value);
+  }
+  ADD_FAILURE() << "token-sidecar has no --" << flag << " flag";
+  return -1;
+}
+
+std::set<std::string> SidecarEnvironmentVariables() {
+  std::set<std::string> variables;
+  for (const FlagDoc& doc : sidecar::DescribeFlags()) {
+    if (!doc.env.empty()) variables.insert(doc.env);
+  }
+  return variables;
+}
+
+std::optional<Endpoint> EnvoyClusterEndpoint(absl::string_view config_path,
+                                             absl::string_view cluster) {
+  std::vector<YAML::Node> docs = LoadYamlDocuments(RepoPath(config_path));
+  if (docs.size() != 1) return std::nullopt;
+  std::optional<YAML::Node> found =
+      FindNamed(Get(docs[0], {"static_resources", "clusters"}), cluster);
+  if (!found) return std::nullopt;
+  const YAML::Node endpoints = Get(*found, {"load_assignment", "endpoints"});
+  if (!endpoints.IsSequence() || endpoints.size() == 0) return std::nullopt;
+  const YAML::Node lb = endpoints[0]["lb_endpoints"];
+  if (!lb.IsSequence() || lb.size() == 0) return std::nullopt;
+  const YAML::Node address = Get(lb[0], {"endpoint", "address", "socket_address"});
+  if (!address["address"] || !address["port_value"]) return std::nullopt;
+  return Endpoint{address["address"].as<std::string>(), address["port_value"].as<int>()};
+}
+
+std::vector<DockerStage> ParseDockerfile(const std::string& text) {
+  std::vector<DockerStage> stages;
+  std::string logical;
+  auto finish = [&] {
+    absl::string_view line = absl::StripAsciiWhitespace(logical);
+    if (!line.empty()) {
+      const std::string keyword = absl::AsciiStrToUpper(line.substr(0, line.find(' ')));
+      if (keyword == "FROM") {
+        std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+        DockerStage stage;
+        // FROM [--platform=...] <image> [AS <name>]
+        size_t i = 1;
+        while (i < words.size() && absl::StartsWith(words[i], "--")) ++i;
+        if (i < words.size()) stage.base = words[i];
+        if (i + 2 < words.size() && absl::AsciiStrToUpper(words[i + 1]) == "AS") {
+          stage.name = words[i + 2];
+        }
+        stages.push_back(stage);
+      } else if (!stages.empty()) {
+        stages.back().instructions.emplace_back(line);
+      }
+    }
+    logical.clear();
+  };
+  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+    absl::string_view line = absl::StripTrailingAsciiWhitespace(raw);
+    if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "#")) continue;
+    if (absl::ConsumeSuffix(&line, "\\")) {
+      absl::StrAppend(&logical, line, " ");
+      continue;
+    }
+    absl::StrAppend(&logical, line);
+    finish();
+  }
+  finish();
+  return stages;
+}
+
+const DockerStage* FindStage(const std::vector<DockerStage>& stages, absl::string_view name) {
+  for (const DockerStage& stage : stages) {
+    if (stage.name == name) return &stage;
+  }
+  return nullptr;
+}
+
+std::vector<const DockerStage*> StageChain(const std::vector<DockerStage>& stages,
+                                           absl::string_view name) {
+  std::vector<const DockerStage*> chain;
+  for (const DockerStage* stage = FindStage(stages, name);
+       stage != nullptr && chain.size() <= stages.size(); stage = FindStage(stages, stage->base)) {
+    chain.push_back(stage);
+  }
+  return chain;
+}
+
+std::vector<std::string> AptInstalledPackages(const DockerStage& stage) {
+  std::vector<std::string> packages;
+  for (const std::string& instruction : stage.instructions) {
+    if (!absl::StartsWith(instruction, "RUN ")) continue;
+    // Each shell command of the RUN; packages follow "apt-get install".
+    for (absl::string_view command : absl::StrSplit(instruction, "&&")) {
+      std::vector<absl::string_view> words = absl::StrSplit(command, ' ', absl::SkipWhitespace());
+      bool apt_get = false;
+      bool after_install = false;
+      for (absl::string_view word : words) {
+        if (after_install) {
+          if (!absl::StartsWith(word, "-")) packages.emplace_back(word);
+        } else if (word == "apt-get") {
+          apt_get = true;
+        } else if (apt_get && word == "install") {
+          after_install = true;
+        }
+      }
+    }
+  }
+  return packages;
+}
+
+}  // namespace tokens::deploy_testing

@@ -1,0 +1,161 @@
+// The Envoy configurations (deploy/envoy/envoy.yaml for docker-compose,
+// deploy/k8s/envoy/envoy-pod.yaml for the pod): the ext_authz filter asks
+// token-sidecar, fails closed, and the clusters point where the sidecar and
+// the app listen.
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
+#include "tests/deploy/deploy_files.h"
+#include "yaml-cpp/yaml.h"
+
+namespace tokens::deploy_testing {
+namespace {
+
+constexpr char kExtAuthzType[] =
+    "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz";
+constexpr char kHttpProtocolOptions[] = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+// demo-upstream's default --listen port (demo_upstream_test holds the binary to it).
+constexpr int kDemoUpstreamPort = 8081;
+
+struct EnvoyFile {
+  const char* path;
+  // Where the clusters must point: compose service names, or loopback in the pod.
+  const char* sidecar_host;
+  const char* upstream_host;
+};
+
+void PrintTo(const EnvoyFile& file, std::ostream* os) { *os << file.path; }
+
+class DeployEnvoyConfigTest : public ::testing::TestWithParam<EnvoyFile> {
+ protected:
+  void SetUp() override {
+    std::vector<YAML::Node> docs = LoadYamlDocuments(RepoPath(GetParam().path));
+    ASSERT_EQ(docs.size(), 1u) << GetParam().path;
+    config_ = docs[0];
+  }
+
+  std::optional<YAML::Node> Cluster(const std::string& name) const {
+    return FindNamed(config_["static_resources"]["clusters"], name);
+  }
+
+  // The socket address of a cluster's one endpoint.
+  static YAML::Node SocketAddress(const YAML::Node& cluster) {
+    const YAML::Node endpoints = cluster["load_assignment"]["endpoints"];
+    EXPECT_EQ(endpoints.size(), 1u);
+    const YAML::Node lb = endpoints[0]["lb_endpoints"];
+    EXPECT_EQ(lb.size(), 1u);
+    return lb[0]["endpoint"]["address"]["socket_address"];
+  }
+
+  YAML::Node Listener() const { return config_["static_resources"]["listeners"][0]; }
+
+  YAML::Node ConnectionManager() const {
+    const YAML::Node filters = Listener()["filter_chains"][0]["filters"];
+    EXPECT_EQ(filters.size(), 1u);
+    EXPECT_EQ(filters[0]["name"].as<std::string>(),
+              "envoy.filters.network.http_connection_manager");
+    return filters[0]["typed_config"];
+  }
+
+  YAML::Node config_;
+};
+
+TEST_P(DeployEnvoyConfigTest, ListensOn8080AndKeepsTheAdminOnLoopback) {
+  ASSERT_EQ(config_["static_resources"]["listeners"].size(), 1u);
+  EXPECT_EQ(Listener()["address"]["socket_address"]["address"].as<std::string>(), "0.0.0.0");
+  EXPECT_EQ(Listener()["address"]["socket_address"]["port_value"].as<int>(), 8080);
+  EXPECT_EQ(config_["admin"]["address"]["socket_address"]["address"].as<std::string>(),
+            "127.0.0.1");
+  EXPECT_EQ(config_["admin"]["address"]["socket_address"]["port_value"].as<int>(), 9901);
+}
+
+TEST_P(DeployEnvoyConfigTest, ExtAuthzAsksTheSidecarFirstAndFailsClosed) {
+  const YAML::Node filters = ConnectionManager()["http_filters"];
+  ASSERT_GE(filters.size(), 2u);
+  // Order matters: the check runs before the router forwards anything.
+  const YAML::Node ext_authz = filters[0];
+  EXPECT_EQ(ext_authz["name"].as<std::string>(), "envoy.filters.http.ext_authz");
+  EXPECT_EQ(filters[filters.size() - 1]["name"].as<std::string>(), "envoy.filters.http.router");
+
+  const YAML::Node typed = ext_authz["typed_config"];
+  EXPECT_EQ(typed["@type"].as<std::string>(), kExtAuthzType);
+  EXPECT_EQ(typed["transport_api_version"].as<std::string>(), "V3");
+  ASSERT_TRUE(typed["failure_mode_allow"]) << "failure_mode_allow must be spelled out";
+  EXPECT_FALSE(typed["failure_mode_allow"].as<bool>());
+  ASSERT_TRUE(typed["include_peer_certificate"]);
+  EXPECT_FALSE(typed["include_peer_certificate"].as<bool>());
+  EXPECT_EQ(typed["grpc_service"]["envoy_grpc"]["cluster_name"].as<std::string>(), "token_sidecar");
+
+  // A duration such as "0.25s": set, positive, well under a second.
+  ASSERT_TRUE(typed["grpc_service"]["timeout"]) << "the Check needs its own deadline";
+  absl::string_view timeout_text = typed["grpc_service"]["timeout"].Scalar();
+  double seconds = 0;
+  ASSERT_TRUE(absl::ConsumeSuffix(&timeout_text, "s") && absl::SimpleAtod(timeout_text, &seconds))
+      << typed["grpc_service"]["timeout"].Scalar();
+  EXPECT_GT(seconds, 0);
+  EXPECT_LE(seconds, 1);
+}
+
+TEST_P(DeployEnvoyConfigTest, TheSidecarClusterSpeaksHttp2ToTheSidecarsPortAndHealthChecksIt) {
+  const std::optional<YAML::Node> found = Cluster("token_sidecar");
+  ASSERT_TRUE(found) << "no cluster token_sidecar";
+  const YAML::Node& cluster = *found;
+
+  const YAML::Node options = cluster["typed_extension_protocol_options"][kHttpProtocolOptions];
+  ASSERT_TRUE(options) << "gRPC needs HTTP/2: no " << kHttpProtocolOptions;
+  EXPECT_EQ(options["@type"].as<std::string>(),
+            std::string("type.googleapis.com/") + kHttpProtocolOptions);
+  EXPECT_TRUE(options["explicit_http_config"]["http2_protocol_options"].IsMap());
+
+  const YAML::Node health_checks = cluster["health_checks"];
+  ASSERT_EQ(health_checks.size(), 1u);
+  EXPECT_TRUE(health_checks[0]["grpc_health_check"].IsMap());
+  // Required by Envoy's HealthCheck message.
+  for (const char* field : {"timeout", "interval", "unhealthy_threshold", "healthy_threshold"}) {
+    EXPECT_TRUE(health_checks[0][field]) << "health check without " << field;
+  }
+
+  const YAML::Node address = SocketAddress(cluster);
+  EXPECT_EQ(address["address"].as<std::string>(), GetParam().sidecar_host);
+  EXPECT_EQ(address["port_value"].as<int>(), SidecarDefaultPort("listen"))
+      << "token-sidecar's default --listen port changed";
+}
+
+TEST_P(DeployEnvoyConfigTest, EveryRouteGoesToTheDemoUpstream) {
+  const YAML::Node hosts = ConnectionManager()["route_config"]["virtual_hosts"];
+  ASSERT_GE(hosts.size(), 1u);
+  int routes = 0;
+  for (const YAML::Node& host : hosts) {
+    for (const YAML::Node& route : host["routes"]) {
+      ++routes;
+      EXPECT_EQ(route["route"]["cluster"].as<std::string>(), "demo_upstream");
+    }
+  }
+  EXPECT_GT(routes, 0);
+
+  const std::optional<YAML::Node> cluster = Cluster("demo_upstream");
+  ASSERT_TRUE(cluster) << "no cluster demo_upstream";
+  const YAML::Node address = SocketAddress(*cluster);
+  EXPECT_EQ(address["address"].as<std::string>(), GetParam().upstream_host);
+  EXPECT_EQ(address["port_value"].as<int>(), kDemoUpstreamPort);
+}
+
+TEST_P(DeployEnvoyConfigTest, HasOnlyTheTwoClusters) {
+  EXPECT_EQ(config_["static_resources"]["clusters"].size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, DeployEnvoyConfigTest,
+    ::testing::Values(EnvoyFile{"deploy/envoy/envoy.yaml", "token-sidecar", "demo-upstream"},
+                      EnvoyFile{"deploy/k8s/envoy/envoy-pod.yaml", "127.0.0.1", "127.0.0.1"}),
+    [](const ::testing::TestParamInfo<EnvoyFile>& param_info) {
+      return param_info.index == 0 ? std::string("Compose") : std::string("Pod");
+    });
+
+}  // namespace
+}  // namespace tokens::deploy_testing
