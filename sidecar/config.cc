@@ -26,6 +26,10 @@ ABSL_FLAG(absl::Duration, negative_cache_ttl, absl::Seconds(5),
           "How long an unknown or revoked token's lookup answer is remembered");
 ABSL_FLAG(double, lookup_rate, 100, "Cache-miss lookups per second to token-service, at most");
 ABSL_FLAG(double, lookup_burst, 200, "Cache-miss lookups allowed in a burst");
+ABSL_FLAG(double, lookup_rate_per_client, 10,
+          "Cache-miss lookups per second for one client address, at most (checked before "
+          "--lookup_rate)");
+ABSL_FLAG(double, lookup_burst_per_client, 20, "Cache-miss lookups one client may make in a burst");
 ABSL_FLAG(absl::Duration, lookup_timeout, absl::Milliseconds(500),
           "Deadline of one cache-miss lookup");
 ABSL_FLAG(bool, remove_authorization_header, true,
@@ -49,6 +53,8 @@ constexpr EnvBinding kEnv[] = {
     {"negative_cache_ttl", "TOKEN_SIDECAR_NEGATIVE_CACHE_TTL"},
     {"lookup_rate", "TOKEN_SIDECAR_LOOKUP_RATE"},
     {"lookup_burst", "TOKEN_SIDECAR_LOOKUP_BURST"},
+    {"lookup_rate_per_client", "TOKEN_SIDECAR_LOOKUP_RATE_PER_CLIENT"},
+    {"lookup_burst_per_client", "TOKEN_SIDECAR_LOOKUP_BURST_PER_CLIENT"},
     {"lookup_timeout", "TOKEN_SIDECAR_LOOKUP_TIMEOUT"},
     {"remove_authorization_header", "TOKEN_SIDECAR_REMOVE_AUTHORIZATION_HEADER"},
     {"max_reconnect_backoff", "TOKEN_SIDECAR_MAX_RECONNECT_BACKOFF"},
@@ -92,6 +98,8 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   config.negative_cache_ttl = absl::GetFlag(FLAGS_negative_cache_ttl);
   config.lookup_rate = absl::GetFlag(FLAGS_lookup_rate);
   config.lookup_burst = absl::GetFlag(FLAGS_lookup_burst);
+  config.lookup_rate_per_client = absl::GetFlag(FLAGS_lookup_rate_per_client);
+  config.lookup_burst_per_client = absl::GetFlag(FLAGS_lookup_burst_per_client);
   config.lookup_timeout = absl::GetFlag(FLAGS_lookup_timeout);
   config.remove_authorization = absl::GetFlag(FLAGS_remove_authorization_header);
   config.max_reconnect_backoff = absl::GetFlag(FLAGS_max_reconnect_backoff);
@@ -122,6 +130,12 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   }
   if (!(config.lookup_rate > 0)) return InvalidFlag("lookup_rate", "must be positive");
   if (!(config.lookup_burst >= 1)) return InvalidFlag("lookup_burst", "must be at least 1");
+  if (!(config.lookup_rate_per_client > 0)) {
+    return InvalidFlag("lookup_rate_per_client", "must be positive");
+  }
+  if (!(config.lookup_burst_per_client >= 1)) {
+    return InvalidFlag("lookup_burst_per_client", "must be at least 1");
+  }
   if (config.lookup_timeout <= absl::ZeroDuration()) {
     return InvalidFlag("lookup_timeout", "must be positive");
   }

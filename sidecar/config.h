@@ -21,6 +21,8 @@ struct SidecarConfig {
   absl::Duration negative_cache_ttl;
   double lookup_rate = 100;
   double lookup_burst = 200;
+  double lookup_rate_per_client = 10;
+  double lookup_burst_per_client = 20;
   absl::Duration lookup_timeout;
   bool remove_authorization = true;
   absl::Duration max_reconnect_backoff;

@@ -58,8 +58,13 @@ void RegisterSidecarMetrics(metrics::Registry& r, const MetricSources& s) {
   r.AddCounterFn("token_sidecar_lookup_failures_total",
                  "Lookups token-service did not answer (the check failed closed).", {},
                  [&resolver] { return static_cast<double>(resolver.stats().unavailable); });
-  r.AddCounterFn("token_sidecar_lookup_rate_limited_total",
-                 "Cache misses denied without a lookup: over --lookup_rate.", {},
+  constexpr char kLimited[] = "token_sidecar_lookup_rate_limited_total";
+  constexpr char kLimitedHelp[] =
+      "Cache misses denied without a lookup, by the limit they hit: client "
+      "(--lookup_rate_per_client) or global (--lookup_rate).";
+  r.AddCounterFn(kLimited, kLimitedHelp, {{"limit", "client"}},
+                 [&resolver] { return static_cast<double>(resolver.stats().client_rate_limited); });
+  r.AddCounterFn(kLimited, kLimitedHelp, {{"limit", "global"}},
                  [&resolver] { return static_cast<double>(resolver.stats().rate_limited); });
   r.AddCounterFn("token_sidecar_lookup_negative_hits_total",
                  "Cache misses answered from remembered unknown/revoked answers.", {},

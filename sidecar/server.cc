@@ -97,11 +97,15 @@ int RunSidecar(const SidecarConfig& config) {
   UsageRecorder recorder;
   TokenServiceClient client(TokenServiceChannel(config.token_service), config.service_token,
                             {config.lookup_timeout});
-  MissResolver resolver(client, clock,
-                        {config.negative_cache_ttl, config.lookup_rate, config.lookup_burst},
-                        [&cache](const LookupResult& found) {
-                          return cache.InsertLookedUp(found.user, found.token);
-                        });
+  MissResolverOptions miss_options;
+  miss_options.negative_ttl = config.negative_cache_ttl;
+  miss_options.lookups_per_second = config.lookup_rate;
+  miss_options.lookup_burst = config.lookup_burst;
+  miss_options.lookups_per_second_per_client = config.lookup_rate_per_client;
+  miss_options.lookup_burst_per_client = config.lookup_burst_per_client;
+  MissResolver resolver(client, clock, miss_options, [&cache](const LookupResult& found) {
+    return cache.InsertLookedUp(found.user, found.token);
+  });
   Verifier verifier(codec, cache, resolver, recorder, clock);
   UsageFlusher flusher(recorder, client);
   std::unique_ptr<PeriodicFlush> periodic_flush;

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/log/json_logger.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -24,6 +26,31 @@ struct Flight {
 struct NegativeEntry {
   Kind kind = Kind::kNotFound;
   absl::Time expires_at;
+};
+
+// A token bucket refilled from the injected clock. A clock that steps back
+// earns nothing until it passes the last refill again.
+struct TokenBucket {
+  double tokens;
+  absl::Time refilled_at;
+
+  void Refill(absl::Time now, double rate, double burst) {
+    if (now <= refilled_at) return;
+    tokens = std::min(std::max(0.0, burst),
+                      tokens + absl::ToDoubleSeconds(now - refilled_at) * std::max(0.0, rate));
+    refilled_at = now;
+  }
+  bool Take(absl::Time now, double rate, double burst) {
+    Refill(now, rate, burst);
+    if (tokens < 1.0) return false;
+    tokens -= 1.0;
+    return true;
+  }
+};
+
+struct ClientBucket {
+  TokenBucket bucket;
+  absl::Time last_warned = absl::InfinitePast();
 };
 
 // Insertion order of remembered negatives, so the oldest are dropped first.
@@ -43,8 +70,7 @@ struct MissResolver::Impl {
         clock(clock_in),
         options(options_in),
         on_found(std::move(on_found_in)),
-        bucket_tokens(std::max(0.0, options_in.lookup_burst)),
-        bucket_refilled_at(clock_in.Now()) {}
+        bucket{std::max(0.0, options_in.lookup_burst), clock_in.Now()} {}
 
   // The remembered answer for `hash`, if any and still fresh; drops it once
   // expired.
@@ -79,19 +105,50 @@ struct MissResolver::Impl {
     negative_order.push_back(NegativeOrder{hash, expires_at});
   }
 
-  // Token bucket, refilled from the injected clock. A clock that steps back
-  // earns nothing until it passes the last refill again.
   bool TakeLookupToken(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    const double capacity = std::max(0.0, options.lookup_burst);
-    if (now > bucket_refilled_at) {
-      const double earned = absl::ToDoubleSeconds(now - bucket_refilled_at) *
-                            std::max(0.0, options.lookups_per_second);
-      bucket_tokens = std::min(capacity, bucket_tokens + earned);
-      bucket_refilled_at = now;
+    return bucket.Take(now, options.lookups_per_second, options.lookup_burst);
+  }
+
+  // The per-client bucket; true (no limit) for an unknown address, or when
+  // every tracked client is busy and the table is full (the global bucket
+  // still applies then).
+  bool TakeClientLookupToken(absl::string_view client, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (client.empty()) return true;
+    auto it = clients.find(client);
+    if (it == clients.end()) {
+      if (clients.size() >= options.max_tracked_clients && !ForgetIdleClients(now)) return true;
+      it = clients
+               .emplace(std::string(client),
+                        ClientBucket{TokenBucket{options.lookup_burst_per_client, now}})
+               .first;
     }
-    if (bucket_tokens < 1.0) return false;
-    bucket_tokens -= 1.0;
-    return true;
+    ClientBucket& entry = it->second;
+    if (entry.bucket.Take(now, options.lookups_per_second_per_client,
+                          options.lookup_burst_per_client)) {
+      return true;
+    }
+    // Once a minute per client at most: the address and the limit, never a
+    // token.
+    if (now - entry.last_warned >= absl::Minutes(1)) {
+      entry.last_warned = now;
+      Logger("lookup")->warn(
+          "client {} is over {} cache-miss lookups per second; its unknown tokens are denied "
+          "without a lookup",
+          client, options.lookups_per_second_per_client);
+    }
+    return false;
+  }
+
+  // Drops clients whose bucket has refilled (idle ones); whether any went.
+  bool ForgetIdleClients(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const size_t before = clients.size();
+    absl::erase_if(clients, [&](auto& entry) {
+      entry.second.bucket.Refill(now, options.lookups_per_second_per_client,
+                                 options.lookup_burst_per_client);
+      return entry.second.bucket.tokens >= options.lookup_burst_per_client;
+    });
+    return clients.size() < before;
   }
 
   // Runs the lookup with no lock held and turns its answer into an outcome.
@@ -123,8 +180,8 @@ struct MissResolver::Impl {
   absl::flat_hash_map<TokenHash, std::shared_ptr<Flight>> flights ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<TokenHash, NegativeEntry> negatives ABSL_GUARDED_BY(mu);
   std::deque<NegativeOrder> negative_order ABSL_GUARDED_BY(mu);
-  double bucket_tokens ABSL_GUARDED_BY(mu);
-  absl::Time bucket_refilled_at ABSL_GUARDED_BY(mu);
+  TokenBucket bucket ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, ClientBucket> clients ABSL_GUARDED_BY(mu);
   Stats stats ABSL_GUARDED_BY(mu);
 };
 
@@ -134,7 +191,7 @@ MissResolver::MissResolver(TokenLookup& lookup, const Clock& clock, MissResolver
 
 MissResolver::~MissResolver() = default;
 
-MissOutcome MissResolver::Resolve(const TokenHash& hash) {
+MissOutcome MissResolver::Resolve(const TokenHash& hash, absl::string_view client_address) {
   Impl& impl = *impl_;
   std::shared_ptr<Flight> flight;
   {
@@ -152,6 +209,12 @@ MissOutcome MissResolver::Resolve(const TokenHash& hash) {
       std::shared_ptr<Flight> joined = it->second;
       impl.mu.Await(absl::Condition(&joined->done));
       return joined->outcome;
+    }
+    if (!impl.TakeClientLookupToken(client_address, now)) {
+      ++impl.stats.client_rate_limited;
+      MissOutcome outcome;
+      outcome.kind = Kind::kRateLimited;
+      return outcome;
     }
     if (!impl.TakeLookupToken(now)) {
       ++impl.stats.rate_limited;

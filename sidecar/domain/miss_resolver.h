@@ -54,6 +54,12 @@ struct MissResolverOptions {
   // Token bucket for lookups: sustained rate and burst.
   double lookups_per_second = 100;
   double lookup_burst = 200;
+  // The same per client address, checked first, so that one client guessing
+  // tokens cannot use up the lookups of everyone else.
+  double lookups_per_second_per_client = 10;
+  double lookup_burst_per_client = 20;
+  // Bound on the client addresses tracked; idle ones are forgotten first.
+  size_t max_tracked_clients = 10000;
   // Bound on remembered negative answers; the oldest are dropped first.
   size_t max_negative_entries = 100000;
 };
@@ -67,15 +73,17 @@ class MissResolver {
   ~MissResolver();
 
   // Thread-safe. Concurrent calls for the same hash share one lookup.
-  MissOutcome Resolve(const TokenHash& hash);
+  // `client_address` (empty: unknown) is what the per-client limit counts.
+  MissOutcome Resolve(const TokenHash& hash, absl::string_view client_address = {});
 
   // Counters for metrics and tests.
   struct Stats {
-    uint64_t lookups = 0;        // LookupToken calls made
-    uint64_t negative_hits = 0;  // answered from remembered negatives
-    uint64_t shared = 0;         // waited on another caller's lookup
-    uint64_t rate_limited = 0;
-    uint64_t unavailable = 0;  // lookups token-service did not answer
+    uint64_t lookups = 0;              // LookupToken calls made
+    uint64_t negative_hits = 0;        // answered from remembered negatives
+    uint64_t shared = 0;               // waited on another caller's lookup
+    uint64_t rate_limited = 0;         // over the global rate
+    uint64_t client_rate_limited = 0;  // over the per-client rate
+    uint64_t unavailable = 0;          // lookups token-service did not answer
   };
   Stats stats() const;
 

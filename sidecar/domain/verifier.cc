@@ -104,7 +104,7 @@ Verdict Verifier::VerifyToken(absl::string_view token, absl::string_view client_
 
   // On a miss, the resolver's callback has already put a found token into
   // the cache, so the next check of it is a hit.
-  MissOutcome outcome = resolver_.Resolve(hash);
+  MissOutcome outcome = resolver_.Resolve(hash, client_address);
   switch (outcome.kind) {
     case MissOutcome::Kind::kFound: {
       if (!outcome.found.has_value()) break;

@@ -7,10 +7,15 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "common/token/random.h"
+#include "common/token/token_codec.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/sidecar/sidecar_fixture.h"
+#include "tests/support/prometheus_text.h"
 #include "tokens/v1/tokens.grpc.pb.h"
 
 namespace tokens::testing {
@@ -135,6 +140,64 @@ TEST_F(HostileInputTest, ManyConcurrentCreatesOfOneNameAdmitExactlyOne) {
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(Sql("SELECT count(*) FROM tokens WHERE user_id = 'alice' AND name = 'deploy'"),
             std::vector<std::string>{"1"});
+}
+
+double LookupCalls(const MetricsText& service_metrics) {
+  double calls = 0;
+  for (const auto& [series, value] : service_metrics.samples) {
+    if (absl::StartsWith(series, "grpc_server_handling_seconds_count{") &&
+        absl::StrContains(series, "grpc_method=\"LookupToken\"")) {
+      calls += value;
+    }
+  }
+  return calls;
+}
+
+TEST_F(HostileInputTest, AFloodOfRandomTokensFromOneClientCostsABoundedNumberOfLookups) {
+  // The defaults: 10 lookups a second per client address, bursts of 20.
+  constexpr double kRate = 10;
+  constexpr double kBurst = 20;
+  constexpr int kGuesses = 500;
+  const std::string attacker = "203.0.113.7";
+  TokenCodec codec("utk");
+  SystemRandom random;
+  std::vector<std::string> guesses;
+  for (int i = 0; i < kGuesses; ++i) guesses.push_back(codec.Generate(random));
+
+  absl::StatusOr<MetricsText> before = ScrapeMetrics(service_->metrics_address());
+  ASSERT_TRUE(before.ok()) << before.status();
+  const absl::Time start = absl::Now();
+  for (const std::string& guess : guesses) {
+    EXPECT_EQ(DeniedReason(Check({{"authorization", "Bearer " + guess}}, nullptr, attacker)),
+              "unknown");
+  }
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  absl::StatusOr<MetricsText> after = ScrapeMetrics(service_->metrics_address());
+  ASSERT_TRUE(after.ok()) << after.status();
+
+  // The bound follows from the token bucket and the time the flood took,
+  // whatever that time was.
+  const double lookups = LookupCalls(*after) - LookupCalls(*before);
+  EXPECT_LE(lookups, kBurst + kRate * elapsed + 1) << "over " << elapsed << " s";
+  EXPECT_LT(lookups, kGuesses);
+  absl::StatusOr<MetricsText> sidecar = ScrapeMetrics(sidecar_->metrics_address());
+  ASSERT_TRUE(sidecar.ok()) << sidecar.status();
+  EXPECT_EQ(sidecar->Value("token_sidecar_lookup_rate_limited_total{limit=\"client\"}"),
+            kGuesses - lookups);
+
+  // One log line names the client and the limit; none carries a guess.
+  const std::string log = sidecar_->process().Stderr();
+  EXPECT_THAT(log, HasSubstr("client " + attacker + " is over"));
+  for (const std::string& guess : guesses) {
+    ASSERT_THAT(log, ::testing::Not(HasSubstr(guess)));
+  }
+
+  // Everyone else still gets lookups: a token minted after the flood (maybe
+  // not yet in the cache) is allowed for another client.
+  const std::string alice = NewUserWithToken("alice", v1::USER);
+  const v1::CreateTokenResponse fresh = MustCreate(alice, "after the flood");
+  EXPECT_TRUE(Check({{"authorization", "Bearer " + fresh.secret()}}, nullptr, "198.51.100.1")
+                  .has_ok_response());
 }
 
 }  // namespace

@@ -241,6 +241,48 @@ TEST_F(MissResolverTest, AnIdleBucketHoldsNoMoreThanTheBurst) {
   EXPECT_EQ(lookup_.total_calls(), 3);
 }
 
+TEST_F(MissResolverTest, OneClientOverItsRateIsLimitedWithoutTouchingOthers) {
+  options_.lookups_per_second_per_client = 1;
+  options_.lookup_burst_per_client = 2;
+
+  for (uint8_t n = 1; n <= 2; ++n) {
+    EXPECT_EQ(resolver().Resolve(HashOf(n), "10.0.0.1").kind, Kind::kNotFound);
+  }
+  EXPECT_EQ(resolver().Resolve(HashOf(3), "10.0.0.1").kind, Kind::kRateLimited);
+  EXPECT_EQ(lookup_.calls(HashOf(3)), 0);
+  // Another client, and checks of unknown origin, still get lookups.
+  EXPECT_EQ(resolver().Resolve(HashOf(3), "10.0.0.2").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(4)).kind, Kind::kNotFound);
+  // A second later the first client has earned one more.
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(resolver().Resolve(HashOf(5), "10.0.0.1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(6), "10.0.0.1").kind, Kind::kRateLimited);
+
+  const MissResolver::Stats stats = resolver().stats();
+  EXPECT_EQ(stats.client_rate_limited, 2u);
+  EXPECT_EQ(stats.rate_limited, 0u);
+  EXPECT_EQ(stats.lookups, 5u);
+}
+
+TEST_F(MissResolverTest, ManyClientsAreTrackedWithinTheBoundForgettingIdleOnesFirst) {
+  options_.lookups_per_second_per_client = 1;
+  options_.lookup_burst_per_client = 1;
+  options_.max_tracked_clients = 2;
+
+  EXPECT_EQ(resolver().Resolve(HashOf(1), "10.0.0.1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(2), "10.0.0.2").kind, Kind::kNotFound);
+  // The table is full of busy clients: a third is not tracked, so only the
+  // global limit applies to it...
+  EXPECT_EQ(resolver().Resolve(HashOf(3), "10.0.0.3").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(4), "10.0.0.3").kind, Kind::kNotFound);
+  // ...while the tracked ones stay limited.
+  EXPECT_EQ(resolver().Resolve(HashOf(5), "10.0.0.1").kind, Kind::kRateLimited);
+  // Once the first two are idle (refilled), they make room.
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(resolver().Resolve(HashOf(6), "10.0.0.3").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(7), "10.0.0.3").kind, Kind::kRateLimited);
+}
+
 TEST_F(MissResolverTest, NegativeCacheDropsTheOldestBeyondItsBound) {
   options_.max_negative_entries = 2;
 
