@@ -2,6 +2,8 @@
 # Stops what scripts/up.sh started: every process with a pid file in
 # .local/run, newest first (SIGTERM, then wait; SIGKILL after 30 s), then the private
 # PostgreSQL (scripts/pg.sh stop). Safe to run when nothing is running.
+# Honours TOKENS_STATE_DIR as up.sh does: run it with the same value to stop
+# the instance started in that state directory.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages needed to build, run and test the project.
+# Installs the Debian packages needed to build, run and test the project,
+# and buf (npm @bufbuild/buf) for its "buf curl" gRPC client.
 # Only missing packages are installed; when nothing is missing apt isn't run.
 # Needs root (or sudo). A PostgreSQL cluster that Debian may auto-start when
 # installing postgresql is left alone: scripts/pg.sh runs a private one.
@@ -14,8 +15,13 @@ PACKAGES=(
   libabsl-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev
   libcpp-httplib-dev libyaml-cpp-dev docker-compose
-  postgresql postgresql-contrib nghttp2-client util-linux procps
+  postgresql postgresql-contrib nghttp2-client util-linux procps curl jq
 )
+
+# grpcurl is not packaged by Debian; "buf curl" is the reflection client that
+# tests/docs runs docs/walkthrough.md's grpcurl commands with. Pinned, so that
+# every machine runs the same client.
+BUF_NPM_PACKAGE="@bufbuild/buf@1.75.0"
 
 missing_packages() {
   local pkg status
@@ -27,19 +33,40 @@ missing_packages() {
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian/Ubuntu only"
 
+apt_install() {
+  run_privileged env DEBIAN_FRONTEND=noninteractive apt-get update
+  run_privileged env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "$@"
+}
+
+# npm comes from Debian's npm package unless a node installation already
+# brought its own (NodeSource's nodejs does, and conflicts with Debian's npm).
+install_buf() {
+  if command -v buf >/dev/null 2>&1; then
+    log "buf is installed ($(buf --version 2>&1))"
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing npm, to install buf"
+    apt_install npm
+  fi
+  log "npm install -g $BUF_NPM_PACKAGE"
+  run_privileged npm install -g "$BUF_NPM_PACKAGE"
+  command -v buf >/dev/null 2>&1 || die "buf not found after npm install -g $BUF_NPM_PACKAGE"
+}
+
 mapfile -t missing < <(missing_packages)
 if ((${#missing[@]} == 0)); then
   log "all ${#PACKAGES[@]} required packages are installed"
-  exit 0
+else
+  log "installing ${#missing[@]} missing package(s): ${missing[*]}"
+  apt_install "${missing[@]}"
+
+  mapfile -t still_missing < <(missing_packages)
+  if ((${#still_missing[@]} > 0)); then
+    die "still not installed after apt-get install: ${still_missing[*]}"
+  fi
+  log "dependencies installed"
 fi
 
-log "installing ${#missing[@]} missing package(s): ${missing[*]}"
-run_privileged env DEBIAN_FRONTEND=noninteractive apt-get update
-run_privileged env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends "${missing[@]}"
-
-mapfile -t still_missing < <(missing_packages)
-if ((${#still_missing[@]} > 0)); then
-  die "still not installed after apt-get install: ${still_missing[*]}"
-fi
-log "dependencies installed"
+install_buf

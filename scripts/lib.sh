@@ -2,11 +2,20 @@
 # Shared helpers for the scripts in this directory. Source it; don't run it.
 #
 # Defines REPO_ROOT (absolute path of the repository, computed from this
-# file's location), LOCAL_DIR (.local/ under it) and small helpers for
-# logging and for background processes that have a pid file and a log file.
+# file's location), LOCAL_DIR (the state directory: .local/ under it unless
+# TOKENS_STATE_DIR says otherwise), BUILD_DIR (build/ under it unless
+# TOKENS_BUILD_DIR says otherwise) and small helpers for logging and for
+# background processes that have a pid file and a log file.
+#
+# Everything the scripts write at run time (logs, pid files, the private
+# PostgreSQL, the admin token) lives under LOCAL_DIR, so a second state
+# directory is a second, independent instance (e.g. for a test). Relative
+# paths in either variable are taken from the caller's working directory.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-LOCAL_DIR="$REPO_ROOT/.local"
+LOCAL_DIR=$(realpath -m -- "${TOKENS_STATE_DIR:-$REPO_ROOT/.local}")
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BUILD_DIR=$(realpath -m -- "${TOKENS_BUILD_DIR:-$REPO_ROOT/build}")
 RUN_DIR="$LOCAL_DIR/run"
 LOG_DIR="$LOCAL_DIR/logs"
 
@@ -37,7 +46,7 @@ pid_alive() {
   [[ -n $state && $state != Z* ]]
 }
 
-# pidfile_pid NAME: prints the pid recorded in .local/run/NAME.pid when that
+# pidfile_pid NAME: prints the pid recorded in $RUN_DIR/NAME.pid when that
 # process is still alive and its command line still mentions the program
 # recorded on the pid file's second line (guards against pid reuse);
 # returns 1 otherwise.
@@ -56,7 +65,7 @@ pidfile_pid() {
 }
 
 # stop_process NAME [TIMEOUT_SECONDS]: SIGTERM the process recorded in
-# .local/run/NAME.pid, wait for it to exit (SIGKILL after the timeout), and
+# $RUN_DIR/NAME.pid, wait for it to exit (SIGKILL after the timeout), and
 # remove the pid file. A no-op when it isn't running.
 stop_process() {
   local name=$1 timeout=${2:-15} pid deadline
@@ -78,8 +87,8 @@ stop_process() {
 
 # start_process NAME READY_TEXT TIMEOUT_SECONDS CMD [ARGS...]
 # Stops a previous NAME, then starts CMD in the background in its own session
-# (survives the calling shell), stdout+stderr to .local/logs/NAME.log (the
-# previous log is kept as NAME.log.prev), pid in .local/run/NAME.pid. Waits
+# (survives the calling shell), stdout+stderr to $LOG_DIR/NAME.log (the
+# previous log is kept as NAME.log.prev), pid in $RUN_DIR/NAME.pid. Waits
 # until the log contains READY_TEXT (a fixed string); on timeout or early
 # exit prints the log tail, stops the process and returns 1.
 start_process() {

@@ -2,7 +2,8 @@
 # A private PostgreSQL for local development, independent of any system
 # cluster: data in .local/pg/data, Unix socket (port 5432) in .local/pg, no
 # TCP (listen_addresses=''), trust auth, superuser "postgres", database
-# "tokens".
+# "tokens". With TOKENS_STATE_DIR set, <that dir>/pg instead of .local/pg:
+# each state directory has its own cluster.
 #
 #   scripts/pg.sh start    initdb if needed, start (no-op when running),
 #                          create database "tokens" if missing
@@ -13,7 +14,8 @@
 # As root the server runs as the "postgres" user (via runuser) and .local/pg
 # is chowned to it. When that user can't reach the repository (e.g. it lives
 # under /root), or the socket path would be too long for a Unix socket, the
-# directory is /var/tmp/user-tokens-<hash of repo path> instead.
+# directory is /var/tmp/user-tokens-<hash of repo path> instead (of the state
+# directory's path when TOKENS_STATE_DIR is set).
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -69,13 +71,20 @@ socket_file="/.s.PGSQL.$PG_PORT"
 if ((${#PG_DIR} + ${#socket_file} > MAX_SOCKET_PATH)); then
   FALLBACK_REASON="the socket path under $PG_DIR would be too long for a Unix socket"
 elif ((AS_ROOT)); then
-  [[ -d $LOCAL_DIR ]] || mkdir -m 0755 "$LOCAL_DIR"
+  if [[ ! -d $LOCAL_DIR ]]; then
+    mkdir -p "$LOCAL_DIR"
+    chmod 0755 "$LOCAL_DIR"
+  fi
   if ! runuser -u postgres -- test -x "$LOCAL_DIR"; then
     FALLBACK_REASON="the postgres user can't traverse $LOCAL_DIR"
   fi
 fi
 if [[ -n $FALLBACK_REASON ]]; then
-  PG_DIR="/var/tmp/user-tokens-$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-16)"
+  # The default state directory keeps the name it always had, so an existing
+  # fallback cluster is still found.
+  fallback_key=$REPO_ROOT
+  [[ -n ${TOKENS_STATE_DIR:-} ]] && fallback_key=$LOCAL_DIR
+  PG_DIR="/var/tmp/user-tokens-$(printf '%s' "$fallback_key" | sha256sum | cut -c1-16)"
 fi
 DATA_DIR="$PG_DIR/data"
 SERVER_LOG="$PG_DIR/postgres.log"

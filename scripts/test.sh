@@ -12,6 +12,6 @@ cd "$REPO_ROOT"
 "$REPO_ROOT/scripts/install-deps.sh"
 "$REPO_ROOT/scripts/build.sh"
 
-log "ctest --test-dir build --output-on-failure -j2 --timeout 1200 --no-tests=error"
+log "ctest --test-dir ${BUILD_DIR#"$REPO_ROOT"/} --output-on-failure -j2 --timeout 1200 --no-tests=error"
 # exec: ctest's summary is the last thing printed, and its exit code is ours.
-exec ctest --test-dir build --output-on-failure -j2 --timeout 1200 --no-tests=error
+exec ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 --timeout 1200 --no-tests=error

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# The walkthrough test's checks, run in the same shell as docs/walkthrough.md's
+# blocks, right after them: they read the variables the walkthrough set
+# (TOKEN, TOKEN_ID, SECRET, NEW_ID, NEW_SECRET, CHECK and the addresses) and
+# call the same servers. Sourced; never prints a token.
+#
+# Revocation reaches the sidecar through token-service's change feed, a
+# moment after RevokeToken answers, so the denials are polled for (bounded by
+# a deadline), never waited for with a fixed sleep.
+
+set +x
+check_failed() {
+  printf 'CHECK FAILED: %s\n' "$*" >&2
+  exit 1
+}
+passed() { printf 'ok: %s\n' "$*"; }
+
+token_pattern='^utk_[0-9A-Za-z]{39}$'
+
+# check_request SECRET: the CheckRequest Envoy would send with "authorization: Bearer SECRET".
+check_request() {
+  jq -cn --arg auth "Bearer $1" '{attributes: {request: {http: {headers: {authorization: $auth}}}}}'
+}
+
+# metric NAME_WITH_LABELS METRICS_ADDRESS: the sample's value, 0 when absent.
+metric() {
+  curl -fsS "http://$2/metrics" | awk -v name="$1" '$1 == name { v = $2 } END { print v + 0 }'
+}
+
+# --- what the walkthrough created
+[[ $SECRET =~ $token_pattern ]] || check_failed "the created token's secret is not a token"
+[[ $NEW_SECRET =~ $token_pattern ]] || check_failed "the rotated token's secret is not a token"
+[[ $SECRET != "$NEW_SECRET" ]] || check_failed "RotateToken returned the same secret"
+[[ -n $TOKEN_ID && -n $NEW_ID && $TOKEN_ID != "$NEW_ID" ]] || check_failed "token ids: '$TOKEN_ID' '$NEW_ID'"
+admin_id=$(grpcurl -plaintext -H "authorization: Bearer $TOKEN" \
+  "$TOKEN_SERVICE" tokens.v1.TokenService/GetProfile | jq -r .userId)
+[[ $admin_id == admin ]] || check_failed "GetProfile of the admin token: '$admin_id'"
+passed "CreateToken and RotateToken returned secrets and ids"
+
+# --- the created token, checked as Envoy does while it was active
+jq -e '(.status.code // 0) == 0 and has("okResponse") and (has("deniedResponse") | not)' \
+  >/dev/null <<<"$CHECK" || check_failed "Check of the new token was not allowed: $CHECK"
+forwarded() {
+  jq -r --arg name "$1" '[.okResponse.headers[].header | select(.key == $name) | .value] | first // ""' <<<"$CHECK"
+}
+[[ $(forwarded x-auth-user-id) == "$admin_id" ]] ||
+  check_failed "Check's x-auth-user-id is '$(forwarded x-auth-user-id)', expected '$admin_id'"
+[[ $(forwarded x-auth-user-role) == ADMIN ]] || check_failed "Check's x-auth-user-role: '$(forwarded x-auth-user-role)'"
+[[ $(forwarded x-auth-token-id) == "$TOKEN_ID" ]] ||
+  check_failed "Check's x-auth-token-id is '$(forwarded x-auth-token-id)', expected the created token's id"
+jq -e '.okResponse.headersToRemove | index("authorization")' >/dev/null <<<"$CHECK" ||
+  check_failed "Check does not remove the authorization header"
+passed "Check allowed the created token: x-auth-user-id=$admin_id, x-auth-token-id=its id, authorization removed"
+
+# --- demo-upstream, called as Envoy forwards an allowed request
+caller=$(curl -fsS -H "x-auth-user-id: $(forwarded x-auth-user-id)" \
+  -H "x-auth-user-role: $(forwarded x-auth-user-role)" \
+  -H "x-auth-token-id: $(forwarded x-auth-token-id)" "http://$UPSTREAM/walkthrough")
+jq -e --arg user "$admin_id" --arg id "$TOKEN_ID" \
+  '.user_id == $user and .role == "ADMIN" and .token_id == $id and .path == "/walkthrough"' \
+  >/dev/null <<<"$caller" || check_failed "demo-upstream answered $caller"
+passed "demo-upstream saw the identity Envoy would forward: $caller"
+
+# --- after RotateToken (old secret) and RevokeToken (new one), both are denied
+denied_reason() {
+  grpcurl -plaintext -d "$(check_request "$1")" "$SIDECAR" envoy.service.auth.v3.Authorization/Check |
+    jq -r 'if has("deniedResponse") then (.deniedResponse.body | fromjson | .reason) else "allowed" end'
+}
+deadline=$((SECONDS + 30))
+for name in SECRET NEW_SECRET; do
+  while :; do
+    reason=$(denied_reason "${!name}") || check_failed "Check of \$$name failed as an RPC"
+    [[ $reason != revoked ]] || break
+    ((SECONDS < deadline)) || check_failed "Check of \$$name still answers '$reason' 30 s after it was revoked"
+    sleep 0.1
+  done
+  if auth=$(grpcurl -plaintext -d "{\"token\":\"${!name}\"}" "$SIDECAR" tokens.v1.Authenticator/Authenticate 2>&1); then
+    check_failed "Authenticate still accepts \$$name after Check denied it"
+  fi
+  [[ $auth == *"Code: Unauthenticated"* && $auth == *"revoked"* ]] ||
+    check_failed "Authenticate of \$$name: $auth"
+  passed "the sidecar denies \$$name: revoked (Check and Authenticate)"
+done
+
+# --- metrics: the checks above are counted
+allowed=$(metric 'token_sidecar_checks_total{result="allowed",reason="valid"}' "$SIDECAR_METRICS")
+revoked=$(metric 'token_sidecar_checks_total{result="denied",reason="revoked"}' "$SIDECAR_METRICS")
+missing=$(metric 'token_sidecar_checks_total{result="denied",reason="missing"}' "$SIDECAR_METRICS")
+check_ok=$(metric 'grpc_server_handling_seconds_count{grpc_service="envoy.service.auth.v3.Authorization",grpc_method="Check",grpc_code="OK"}' "$SIDECAR_METRICS")
+created=$(metric 'grpc_server_handling_seconds_count{grpc_service="tokens.v1.TokenService",grpc_method="CreateToken",grpc_code="OK"}' "$SERVICE_METRICS")
+((allowed >= 1)) || check_failed "token_sidecar_checks_total allowed/valid is $allowed"
+((revoked >= 2)) || check_failed "token_sidecar_checks_total denied/revoked is $revoked"
+((missing >= 1)) || check_failed "token_sidecar_checks_total denied/missing is $missing"
+((check_ok >= 4)) || check_failed "Check's grpc_server_handling_seconds_count (OK) is $check_ok"
+((created >= 2)) || check_failed "CreateToken's grpc_server_handling_seconds_count (OK) is $created"
+passed "metrics: checks allowed=$allowed denied(revoked)=$revoked denied(missing)=$missing, Check OK=$check_ok, CreateToken OK=$created"
