@@ -3,12 +3,14 @@
 #include <zlib.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <random>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -584,6 +586,25 @@ TEST(TokenCodecTest, HashCoversEveryByte) {
   const std::string with_nul("abc\0def", 7);
   EXPECT_NE(TokenCodec::Hash(with_nul), TokenCodec::Hash("abc"));
   EXPECT_EQ(TokenCodec::Hash(tok), TokenCodec::Hash(std::string(tok)));
+}
+
+TEST(TokenCodecTest, HashGivesTheSameAnswerOnEveryThread) {
+  // Each thread hashes with its own reused context.
+  const std::string abc = Hex(TokenCodec::Hash("abc"));
+  const std::string counting = Hex(TokenCodec::Hash(kCountingToken));
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        const bool right = i % 2 == 0 ? Hex(TokenCodec::Hash("abc")) == abc
+                                      : Hex(TokenCodec::Hash(kCountingToken)) == counting;
+        if (!right) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(TokenCodecTest, HintKnownAnswer) {
