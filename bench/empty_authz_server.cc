@@ -1,0 +1,28 @@
+// bench-empty-authz: Envoy's Authorization/Check answering "allowed" without
+// looking at the request. The ceiling token-sidecar's Check is measured
+// against: same gRPC build, same server setup, no work.
+#include "bench/bench_server.h"
+#include "envoy/service/auth/v3/external_auth.grpc.pb.h"
+
+namespace {
+
+using envoy::service::auth::v3::CheckRequest;
+using envoy::service::auth::v3::CheckResponse;
+
+class EmptyAuthorization final : public envoy::service::auth::v3::Authorization::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext*, const CheckRequest*, CheckResponse* response) override {
+    response->mutable_status();  // code 0: OK
+    response->mutable_ok_response();
+    return grpc::Status::OK;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string listen = tokens::bench::InitServer(
+      argc, argv, "bench-empty-authz: Authorization/Check that allows everything, for benchmarks");
+  EmptyAuthorization service;
+  return tokens::bench::Serve(service, listen);
+}

@@ -1,0 +1,811 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw results into numbers and the Markdown report.
+
+  report.py latencies H2LOAD_LOG   percentiles of h2load's --log-file, as JSON
+  report.py render RESULTS_DIR     the report, on stdout
+"""
+
+import datetime
+import json
+import pathlib
+import re
+import statistics
+import sys
+
+
+# --- Small helpers -------------------------------------------------------------
+
+
+def percentile(sorted_values, p):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), int(p / 100.0 * len(sorted_values) + 0.999999)))
+    return sorted_values[rank - 1]
+
+
+def key_values(path):
+    """key=value pairs, several per line allowed; one dict per line."""
+    rows = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        if line.strip():
+            rows.append(dict(field.split("=", 1) for field in line.split(" ") if "=" in field))
+    return rows
+
+
+def machine_info(path):
+    info = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            info[key] = value
+    return info
+
+
+def fmt_share(fraction):
+    return "n/a" if fraction != fraction else f"{fraction * 100:.0f} %"
+
+
+def fmt_int(n):
+    return f"{int(round(n)):,}"
+
+
+def fmt_ms(ms):
+    if ms < 1:
+        return f"{ms * 1000:.0f} µs"
+    if ms < 10:
+        return f"{ms:.2f} ms"
+    return f"{ms:.1f} ms"
+
+
+def fmt_ns(ns):
+    return f"{ns:,.0f} ns" if ns >= 100 else f"{ns:.1f} ns"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- h2load ----------------------------------------------------------------------
+
+
+def latencies(log_path):
+    """h2load --log-file: start time (µs), status, duration (µs), tab-separated."""
+    values = []
+    with open(log_path) as f:
+        for line in f:
+            fields = line.split("\t")
+            if len(fields) >= 3:
+                values.append(int(fields[2]) / 1000.0)
+    values.sort()
+    return {
+        "count": len(values),
+        "p50_ms": percentile(values, 50),
+        "p90_ms": percentile(values, 90),
+        "p99_ms": percentile(values, 99),
+        "max_ms": values[-1] if values else float("nan"),
+    }
+
+
+def parse_cpu(path, rps):
+    """bench/run.sh's two cpu_sample lines (on one line): the server's CPU
+    time per request, and the share of its core that other processes took."""
+    server0, core0, ns0, client0, server1, core1, ns1, client1 = (
+        int(v) for v in pathlib.Path(path).read_text().split())
+    tick = 0.01  # USER_HZ
+    wall = (ns1 - ns0) / 1e9
+    server = (server1 - server0) * tick
+    core = (core1 - core0) * tick
+    return {
+        "cpu_us_per_request": server / (rps * wall) * 1e6 if rps > 0 else float("nan"),
+        "server_core_share": server / wall,
+        "others_core_share": max(0.0, core - server) / wall,
+        # -1: h2load had already exited at the second sample.
+        "client_share": (client1 - client0) * tick / wall if min(client0, client1) >= 0 else float("nan"),
+    }
+
+
+# --- perf ------------------------------------------------------------------------
+
+PERF_LINE = re.compile(r"^\s+([\d.]+)%\s+([\d.]+)%\s+\[(.)\]\s+(.+?)\s*$")
+
+
+def perf_entries(path):
+    """(children %, self %, kernel?, symbol) of `perf report --children -g none`."""
+    entries = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        m = PERF_LINE.match(line)
+        if m:
+            entries.append((float(m.group(1)), float(m.group(2)), m.group(3) == "k", m.group(4)))
+    return entries
+
+
+def perf_share(entries, pattern):
+    """Inclusive share of the first function matching `pattern` (0 if none)."""
+    for children, _, _, symbol in entries:
+        if re.search(pattern, symbol):
+            return children
+    return 0.0
+
+
+def short_symbol(symbol):
+    symbol = re.sub(r"absl::debian\d+::", "absl::", symbol)
+    symbol = re.sub(r"std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+                    "std::string", symbol)
+    if len(symbol) > 90:
+        symbol = symbol[:87] + "..."
+    return symbol.replace("|", "\\|")
+
+
+def prometheus(path):
+    """Prometheus text format -> {"name{labels}": value}; None without a file."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return None
+    values = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            try:
+                values[key] = float(value)
+            except ValueError:
+                pass
+    return values
+
+
+def parse_h2load(path):
+    text = pathlib.Path(path).read_text()
+    rps = float(re.search(r"finished in [0-9.]+m?s, ([0-9.]+) req/s", text).group(1))
+    requests = re.search(
+        r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+        r"(\d+) errored, (\d+) timeout", text)
+    return {
+        "rps": rps,
+        "done": int(requests.group(3)),
+        "succeeded": int(requests.group(4)),
+        "failed": int(requests.group(5)) + int(requests.group(6)) + int(requests.group(7)),
+    }
+
+
+# --- The report ------------------------------------------------------------------
+
+
+class Report:
+    def __init__(self, results):
+        self.dir = pathlib.Path(results)
+        self.m = machine_info(self.dir / "machine.txt")
+        self.quick = self.m["mode"] == "quick"
+        self.summary = []  # (what, measured, target, met)
+        self.sections = []
+
+    def json(self, name):
+        return json.loads((self.dir / name).read_text())
+
+    def add(self, text):
+        self.sections.append(text.strip("\n"))
+
+    # Each benchmark: a section, and its line(s) in the summary.
+
+    def check(self):
+        m = self.m
+        servers = ["sidecar", "empty", "naive"]
+        names = {"sidecar": "token-sidecar", "empty": "bench-empty-authz",
+                 "naive": "bench-naive-authz"}
+        rounds = int(m["load_rounds"])
+        runs = {s: [] for s in servers}
+        for r in range(1, rounds + 1):
+            for s in servers:
+                run = parse_h2load(self.dir / f"h2load-{s}-{r}.txt")
+                run.update(json.loads((self.dir / f"h2load-{s}-{r}.lat.json").read_text()))
+                run.update(parse_cpu(self.dir / f"h2load-{s}-{r}.cpu", run["rps"]))
+                runs[s].append(run)
+        med = {s: statistics.median(r["rps"] for r in runs[s]) for s in servers}
+        cpu = {s: statistics.median(r["cpu_us_per_request"] for r in runs[s]) for s in servers}
+        ratio = med["sidecar"] / med["empty"]
+        cpu_ratio = cpu["empty"] / cpu["sidecar"]
+        gain = med["sidecar"] / med["naive"]
+        # Both must hold: on a shared machine one run's requests/s can be
+        # flattered by what else happened to run on the core meanwhile.
+        ceiling_ok = ratio >= 0.9 and cpu_ratio >= 0.9
+        self.summary.append((
+            "Sidecar `Check` throughput vs an empty gRPC C++ service (h2load, same load)",
+            f"{ratio:.2f} in requests/s ({fmt_int(med['sidecar'])} vs {fmt_int(med['empty'])}); "
+            f"{cpu_ratio:.2f} in server CPU per request ({cpu['sidecar']:.1f} vs {cpu['empty']:.1f} µs)",
+            "≥ 0.90", ceiling_ok))
+        self.summary.append((
+            "Cache vs one PostgreSQL query per check (naive baseline)",
+            f"{gain:.1f}× ({fmt_int(med['sidecar'])} vs {fmt_int(med['naive'])} req/s)",
+            "(no target)", None))
+
+        rows = []
+        for r in range(rounds):
+            for s in servers:
+                run = runs[s][r]
+                rows.append([r + 1, names[s], fmt_int(run["rps"]), fmt_ms(run["p50_ms"]),
+                             fmt_ms(run["p99_ms"]), f"{run['cpu_us_per_request']:.1f} µs",
+                             f"{run['server_core_share'] * 100:.0f} %",
+                             f"{run['others_core_share'] * 100:.0f} %",
+                             fmt_share(run["client_share"]), fmt_int(run["succeeded"]),
+                             run["failed"]])
+        others = [r["others_core_share"] for s in ("sidecar", "empty") for r in runs[s]]
+        busy_note = ""
+        if max(others) > 0.15:
+            busy_note = (
+                f"Other processes took {min(others) * 100:.0f}–{max(others) * 100:.0f} % of the "
+                "server's core during the sidecar's and the empty\nservice's runs (see \"others on "
+                "the core\"; the machine was shared with other work).\nThat lowers requests/s; the "
+                "CPU time per request is much less affected.\n")
+        med_rows = []
+        for s in servers:
+            med_rows.append([names[s], fmt_int(med[s]),
+                             fmt_ms(statistics.median(r["p50_ms"] for r in runs[s])),
+                             fmt_ms(statistics.median(r["p99_ms"] for r in runs[s])),
+                             f"{cpu[s]:.1f} µs"])
+        body = self.json("check-body.json")
+        verify = self.json("verify-sidecar.json")
+        pinning = (f"The servers ran on CPU {m['server_cpu']} and h2load on CPU {m['client_cpu']}\n"
+                   "(`taskset -c`), so that the load generator does not take the server's\n"
+                   "core (unpinned, the numbers varied much more from run to run);\n"
+                   "PostgreSQL, token-service and idle sidecars were not pinned."
+                   if m.get("server_cpu") else "There was one CPU: nothing was pinned.")
+        streams = int(m["h2_clients"]) * int(m["h2_streams"])
+        self.add(f"""
+## Check: the sidecar against an empty service and a naive one
+
+Envoy's `envoy.service.auth.v3.Authorization/Check` with a realistic
+`CheckRequest` ({body['headers']} request headers including a valid bearer
+token, source and destination addresses; {body['body_bytes']} bytes framed),
+sent by h2load to three servers built by the same Release build and run by the
+same server code (`tokens::ServeUntilStopped`):
+
+- **token-sidecar**, default flags, {fmt_int(int(m['cached_tokens']) + int(m['create_count']))} tokens cached;
+- **bench-empty-authz** (`bench/empty_authz_server.cc`): the same method
+  answering an OK `CheckResponse` without looking at the request: the ceiling;
+- **bench-naive-authz** (`bench/naive_authz_server.cc`): the sidecar's own
+  `ExtAuthzService`, bearer parsing and token codec, but each check looks the
+  token up in PostgreSQL (token-service's authentication query on the unique
+  index of `tokens.token_hash`, a prepared statement on a connection per server
+  thread): what the cache saves.
+
+Before the load a real gRPC client (`bench-client verify-check`) sent the same
+body to each server and required gRPC status 0, `status.code` 0 and an
+`ok_response` (the sidecar's carried {verify['ok_headers']} identity headers);
+it did again after the load. h2load must report 0 failed, errored and timed-out
+requests and only 2xx answers, or the run fails.
+
+{pinning}
+Each run: {m['load_seconds']} s measured after {m['warmup_seconds']} s of warm-up, {m['h2_clients']} connections × {m['h2_streams']} concurrent streams
+({streams} requests in flight); {rounds} round(s), the servers alternating.
+Latency percentiles come from h2load's per-request log.
+
+```sh
+h2load -t 1 -c {m['h2_clients']} -m {m['h2_streams']} -D {m['load_seconds']} --warm-up-time={m['warmup_seconds']} \\
+  -d check.bin -H 'content-type: application/grpc' -H 'te: trailers' \\
+  --log-file=requests.log http://127.0.0.1:PORT/envoy.service.auth.v3.Authorization/Check
+```
+
+`check.bin` is one byte 0 (not compressed), the message length as 4 bytes
+big-endian, then the serialized `CheckRequest` (`bench-client check-body`).
+
+"Server CPU / request" is the server process's own CPU time (user + system,
+all threads, from `/proc/PID/stat`) over the measured part of the run divided
+by the requests it answered: unlike requests/s it does not depend on what else
+ran on the server's core. The per-run table also shows how the server's core
+was shared ("others on the core": its busy time that was not the server's,
+i.e. other work on this machine, and for the naive server its PostgreSQL
+backends, which its CPU column leaves out) and how busy h2load was: a run is
+limited by the server only when the server core is full and h2load is not.
+Requests/s compares the servers' capacity only then; CPU time per request
+compares it always (capacity = one core / CPU time per request).
+
+{busy_note}
+Medians over the rounds:
+
+{table(["server", "requests/s", "p50", "p99", "server CPU / request"], med_rows)}
+
+**Ratio sidecar / empty: {ratio:.2f} in requests/s, {cpu_ratio:.2f} in CPU
+time per request** (target ≥ 0.90, counted as met only when both are:
+{verdict(ceiling_ok)}).
+**Sidecar / naive: {gain:.1f}×.**
+
+Every run:
+
+{table(["round", "server", "requests/s", "p50", "p99", "server CPU / request", "server's share of its core", "others on the core", "h2load's share of its core", "succeeded", "failed"], rows)}
+""")
+        self.check_profile(ratio, cpu)
+
+    def check_profile(self, ratio, cpu):
+        path = self.dir / "profile-check.txt"
+        if not path.exists():
+            return
+        e = perf_entries(path)
+        cpu_file = self.dir / "h2load-sidecar-profile.cpu"
+        run = parse_h2load(self.dir / "h2load-sidecar-profile.txt")
+        share = parse_cpu(cpu_file, run["rps"])
+        handler = perf_share(e, r"RpcMethodHandler<.*CheckRequest.*>::RunHandler$")
+        rows = []
+        for label, pattern in (
+                ("gRPC's whole handling of a Check call (parse, handler, send)",
+                 r"RpcMethodHandler<.*CheckRequest.*>::RunHandler$"),
+                ("  parsing the CheckRequest", r"RpcMethodHandler<.*CheckRequest.*>::Deserialize$"),
+                ("  `ExtAuthzService::Check` (the sidecar's handler)", r"ExtAuthzService::Check$"),
+                ("    `FindAuthorization`", r"sidecar::FindAuthorization"),
+                ("    `Verifier::CheckHeader`", r"Verifier::CheckHeader"),
+                ("      `TokenCodec::Validate` (format, CRC32)", r"TokenCodec::Validate"),
+                ("      `TokenCodec::Hash` (SHA-256)", r"TokenCodec::Hash"),
+                ("      `TokenCache::Find`", r"TokenCache::Find"),
+                ("      `UsageRecorder::Record`", r"UsageRecorder::Record"),
+                ("    `ToCheckResponse` (building the answer)", r"sidecar::ToCheckResponse"),
+                ("  serializing the CheckResponse", r"GenericSerialize<"),
+                ("`EVP_MD_fetch` (OpenSSL's algorithm lookup, inside SHA-256)", r"^EVP_MD_fetch$"),
+                ("absl deadlock detection (`GraphCycles`, every absl::Mutex)", r"GraphCycles::"),
+                ("malloc", r"^(__GI___libc_malloc|malloc)"),
+                ("free", r"^(__GI___libc_free|cfree)"),
+                ("the kernel's TCP send path (`tcp_sendmsg`)", r"^tcp_sendmsg$")):
+            value = perf_share(e, pattern)
+            if "EVP_MD_fetch" in label and value < 0.1:
+                continue  # the codec fetches SHA-256 once
+            rows.append([label.replace("  ", "&nbsp;&nbsp;"), f"{value:.1f} %"])
+        top = sorted(e, key=lambda x: -x[1])[:12]
+        top_rows = [[f"`{short_symbol(sym)}`", "kernel" if k else "user", f"{own:.1f} %"]
+                    for _, own, k, sym in top]
+        fetch = perf_share(e, r"^EVP_MD_fetch$")
+        hash_ = perf_share(e, r"TokenCodec::Hash")
+        mine = perf_share(e, r"ExtAuthzService::Check$")
+        core = {b["name"]: b for b in self.json("core.json")["benchmarks"]}
+        hot_verify_us = core["BM_Verifier/tokens:1000"]["cpu_time"] / 1000.0
+        fetch_note = ""
+        if fetch >= 0.3:
+            fetch_note = (f" {fetch:.1f} % is `EVP_MD_fetch`: OpenSSL 3 looks the SHA-256 "
+                          "implementation up in its provider store (locks, reference counts) "
+                          "on every `EVP_Digest(..., EVP_sha256(), ...)` call.")
+        self.add(f"""
+### Profile: the sidecar's core under the Check load
+
+perf sampled the server core (`perf record -e cpu-clock -F 499 -a -C
+{self.m['server_cpu']} --call-graph dwarf`) for {self.m['profile_seconds']} s of one more h2load run
+against the sidecar ({fmt_int(run['rps'])} requests/s; the sidecar took
+{share['server_core_share'] * 100:.0f} % of the core, other processes
+{share['others_core_share'] * 100:.0f} %). Share of the core's samples spent in
+each function and what it calls (from sampled call stacks, which perf cannot
+always unwind completely, so a caller can show a little less than what it
+calls; `TokenCache::Find` is nearly free here because every request carries
+the same token):
+
+{table(["function", "share of the core"], rows)}
+
+Functions where the most samples landed (own time):
+
+{table(["function", "", "own share"], top_rows)}
+
+What it shows: the sidecar's own handler (`ExtAuthzService::Check`: finding
+the header, verifying the token, building the answer) is {mine:.1f} % of the
+core; everything else is gRPC, protobuf, the allocator and the kernel, which
+the empty service pays too. Its CPU time per request is
+{cpu['sidecar']:.1f} µs against {cpu['empty']:.1f} µs, i.e.
+{cpu['sidecar'] - cpu['empty']:.1f} µs more per Check, of which the
+verification itself is about {hot_verify_us:.1f} µs (`bench-core`'s
+`BM_Verifier` with the token in the CPU caches, below); the rest goes to
+building, serializing and sending a larger answer (three identity headers and
+the header to remove, against an empty `ok_response`) and to the sidecar's
+per-call bookkeeping (usage, metrics). SHA-256 is {hash_:.1f} % of the
+core.{fetch_note} The allocator (a dozen allocations per answer) and absl's
+deadlock detection (`GraphCycles`, run on every `absl::Mutex` lock because
+Debian's Abseil is built without `NDEBUG`; gRPC's own locks pay it too) are
+the largest user-space items after gRPC itself.
+""")
+
+    def core_profile(self, by_name):
+        path = self.dir / "profile-core.txt"
+        if not path.exists():
+            return
+        e = perf_entries(path)
+        base = perf_share(e, r"BM_Verifier$") - perf_share(e, r"FixtureOf$")
+        if base <= 0:
+            return
+        rows = []
+        for label, pattern in (
+                ("`Verifier::CheckHeader`", r"Verifier::CheckHeader"),
+                ("  `ParseBearer`", r"tokens::ParseBearer"),
+                ("  `TokenCodec::Validate` (format, CRC32)", r"TokenCodec::Validate"),
+                ("    of which zlib's `crc32_z`", r"^crc32_z$"),
+                ("  `TokenCodec::Hash` (SHA-256)", r"TokenCodec::Hash"),
+                ("    of which `EVP_MD_fetch` (algorithm lookup)", r"^EVP_MD_fetch$"),
+                ("  `TokenCache::Find`", r"TokenCache::Find"),
+                ("  `Verifier::Decide` (expiry, owner, usage)", r"Verifier::Decide"),
+                ("    `UsageRecorder::Record`", r"UsageRecorder::Record"),
+                ("    `UtcDay` (the clock's date)", r"tokens::UtcDay")):
+            share = perf_share(e, pattern) / base
+            if "EVP_MD_fetch" in label and share < 0.01:
+                continue  # the codec fetches SHA-256 once
+            rows.append([label.replace("  ", "&nbsp;&nbsp;"), f"{share * 100:.0f} %"])
+        b = by_name["BM_Verifier/tokens:1000000"]
+        verifier_ns = b["cpu_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+        fetch = perf_share(e, r"^EVP_MD_fetch$") / base
+        find = perf_share(e, r"TokenCache::Find") / base
+        record = perf_share(e, r"UsageRecorder::Record") / base
+        validate = perf_share(e, r"TokenCodec::Validate") / base
+        hashing = perf_share(e, r"TokenCodec::Hash") / base
+        if fetch >= 0.03:
+            sha_note = (f"SHA-256 takes ~{hashing * verifier_ns:.0f} ns, of which "
+                        f"`EVP_MD_fetch` alone is ~{fetch * verifier_ns:.0f} ns: OpenSSL 3 looks "
+                        "SHA-256 up in its provider store on every call.")
+        else:
+            sha_note = f"SHA-256 takes ~{hashing * verifier_ns:.0f} ns."
+        self.add(f"""
+### Profile: one verification at 1,000,000 tokens
+
+perf (`perf record -e cpu-clock --call-graph dwarf`) over `bench-core
+--benchmark_filter='^BM_Verifier/tokens:1000000$'`; shares of the time spent
+checking (building the fixture left out):
+
+{table(["function", "share"], rows)}
+
+What it shows, at {fmt_ns(verifier_ns)} a check: the cache lookup
+(~{find * verifier_ns:.0f} ns) is a chain of dependent memory reads that miss
+every CPU cache at this size (table slot → entry → the owner's slot; the
+`memcmp` of the hash is where the entry's miss lands), so it costs main-memory
+latency, not instructions. The format and CRC32 checks take
+~{validate * verifier_ns:.0f} ns (zlib's `crc32_z` works bytewise on such a short
+input). {sha_note} Recording usage (~{record * verifier_ns:.0f} ns), which the
+target's four steps leave out, updates a per-thread hash map that holds every
+token used since the last flush: another likely cache miss at this many
+distinct tokens.
+""")
+
+    def core(self):
+        data = self.json("core.json")
+        by_name = {}
+        for b in data["benchmarks"]:
+            if b.get("run_type", "iteration") != "iteration":
+                continue
+            by_name[b["name"]] = b
+
+        def ns(b):
+            scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+            return b["real_time"] * scale, b["cpu_time"] * scale
+
+        rows = []
+        for name, b in by_name.items():
+            real, cpu = ns(b)
+            rows.append([f"`{name}`", fmt_ns(cpu), fmt_int(b["iterations"])])
+        headline = by_name.get("BM_Verifier/tokens:1000000")
+        pieces = by_name.get("BM_ParseChecksumHashLookup/tokens:1000000")
+        v_ns = ns(headline)[1]
+        p_ns = ns(pieces)[1]
+        self.summary.append((
+            "Verification at 1,000,000 cached tokens: parse + checksum + hash + lookup",
+            f"{fmt_ns(p_ns)} (whole `Verifier`: {fmt_ns(v_ns)})",
+            "< 1 µs", p_ns < 1000))
+        ctx = data.get("context", {})
+        self.add(f"""
+## Core: one verification inside the sidecar
+
+Google Benchmark (`bench/core_benchmark.cc`, `bench-core`) over the sidecar's
+real classes: `tokens::ParseBearer`, `TokenCodec::Validate` (prefix, length,
+alphabet, CRC32), `TokenCodec::Hash` (SHA-256), `TokenCache::Find`, and the
+whole `sidecar::Verifier::CheckHeader` (which also checks expiry and the
+owner, and records usage). The cache holds 1,000 / 100,000 / 1,000,000 live
+tokens (100 per user) loaded through its snapshot builder; each iteration
+checks the next token of a shuffled list, so lookups at a million tokens miss
+the CPU caches as real traffic would. CPU time per check:
+
+{table(["benchmark", "CPU time / check", "iterations"], rows)}
+
+**parse + checksum + hash + lookup at 1,000,000 tokens: {fmt_ns(p_ns)}; the
+whole Verifier: {fmt_ns(v_ns)}** (target < 1 µs: {verdict(p_ns < 1000)}).
+`threads:2` runs two checking threads at once (real time per check, both
+cores busy). Google Benchmark reported {ctx.get('num_cpus', '?')} CPUs at
+{ctx.get('mhz_per_cpu', '?')} MHz; Debian's libbenchmark is itself a debug
+build, which does not affect the measured code.
+
+```sh
+bench-core --benchmark_min_time={self.m['core_min_time']} --benchmark_format=json
+```
+""")
+        self.core_profile(by_name)
+
+    def snapshot(self):
+        m = self.m
+        n = int(m["cached_tokens"])
+        empty = key_values(self.dir / "snapshot-empty.txt")[0]
+        rounds = key_values(self.dir / "snapshot.txt")
+        load = key_values(self.dir / "load.txt")[0]
+        ready = statistics.median(int(r["ready_ms"]) for r in rounds)
+        rss = statistics.median(int(r["rss_kib"]) for r in rounds)
+        hwm = statistics.median(int(r["hwm_kib"]) for r in rounds)
+        empty_rss = int(empty["empty_rss_kib"])
+        per_token = (rss - empty_rss) * 1024 / n
+        per_token_peak = (hwm - empty_rss) * 1024 / n
+        self.summary.append((
+            f"Sidecar snapshot of {fmt_int(n)} tokens: start to ready",
+            f"{ready / 1000:.2f} s", "< 5 s", ready < 5000))
+        self.summary.append((
+            "Memory per cached token (RSS after load − RSS with an empty snapshot) / N",
+            f"{per_token:.0f} B (peak during load: {per_token_peak:.0f} B)", "< 200 B",
+            per_token < 200))
+        rows = []
+        for r in rounds:
+            metrics = prometheus(self.dir / f"snapshot-metrics-{r['round']}.txt") or {}
+            own = metrics.get("token_sidecar_sync_last_snapshot_seconds")
+            rows.append([r["round"], f"{int(r['ready_ms']) / 1000:.2f} s",
+                         f"{own:.2f} s" if own is not None else "n/a",
+                         f"{int(r['hwm_kib']) / 1024:.1f} MiB", f"{int(r['rss_kib']) / 1024:.1f} MiB"])
+        self.add(f"""
+## Snapshot: a sidecar loading {fmt_int(n)} tokens
+
+{fmt_int(n)} tokens of {fmt_int(n // int(m['tokens_per_user']))} users were
+bulk-loaded into the private PostgreSQL with `generate_series` (distinct
+32-byte hashes `sha256('bench-load-' || i)`, expiries spread over 300 days;
+{float(load['load_seconds']):.1f} s including `VACUUM ANALYZE`), with
+token-service stopped so its change feed did not fan the rows out as a
+delta. Then a token-sidecar was started against token-service
+(`SyncTokens` from version 0) and timed from the process start until its
+log said `ready: health is SERVING`; peak RSS is `VmHWM` at that moment,
+"after load" is `VmRSS` one second later. Where the sidecar serves metrics,
+`token_sidecar_sync_last_snapshot_seconds` shows the part spent receiving and
+building the snapshot. The baseline is a sidecar whose
+snapshot was empty (only the bench's own service and admin tokens):
+{empty_rss / 1024:.1f} MiB.
+
+{table(["round", "start → ready", "snapshot (sidecar's metric)", "peak RSS (VmHWM)", "RSS after load"], rows)}
+
+**Median {ready / 1000:.2f} s** (target < 5 s: {verdict(ready < 5000)});
+**{per_token:.0f} bytes per cached token** after the load (target < 200 B:
+{verdict(per_token < 200)}), {per_token_peak:.0f} B at the peak.
+""")
+
+    def propagation(self):
+        p = self.json("propagation.json")
+        every = p["every_sidecar_ms"]
+        pair = p["each_pair_ms"]
+        self.summary.append((
+            f"Revocation seen by every connected sidecar ({p['sidecars']}), p99",
+            f"{fmt_ms(every['p99'])} (p50 {fmt_ms(every['p50'])})", "< 100 ms",
+            every["p99"] < 100))
+        rows = [[f"sidecar {i + 1}", fmt_ms(s["p50"]), fmt_ms(s["p99"]), fmt_ms(s["max"])]
+                for i, s in enumerate(p["per_sidecar_ms"])]
+        rows.append(["every sidecar (the slowest of the three, per revocation)",
+                     fmt_ms(every["p50"]), fmt_ms(every["p99"]), fmt_ms(every["max"])])
+        rows.append(["any (token, sidecar) pair", fmt_ms(pair["p50"]), fmt_ms(pair["p99"]),
+                     fmt_ms(pair["max"])])
+        rv = p["revoke_rpc_ms"]
+        self.add(f"""
+## Propagation: RevokeToken → every sidecar denies
+
+`bench-client propagation` created {fmt_int(p['revocations'])} tokens, waited until each of
+{p['sidecars']} connected sidecars allowed every one of them (through
+`tokens.v1.Authenticator/Authenticate`), then revoked them one at a time:
+after each `RevokeToken` returned, one thread per sidecar called
+`Authenticate` every {p['poll_interval_ms']:g} ms until it was denied, and
+recorded the time from `RevokeToken` returning to the denying answer
+arriving (so the numbers include up to one poll interval and one
+`Authenticate` round trip).
+
+{table(["", "p50", "p99", "max"], rows)}
+
+**p99 until every sidecar denies: {fmt_ms(every['p99'])}** (target < 100 ms:
+{verdict(every['p99'] < 100)}). `RevokeToken` itself took p50
+{fmt_ms(rv['p50'])}, p99 {fmt_ms(rv['p99'])}.
+""")
+
+    def usage(self):
+        m = self.m
+        load = self.json("usage-load.json")
+        statements = self.json("usage-statements.json")
+        tokens_used = int((self.dir / "usage-tokens.txt").read_text().strip() or 0)
+        usage_rows = [s for s in statements
+                      if re.search(r"update\s+tokens\s+t\s+set\s+last_used_at", s["query"], re.I | re.S)]
+        usage_calls = sum(s["calls"] for s in usage_rows)
+        usage_written = sum(s["rows"] for s in usage_rows)
+        other_calls = sum(s["calls"] for s in statements) - usage_calls
+        flushes, flush_source, exact = self.usage_flushes()
+        seconds = load["seconds"]
+        per_flush_ok = usage_calls <= flushes
+        self.summary.append((
+            "last-used: SQL statements per usage flush",
+            f"{usage_calls} UPDATE statements for {'' if exact else 'at most '}{flushes} flushes "
+            f"and {fmt_int(load['checks'])} checks",
+            "one per flush", per_flush_ok))
+        self.summary.append((
+            "Database statements on a cache hit",
+            f"{other_calls} other statements in {seconds:.0f} s of {fmt_int(load['checks'])} checks "
+            "(the change feed's poll and the usage flushes; none per check)",
+            "zero per check", other_calls < load["checks"] / 100))
+        rows = []
+        for s in statements[:12]:
+            query = " ".join(s["query"].split())
+            if len(query) > 110:
+                query = query[:107] + "..."
+            rows.append([s["calls"], s["rows"], f"`{query}`"])
+        self.add(f"""
+## Write amplification of last-used
+
+A sidecar with `--usage_flush_interval={m['usage_flush']}` served
+`bench-client check-load`: {load['concurrency']} clients sending `Check`s for
+{fmt_int(load['tokens'])} tokens round-robin for {seconds:.1f} s. The private PostgreSQL
+runs with `shared_preload_libraries=pg_stat_statements`; its statistics were
+reset just before the load and read 3 s after it (after the last flush).
+
+| | |
+|---|---|
+| checks served (all allowed) | {fmt_int(load['checks'])} ({fmt_int(load['per_second'])}/s) |
+| usage flushes that sent a batch | {flushes} ({flush_source}) |
+| usage `UPDATE` statements | {usage_calls} |
+| rows written by them | {fmt_int(usage_written)} |
+| tokens with a last use afterwards | {fmt_int(tokens_used)} of {fmt_int(load['tokens'])} |
+| every other statement in the window | {other_calls} |
+
+**{usage_calls} statements for {'' if exact else 'at most '}{flushes} flushes**
+(target: one statement per flush, however many checks: {verdict(per_flush_ok)}):
+{fmt_int(load['checks'])} checks became {fmt_int(usage_written)} row writes,
+{load['checks'] / max(usage_written, 1):.0f} checks per written row.
+
+Every statement PostgreSQL ran in the window (pg_stat_statements), most
+called first. Besides the usage `UPDATE`: token-service's change feed reads
+the latest version every `--sync_poll_interval` (1 s) and, per
+`ReportUsage` call, authenticates the sidecar's own token (the `SELECT
+t.id::text, ...` by hash) in a transaction of its own (`BEGIN`/`COMMIT`). A
+check answered from the cache runs nothing.
+
+{table(["calls", "rows", "statement"], rows)}
+""")
+
+    def usage_flushes(self):
+        """(flushes, how they were counted, exact?): the sidecar's count of
+        usage batches sent, or token-service's of ReportUsage calls, when
+        they serve metrics; otherwise the flush ticks the measured window
+        could hold, an upper bound."""
+        def delta(name, pattern, source):
+            before = prometheus(self.dir / f"usage-{name}-metrics-before.txt")
+            after = prometheus(self.dir / f"usage-{name}-metrics-after.txt")
+            if before is None or after is None:
+                return None
+            keys = [k for k in after if re.search(pattern, k)]
+            if not keys:
+                return None
+            return int(sum(after[k] - before.get(k, 0.0) for k in keys)), source, True
+        counted = (delta("sidecar", r'^token_sidecar_usage_batches_total\{.*result="(sent|failed)"',
+                         "usage batches the sidecar sent, from its metrics")
+                   or delta("service", r'^grpc_server_handling_seconds_count\{.*grpc_method="ReportUsage"',
+                            "ReportUsage calls, from token-service's metrics"))
+        if counted:
+            return counted
+        window = key_values(self.dir / "usage-window.txt")[0]
+        interval = float(self.m["usage_flush"].rstrip("s"))
+        ticks = int(float(window["window_seconds"]) / interval) + 1
+        return ticks, (f"at most: the flush ticks in the {float(window['window_seconds']):.1f} s "
+                       "window; neither process served metrics to count them"), False
+
+    def management(self):
+        create = self.json("create.json")
+        lst = self.json("list.json")
+        n = int(self.m["cached_tokens"])
+        first = lst["all_users"]["latency_ms"]
+        worst = max(lst[k]["latency_ms"]["p99"] for k in ("all_users", "one_user", "all_users_active"))
+        self.summary.append((
+            f"`ListTokens` first page over {fmt_int(n)}+ tokens, p99",
+            f"{fmt_ms(first['p99'])} (all users; worst of three queries {fmt_ms(worst)})",
+            "< 10 ms", worst < 10))
+        self.summary.append((
+            f"`CreateToken` throughput, {create['concurrency']} concurrent clients",
+            f"{fmt_int(create['per_second'])}/s (p99 {fmt_ms(create['latency_ms']['p99'])})",
+            "(no target)", None))
+        rows = []
+        for key, what in (("all_users", "all users (`all_users: true`): Access Control → User Tokens"),
+                          ("one_user", "one user (`user_id`), a profile page"),
+                          ("all_users_active", "all users, `status: ACTIVE`")):
+            lat = lst[key]["latency_ms"]
+            rows.append([what, lst[key]["page"], fmt_ms(lat["p50"]), fmt_ms(lat["p99"]),
+                         fmt_ms(lat["max"])])
+        c = create["latency_ms"]
+        pg_rows = []
+        statements_path = self.dir / "list-statements.json"
+        for st in (json.loads(statements_path.read_text()) if statements_path.exists() else []):
+            query = " ".join(st["query"].split())
+            if query.upper() in ("BEGIN", "COMMIT"):
+                continue
+            what = ("the list query (`kListTokens`)" if "ORDER BY t.created_at DESC" in query else
+                    "authenticating the caller's token" if "WHERE t.token_hash" in query else
+                    f"`{query[:60]}...`")
+            pg_rows.append([what, fmt_int(st["calls"]), fmt_ms(st["mean_exec_time"]),
+                            fmt_ms(st["max_exec_time"])])
+        pg_table = ""
+        if pg_rows:
+            pg_table = ("\nPostgreSQL's own execution time for what these calls ran\n"
+                        "(pg_stat_statements; the three kinds and the warm-up together):\n\n"
+                        + table(["statement", "calls", "mean", "max"], pg_rows) + "\n")
+        self.add(f"""
+## Management API
+
+**CreateToken**: {fmt_int(create['count'])} tokens created by {create['concurrency']}
+concurrent clients (each on its own connection, as the admin, for
+{create['users']} users) over a database already holding {fmt_int(n)} tokens:
+**{fmt_int(create['per_second'])} tokens/s**, latency p50 {fmt_ms(c['p50'])},
+p99 {fmt_ms(c['p99'])}, max {fmt_ms(c['max'])}. Each creation is one
+transaction (token row, audit event, change-feed version and notification)
+committed with PostgreSQL's default durability (`fsync` and
+`synchronous_commit` on).
+
+**ListTokens** first page (default page size), {lst['iterations']} calls of each
+kind after 10 warm-up calls, one client, over {fmt_int(n)}+ tokens:
+
+{table(["query", "page", "p50", "p99", "max"], rows)}
+{pg_table}
+**p99 {fmt_ms(first['p99'])}** for everyone's first page (target < 10 ms:
+{verdict(worst < 10)} for all three).
+""")
+
+    def render(self):
+        m = self.m
+        for part in (self.check, self.core, self.snapshot, self.propagation, self.usage,
+                     self.management):
+            part()
+        mem_gib = int(m["memory_kib"]) / 1024 / 1024
+        summary_rows = [[what, measured, target,
+                         "" if met is None else ("met" if met else "**missed**")]
+                        for what, measured, target, met in self.summary]
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        quick_note = ("\n> **Quick mode**: small sizes and short runs, only to show the harness "
+                      "works. The numbers are not the project's benchmark results.\n"
+                      if self.quick else "")
+        head = f"""# Benchmarks
+
+Written by `bench/run.sh` ({m['mode']} mode) on {when}; the whole run took
+{int(m['elapsed_seconds']) // 60} min {int(m['elapsed_seconds']) % 60} s. To reproduce:
+
+```sh
+{m['command'].strip()}
+```
+{quick_note}
+It builds the project in Release (`-DCMAKE_BUILD_TYPE=Release`), starts a
+private PostgreSQL, token-service, token-sidecars and the bench servers of
+`bench/`, loads data, runs every benchmark below and writes this file. The
+targets are DESIGN.md's (§6); nothing here is asserted by a test.
+
+## Results against the targets
+
+{table(["what", "measured", "target", ""], summary_rows)}
+
+## Machine
+
+| | |
+|---|---|
+| CPU | {m['cpu']}, {m['cores']} cores |
+| memory | {mem_gib:.1f} GiB |
+| kernel | {m['kernel']} |
+| OS | {m['os']} (Debian {m['debian']}) |
+| compiler | {m['compiler']}, `{m['cxx_flags']}` |
+| gRPC | {m['grpc']} (protobuf {m['protobuf']}) |
+| PostgreSQL | {m['postgresql']} (libpqxx {m['libpqxx']}) |
+| load generator | {m['h2load']} |
+| Google Benchmark | {m['benchmark']} |
+| load average (1, 5, 15 min) | {m['loadavg_start']} at the start, {m['loadavg_end']} at the end |
+
+Everything (PostgreSQL, token-service, the sidecars, the load generators)
+shares these {m['cores']} cores, so every number is for the whole system on
+one small machine, not for a server with cores to itself. PostgreSQL runs with
+`shared_buffers=256MB`, otherwise defaults.
+"""
+        return head + "\n" + "\n\n".join(self.sections) + "\n"
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "latencies":
+        print(json.dumps(latencies(argv[2])))
+        return 0
+    if len(argv) == 3 and argv[1] == "render":
+        sys.stdout.write(Report(argv[2]).render())
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

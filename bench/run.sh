@@ -1,0 +1,730 @@
+#!/usr/bin/env bash
+# Runs every benchmark of DESIGN.md's targets and writes a Markdown report.
+#
+#   bench/run.sh                         full run (about 5 minutes on 2 cores,
+#                                        plus the first Release build's few);
+#                                        writes docs/benchmarks.md
+#   bench/run.sh --quick [--out FILE]    every benchmark, small and short (under
+#                                        a minute), to prove the harness works;
+#                                        writes FILE (default: a temporary file),
+#                                        never docs/benchmarks.md
+#
+# Options:
+#   --build-dir DIR   Release build directory (default build/bench-release)
+#   --no-build        use the binaries already in --build-dir
+#   --out FILE        where the report goes
+#   --keep            keep the temporary directory (logs, raw results)
+#
+# Builds the targets it needs in Release, starts a private PostgreSQL (its own
+# data directory and Unix socket under a temporary directory, stopped at
+# exit), token-service, token-sidecars and the bench servers of bench/, loads
+# data, runs the benchmarks and renders the report (bench/report.py). Fails
+# when any step fails; asserts nothing about speed. Token secrets exist only
+# in memory and in a mode-0700 directory that is removed at exit.
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/../scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+# --- Settings ----------------------------------------------------------------
+
+QUICK=0
+BUILD=1
+KEEP=0
+OUT=""
+BUILD_DIR="$REPO_ROOT/build/bench-release"
+SHOWN_COMMAND=""
+
+TOKENS_PER_USER=100 # bulk-loaded owners: one per 100 tokens
+H2_CLIENTS=8        # h2load connections...
+H2_STREAMS=32       # ...and concurrent streams on each
+CREATE_CONCURRENCY=8
+CHECK_CONCURRENCY=4 # write amplification: concurrent Check clients
+USAGE_FLUSH=1s
+SIDECARS=3          # propagation
+PROFILE_SECONDS=4
+
+set_sizes() {
+  if ((QUICK)); then
+    MODE=quick
+    CACHED_TOKENS=100000 # snapshot, ListTokens, and the sidecars' caches
+    SNAPSHOT_ROUNDS=1
+    CORE_MIN_TIME=0.01 # seconds per Google Benchmark case
+    LOAD_SECONDS=3     # h2load, per run
+    WARMUP_SECONDS=1
+    LOAD_ROUNDS=1
+    CREATE_COUNT=400
+    LIST_ITERATIONS=50
+    USAGE_SECONDS=4
+    REVOCATIONS=50
+  else
+    MODE=full
+    CACHED_TOKENS=1000000
+    SNAPSHOT_ROUNDS=3
+    CORE_MIN_TIME=0.5
+    LOAD_SECONDS=10
+    WARMUP_SECONDS=2
+    LOAD_ROUNDS=3
+    CREATE_COUNT=3000
+    LIST_ITERATIONS=300
+    USAGE_SECONDS=20
+    REVOCATIONS=1000
+  fi
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+  exit 2
+}
+
+parse_args() {
+  local args=("$@")
+  while (($#)); do
+    case $1 in
+      --quick) QUICK=1 ;;
+      --no-build) BUILD=0 ;;
+      --keep) KEEP=1 ;;
+      --out | --build-dir)
+        [[ $# -ge 2 ]] || usage
+        if [[ $1 == --out ]]; then OUT=$2; else BUILD_DIR=$2; fi
+        shift
+        ;;
+      -h | --help) usage ;;
+      *)
+        printf 'error: unknown argument %s\n' "$1" >&2
+        usage
+        ;;
+    esac
+    shift
+  done
+  [[ $BUILD_DIR == /* ]] || BUILD_DIR="$PWD/$BUILD_DIR"
+  if [[ -n $OUT && $OUT != /* ]]; then OUT="$PWD/$OUT"; fi
+  SHOWN_COMMAND="bench/run.sh $(shown_args "${args[@]}")"
+}
+
+# shown_args ARGS...: the arguments as the report shows them: paths inside
+# the repository relative to it, other absolute paths as a placeholder.
+shown_args() {
+  local arg shown=()
+  for arg in "$@"; do
+    if [[ $arg == "$REPO_ROOT"/* ]]; then
+      shown+=("${arg#"$REPO_ROOT"/}")
+    elif [[ $arg == /* ]]; then
+      shown+=("PATH")
+    else
+      shown+=("$arg")
+    fi
+  done
+  echo "${shown[*]}"
+}
+
+# --- Processes and cleanup ---------------------------------------------------
+
+WORK=""
+PRIVATE=""
+LOGS=""
+RESULTS=""
+PG_DIR=""
+PG_BIN=""
+PG_STARTED=0
+declare -A PID_OF=() # name -> pid of what we started
+STARTED=()           # names, in start order
+
+make_work_dir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/tokens-bench.XXXXXX")
+  # PostgreSQL runs as another user when we are root: it must traverse WORK.
+  chmod 0711 "$WORK"
+  PRIVATE="$WORK/private" # secrets: the token file, the Check body
+  LOGS="$WORK/logs"
+  RESULTS="$WORK/results"
+  PG_DIR="$WORK/pg"
+  mkdir -m 0700 "$PRIVATE" "$LOGS" "$RESULTS"
+}
+
+as_pg() {
+  if [[ $EUID -eq 0 ]]; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# stop NAME: SIGTERM, up to 15 s to drain, then SIGKILL.
+stop() {
+  local name=$1 pid deadline
+  pid=${PID_OF[$name]:-}
+  [[ -n $pid ]] || return 0
+  unset "PID_OF[$name]"
+  if pid_alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 15))
+    while ((SECONDS < deadline)) && pid_alive "$pid"; do sleep 0.05; done
+    if pid_alive "$pid"; then
+      warn "$name (pid $pid) ignored SIGTERM; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$? i f
+  trap - EXIT INT TERM
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do stop "${STARTED[i]}"; done
+  if ((PG_STARTED)); then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  fi
+  [[ -n $WORK ]] || exit "$status"
+  if ((status != 0)); then
+    printf 'error: the benchmark run failed (exit %s); last lines of its logs:\n' "$status" >&2
+    for f in "$LOGS"/*.log; do
+      [[ -f $f ]] || continue
+      printf -- '--- %s\n' "$(basename "$f")" >&2
+      tail -n 15 "$f" >&2
+    done
+  fi
+  # Secrets go first, whatever else is kept.
+  rm -rf "$PRIVATE"
+  if ((KEEP)); then
+    log "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+
+# start NAME CMD...: starts CMD in the background, output to $LOGS/NAME.log.
+start() {
+  local name=$1
+  shift
+  : >"$LOGS/$name.log"
+  "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  PID_OF[$name]=$!
+  STARTED+=("$name")
+}
+
+# wait_for_log NAME TEXT [TIMEOUT]: until NAME's log contains TEXT.
+wait_for_log() {
+  local name=$1 text=$2 timeout=${3:-60} pid deadline
+  pid=${PID_OF[$name]}
+  deadline=$((SECONDS + timeout))
+  until grep -qF -- "$text" "$LOGS/$name.log"; do
+    pid_alive "$pid" || die "$name exited before logging \"$text\""
+    ((SECONDS < deadline)) || die "$name did not log \"$text\" within ${timeout}s"
+    sleep 0.01
+  done
+}
+
+# port_of NAME: the gRPC port NAME logged ("listening on host:port").
+port_of() {
+  wait_for_log "$1" "listening on"
+  grep -m1 -oE 'listening on [^"]*:[0-9]+' "$LOGS/$1.log" | sed -E 's/.*:([0-9]+)$/\1/'
+}
+
+# scrape_metrics NAME FILE: NAME's Prometheus metrics, when it serves them.
+scrape_metrics() {
+  local port
+  port=$(grep -i 'metrics' "$LOGS/$1.log" | grep -m1 -oE '(127\.0\.0\.1|localhost|\[::1\]):[0-9]+' |
+    sed -E 's/.*:([0-9]+)$/\1/' || true)
+  [[ -n $port ]] || return 0
+  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    "http://127.0.0.1:$port/metrics" >"$2" 2>/dev/null || rm -f "$2"
+}
+
+# supports_flag BINARY FLAG: whether BINARY --helpfull lists --FLAG.
+supports_flag() {
+  { "$1" --helpfull 2>&1 || true; } | grep -qE -- "--$2( |\$)"
+}
+
+vm_kib() { sed -nE "s/^$2:[[:space:]]+([0-9]+) kB/\1/p" "/proc/$1/status"; }
+
+now_ns() { date +%s%N; }
+
+seconds_since() { python3 -c "print(($(now_ns) - $1) / 1e9)"; }
+
+# cpu_sample SERVER_PID CLIENT_PID: "<server's CPU ticks> <busy ticks of the
+# server core> <ns> <client's CPU ticks>". The server's own CPU time per
+# request does not depend on what else ran on its core; the core's busy time
+# minus the server's shows how much did; the client's, whether the load
+# generator was the limit.
+cpu_sample() {
+  local core_line=cpu
+  [[ -n $SERVER_CPU ]] && core_line="cpu$SERVER_CPU"
+  printf '%s %s %s %s' \
+    "$(awk '{print $14 + $15}' "/proc/$1/stat")" \
+    "$(awk -v c="$core_line" '$1 == c {print $2 + $3 + $4 + $7 + $8}' /proc/stat)" \
+    "$(now_ns)" \
+    "$(awk '{print $14 + $15}' "/proc/$2/stat" 2>/dev/null || echo -1)"
+}
+
+# perf_record OUT ARGS...: samples (with call graphs: the Release build has
+# no frame pointers) into OUT. The software clock needs no hardware counters.
+perf_record() {
+  local out=$1
+  shift
+  perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -o "$out" "$@" \
+    >>"$LOGS/perf.log" 2>&1 || die "perf record failed"
+}
+
+# perf_report DATA [FILTER...]: inclusive and own share of each function.
+perf_report() {
+  local data=$1
+  shift
+  perf report -i "$data" --children --stdio --sort sym -g none --percent-limit 0.2 "$@" \
+    2>>"$LOGS/perf.log" || die "perf report failed"
+}
+
+# --- Build and machine ---------------------------------------------------------
+
+TARGETS=(token-service token-sidecar bench-empty-authz bench-naive-authz bench-core bench-client)
+
+build() {
+  local configure=(-S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+    -DTOKENS_BUILD_TESTS=OFF -DTOKENS_BUILD_BENCH=ON)
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; then
+    configure+=(-G Ninja)
+  fi
+  log "building ${TARGETS[*]} (Release) in $(shown_args "$BUILD_DIR")"
+  cmake "${configure[@]}" >"$LOGS/cmake.log" 2>&1 || die "cmake configure failed"
+  cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${TARGETS[@]}" >"$LOGS/build.log" 2>&1 ||
+    die "the Release build failed"
+}
+
+find_tools() {
+  local bin
+  TOKEN_SERVICE="$BUILD_DIR/services/token_service/token-service"
+  TOKEN_SIDECAR="$BUILD_DIR/sidecar/token-sidecar"
+  EMPTY_AUTHZ="$BUILD_DIR/bench/bench-empty-authz"
+  NAIVE_AUTHZ="$BUILD_DIR/bench/bench-naive-authz"
+  BENCH_CORE="$BUILD_DIR/bench/bench-core"
+  BENCH_CLIENT="$BUILD_DIR/bench/bench-client"
+  for bin in "$TOKEN_SERVICE" "$TOKEN_SIDECAR" "$EMPTY_AUTHZ" "$NAIVE_AUTHZ" "$BENCH_CORE" "$BENCH_CLIENT"; do
+    [[ -x $bin ]] || die "$(shown_args "$bin") is missing: build first or drop --no-build"
+  done
+  grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt" ||
+    die "$(shown_args "$BUILD_DIR") is not a Release build"
+  command -v h2load >/dev/null || die "h2load not found (Debian package nghttp2-client)"
+
+  # Every process gets its own metrics port, once the binaries have one;
+  # several sidecars on the default port would collide.
+  SERVICE_FLAGS=()
+  SIDECAR_FLAGS=()
+  if supports_flag "$TOKEN_SERVICE" metrics_listen; then SERVICE_FLAGS+=(--metrics_listen=127.0.0.1:0); fi
+  if supports_flag "$TOKEN_SIDECAR" metrics_listen; then SIDECAR_FLAGS+=(--metrics_listen=127.0.0.1:0); fi
+
+  # Load generator and server each on a core of their own when there are two.
+  local cpus
+  mapfile -t cpus < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
+  SERVER_CPU=""
+  CLIENT_CPU=""
+  PIN_SERVER=()
+  PIN_CLIENT=()
+  if ((${#cpus[@]} >= 2)); then
+    SERVER_CPU=${cpus[0]}
+    CLIENT_CPU=${cpus[1]}
+    PIN_SERVER=(taskset -c "$SERVER_CPU")
+    PIN_CLIENT=(taskset -c "$CLIENT_CPU")
+  fi
+
+  # Full runs profile where the time goes; quick runs don't.
+  PROFILE=0
+  if ((!QUICK)) && command -v perf >/dev/null 2>&1 &&
+    perf record -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
+    PROFILE=1
+  fi
+}
+
+describe_machine() {
+  local cxx
+  cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")
+  {
+    echo "mode=$MODE"
+    echo "command=$SHOWN_COMMAND"
+    echo "cores=$(nproc)"
+    echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+    echo "memory_kib=$(sed -nE 's/^MemTotal:[[:space:]]+([0-9]+) kB/\1/p' /proc/meminfo)"
+    echo "kernel=$(uname -sr)"
+    echo "debian=$(cat /etc/debian_version 2>/dev/null || echo unknown)"
+    echo "os=$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"')"
+    echo "compiler=$("${cxx:-c++}" --version | head -n1)"
+    echo "cxx_flags=$(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")"
+    echo "grpc=$(dpkg-query -W -f='${Version}' libgrpc++-dev 2>/dev/null || echo unknown)"
+    echo "protobuf=$(dpkg-query -W -f='${Version}' libprotobuf-dev 2>/dev/null || echo unknown)"
+    echo "libpqxx=$(dpkg-query -W -f='${Version}' libpqxx-dev 2>/dev/null || echo unknown)"
+    echo "benchmark=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"
+    echo "h2load=$(h2load --version | head -n1)"
+    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "profile=$PROFILE"
+    echo "profile_seconds=$PROFILE_SECONDS"
+    echo "server_cpu=$SERVER_CPU"
+    echo "client_cpu=$CLIENT_CPU"
+    echo "cached_tokens=$CACHED_TOKENS"
+    echo "tokens_per_user=$TOKENS_PER_USER"
+    echo "snapshot_rounds=$SNAPSHOT_ROUNDS"
+    echo "core_min_time=$CORE_MIN_TIME"
+    echo "load_seconds=$LOAD_SECONDS"
+    echo "warmup_seconds=$WARMUP_SECONDS"
+    echo "load_rounds=$LOAD_ROUNDS"
+    echo "h2_clients=$H2_CLIENTS"
+    echo "h2_streams=$H2_STREAMS"
+    echo "create_count=$CREATE_COUNT"
+    echo "create_concurrency=$CREATE_CONCURRENCY"
+    echo "list_iterations=$LIST_ITERATIONS"
+    echo "usage_seconds=$USAGE_SECONDS"
+    echo "usage_flush=$USAGE_FLUSH"
+    echo "check_concurrency=$CHECK_CONCURRENCY"
+    echo "revocations=$REVOCATIONS"
+    echo "sidecars=$SIDECARS"
+  } >"$RESULTS/machine.txt"
+}
+
+# --- PostgreSQL, token-service, sidecars ----------------------------------------
+
+start_postgres() {
+  PG_BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n1)
+  [[ -n $PG_BIN && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+  if [[ $EUID -eq 0 ]]; then
+    id -u postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' system user"
+  fi
+  mkdir -m 0700 "$PG_DIR"
+  if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$PG_DIR"; fi
+  log "PostgreSQL: a private cluster on a Unix socket"
+  as_pg env LC_ALL=C "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 \
+    --no-locale --no-sync >"$LOGS/initdb.log" 2>&1 || die "initdb failed"
+  cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+listen_addresses = ''
+port = 5432
+unix_socket_directories = '$PG_DIR'
+max_connections = 200
+shared_buffers = 256MB
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+EOF
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >/dev/null ||
+    die "PostgreSQL failed to start: $(tail -n 5 "$PG_DIR/server.log" 2>/dev/null)"
+  PG_STARTED=1
+  echo "postgresql=$("$PG_BIN/postgres" --version)" >>"$RESULTS/machine.txt"
+  psql_db -d postgres -c "CREATE DATABASE tokens" >/dev/null
+  psql_db -d tokens -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+  DATABASE_URL="postgresql://postgres@/tokens?host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")"
+  export DATABASE_URL
+}
+
+psql_db() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres "$@"; }
+sql() { psql_db -d tokens -tA "$@"; }
+
+bootstrap() {
+  "$TOKEN_SERVICE" migrate >"$LOGS/migrate.log" 2>&1 || die "token-service migrate failed"
+  ADMIN_TOKEN=$("$TOKEN_SERVICE" bootstrap-admin --user bench-admin 2>"$LOGS/bootstrap-admin.log")
+  SERVICE_TOKEN=$("$TOKEN_SERVICE" bootstrap-service --user bench-sidecar 2>"$LOGS/bootstrap-service.log")
+  [[ -n $ADMIN_TOKEN && -n $SERVICE_TOKEN ]] || die "bootstrap printed no token"
+}
+
+# The bench client reads the admin token from its environment, sidecars
+# their service token from theirs: never on a command line.
+client() { BENCH_ADMIN_TOKEN=$ADMIN_TOKEN "$BENCH_CLIENT" "$@"; }
+
+start_service() {
+  start token-service "$TOKEN_SERVICE" --listen 127.0.0.1:0 "${SERVICE_FLAGS[@]}"
+  SERVICE_ADDR="127.0.0.1:$(port_of token-service)"
+}
+
+# start_sidecar NAME [--pinned] [FLAGS...]: --pinned puts it on the server
+# core. Waits until it is ready; its address is then $(address_of NAME).
+start_sidecar() {
+  local name=$1 pin=()
+  shift
+  if [[ ${1:-} == --pinned ]]; then
+    pin=("${PIN_SERVER[@]}")
+    shift
+  fi
+  TOKEN_SIDECAR_SERVICE_TOKEN=$SERVICE_TOKEN start "$name" "${pin[@]}" "$TOKEN_SIDECAR" \
+    --listen 127.0.0.1:0 --token_service "$SERVICE_ADDR" "${SIDECAR_FLAGS[@]}" "$@"
+  wait_for_log "$name" "ready: health is SERVING" 120
+}
+
+address_of() { echo "127.0.0.1:$(port_of "$1")"; }
+
+# --- The benchmarks ----------------------------------------------------------------
+
+bench_core() {
+  log "core: Google Benchmark of the sidecar's verification (min time ${CORE_MIN_TIME}s a case)"
+  "$BENCH_CORE" --benchmark_min_time="$CORE_MIN_TIME" --benchmark_format=json \
+    --benchmark_out="$RESULTS/core.json" --benchmark_out_format=json \
+    >"$LOGS/bench-core.log" 2>&1 || die "bench-core failed"
+}
+
+# Where one verification's time goes, at a million cached tokens.
+profile_core() {
+  log "core: profiling BM_Verifier at 1,000,000 tokens (perf)"
+  perf_record "$WORK/core.perf" -- "$BENCH_CORE" --benchmark_filter='^BM_Verifier/tokens:1000000$' \
+    --benchmark_min_time=3
+  perf_report "$WORK/core.perf" >"$RESULTS/profile-core.txt"
+}
+
+# The memory of a sidecar whose snapshot is empty, the baseline of the
+# bytes per cached token.
+snapshot_baseline() {
+  log "snapshot: a sidecar with an empty snapshot (memory baseline)"
+  start_sidecar sidecar-empty
+  sleep 1
+  local pid=${PID_OF[sidecar-empty]}
+  echo "empty_rss_kib=$(vm_kib "$pid" VmRSS) empty_hwm_kib=$(vm_kib "$pid" VmHWM)" \
+    >"$RESULTS/snapshot-empty.txt"
+  stop sidecar-empty
+}
+
+# CACHED_TOKENS tokens of CACHED_TOKENS / TOKENS_PER_USER users, with
+# token-service stopped: its change feed would otherwise read every new row
+# and fan them out to the sidecars as one huge delta. The rows skip the
+# change-feed trigger (session_replication_role) and take their versions
+# directly; only their hashes need to be distinct.
+bulk_load() {
+  local users=$((CACHED_TOKENS / TOKENS_PER_USER)) t0
+  log "loading $CACHED_TOKENS tokens of $users users (generate_series)"
+  t0=$(now_ns)
+  sql >"$LOGS/load.log" 2>&1 <<EOF || die "the bulk load failed"
+SET session_replication_role = replica;
+INSERT INTO users (user_id, display_name, email, role, created_at, updated_at, version)
+SELECT 'load-' || u, 'Load user ' || u, 'load-' || u || '@bench.invalid', 'USER', now(), now(),
+       nextval('change_version_seq')
+  FROM generate_series(0, $((users - 1))) AS u;
+INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, version)
+SELECT gen_random_uuid(), 'load-' || (i % $users), 'load-' || i,
+       sha256(('bench-load-' || i)::bytea), 'utk_load…' || lpad((i % 10000)::text, 4, '0'),
+       now() - i * interval '1 second', current_date + 30 + (i % 300),
+       nextval('change_version_seq')
+  FROM generate_series(0, $((CACHED_TOKENS - 1))) AS i;
+EOF
+  sql -c "VACUUM ANALYZE users" -c "VACUUM ANALYZE tokens" >>"$LOGS/load.log" 2>&1 ||
+    die "VACUUM ANALYZE failed"
+  echo "load_seconds=$(seconds_since "$t0")" >"$RESULTS/load.txt"
+}
+
+snapshot_rounds() {
+  local round t0 t1 pid hwm rss
+  for ((round = 1; round <= SNAPSHOT_ROUNDS; round++)); do
+    log "snapshot: a sidecar loads $CACHED_TOKENS tokens (round $round of $SNAPSHOT_ROUNDS)"
+    t0=$(now_ns)
+    start_sidecar sidecar-snapshot
+    t1=$(now_ns)
+    pid=${PID_OF[sidecar-snapshot]}
+    hwm=$(vm_kib "$pid" VmHWM)
+    scrape_metrics sidecar-snapshot "$RESULTS/snapshot-metrics-$round.txt"
+    # What stays once the load is over (the builder's and the stream's
+    # buffers are gone).
+    sleep 1
+    rss=$(vm_kib "$pid" VmRSS)
+    echo "round=$round ready_ms=$(((t1 - t0) / 1000000)) hwm_kib=$hwm rss_kib=$rss" >>"$RESULTS/snapshot.txt"
+    stop sidecar-snapshot
+  done
+}
+
+# CreateToken throughput; the tokens' secrets go to the private directory
+# for the Check benchmarks.
+create_tokens() {
+  log "management: CreateToken x $CREATE_COUNT by $CREATE_CONCURRENCY concurrent clients"
+  client create-tokens --service "$SERVICE_ADDR" --count "$CREATE_COUNT" \
+    --concurrency "$CREATE_CONCURRENCY" --users 20 --user_prefix bench-user \
+    --secrets "$PRIVATE/secrets" >"$RESULTS/create.json" 2>"$LOGS/create.log" ||
+    die "create-tokens failed"
+}
+
+declare -A CHECK_ADDR=()
+declare -A CHECK_NAME=([sidecar]=sidecar-1 [empty]=empty-authz [naive]=naive-authz)
+CHECK_SERVERS=(sidecar empty naive)
+
+# h2load_run SERVER ROUND [SECONDS]: one measured run, checked; with the
+# server's CPU time over the measured part.
+h2load_run() {
+  local server=$1 round=$2 seconds=${3:-$LOAD_SECONDS} h2 before pid
+  local out="$RESULTS/h2load-$server-$round.txt" requests="$WORK/h2load-$server-$round.log"
+  pid=${PID_OF[${CHECK_NAME[$server]}]}
+  "${PIN_CLIENT[@]}" h2load -t 1 -c "$H2_CLIENTS" -m "$H2_STREAMS" \
+    -D "$seconds" --warm-up-time="$WARMUP_SECONDS" \
+    -d "$PRIVATE/check.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    --log-file="$requests" \
+    "http://${CHECK_ADDR[$server]}/envoy.service.auth.v3.Authorization/Check" >"$out" 2>&1 &
+  h2=$!
+  # Both samples inside the measured part, while h2load still runs.
+  sleep "$WARMUP_SECONDS.3"
+  before=$(cpu_sample "$pid" "$h2")
+  sleep "$((seconds - 1))"
+  echo "$before $(cpu_sample "$pid" "$h2")" >"$RESULTS/h2load-$server-$round.cpu"
+  wait "$h2" || die "h2load against $server failed: $(tail -n 3 "$out")"
+  grep -qE 'requests: .* 0 failed, 0 errored, 0 timeout' "$out" ||
+    die "h2load against $server had failed requests: $(grep 'requests:' "$out")"
+  grep -qE 'status codes: [1-9][0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx' "$out" ||
+    die "h2load against $server got non-2xx answers: $(grep 'status codes:' "$out")"
+  # Per-request latencies (microseconds) -> percentiles.
+  python3 "$REPO_ROOT/bench/report.py" latencies "$requests" >"$RESULTS/h2load-$server-$round.lat.json"
+  rm -f "$requests"
+}
+
+# Check: the sidecar against the ceiling (an empty service) and the naive
+# baseline, all pinned to the server core, h2load on the other.
+check_load() {
+  local round server
+  client check-body --secrets "$PRIVATE/secrets" --body "$PRIVATE/check.bin" \
+    >"$RESULTS/check-body.json" 2>"$LOGS/check-body.log" || die "check-body failed"
+  start empty-authz "${PIN_SERVER[@]}" "$EMPTY_AUTHZ" --listen 127.0.0.1:0
+  start naive-authz "${PIN_SERVER[@]}" "$NAIVE_AUTHZ" --listen 127.0.0.1:0
+  CHECK_ADDR[sidecar]=$(address_of sidecar-1)
+  CHECK_ADDR[empty]=$(address_of empty-authz)
+  CHECK_ADDR[naive]=$(address_of naive-authz)
+
+  # A real gRPC client first: the body must be a Check that each server allows.
+  for server in "${CHECK_SERVERS[@]}"; do
+    client verify-check --target "${CHECK_ADDR[$server]}" --body "$PRIVATE/check.bin" \
+      >"$RESULTS/verify-$server.json" 2>>"$LOGS/verify.log" ||
+      die "Check on $server was not allowed: $(tail -n 1 "$LOGS/verify.log")"
+  done
+  for ((round = 1; round <= LOAD_ROUNDS; round++)); do
+    for server in "${CHECK_SERVERS[@]}"; do
+      log "check: h2load against $server (round $round of $LOAD_ROUNDS, ${LOAD_SECONDS}s)"
+      h2load_run "$server" "$round"
+    done
+  done
+  # Still allowed after the load: nothing degraded into denials.
+  for server in "${CHECK_SERVERS[@]}"; do
+    client verify-check --target "${CHECK_ADDR[$server]}" --body "$PRIVATE/check.bin" \
+      >/dev/null 2>>"$LOGS/verify.log" || die "Check on $server not allowed after the load"
+  done
+  if ((PROFILE)); then profile_check; fi
+  stop naive-authz
+  stop empty-authz
+}
+
+# Where the sidecar's core goes under this load: perf samples the server
+# core during one more run.
+profile_check() {
+  local profiled core=(-a)
+  log "check: profiling the sidecar under h2load (perf, ${PROFILE_SECONDS}s)"
+  [[ -n $SERVER_CPU ]] && core+=(-C "$SERVER_CPU")
+  h2load_run sidecar profile $((PROFILE_SECONDS + 2)) &
+  profiled=$!
+  sleep "$((WARMUP_SECONDS + 1))"
+  perf_record "$WORK/check.perf" "${core[@]}" -- sleep "$PROFILE_SECONDS"
+  wait "$profiled" || die "h2load failed while profiling"
+  perf_report "$WORK/check.perf" --pid "${PID_OF[sidecar-1]}" >"$RESULTS/profile-check.txt"
+}
+
+# ListTokens latency as the client sees it, and PostgreSQL's own time for
+# the statements it ran meanwhile.
+list_tokens() {
+  log "management: ListTokens first page x $LIST_ITERATIONS over $(sql -c 'SELECT count(*) FROM tokens') tokens"
+  sql -c "SELECT pg_stat_statements_reset()" >/dev/null
+  client list-tokens --service "$SERVICE_ADDR" --iterations "$LIST_ITERATIONS" --user load-7 \
+    >"$RESULTS/list.json" 2>"$LOGS/list.log" || die "list-tokens failed"
+  sql -c "SELECT coalesce(json_agg(s ORDER BY s.total_exec_time DESC), '[]')
+            FROM (SELECT calls, total_exec_time, mean_exec_time, max_exec_time, query FROM pg_stat_statements
+                   WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'tokens')
+                     AND calls >= $LIST_ITERATIONS) s" >"$RESULTS/list-statements.json"
+}
+
+# Last-used under a sustained Check load over the created tokens, on the
+# only sidecar running: every usage statement in the window is its.
+usage_writes() {
+  local t0
+  start_sidecar sidecar-2 --usage_flush_interval="$USAGE_FLUSH"
+  log "last-used: ${USAGE_SECONDS}s of Checks over $CREATE_COUNT tokens, usage flushed every $USAGE_FLUSH"
+  sql -c "SELECT pg_stat_statements_reset()" >/dev/null
+  scrape_metrics token-service "$RESULTS/usage-service-metrics-before.txt"
+  scrape_metrics sidecar-2 "$RESULTS/usage-sidecar-metrics-before.txt"
+  t0=$(now_ns)
+  client check-load --target "$(address_of sidecar-2)" --secrets "$PRIVATE/secrets" \
+    --duration "${USAGE_SECONDS}s" --concurrency "$CHECK_CONCURRENCY" \
+    >"$RESULTS/usage-load.json" 2>"$LOGS/usage-load.log" || die "check-load failed"
+  # Let the last flush land.
+  sleep 3
+  sql -c "SELECT coalesce(json_agg(s ORDER BY s.calls DESC), '[]')
+            FROM (SELECT calls, rows, query FROM pg_stat_statements
+                   WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'tokens')
+                     AND query NOT ILIKE '%pg_stat_statements%') s" >"$RESULTS/usage-statements.json"
+  echo "window_seconds=$(seconds_since "$t0")" >"$RESULTS/usage-window.txt"
+  scrape_metrics token-service "$RESULTS/usage-service-metrics-after.txt"
+  scrape_metrics sidecar-2 "$RESULTS/usage-sidecar-metrics-after.txt"
+  sql -c "SELECT count(*) FROM tokens WHERE last_used_at IS NOT NULL AND user_id LIKE 'bench-user-%'" \
+    >"$RESULTS/usage-tokens.txt"
+}
+
+# RevokeToken -> every sidecar denies: sidecar-2 and SIDECARS - 1 more.
+propagation() {
+  local i addresses
+  addresses=$(address_of sidecar-2)
+  for ((i = 3; i <= SIDECARS + 1; i++)); do
+    start_sidecar "sidecar-$i"
+    addresses+=",$(address_of "sidecar-$i")"
+  done
+  log "propagation: $REVOCATIONS revocations, each timed until $SIDECARS sidecars deny"
+  client propagation --service "$SERVICE_ADDR" --sidecars "$addresses" \
+    --count "$REVOCATIONS" --user_prefix bench-revoke \
+    >"$RESULTS/propagation.json" 2>"$LOGS/propagation.log" || die "propagation failed"
+}
+
+render() {
+  local start_seconds=$1
+  echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.txt"
+  echo "elapsed_seconds=$((SECONDS - start_seconds))" >>"$RESULTS/machine.txt"
+  python3 "$REPO_ROOT/bench/report.py" render "$RESULTS" >"$OUT.tmp" ||
+    die "rendering the report failed"
+  mv -f "$OUT.tmp" "$OUT"
+  log "report written to $OUT ($((SECONDS - start_seconds))s)"
+}
+
+# --- main --------------------------------------------------------------------
+
+# Everything runs from main, so the whole file is read before anything runs.
+main() {
+  local start_seconds=$SECONDS name
+  parse_args "$@"
+  set_sizes
+  cd "$REPO_ROOT"
+  if [[ -z $OUT ]]; then
+    if ((QUICK)); then
+      OUT=$(mktemp "${TMPDIR:-/tmp}/benchmarks-quick.XXXXXX.md")
+    else
+      OUT="$REPO_ROOT/docs/benchmarks.md"
+    fi
+  fi
+  if ((QUICK)) && [[ $(realpath -m -- "$OUT") == "$(realpath -m -- "$REPO_ROOT/docs/benchmarks.md")" ]]; then
+    die "--quick never overwrites docs/benchmarks.md; pass another --out"
+  fi
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  make_work_dir
+
+  if ((BUILD)); then build; fi
+  find_tools
+  describe_machine
+  # First, while nothing else of ours runs.
+  bench_core
+
+  start_postgres
+  bootstrap
+  start_service
+  snapshot_baseline
+  stop token-service
+  bulk_load
+  start_service
+  snapshot_rounds
+
+  # One sidecar with default flags, on the server core, follows the feed
+  # while tokens are created and then serves the Check benchmarks.
+  start_sidecar sidecar-1 --pinned
+  create_tokens
+  check_load
+  # Stopped (its last usage flushed): the usage benchmark counts the
+  # statements of one sidecar only.
+  stop sidecar-1
+  list_tokens
+  usage_writes
+  propagation
+
+  for name in "${STARTED[@]}"; do stop "$name"; done
+  if ((PROFILE)); then profile_core; fi
+  render "$start_seconds"
+}
+
+# One line, so that bash has read it whole before main runs.
+main "$@"; exit
