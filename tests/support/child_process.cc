@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -221,6 +222,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options option
     return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(e)));
   }
 
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     int e = errno;
@@ -231,6 +233,11 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options option
     // Child. Own process group, so that the destructor can kill everything
     // the child starts.
     ::setpgid(0, 0);
+    // If the test process dies without running its destructors (a crash,
+    // SIGPIPE, a killed ctest), the servers it started must not outlive it.
+    // Tests start children from their main thread, whose exit this follows.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     // Undo signal state inherited from the test process (e.g. SIG_IGN for
     // SIGPIPE survives execve).
     sigset_t all;
