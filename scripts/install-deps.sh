@@ -16,6 +16,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev
   libcpp-httplib-dev libyaml-cpp-dev docker-compose
   postgresql postgresql-contrib nghttp2-client util-linux procps curl jq
+  clang-14 libclang-rt-14-dev
 )
 
 # grpcurl is not packaged by Debian; "buf curl" is the reflection client that

@@ -118,14 +118,14 @@ TEST_F(DeployDockerfileTest, TheBuildCopiesEverySourceDirectoryTheBuildReads) {
   EXPECT_EQ(copied.count("CMakeLists.txt"), 1u);
   EXPECT_EQ(copied.count("cmake"), 1u);
   // Every add_subdirectory() of the top CMakeLists.txt but the optional
-  // tests and benchmarks, which the image build turns off.
+  // tests, benchmarks and fuzzers, which the image build leaves off.
   const std::string cmake = ReadFile(RepoPath("CMakeLists.txt"));
   static const std::regex kSubdirectory(R"(add_subdirectory\(([^)/\s]+))");
   int subdirectories = 0;
   for (auto it = std::sregex_iterator(cmake.begin(), cmake.end(), kSubdirectory);
        it != std::sregex_iterator(); ++it) {
     const std::string dir = (*it)[1];
-    if (dir == "tests" || dir == "bench") continue;
+    if (dir == "tests" || dir == "bench" || dir == "fuzz") continue;
     ++subdirectories;
     EXPECT_EQ(copied.count(dir), 1u) << dir << " is built but not copied into the build stage";
   }

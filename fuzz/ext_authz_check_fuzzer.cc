@@ -1,0 +1,202 @@
+// Envoy's Check on arbitrary bytes: what parses as a CheckRequest goes
+// through the real ExtAuthzService and Verifier, over a TokenCache loaded
+// with the tokens below, and the answer must be a well-formed allow (only for
+// a token that is really good) or a well-formed 401.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "common/token/token_codec.h"
+#include "envoy/service/auth/v3/external_auth.pb.h"
+#include "google/protobuf/stubs/logging.h"
+#include "sidecar/domain/miss_resolver.h"
+#include "sidecar/domain/model.h"
+#include "sidecar/domain/token_cache.h"
+#include "sidecar/domain/usage.h"
+#include "sidecar/domain/verifier.h"
+#include "sidecar/transport/ext_authz_service.h"
+
+namespace tokens::sidecar {
+namespace {
+
+using envoy::config::core::v3::HeaderValueOption;
+using envoy::service::auth::v3::CheckRequest;
+using envoy::service::auth::v3::CheckResponse;
+
+// Fixtures with valid checksums, made up for this target (no token-service
+// ever issued them). fuzz/corpus/ext_authz_check_fuzzer/ presents them.
+constexpr absl::string_view kAliceToken = "utk_FuzzFixtureAliceUserNotASecret0010lDYfk";
+constexpr absl::string_view kBobToken = "utk_FuzzFixtureBobAdminNotASecret00022YPNOE";
+constexpr absl::string_view kCarolToken = "utk_FuzzFixtureCarolDisabledNotSecret44bobU";
+constexpr absl::string_view kDaveToken = "utk_FuzzFixtureDaveExpiredNotASecret424ku9z";
+// Well-formed but unknown: only the cache-miss path sees it.
+constexpr absl::string_view kEveToken = "utk_FuzzFixtureEveUnknownNotASecret050YtQDb";
+
+constexpr int64_t kVersion = 100;
+constexpr int kRpcOk = 0;
+constexpr int kRpcUnauthenticated = 16;
+
+struct Fixture {
+  absl::string_view secret;
+  const char* user_id;
+  Role role;
+  bool user_disabled;
+  absl::CivilDay expires_on;
+  bool good;  // allowed at kNow
+};
+
+const Fixture kFixtures[] = {
+    {kAliceToken, "alice", Role::kUser, false, absl::CivilDay(2027, 4, 11), true},
+    {kBobToken, "bob", Role::kAdmin, false, absl::CivilDay(2027, 4, 11), true},
+    {kCarolToken, "carol", Role::kUser, true, absl::CivilDay(2027, 4, 11), false},
+    {kDaveToken, "dave", Role::kService, false, absl::CivilDay(2026, 5, 1), false},
+};
+
+// token-service's LookupToken for a token it never issued.
+class NotFoundLookup final : public TokenLookup {
+ public:
+  absl::StatusOr<std::optional<LookupResult>> Lookup(const TokenHash&) override {
+    return std::optional<LookupResult>();
+  }
+};
+
+// What lives across inputs: nothing in it changes, since the lookup finds
+// nothing to insert.
+struct World {
+  World() {
+    // Invalid UTF-8 in a string field is a parse failure that protobuf also
+    // logs; the fuzzer would print it for every such input.
+    google::protobuf::SetLogHandler(nullptr);
+
+    for (const Fixture& fixture : kFixtures) {
+      if (codec.Validate(fixture.secret) != TokenFormatError::kOk) __builtin_trap();
+    }
+    if (codec.Validate(kEveToken) != TokenFormatError::kOk) __builtin_trap();
+
+    std::unique_ptr<TokenCache::SnapshotBuilder> builder = cache.StartSnapshot();
+    uint8_t n = 0;
+    for (const Fixture& fixture : kFixtures) {
+      builder->AddUser(UserState{fixture.user_id, fixture.role, fixture.user_disabled, kVersion});
+      TokenState token;
+      token.hash = TokenCodec::Hash(fixture.secret);
+      token.id[0] = 0xf0;
+      token.id[15] = ++n;
+      token.user_id = fixture.user_id;
+      token.expires_on = fixture.expires_on;
+      token.version = kVersion;
+      builder->AddToken(token);
+    }
+    cache.Publish(std::move(builder), kVersion);
+  }
+
+  TokenCodec codec;
+  FakeClock clock{absl::FromCivil(absl::CivilSecond(2026, 6, 1, 12, 0, 0), absl::UTCTimeZone())};
+  TokenCache cache;
+  NotFoundLookup lookup;
+};
+
+// Every header value in the request that could carry a token.
+std::vector<absl::string_view> HeaderValues(const CheckRequest& request) {
+  const auto& http = request.attributes().request().http();
+  std::vector<absl::string_view> values;
+  for (const auto& [key, value] : http.headers()) values.push_back(value);
+  for (const auto& header : http.header_map().headers()) {
+    values.push_back(header.value());
+    values.push_back(header.raw_value());
+  }
+  return values;
+}
+
+std::optional<absl::string_view> HeaderOf(
+    const google::protobuf::RepeatedPtrField<HeaderValueOption>& headers, absl::string_view key) {
+  for (const HeaderValueOption& option : headers) {
+    if (option.header().key() == key) return option.header().value();
+  }
+  return std::nullopt;
+}
+
+// An allow names one of the good fixtures' owners, and the request carried
+// that very token.
+void CheckAllow(const CheckRequest& request, const CheckResponse& response) {
+  if (!response.has_ok_response()) __builtin_trap();
+  const auto& ok = response.ok_response();
+  const std::optional<absl::string_view> user_id = HeaderOf(ok.headers(), kUserIdHeader);
+  if (!user_id.has_value() || !HeaderOf(ok.headers(), kUserRoleHeader).has_value() ||
+      !HeaderOf(ok.headers(), kTokenIdHeader).has_value()) {
+    __builtin_trap();
+  }
+  if (ok.headers_to_remove_size() != 1 || ok.headers_to_remove(0) != "authorization") {
+    __builtin_trap();
+  }
+  const Fixture* owner = nullptr;
+  for (const Fixture& fixture : kFixtures) {
+    if (fixture.good && *user_id == fixture.user_id) owner = &fixture;
+  }
+  if (owner == nullptr) __builtin_trap();
+  bool presented = false;
+  for (absl::string_view value : HeaderValues(request)) {
+    presented = presented || absl::StrContains(value, owner->secret);
+  }
+  if (!presented) __builtin_trap();
+}
+
+void CheckDeny(const CheckResponse& response) {
+  if (!response.has_denied_response()) __builtin_trap();
+  const auto& denied = response.denied_response();
+  if (denied.status().code() != envoy::type::v3::Unauthorized) __builtin_trap();
+  if (!HeaderOf(denied.headers(), "www-authenticate").has_value()) __builtin_trap();
+  if (denied.body().empty()) __builtin_trap();
+}
+
+void Check(const uint8_t* data, size_t size) {
+  static World* const world = new World;
+
+  CheckRequest request;
+  if (!request.ParseFromArray(data, static_cast<int>(size))) return;
+
+  // Fresh per input, so each input's answer depends on that input alone:
+  // the resolver remembers misses and rate-limits, the recorder collects.
+  UsageRecorder usage;
+  // The lookup finds nothing, so there is never anything to insert.
+  MissResolver resolver(world->lookup, world->clock, MissResolverOptions{},
+                        [](const LookupResult&) -> bool { __builtin_trap(); });
+  Verifier verifier(world->codec, world->cache, resolver, usage, world->clock);
+  ExtAuthzService service(verifier);
+
+  CheckResponse response;
+  // Check does not use its ServerContext.
+  const grpc::Status status = service.Check(nullptr, &request, &response);
+  if (!status.ok()) __builtin_trap();
+
+  const size_t recorded = usage.Drain().size();
+  switch (response.status().code()) {
+    case kRpcOk:
+      CheckAllow(request, response);
+      if (recorded != 1) __builtin_trap();
+      break;
+    case kRpcUnauthenticated:
+      CheckDeny(response);
+      if (recorded != 0) __builtin_trap();
+      break;
+    default:
+      __builtin_trap();
+  }
+}
+
+}  // namespace
+}  // namespace tokens::sidecar
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tokens::sidecar::Check(data, size);
+  return 0;
+}
