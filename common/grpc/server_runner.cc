@@ -1,12 +1,10 @@
 #include "common/grpc/server_runner.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <chrono>
 #include <memory>
 
 #include "common/log/json_logger.h"
+#include "common/process/stop_signals.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -14,22 +12,6 @@
 #include "grpcpp/server.h"
 
 namespace tokens {
-namespace {
-
-sigset_t StopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
-}  // namespace
-
-void BlockStopSignals() {
-  const sigset_t set = StopSignals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
 
 int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options) {
   const auto log = Logger("server");
@@ -50,9 +32,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   log->info("listening on {}:{}", options.listen.substr(0, options.listen.rfind(':')), port);
   if (options.on_started) options.on_started(port);
 
-  const sigset_t set = StopSignals();
-  int signo = 0;
-  sigwait(&set, &signo);
+  const int signo = WaitForStopSignal();
   log->info("received signal {}; draining in-flight calls for up to {}", signo,
             absl::FormatDuration(options.shutdown_timeout));
   if (options.on_stopping) options.on_stopping();

@@ -4,15 +4,11 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/process/stop_signals.h"  // BlockStopSignals(), for the binaries
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
 namespace tokens {
-
-// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts
-// later, so that only ServeUntilStopped() receives them. Call first thing in
-// main, before anything starts a thread.
-void BlockStopSignals();
 
 struct ServeOptions {
   std::string listen;  // host:port; port 0 picks a free port

@@ -8,9 +8,6 @@
 // It trusts those headers blindly, as an application behind Envoy's ext_authz
 // does: it must only be reachable through Envoy (in a pod it listens on
 // loopback).
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -24,6 +21,7 @@
 #include "common/config/env_flags.h"
 #include "common/http/http_listener.h"
 #include "common/log/json_logger.h"
+#include "common/process/stop_signals.h"
 #include "httplib.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8081",
@@ -91,22 +89,11 @@ void LogRequest(const httplib::Request& req, const httplib::Response& res) {
             req.get_header_value(kUserIdHeader), req.get_header_value(kTokenIdHeader));
 }
 
-// As in common/grpc/server_runner.cc, which this HTTP-only binary does not
-// link: it would bring gRPC into its image for two signal calls.
-sigset_t StopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Before any thread starts, so that only sigwait() below sees them.
-  const sigset_t stop_signals = StopSignals();
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts, so that only WaitForStopSignal() sees them.
+  tokens::BlockStopSignals();
 
   absl::StatusOr<DemoConfig> config = LoadConfig(argc, argv);
   if (!config.ok()) {
@@ -145,8 +132,7 @@ int main(int argc, char** argv) {
   const bool v6 = host.find(':') != std::string::npos;
   log->info("listening on {}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", *port);
 
-  int signo = 0;
-  sigwait(&stop_signals, &signo);
+  const int signo = tokens::WaitForStopSignal();
   log->info("received signal {}; stopping", signo);
   listener.Stop();
   log->info("stopped");
