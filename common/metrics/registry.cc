@@ -57,38 +57,29 @@ void AppendLabels(std::string& out, const Labels& labels, absl::string_view extr
   out += '}';
 }
 
-std::string EscapeHelp(absl::string_view help) {
+// Help text escapes backslashes and newlines; label values also quotes.
+std::string Escape(absl::string_view text, bool quotes) {
   std::string out;
-  for (char c : help) {
+  out.reserve(text.size());
+  for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
     } else {
       out += c;
     }
   }
   return out;
 }
+
+std::string EscapeHelp(absl::string_view help) { return Escape(help, /*quotes=*/false); }
 
 }  // namespace
 
-std::string EscapeLabelValue(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string EscapeLabelValue(absl::string_view value) { return Escape(value, /*quotes=*/true); }
 
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)),
@@ -101,8 +92,7 @@ Histogram::Histogram(std::vector<double> bounds)
 }
 
 void Histogram::Observe(double value) {
-  const size_t bucket =
-      std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  const size_t bucket = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
   buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   sum_nanos_.fetch_add(static_cast<int64_t>(std::llround(value * kNanos)),
                        std::memory_order_relaxed);
@@ -127,9 +117,8 @@ double Histogram::sum() const {
 }
 
 std::vector<double> LatencyBuckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-          0.01,    0.025,  0.05,    0.1,    0.25,   0.5,    1,
-          2.5,     5,      10};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
 Registry::Series& Registry::AddSeries(absl::string_view name, absl::string_view help, Type type,
