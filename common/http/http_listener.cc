@@ -63,6 +63,8 @@ absl::StatusOr<int> HttpListener::Start(absl::string_view listen) {
     thread_.join();
     return absl::UnavailableError(absl::StrCat("cannot serve on ", listen));
   }
+  const bool v6 = host.find(':') != std::string::npos;
+  address_ = absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", bound);
   return bound;
 }
 

@@ -31,12 +31,16 @@ class HttpListener {
   // returns once connections are accepted, with the bound port.
   // INVALID_ARGUMENT for a malformed address, UNAVAILABLE if it cannot bind.
   absl::StatusOr<int> Start(absl::string_view listen);
+  // After Start(): the bound address, "host:port" ("[v6]:port"), with the
+  // port picked for port 0.
+  const std::string& address() const { return address_; }
   // Stops accepting, finishes the requests in progress and joins. Idempotent.
   void Stop();
 
  private:
   httplib::Server& server_;
   std::thread thread_;
+  std::string address_;
   std::atomic<bool> listen_returned_{false};
 };
 

@@ -41,11 +41,7 @@ bool StartMetricsExporter(HttpExporter& exporter, absl::string_view listen) {
     log->critical("{}", port.status().message());
     return false;
   }
-  std::string host;
-  int ignored = 0;
-  SplitHostPort(listen, &host, &ignored);
-  const bool v6 = host.find(':') != std::string::npos;
-  log->info("metrics on http://{}{}{}:{}/metrics", v6 ? "[" : "", host, v6 ? "]" : "", *port);
+  log->info("metrics on http://{}/metrics", exporter.address());
   return true;
 }
 

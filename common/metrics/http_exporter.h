@@ -25,6 +25,8 @@ class HttpExporter {
   absl::StatusOr<int> Start(absl::string_view listen);
   // Stops serving and joins the thread. Idempotent.
   void Stop();
+  // After Start(): the bound "host:port".
+  const std::string& address() const { return listener_->address(); }
 
  private:
   std::unique_ptr<httplib::Server> server_;

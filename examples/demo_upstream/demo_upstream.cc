@@ -126,11 +126,7 @@ int main(int argc, char** argv) {
     log->critical("{}", port.status().message());
     return 1;
   }
-  std::string host;
-  int ignored = 0;
-  tokens::SplitHostPort(config->listen, &host, &ignored);
-  const bool v6 = host.find(':') != std::string::npos;
-  log->info("listening on {}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", *port);
+  log->info("listening on {}", listener.address());
 
   const int signo = tokens::WaitForStopSignal();
   log->info("received signal {}; stopping", signo);

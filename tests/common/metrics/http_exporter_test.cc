@@ -16,6 +16,7 @@ TEST(HttpExporterTest, ServesTheRegistryOnAPickedPort) {
   absl::StatusOr<int> port = exporter.Start("127.0.0.1:0");
   ASSERT_TRUE(port.ok()) << port.status();
   ASSERT_GT(*port, 0);
+  EXPECT_EQ(exporter.address(), absl::StrCat("127.0.0.1:", *port));
 
   auto scraped = tokens::testing::ScrapeMetrics(absl::StrCat("127.0.0.1:", *port));
   ASSERT_TRUE(scraped.ok()) << scraped.status();
