@@ -141,7 +141,12 @@ struct MissResolver::Impl {
   }
 
   // Drops clients whose bucket has refilled (idle ones); whether any went.
+  // The sweep reads the whole table under the lock every miss waits for, so
+  // it runs at most once a second: a flood from more addresses than the
+  // table holds must not turn every miss into a scan.
   bool ForgetIdleClients(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (now - clients_swept_at < absl::Seconds(1)) return false;
+    clients_swept_at = now;
     const size_t before = clients.size();
     absl::erase_if(clients, [&](auto& entry) {
       entry.second.bucket.Refill(now, options.lookups_per_second_per_client,
@@ -182,6 +187,7 @@ struct MissResolver::Impl {
   std::deque<NegativeOrder> negative_order ABSL_GUARDED_BY(mu);
   TokenBucket bucket ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, ClientBucket> clients ABSL_GUARDED_BY(mu);
+  absl::Time clients_swept_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   Stats stats ABSL_GUARDED_BY(mu);
 };
 

@@ -283,6 +283,26 @@ TEST_F(MissResolverTest, ManyClientsAreTrackedWithinTheBoundForgettingIdleOnesFi
   EXPECT_EQ(resolver().Resolve(HashOf(7), "10.0.0.3").kind, Kind::kRateLimited);
 }
 
+TEST_F(MissResolverTest, AFullTableIsSweptForIdleClientsAtMostOnceASecond) {
+  options_.lookups_per_second_per_client = 10;  // idle again after 100 ms
+  options_.lookup_burst_per_client = 1;
+  options_.max_tracked_clients = 2;
+
+  EXPECT_EQ(resolver().Resolve(HashOf(1), "10.0.0.1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(2), "10.0.0.2").kind, Kind::kNotFound);
+  // Full of busy clients: this sweep finds nothing, the third goes untracked.
+  EXPECT_EQ(resolver().Resolve(HashOf(3), "10.0.0.3").kind, Kind::kNotFound);
+  // Half a second later the first two are idle, but the last sweep was less
+  // than a second ago: still untracked, so not limited.
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_EQ(resolver().Resolve(HashOf(4), "10.0.0.3").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(5), "10.0.0.3").kind, Kind::kNotFound);
+  // A second after that sweep, the next one makes room: tracked and limited.
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_EQ(resolver().Resolve(HashOf(6), "10.0.0.3").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(7), "10.0.0.3").kind, Kind::kRateLimited);
+}
+
 TEST_F(MissResolverTest, NegativeCacheDropsTheOldestBeyondItsBound) {
   options_.max_negative_entries = 2;
 
