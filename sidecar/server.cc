@@ -3,7 +3,6 @@
 #include <memory>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc/server_runner.h"
 #include "common/log/json_logger.h"
@@ -90,11 +89,6 @@ std::shared_ptr<grpc::Channel> TokenServiceChannel(const std::string& address) {
 
 int RunSidecar(const SidecarConfig& config) {
   BlockStopSignals();
-  // Debian builds Abseil without NDEBUG, which leaves Mutex deadlock
-  // detection on: every lock then updates a global lock graph (about 1.5 % of
-  // a Check's CPU in bench/ profiles). Lock order is checked by the thread
-  // annotations and the tests, not on every lock in production.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const auto log = Logger("main");
 
   SystemClock clock;

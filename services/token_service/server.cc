@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "common/grpc/server_runner.h"
 #include "common/log/json_logger.h"
 #include "common/metrics/http_exporter.h"
@@ -80,11 +79,6 @@ bool SchemaIsServeable(const std::string& database_url) {
 
 int RunServer(const ServiceConfig& config) {
   BlockStopSignals();
-  // Debian builds Abseil without NDEBUG, which leaves Mutex deadlock
-  // detection on: every lock then updates a global lock graph (about 1.5 % of
-  // a Check's CPU in bench/ profiles). Lock order is checked by the thread
-  // annotations and the tests, not on every lock in production.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (!SchemaIsServeable(config.database_url)) return 1;
   Components c(config);
   // The change feed: one hub per process reads it for every sidecar stream.
