@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstddef>
+
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/message_allocator.h"
+
+namespace tokens {
+
+// Puts the request and response of each call of a callback unary method on
+// one protobuf arena whose first block lives in the call's holder: parsing
+// the request and building the answer then allocate nothing else, and the
+// whole call is freed at once. Set it with the generated
+// SetMessageAllocatorFor_<Method>(); it must outlive the server.
+// `kFirstBlock` should hold a typical request and response.
+template <class Request, class Response, size_t kFirstBlock = 4096>
+class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Response> {
+ public:
+  grpc::MessageHolder<Request, Response>* AllocateMessages() override { return new Holder; }
+
+ private:
+  class Holder final : public grpc::MessageHolder<Request, Response> {
+   public:
+    Holder() : arena_(FirstBlock(block_)) {
+      this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
+      this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
+    }
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions FirstBlock(char* block) {
+      google::protobuf::ArenaOptions options;
+      options.initial_block = block;
+      options.initial_block_size = kFirstBlock;
+      return options;
+    }
+
+    // Declared before the arena, so it outlives it.
+    alignas(alignof(std::max_align_t)) char block_[kFirstBlock];
+    google::protobuf::Arena arena_;
+  };
+};
+
+}  // namespace tokens
