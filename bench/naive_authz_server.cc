@@ -1,8 +1,9 @@
 // bench-naive-authz: Envoy's Authorization/Check without a cache. Every check
 // looks its token up in PostgreSQL: one indexed query on tokens.token_hash
 // (token-service's own authentication query), a prepared statement on a
-// connection per server thread. Everything else is token-sidecar's code: the
-// Check transport (ExtAuthzService), the bearer parsing and the token codec.
+// connection per lookup thread. Everything else is token-sidecar's code: the
+// Check transport (ExtAuthzService, which hands every check that needs a
+// lookup to its lookup threads), the bearer parsing and the token codec.
 // It shows what the sidecar's in-memory cache buys.
 //
 // DATABASE_URL (environment) names the database.
@@ -17,6 +18,7 @@
 #include "bench/bench_server.h"
 #include "common/auth/bearer.h"
 #include "common/log/json_logger.h"
+#include "common/thread/worker_pool.h"
 #include "common/time/civil_date.h"
 #include "common/token/token_codec.h"
 #include "pqxx/pqxx"
@@ -26,6 +28,7 @@
 #include "sidecar/transport/ext_authz_service.h"
 
 ABSL_FLAG(std::string, token_prefix, "utk", "prefix of the tokens to accept");
+ABSL_FLAG(int, lookup_threads, 16, "threads (and PostgreSQL connections) that look tokens up");
 
 namespace {
 
@@ -62,6 +65,23 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
     if (!token.has_value()) return Deny(DenyReason::kMalformed);
     return CheckToken(*token, client_address);
   }
+
+  // Only what fails before the query is decided without waiting.
+  std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+                                        absl::string_view) override {
+    if (!authorization.has_value()) return Deny(DenyReason::kMissing);
+    const std::optional<absl::string_view> token = tokens::ParseBearer(*authorization);
+    if (!token.has_value()) return Deny(DenyReason::kMalformed);
+    return CheckTokenNow(*token, {});
+  }
+
+  std::optional<Verdict> CheckTokenNow(absl::string_view token, absl::string_view) override {
+    if (token.empty()) return Deny(DenyReason::kMissing);
+    if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
+    return std::nullopt;
+  }
+
+  Verdict DenyUnresolved() override { return Deny(DenyReason::kUnknown); }
 
   Verdict CheckToken(absl::string_view token, absl::string_view) override {
     if (token.empty()) return Deny(DenyReason::kMissing);
@@ -101,8 +121,7 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
     return verdict;
   }
 
-  // gRPC's synchronous server runs each call on one of its threads; each
-  // thread keeps its own connection, as a per-thread pool would.
+  // Each lookup thread keeps its own connection, as a per-thread pool would.
   pqxx::connection& Connection() {
     if (connection_ == nullptr) {
       connection_ = std::make_unique<pqxx::connection>(database_url_);
@@ -137,6 +156,12 @@ int main(int argc, char** argv) {
   }
   const TokenCodec codec(prefix);
   PostgresVerifier verifier(database_url, codec);
-  tokens::sidecar::ExtAuthzService service(verifier);
+  const int threads = absl::GetFlag(FLAGS_lookup_threads);
+  if (threads < 1 || threads > 1024) {
+    std::fprintf(stderr, "bench-naive-authz: --lookup_threads: must be from 1 to 1024\n");
+    return 2;
+  }
+  tokens::WorkerPool lookups(threads, 64 * static_cast<size_t>(threads));
+  tokens::sidecar::ExtAuthzService service(verifier, lookups);
   return tokens::bench::Serve(service, listen);
 }

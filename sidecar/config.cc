@@ -32,6 +32,9 @@ ABSL_FLAG(double, lookup_rate_per_client, 10,
 ABSL_FLAG(double, lookup_burst_per_client, 20, "Cache-miss lookups one client may make in a burst");
 ABSL_FLAG(absl::Duration, lookup_timeout, absl::Milliseconds(500),
           "Deadline of one cache-miss lookup");
+ABSL_FLAG(int, lookup_threads, 16,
+          "Threads that wait on token-service for cache-miss lookups, so that gRPC's own "
+          "threads never do");
 ABSL_FLAG(bool, remove_authorization_header, true,
           "Whether an allowed Check removes the authorization header before the upstream");
 ABSL_FLAG(absl::Duration, max_reconnect_backoff, absl::Seconds(5),
@@ -56,6 +59,7 @@ constexpr EnvBinding kEnv[] = {
     {"lookup_rate_per_client", "TOKEN_SIDECAR_LOOKUP_RATE_PER_CLIENT"},
     {"lookup_burst_per_client", "TOKEN_SIDECAR_LOOKUP_BURST_PER_CLIENT"},
     {"lookup_timeout", "TOKEN_SIDECAR_LOOKUP_TIMEOUT"},
+    {"lookup_threads", "TOKEN_SIDECAR_LOOKUP_THREADS"},
     {"remove_authorization_header", "TOKEN_SIDECAR_REMOVE_AUTHORIZATION_HEADER"},
     {"max_reconnect_backoff", "TOKEN_SIDECAR_MAX_RECONNECT_BACKOFF"},
     {"log_level", "TOKEN_SIDECAR_LOG_LEVEL"},
@@ -101,6 +105,7 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   config.lookup_rate_per_client = absl::GetFlag(FLAGS_lookup_rate_per_client);
   config.lookup_burst_per_client = absl::GetFlag(FLAGS_lookup_burst_per_client);
   config.lookup_timeout = absl::GetFlag(FLAGS_lookup_timeout);
+  config.lookup_threads = absl::GetFlag(FLAGS_lookup_threads);
   config.remove_authorization = absl::GetFlag(FLAGS_remove_authorization_header);
   config.max_reconnect_backoff = absl::GetFlag(FLAGS_max_reconnect_backoff);
   config.log_level = absl::GetFlag(FLAGS_log_level);
@@ -138,6 +143,9 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   }
   if (config.lookup_timeout <= absl::ZeroDuration()) {
     return InvalidFlag("lookup_timeout", "must be positive");
+  }
+  if (config.lookup_threads < 1 || config.lookup_threads > 1024) {
+    return InvalidFlag("lookup_threads", "must be from 1 to 1024");
   }
   if (config.max_reconnect_backoff < absl::Milliseconds(100)) {
     return InvalidFlag("max_reconnect_backoff", "must be at least 100ms");

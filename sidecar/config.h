@@ -24,6 +24,7 @@ struct SidecarConfig {
   double lookup_rate_per_client = 10;
   double lookup_burst_per_client = 20;
   absl::Duration lookup_timeout;
+  int lookup_threads = 16;
   bool remove_authorization = true;
   absl::Duration max_reconnect_backoff;
   std::string log_level;

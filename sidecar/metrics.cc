@@ -72,6 +72,13 @@ void RegisterSidecarMetrics(metrics::Registry& r, const MetricSources& s) {
   r.AddCounterFn("token_sidecar_lookup_shared_total",
                  "Cache misses that waited for a lookup of the same token already in flight.", {},
                  [&resolver] { return static_cast<double>(resolver.stats().shared); });
+  const WorkerPool& lookups = s.lookups;
+  r.AddGaugeFn("token_sidecar_lookup_queue_depth",
+               "Cache misses waiting for a lookup thread (--lookup_threads).", {},
+               [&lookups] { return static_cast<double>(lookups.stats().queued); });
+  r.AddCounterFn("token_sidecar_lookup_queue_rejected_total",
+                 "Cache misses denied because every lookup thread was busy and the queue full.", {},
+                 [&lookups] { return static_cast<double>(lookups.stats().rejected); });
 
   const UsageFlusher& flusher = s.flusher;
   constexpr char kBatches[] = "token_sidecar_usage_batches_total";

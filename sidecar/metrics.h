@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/metrics/registry.h"
+#include "common/thread/worker_pool.h"
 #include "sidecar/domain/miss_resolver.h"
 #include "sidecar/domain/token_cache.h"
 #include "sidecar/domain/usage.h"
@@ -14,6 +15,7 @@ struct MetricSources {
   const Verifier& verifier;
   const TokenCache& cache;
   const MissResolver& resolver;
+  const WorkerPool& lookups;
   const UsageFlusher& flusher;
   const SyncClient& sync;
 };

@@ -9,6 +9,7 @@
 #include "common/metrics/http_exporter.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/rpc_metrics.h"
+#include "common/thread/worker_pool.h"
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
 #include "grpcpp/create_channel.h"
@@ -27,6 +28,10 @@
 
 namespace tokens::sidecar {
 namespace {
+
+// Misses beyond this many per lookup thread are denied at once (fail closed)
+// rather than queued behind a slow token-service.
+constexpr size_t kQueuedLookupsPerThread = 64;
 
 // Sends recorded usage every `interval` until stopped, then once more.
 class PeriodicFlush {
@@ -119,17 +124,23 @@ int RunSidecar(const SidecarConfig& config) {
                     Logger("main")->info("ready: health is SERVING");
                   });
 
+  // Cache misses wait on token-service here, never on gRPC's threads. Declared
+  // before the services and destroyed after the server, so every queued
+  // lookup still gets its answer.
+  WorkerPool lookups(config.lookup_threads,
+                     kQueuedLookupsPerThread * static_cast<size_t>(config.lookup_threads));
+
   metrics::Registry registry;
   metrics::AddProcessMetrics(registry);
-  RegisterSidecarMetrics(registry, {verifier, cache, resolver, flusher, sync});
+  RegisterSidecarMetrics(registry, {verifier, cache, resolver, lookups, flusher, sync});
   metrics::RpcMetrics ext_authz_metrics(registry, "envoy.service.auth.v3.Authorization");
   metrics::RpcMetrics authenticator_metrics(registry, "tokens.v1.Authenticator");
   metrics::HttpExporter exporter(registry);
   if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
 
-  ExtAuthzService ext_authz(verifier, ExtAuthzOptions{config.remove_authorization},
+  ExtAuthzService ext_authz(verifier, lookups, ExtAuthzOptions{config.remove_authorization},
                             &ext_authz_metrics);
-  AuthenticatorService authenticator(verifier, &authenticator_metrics);
+  AuthenticatorService authenticator(verifier, lookups, &authenticator_metrics);
   grpc::ServerBuilder builder;
   builder.RegisterService(&ext_authz);
   builder.RegisterService(&authenticator);

@@ -60,12 +60,34 @@ Verdict Verifier::Decide(CachedToken token, absl::string_view client_address) {
 
 Verdict Verifier::CheckHeader(std::optional<absl::string_view> authorization,
                               absl::string_view client_address) {
-  return Counted(VerifyHeader(authorization, client_address));
+  TokenHash hash;
+  std::optional<Verdict> verdict = VerifyHeaderNow(authorization, client_address, hash);
+  return Counted(verdict.has_value() ? *std::move(verdict) : Resolve(hash, client_address));
 }
 
 Verdict Verifier::CheckToken(absl::string_view token, absl::string_view client_address) {
-  return Counted(VerifyToken(token, client_address));
+  TokenHash hash;
+  std::optional<Verdict> verdict = VerifyTokenNow(token, client_address, hash);
+  return Counted(verdict.has_value() ? *std::move(verdict) : Resolve(hash, client_address));
 }
+
+std::optional<Verdict> Verifier::CheckHeaderNow(std::optional<absl::string_view> authorization,
+                                                absl::string_view client_address) {
+  TokenHash hash;
+  std::optional<Verdict> verdict = VerifyHeaderNow(authorization, client_address, hash);
+  if (!verdict.has_value()) return std::nullopt;
+  return Counted(*std::move(verdict));
+}
+
+std::optional<Verdict> Verifier::CheckTokenNow(absl::string_view token,
+                                               absl::string_view client_address) {
+  TokenHash hash;
+  std::optional<Verdict> verdict = VerifyTokenNow(token, client_address, hash);
+  if (!verdict.has_value()) return std::nullopt;
+  return Counted(*std::move(verdict));
+}
+
+Verdict Verifier::DenyUnresolved() { return Counted(Deny(DenyReason::kUnknown)); }
 
 Verifier::Stats Verifier::stats() const {
   Stats stats;
@@ -82,26 +104,30 @@ Verdict Verifier::Counted(Verdict verdict) {
   return verdict;
 }
 
-Verdict Verifier::VerifyHeader(std::optional<absl::string_view> authorization,
-                               absl::string_view client_address) {
+std::optional<Verdict> Verifier::VerifyHeaderNow(std::optional<absl::string_view> authorization,
+                                                 absl::string_view client_address,
+                                                 TokenHash& hash) {
   // A header that is present but empty (or repeated: the transport passes
   // "" then) is not "Bearer <token>": malformed, not missing.
   if (!authorization.has_value()) return Deny(DenyReason::kMissing);
   const std::optional<absl::string_view> token = ParseBearer(*authorization);
   if (!token.has_value()) return Deny(DenyReason::kMalformed);
-  return VerifyToken(*token, client_address);
+  return VerifyTokenNow(*token, client_address, hash);
 }
 
-Verdict Verifier::VerifyToken(absl::string_view token, absl::string_view client_address) {
+std::optional<Verdict> Verifier::VerifyTokenNow(absl::string_view token,
+                                                absl::string_view client_address, TokenHash& hash) {
   if (token.empty()) return Deny(DenyReason::kMissing);
   // Format and checksum first: a mistyped or random token costs no lookup.
   if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
-  const TokenHash hash = TokenCodec::Hash(token);
-
+  hash = TokenCodec::Hash(token);
   if (std::optional<CachedToken> cached = cache_.Find(hash)) {
     return Decide(*std::move(cached), client_address);
   }
+  return std::nullopt;
+}
 
+Verdict Verifier::Resolve(const TokenHash& hash, absl::string_view client_address) {
   // On a miss, the resolver's callback has already put a found token into
   // the cache, so the next check of it is a hit.
   MissOutcome outcome = resolver_.Resolve(hash, client_address);

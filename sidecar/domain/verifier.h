@@ -32,6 +32,19 @@ class TokenVerifier {
                               absl::string_view client_address) = 0;
   // A bare token (Authenticate's `token` field).
   virtual Verdict CheckToken(absl::string_view token, absl::string_view client_address) = 0;
+
+  // The same checks without ever waiting: nullopt when the answer needs a
+  // lookup in token-service (a cache miss), which the two above make and
+  // wait for. A nullopt is not a check yet: the caller follows it with
+  // CheckHeader/CheckToken, or, when it cannot wait, with
+  // DenyUnresolved().
+  virtual std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+                                                absl::string_view client_address) = 0;
+  virtual std::optional<Verdict> CheckTokenNow(absl::string_view token,
+                                               absl::string_view client_address) = 0;
+  // A check that needed a lookup nobody could make (every lookup worker
+  // busy): denied as unknown, fail closed.
+  virtual Verdict DenyUnresolved() = 0;
 };
 
 // parse "Bearer <t>" -> format and checksum -> SHA-256 -> cache; on a miss the
@@ -45,6 +58,11 @@ class Verifier final : public TokenVerifier {
   Verdict CheckHeader(std::optional<absl::string_view> authorization,
                       absl::string_view client_address) override;
   Verdict CheckToken(absl::string_view token, absl::string_view client_address) override;
+  std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+                                        absl::string_view client_address) override;
+  std::optional<Verdict> CheckTokenNow(absl::string_view token,
+                                       absl::string_view client_address) override;
+  Verdict DenyUnresolved() override;
 
   // Verdicts so far, for metrics.
   struct Stats {
@@ -54,9 +72,14 @@ class Verifier final : public TokenVerifier {
   Stats stats() const;
 
  private:
-  Verdict VerifyHeader(std::optional<absl::string_view> authorization,
-                       absl::string_view client_address);
-  Verdict VerifyToken(absl::string_view token, absl::string_view client_address);
+  // Everything but the lookup: the verdict when format or cache decide,
+  // else nullopt with `hash` set for Resolve().
+  std::optional<Verdict> VerifyHeaderNow(std::optional<absl::string_view> authorization,
+                                         absl::string_view client_address, TokenHash& hash);
+  std::optional<Verdict> VerifyTokenNow(absl::string_view token, absl::string_view client_address,
+                                        TokenHash& hash);
+  // A cache miss: asks token-service (through the MissResolver), waiting.
+  Verdict Resolve(const TokenHash& hash, absl::string_view client_address);
   // Counts `verdict` and returns it.
   Verdict Counted(Verdict verdict);
 

@@ -2,11 +2,13 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/peer_address.h"
 #include "common/log/json_logger.h"
 #include "common/time/civil_date.h"
+#include "sidecar/transport/answer.h"
 
 namespace tokens::sidecar {
 
@@ -40,21 +42,44 @@ grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateRespon
   return grpc::Status::OK;
 }
 
-grpc::Status AuthenticatorService::Authenticate(grpc::ServerContext* ctx,
-                                                const v1::AuthenticateRequest* req,
-                                                v1::AuthenticateResponse* resp) {
-  static const auto log = Logger("authenticator");
+AuthenticatorService::AuthenticatorService(TokenVerifier& verifier, WorkerPool& lookups,
+                                           metrics::RpcMetrics* rpc_metrics)
+    : verifier_(verifier), lookups_(lookups), rpc_metrics_(rpc_metrics) {
+  SetMessageAllocatorFor_Authenticate(&allocator_);
+}
+
+grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServerContext* ctx,
+                                                             const v1::AuthenticateRequest* req,
+                                                             v1::AuthenticateResponse* resp) {
   const absl::Time start = absl::Now();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const std::string client_address =
       req->client_address().empty() ? PeerHost(ctx->peer()) : req->client_address();
-  Verdict verdict;
-  if (!req->token().empty()) {
-    verdict = verifier_.CheckToken(req->token(), client_address);
-  } else {
-    std::optional<absl::string_view> authorization;
-    if (!req->authorization().empty()) authorization = req->authorization();
-    verdict = verifier_.CheckHeader(authorization, client_address);
-  }
+  // The token and header point into `req`, which lives until the reactor
+  // has finished.
+  const absl::string_view token = req->token();
+  std::optional<absl::string_view> authorization;
+  if (!req->authorization().empty()) authorization = req->authorization();
+  const auto check_now = [&]() -> std::optional<Verdict> {
+    if (!token.empty()) return verifier_.CheckTokenNow(token, client_address);
+    return verifier_.CheckHeaderNow(authorization, client_address);
+  };
+  AnswerWhenDecided(
+      check_now(), verifier_, lookups_,
+      [this, token, authorization, client_address] {
+        if (!token.empty()) return verifier_.CheckToken(token, client_address);
+        return verifier_.CheckHeader(authorization, client_address);
+      },
+      [this, start, resp, reactor](const Verdict& verdict) {
+        Answer(verdict, start, resp, reactor);
+      });
+  return reactor;
+}
+
+void AuthenticatorService::Answer(const Verdict& verdict, absl::Time start,
+                                  v1::AuthenticateResponse* resp,
+                                  grpc::ServerUnaryReactor* reactor) const {
+  static const auto log = Logger("authenticator");
   if (verdict.allowed) {
     log->debug("Authenticate allow user={}", verdict.principal.user_id);
   } else {
@@ -64,7 +89,7 @@ grpc::Status AuthenticatorService::Authenticate(grpc::ServerContext* ctx,
   if (rpc_metrics_ != nullptr) {
     rpc_metrics_->Record("Authenticate", status.error_code(), absl::Now() - start);
   }
-  return status;
+  reactor->Finish(std::move(status));
 }
 
 }  // namespace tokens::sidecar

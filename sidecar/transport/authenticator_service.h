@@ -3,7 +3,9 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/grpc/arena_messages.h"
 #include "common/metrics/rpc_metrics.h"
+#include "common/thread/worker_pool.h"
 #include "sidecar/domain/verifier.h"
 #include "tokens/v1/authenticator.grpc.pb.h"
 
@@ -27,18 +29,26 @@ grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateRespon
 
 // `token` wins over `authorization`; an empty `authorization` means the
 // header was absent. The client address is the request's, else the peer's.
-class AuthenticatorService final : public v1::Authenticator::Service {
+// Served like ExtAuthzService: answered on gRPC's callback thread when the
+// cache decides, on a `lookups` worker when a miss needs token-service.
+class AuthenticatorService final : public v1::Authenticator::CallbackService {
  public:
-  // `rpc_metrics` (optional) records each call's handling time and code.
-  explicit AuthenticatorService(TokenVerifier& verifier, metrics::RpcMetrics* rpc_metrics = nullptr)
-      : verifier_(verifier), rpc_metrics_(rpc_metrics) {}
+  // `lookups` and `rpc_metrics` (optional) must outlive the server.
+  AuthenticatorService(TokenVerifier& verifier, WorkerPool& lookups,
+                       metrics::RpcMetrics* rpc_metrics = nullptr);
 
-  grpc::Status Authenticate(grpc::ServerContext* ctx, const v1::AuthenticateRequest* req,
-                            v1::AuthenticateResponse* resp) override;
+  grpc::ServerUnaryReactor* Authenticate(grpc::CallbackServerContext* ctx,
+                                         const v1::AuthenticateRequest* req,
+                                         v1::AuthenticateResponse* resp) override;
 
  private:
+  void Answer(const Verdict& verdict, absl::Time start, v1::AuthenticateResponse* resp,
+              grpc::ServerUnaryReactor* reactor) const;
+
   TokenVerifier& verifier_;
+  WorkerPool& lookups_;
   metrics::RpcMetrics* const rpc_metrics_;
+  ArenaMessageAllocator<v1::AuthenticateRequest, v1::AuthenticateResponse, 1024> allocator_;
 };
 
 }  // namespace tokens::sidecar

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/json_logger.h"
+#include "sidecar/transport/answer.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -25,8 +26,8 @@ constexpr int kRpcUnauthenticated = 16;
 // append_action (an explicitly set false, not an absent wrapper).
 void SetHeader(absl::string_view key, absl::string_view value, HeaderOptions* headers) {
   HeaderValueOption* option = headers->Add();
-  option->mutable_header()->set_key(std::string(key));
-  option->mutable_header()->set_value(std::string(value));
+  option->mutable_header()->set_key(key.data(), key.size());
+  option->mutable_header()->set_value(value.data(), value.size());
   option->mutable_append()->set_value(false);
   option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
 }
@@ -38,12 +39,15 @@ void WriteAllow(const Principal& principal, const ExtAuthzOptions& options,
   SetHeader(kUserIdHeader, principal.user_id, ok->mutable_headers());
   SetHeader(kUserRoleHeader, RoleName(principal.role), ok->mutable_headers());
   SetHeader(kTokenIdHeader, FormatTokenId(principal.token_id), ok->mutable_headers());
-  if (options.remove_authorization) ok->add_headers_to_remove(std::string(kAuthorization));
+  if (options.remove_authorization) {
+    ok->add_headers_to_remove(kAuthorization.data(), kAuthorization.size());
+  }
 }
 
 void WriteDeny(DenyReason reason, CheckResponse* response) {
   response->mutable_status()->set_code(kRpcUnauthenticated);
-  response->mutable_status()->set_message(std::string(DenyReasonMessage(reason)));
+  const absl::string_view message = DenyReasonMessage(reason);
+  response->mutable_status()->set_message(message.data(), message.size());
   auto* denied = response->mutable_denied_response();
   denied->mutable_status()->set_code(envoy::type::v3::Unauthorized);
   // One challenge for every denial, missing token included, as DESIGN.md
@@ -80,30 +84,58 @@ absl::string_view ClientAddress(const CheckRequest& request) {
   return request.attributes().source().address().socket_address().address();
 }
 
+void WriteCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options,
+                        CheckResponse* response) {
+  if (verdict.allowed) {
+    WriteAllow(verdict.principal, options, response);
+  } else {
+    WriteDeny(verdict.reason, response);
+  }
+}
+
 CheckResponse ToCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options) {
   CheckResponse response;
-  if (verdict.allowed) {
-    WriteAllow(verdict.principal, options, &response);
-  } else {
-    WriteDeny(verdict.reason, &response);
-  }
+  WriteCheckResponse(verdict, options, &response);
   return response;
 }
 
-grpc::Status ExtAuthzService::Check(grpc::ServerContext*, const CheckRequest* req,
-                                    CheckResponse* resp) {
-  static const auto log = Logger("ext_authz");
+ExtAuthzService::ExtAuthzService(TokenVerifier& verifier, WorkerPool& lookups,
+                                 ExtAuthzOptions options, metrics::RpcMetrics* rpc_metrics)
+    : verifier_(verifier), lookups_(lookups), options_(options), rpc_metrics_(rpc_metrics) {
+  SetMessageAllocatorFor_Check(&allocator_);
+}
+
+grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ctx,
+                                                 const CheckRequest* req, CheckResponse* resp) {
   const absl::Time start = absl::Now();
-  const Verdict verdict = verifier_.CheckHeader(FindAuthorization(*req), ClientAddress(*req));
-  *resp = ToCheckResponse(verdict, options_);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Both point into `req`, which lives until the reactor has finished.
+  const std::optional<absl::string_view> authorization = FindAuthorization(*req);
+  const absl::string_view client_address = ClientAddress(*req);
+  AnswerWhenDecided(
+      verifier_.CheckHeaderNow(authorization, client_address), verifier_, lookups_,
+      [this, authorization, client_address] {
+        return verifier_.CheckHeader(authorization, client_address);
+      },
+      [this, start, resp, reactor](const Verdict& verdict) {
+        Answer(verdict, start, resp, reactor);
+      });
+  return reactor;
+}
+
+void ExtAuthzService::Answer(const Verdict& verdict, absl::Time start, CheckResponse* resp,
+                             grpc::ServerUnaryReactor* reactor) const {
+  static const auto log = Logger("ext_authz");
+  WriteCheckResponse(verdict, options_, resp);
   if (verdict.allowed) {
     log->debug("Check allow user={}", verdict.principal.user_id);
   } else {
     log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
   }
-  if (rpc_metrics_ != nullptr)
+  if (rpc_metrics_ != nullptr) {
     rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
-  return grpc::Status::OK;
+  }
+  reactor->Finish(grpc::Status::OK);
 }
 
 }  // namespace tokens::sidecar

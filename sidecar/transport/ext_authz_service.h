@@ -3,7 +3,9 @@
 #include <optional>
 
 #include "absl/strings/string_view.h"
+#include "common/grpc/arena_messages.h"
 #include "common/metrics/rpc_metrics.h"
+#include "common/thread/worker_pool.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "sidecar/domain/verifier.h"
 
@@ -41,25 +43,40 @@ absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& re
 // Deny: status UNAUTHENTICATED and a local HTTP 401 with a WWW-Authenticate
 // challenge (`Bearer error="invalid_token"` for every reason, as DESIGN.md
 // fixes it) and a JSON body naming the reason.
+// Writes into an empty `response` (on its arena, if it has one).
+void WriteCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options,
+                        envoy::service::auth::v3::CheckResponse* response);
 envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
                                                         const ExtAuthzOptions& options);
 
 // A denial is a successful Check whose answer says "deny"; the RPC itself
 // never fails because of the token.
-class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Service {
+//
+// gRPC's callback API: a check the cache decides is answered on the thread
+// that read it, with request and answer on one arena per call; a cache miss
+// is looked up on a `lookups` worker (see AnswerWhenDecided).
+class ExtAuthzService final : public envoy::service::auth::v3::Authorization::CallbackService {
  public:
-  // `rpc_metrics` (optional) records each call's handling time.
-  explicit ExtAuthzService(TokenVerifier& verifier, ExtAuthzOptions options = {},
-                           metrics::RpcMetrics* rpc_metrics = nullptr)
-      : verifier_(verifier), options_(options), rpc_metrics_(rpc_metrics) {}
+  // `lookups` and `rpc_metrics` (optional) must outlive the server.
+  ExtAuthzService(TokenVerifier& verifier, WorkerPool& lookups, ExtAuthzOptions options = {},
+                  metrics::RpcMetrics* rpc_metrics = nullptr);
 
-  grpc::Status Check(grpc::ServerContext* ctx, const envoy::service::auth::v3::CheckRequest* req,
-                     envoy::service::auth::v3::CheckResponse* resp) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
+                                  const envoy::service::auth::v3::CheckRequest* req,
+                                  envoy::service::auth::v3::CheckResponse* resp) override;
 
  private:
+  void Answer(const Verdict& verdict, absl::Time start,
+              envoy::service::auth::v3::CheckResponse* resp,
+              grpc::ServerUnaryReactor* reactor) const;
+
   TokenVerifier& verifier_;
+  WorkerPool& lookups_;
   const ExtAuthzOptions options_;
   metrics::RpcMetrics* const rpc_metrics_;
+  ArenaMessageAllocator<envoy::service::auth::v3::CheckRequest,
+                        envoy::service::auth::v3::CheckResponse>
+      allocator_;
 };
 
 }  // namespace tokens::sidecar

@@ -96,7 +96,8 @@ class SidecarAuthenticatorTest : public ::testing::Test {
   }
 
   ::testing::StrictMock<MockTokenVerifier> verifier_;
-  AuthenticatorService authenticator_{verifier_};
+  WorkerPool lookups_{2, 16};
+  AuthenticatorService authenticator_{verifier_, lookups_};
   std::unique_ptr<LocalServer> sidecar_;
   std::unique_ptr<SidecarAuthenticator> auth_;
   std::unique_ptr<RecordingEchoService> echo_service_;

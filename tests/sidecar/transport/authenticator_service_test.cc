@@ -76,7 +76,8 @@ class AuthenticatorServiceTest : public ::testing::Test {
   }
 
   ::testing::StrictMock<MockTokenVerifier> verifier_;
-  AuthenticatorService service_{verifier_};
+  WorkerPool lookups_{2, 16};
+  AuthenticatorService service_{verifier_, lookups_};
   std::unique_ptr<LocalServer> server_;
   std::unique_ptr<v1::Authenticator::Stub> stub_;
 };
@@ -125,6 +126,19 @@ TEST_F(AuthenticatorServiceTest, ClientAddressFallsBackToThePeer) {
 
   v1::AuthenticateResponse response;
   EXPECT_TRUE(Call(Request("", kToken), &response).ok());
+}
+
+TEST_F(AuthenticatorServiceTest, CacheMissIsAnsweredFromALookupThread) {
+  verifier_.set_misses(true);
+  EXPECT_CALL(verifier_, CheckToken(Eq("utk_token"), Eq("198.51.100.4")))
+      .WillOnce(Return(Allow("bob", Role::kUser)));
+
+  v1::AuthenticateResponse response;
+  const grpc::Status status = Call(Request("", "utk_token", "198.51.100.4"), &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.user_id(), "bob");
+  EXPECT_EQ(verifier_.unresolved(), 0);
 }
 
 class AuthenticatorDenyTest : public AuthenticatorServiceTest,

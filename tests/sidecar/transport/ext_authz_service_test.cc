@@ -3,7 +3,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -114,7 +116,7 @@ TEST(ClientAddressTest, FromSourceSocketAddressOrEmpty) {
 class ExtAuthzServiceTest : public ::testing::Test {
  protected:
   void Start(ExtAuthzOptions options = {}) {
-    service_ = std::make_unique<ExtAuthzService>(verifier_, options);
+    service_ = std::make_unique<ExtAuthzService>(verifier_, lookups_, options);
     server_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{service_.get()});
     stub_ = Authorization::NewStub(server_->NewChannel());
   }
@@ -129,6 +131,7 @@ class ExtAuthzServiceTest : public ::testing::Test {
   }
 
   ::testing::StrictMock<MockTokenVerifier> verifier_;
+  WorkerPool lookups_{1, 1};
   std::unique_ptr<ExtAuthzService> service_;
   std::unique_ptr<LocalServer> server_;
   std::unique_ptr<Authorization::Stub> stub_;
@@ -216,6 +219,57 @@ TEST_F(ExtAuthzServiceTest, RawHeaderMapReachesTheVerifier) {
   header->set_raw_value(kBearer);
 
   EXPECT_TRUE(Check(request).has_ok_response());
+}
+
+TEST_F(ExtAuthzServiceTest, CacheMissIsAnsweredFromALookupThread) {
+  Start();
+  verifier_.set_misses(true);
+  std::thread::id checked_on;
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("203.0.113.7")))
+      .WillOnce([&](std::optional<absl::string_view>, absl::string_view) {
+        checked_on = std::this_thread::get_id();
+        return Allow("alice", Role::kUser);
+      });
+
+  const CheckResponse response = Check(RequestWithHeaders({{"authorization", kBearer}}));
+
+  EXPECT_EQ(response.status().code(), 0);
+  const HeaderValueOption* user = FindOption(response.ok_response().headers(), "x-auth-user-id");
+  ASSERT_NE(user, nullptr);
+  EXPECT_EQ(user->header().value(), "alice");
+  // The waiting check ran on the pool's thread, which is still there.
+  std::thread::id pool_thread;
+  absl::Notification ran;
+  ASSERT_TRUE(lookups_.TrySchedule([&] {
+    pool_thread = std::this_thread::get_id();
+    ran.Notify();
+  }));
+  ran.WaitForNotification();
+  EXPECT_EQ(checked_on, pool_thread);
+  EXPECT_EQ(verifier_.unresolved(), 0);
+}
+
+TEST_F(ExtAuthzServiceTest, CacheMissWhenEveryLookupThreadIsBusyIsDeniedAtOnce) {
+  Start();
+  verifier_.set_misses(true);
+  // The one lookup thread is busy and the one queue place taken.
+  absl::Notification release;
+  absl::Notification busy;
+  ASSERT_TRUE(lookups_.TrySchedule([&] {
+    busy.Notify();
+    release.WaitForNotification();
+  }));
+  busy.WaitForNotification();
+  ASSERT_TRUE(lookups_.TrySchedule([] {}));
+
+  // No CheckHeader expected: nothing waits for a lookup.
+  const CheckResponse response = Check(RequestWithHeaders({{"authorization", kBearer}}));
+
+  EXPECT_EQ(response.status().code(), 16);  // UNAUTHENTICATED
+  EXPECT_EQ(response.status().message(), DenyReasonMessage(DenyReason::kUnknown));
+  EXPECT_EQ(verifier_.unresolved(), 1);
+  EXPECT_EQ(lookups_.stats().rejected, 1u);
+  release.Notify();
 }
 
 class ExtAuthzDenyTest : public ExtAuthzServiceTest,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,10 @@
 // verdicts, and a real gRPC server on a free loopback port.
 namespace tokens::sidecar::testing {
 
+// The waiting checks are mocked. The checks that never wait answer what the
+// waiting ones would, like a cache that holds every token; after
+// set_misses(true) they answer nullopt, like a cache that holds none, so
+// that every check needs a lookup.
 class MockTokenVerifier : public TokenVerifier {
  public:
   MOCK_METHOD(Verdict, CheckHeader,
@@ -24,6 +29,30 @@ class MockTokenVerifier : public TokenVerifier {
               (override));
   MOCK_METHOD(Verdict, CheckToken, (absl::string_view token, absl::string_view client_address),
               (override));
+
+  std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+                                        absl::string_view client_address) override {
+    if (misses_) return std::nullopt;
+    return CheckHeader(authorization, client_address);
+  }
+  std::optional<Verdict> CheckTokenNow(absl::string_view token,
+                                       absl::string_view client_address) override {
+    if (misses_) return std::nullopt;
+    return CheckToken(token, client_address);
+  }
+  Verdict DenyUnresolved() override {
+    ++unresolved_;
+    Verdict verdict;
+    verdict.reason = DenyReason::kUnknown;
+    return verdict;
+  }
+
+  void set_misses(bool misses) { misses_ = misses; }
+  int unresolved() const { return unresolved_; }
+
+ private:
+  std::atomic<bool> misses_{false};
+  std::atomic<int> unresolved_{0};
 };
 
 inline constexpr char kSampleTokenId[] = "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a";
