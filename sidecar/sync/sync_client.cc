@@ -5,9 +5,95 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/synchronization/notification.h"
 #include "common/log/json_logger.h"
+#include "grpcpp/support/client_callback.h"
 
 namespace tokens::sidecar {
+namespace {
+
+// The SyncTokens stream on gRPC's callback API, read one message at a time
+// by the sync thread. A thread blocked in a synchronous gRPC read polls
+// gRPC's shared event loop and so ends up running the server's work too,
+// handing part of it to other threads; waiting here on a plain mutex
+// instead leaves the event loop to gRPC's own threads.
+class StreamReader final : public grpc::ClientReadReactor<v1::SyncTokensResponse> {
+ public:
+  StreamReader(v1::TokenSync::Stub& stub, grpc::ClientContext* context,
+               v1::SyncTokensRequest request)
+      : request_(std::move(request)) {
+    stub.async()->SyncTokens(context, &request_, this);
+    // Reads are started by the sync thread, outside gRPC's reactions. Between
+    // two of them no operation is outstanding, and without a hold gRPC would
+    // end the call there as soon as the status arrived, leaving the next read
+    // on a finished call. The hold goes once no more reads will be started.
+    AddHold();
+    StartRead(&incoming_);
+    StartCall();
+  }
+
+  // Waits for the next message; false once the stream has ended.
+  bool Read(v1::SyncTokensResponse* message) ABSL_LOCKS_EXCLUDED(mu_) {
+    bool ended = false;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](State* state) { return *state != State::kReading; }, &state_));
+      ended = state_ == State::kEnded;
+      if (!ended) {
+        message->Swap(&incoming_);
+        state_ = State::kReading;
+      }
+    }
+    if (ended) {
+      ReleaseHold();
+      return false;
+    }
+    StartRead(&incoming_);
+    return true;
+  }
+
+  // Waits until the call is over (every read has completed) and returns its
+  // status. After TryCancel() on the context, this returns promptly.
+  grpc::Status Finish() {
+    ReleaseHold();
+    done_.WaitForNotification();
+    return status_;
+  }
+
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    state_ = ok ? State::kHaveMessage : State::kEnded;
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    status_ = status;
+    // Last: the waiter may destroy this reader as soon as it is notified,
+    // which a Notification allows.
+    done_.Notify();
+  }
+
+ private:
+  enum class State { kReading, kHaveMessage, kEnded };
+
+  // From the sync thread only, once it will start no more reads.
+  void ReleaseHold() {
+    if (hold_released_) return;
+    hold_released_ = true;
+    RemoveHold();
+  }
+
+  const v1::SyncTokensRequest request_;  // must outlive the call
+  absl::Mutex mu_;
+  // Written by gRPC's read (kReading) and handed over under mu_.
+  v1::SyncTokensResponse incoming_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kReading;
+  bool hold_released_ = false;  // sync thread only
+  grpc::Status status_;         // written by OnDone before done_ is notified
+  absl::Notification done_;
+};
+
+}  // namespace
 
 SyncClient::SyncClient(TokenServiceClient& client, TokenCache& cache, Options options,
                        std::function<void()> on_loaded)
@@ -61,8 +147,7 @@ bool SyncClient::RunStream() {
   // cannot serve the history since that version.
   request.set_from_version(cache_.loaded() ? cache_.version() : 0);
   log->info("opening SyncTokens stream from version {}", request.from_version());
-  std::unique_ptr<grpc::ClientReader<v1::SyncTokensResponse>> reader =
-      client_.stub().SyncTokens(context.get(), request);
+  StreamReader reader(client_.stub(), context.get(), request);
 
   bool progressed = false;
   std::unique_ptr<TokenCache::SnapshotBuilder> snapshot;
@@ -70,7 +155,7 @@ bool SyncClient::RunStream() {
   absl::Time snapshot_started;
   v1::SyncTokensResponse message;
   absl::Status bad_message;
-  while (bad_message.ok() && reader->Read(&message)) {
+  while (bad_message.ok() && reader.Read(&message)) {
     std::vector<UserState> users;
     users.reserve(message.users_size());
     for (const v1::SyncedUser& user : message.users()) users.push_back(UserStateFromProto(user));
@@ -135,7 +220,7 @@ bool SyncClient::RunStream() {
     }
   }
   if (!bad_message.ok()) context->TryCancel();
-  const grpc::Status status = reader->Finish();
+  const grpc::Status status = reader.Finish();
   {
     absl::MutexLock lock(&mu_);
     stream_context_ = nullptr;
