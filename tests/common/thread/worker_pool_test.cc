@@ -33,9 +33,10 @@ TEST(WorkerPoolTest, RunsEveryJobOnItsThreads) {
 }
 
 TEST(WorkerPoolTest, RefusesBeyondTheQueueAndDestroysTheRefusedJob) {
-  WorkerPool pool(1, 2);
+  // Declared before the pool, so they outlive its threads.
   absl::Notification busy;
   absl::Notification release;
+  WorkerPool pool(1, 2);
   ASSERT_TRUE(pool.TrySchedule([&] {
     busy.Notify();
     release.WaitForNotification();

@@ -253,11 +253,13 @@ TEST_F(ExtAuthzServiceTest, CacheMissWhenEveryLookupThreadIsBusyIsDeniedAtOnce) 
   Start();
   verifier_.set_misses(true);
   // The one lookup thread is busy and the one queue place taken.
-  absl::Notification release;
   absl::Notification busy;
+  absl::Notification release;
+  absl::Notification finished;  // so that `release` outlives its waiter
   ASSERT_TRUE(lookups_.TrySchedule([&] {
     busy.Notify();
     release.WaitForNotification();
+    finished.Notify();
   }));
   busy.WaitForNotification();
   ASSERT_TRUE(lookups_.TrySchedule([] {}));
@@ -270,6 +272,7 @@ TEST_F(ExtAuthzServiceTest, CacheMissWhenEveryLookupThreadIsBusyIsDeniedAtOnce) 
   EXPECT_EQ(verifier_.unresolved(), 1);
   EXPECT_EQ(lookups_.stats().rejected, 1u);
   release.Notify();
+  finished.WaitForNotification();
 }
 
 class ExtAuthzDenyTest : public ExtAuthzServiceTest,
