@@ -1,11 +1,16 @@
 #include "sidecar/domain/token_cache.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -22,7 +27,8 @@
 // Entry in the same slot, a removal stores the tombstone sentinel. Tables are
 // sized to a load of at most 1/2 when (re)built and rebuilt when entries plus
 // tombstones would pass 7/10, so 1,000,000 tokens take 2^21 slots (16 MiB)
-// plus 72 MB of entries from a slab: about 90 bytes a token. A reader's probe
+// plus 72 MB of entries from a slab: about 90 bytes a token. Both are on
+// transparent huge pages where the kernel allows (LargeArray). A reader's probe
 // ends at an empty slot, and a table never has more than 7/10 of its slots
 // used over its whole life (only a rebuild, into a fresh table, clears
 // slots), so every probe ends.
@@ -64,8 +70,8 @@ namespace {
 constexpr size_t kMinCapacity = 64;
 // Read-indicator stripes; threads beyond this share stripes (still correct).
 constexpr size_t kStripes = 32;
-// Entries per slab chunk.
-constexpr size_t kChunkEntries = 4096;
+// Huge page size, and the arrays from which it is used.
+constexpr size_t kHugePage = size_t{2} << 20;
 // The version of a user that no feed message has described yet: any real
 // description is newer.
 constexpr int64_t kUndescribed = std::numeric_limits<int64_t>::min();
@@ -94,6 +100,53 @@ struct Entry {
   int64_t version;
 };
 static_assert(sizeof(Entry) == 72, "an Entry should stay within the memory budget");
+static_assert(std::is_trivially_destructible_v<Entry>);
+
+// Entries per slab chunk: one huge page's worth.
+constexpr size_t kChunkEntries = kHugePage / sizeof(Entry);
+
+// A fixed array of value-initialized, trivially destructible T for the
+// cache's large arrays (the table's slots, the entry slabs). Above 1 MiB it
+// is rounded up to whole 2 MiB, aligned and advised onto transparent huge
+// pages: a lookup
+// among a million tokens reads a random slot and a random entry, and with
+// 4 KiB pages each of those reads also walks the page tables (in a virtual
+// machine, two levels of them). The advice is only advice: where the kernel
+// has no huge page to give, or huge pages are off, the pages are ordinary.
+template <class T>
+class LargeArray {
+  static_assert(std::is_trivially_destructible_v<T>);
+
+ public:
+  explicit LargeArray(size_t size) : bytes_(size * sizeof(T)), huge_(bytes_ > kHugePage / 2) {
+    if (huge_) {
+      bytes_ = (bytes_ + kHugePage - 1) / kHugePage * kHugePage;
+      data_ = static_cast<T*>(std::aligned_alloc(kHugePage, bytes_));
+      if (data_ == nullptr) throw std::bad_alloc();
+      madvise(data_, bytes_, MADV_HUGEPAGE);
+    } else {
+      data_ = static_cast<T*>(::operator new(bytes_));
+    }
+    for (size_t i = 0; i < size; ++i) new (&data_[i]) T();
+  }
+  ~LargeArray() {
+    if (huge_) {
+      std::free(data_);
+    } else {
+      ::operator delete(data_);
+    }
+  }
+  LargeArray(const LargeArray&) = delete;
+  LargeArray& operator=(const LargeArray&) = delete;
+
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+
+ private:
+  size_t bytes_;
+  const bool huge_;
+  T* data_;
+};
 
 // Never dereferenced by readers: they compare the pointer first.
 const Entry kTombstoneEntry{};
@@ -114,8 +167,7 @@ size_t CapacityFor(size_t live) {
 
 class Table {
  public:
-  explicit Table(size_t capacity)
-      : mask_(capacity - 1), slots_(new std::atomic<const Entry*>[capacity]()) {}
+  explicit Table(size_t capacity) : mask_(capacity - 1), slots_(capacity) {}
 
   // Reader side. seq_cst loads: see "Reclamation" above.
   const Entry* Find(const TokenHash& hash) const {
@@ -188,7 +240,7 @@ class Table {
 
  private:
   const size_t mask_;
-  std::unique_ptr<std::atomic<const Entry*>[]> slots_;
+  LargeArray<std::atomic<const Entry*>> slots_;
   size_t live_ = 0;        // writer only
   size_t tombstones_ = 0;  // writer only
 };
@@ -204,10 +256,10 @@ class EntryPool {
       free_.pop_back();
     } else {
       if (chunks_.empty() || used_in_last_chunk_ == kChunkEntries) {
-        chunks_.emplace_back(new Entry[kChunkEntries]);
+        chunks_.push_back(std::make_unique<LargeArray<Entry>>(kChunkEntries));
         used_in_last_chunk_ = 0;
       }
-      entry = &chunks_.back()[used_in_last_chunk_++];
+      entry = &(*chunks_.back())[used_in_last_chunk_++];
     }
     *entry = value;
     return entry;
@@ -217,7 +269,7 @@ class EntryPool {
   void Free(const Entry* entry) { free_.push_back(const_cast<Entry*>(entry)); }
 
  private:
-  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::vector<std::unique_ptr<LargeArray<Entry>>> chunks_;
   size_t used_in_last_chunk_ = 0;
   std::vector<Entry*> free_;
 };
