@@ -13,7 +13,7 @@ namespace tokens::sidecar {
 // knew the token, or its format was wrong); otherwise on a `lookups` worker
 // with what `wait()` returns (it asks token-service), or, when every worker
 // is busy and the queue full, with verifier.DenyUnresolved(): fail closed.
-// `wait` and `answer(const Verdict&)` are copied into the worker's job, so
+// `wait` and `answer(Verdict)` are copied into the worker's job, so
 // they capture only what outlives the call (its request and response, the
 // reactor, the service).
 template <class Wait, class Answer>
@@ -23,7 +23,7 @@ void AnswerWhenDecided(std::optional<Verdict> now, TokenVerifier& verifier, Work
     if (lookups.TrySchedule([wait, answer]() mutable { answer(wait()); })) return;
     now = verifier.DenyUnresolved();
   }
-  answer(*now);
+  answer(*std::move(now));
 }
 
 }  // namespace tokens::sidecar

@@ -70,9 +70,7 @@ grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServe
         if (!token.empty()) return verifier_.CheckToken(token, client_address);
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [this, start, resp, reactor](const Verdict& verdict) {
-        Answer(verdict, start, resp, reactor);
-      });
+      [this, start, resp, reactor](Verdict verdict) { Answer(verdict, start, resp, reactor); });
   return reactor;
 }
 

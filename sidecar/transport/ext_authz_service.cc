@@ -24,21 +24,29 @@ constexpr int kRpcUnauthenticated = 16;
 // OVERWRITE so that a value the client sent under the same name is
 // replaced, not joined with ours; `append` for Envoys that predate
 // append_action (an explicitly set false, not an absent wrapper).
-void SetHeader(absl::string_view key, absl::string_view value, HeaderOptions* headers) {
+HeaderValueOption* AddHeader(absl::string_view key, HeaderOptions* headers) {
   HeaderValueOption* option = headers->Add();
   option->mutable_header()->set_key(key.data(), key.size());
-  option->mutable_header()->set_value(value.data(), value.size());
   option->mutable_append()->set_value(false);
   option->set_append_action(HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+  return option;
 }
 
-void WriteAllow(const Principal& principal, const ExtAuthzOptions& options,
-                CheckResponse* response) {
+void SetHeader(absl::string_view key, absl::string_view value, HeaderOptions* headers) {
+  AddHeader(key, headers)->mutable_header()->set_value(value.data(), value.size());
+}
+
+// Takes over `value`'s buffer, also on an arena.
+void SetHeaderMoved(absl::string_view key, std::string&& value, HeaderOptions* headers) {
+  AddHeader(key, headers)->mutable_header()->set_value(std::move(value));
+}
+
+void WriteAllow(Principal&& principal, const ExtAuthzOptions& options, CheckResponse* response) {
   response->mutable_status();  // code 0: OK
   auto* ok = response->mutable_ok_response();
-  SetHeader(kUserIdHeader, principal.user_id, ok->mutable_headers());
+  SetHeaderMoved(kUserIdHeader, std::move(principal.user_id), ok->mutable_headers());
   SetHeader(kUserRoleHeader, RoleName(principal.role), ok->mutable_headers());
-  SetHeader(kTokenIdHeader, FormatTokenId(principal.token_id), ok->mutable_headers());
+  SetHeaderMoved(kTokenIdHeader, FormatTokenId(principal.token_id), ok->mutable_headers());
   if (options.remove_authorization) {
     ok->add_headers_to_remove(kAuthorization.data(), kAuthorization.size());
   }
@@ -84,10 +92,9 @@ absl::string_view ClientAddress(const CheckRequest& request) {
   return request.attributes().source().address().socket_address().address();
 }
 
-void WriteCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options,
-                        CheckResponse* response) {
+void WriteCheckResponse(Verdict verdict, const ExtAuthzOptions& options, CheckResponse* response) {
   if (verdict.allowed) {
-    WriteAllow(verdict.principal, options, response);
+    WriteAllow(std::move(verdict.principal), options, response);
   } else {
     WriteDeny(verdict.reason, response);
   }
@@ -117,21 +124,21 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
       [this, authorization, client_address] {
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [this, start, resp, reactor](const Verdict& verdict) {
-        Answer(verdict, start, resp, reactor);
+      [this, start, resp, reactor](Verdict verdict) {
+        Answer(std::move(verdict), start, resp, reactor);
       });
   return reactor;
 }
 
-void ExtAuthzService::Answer(const Verdict& verdict, absl::Time start, CheckResponse* resp,
+void ExtAuthzService::Answer(Verdict verdict, absl::Time start, CheckResponse* resp,
                              grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
-  WriteCheckResponse(verdict, options_, resp);
   if (verdict.allowed) {
     log->debug("Check allow user={}", verdict.principal.user_id);
   } else {
     log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
   }
+  WriteCheckResponse(std::move(verdict), options_, resp);
   if (rpc_metrics_ != nullptr) {
     rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
   }

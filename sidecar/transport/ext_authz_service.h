@@ -43,8 +43,9 @@ absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& re
 // Deny: status UNAUTHENTICATED and a local HTTP 401 with a WWW-Authenticate
 // challenge (`Bearer error="invalid_token"` for every reason, as DESIGN.md
 // fixes it) and a JSON body naming the reason.
-// Writes into an empty `response` (on its arena, if it has one).
-void WriteCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options,
+// Writes into an empty `response` (on its arena, if it has one), taking
+// over the verdict's strings.
+void WriteCheckResponse(Verdict verdict, const ExtAuthzOptions& options,
                         envoy::service::auth::v3::CheckResponse* response);
 envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
                                                         const ExtAuthzOptions& options);
@@ -66,8 +67,7 @@ class ExtAuthzService final : public envoy::service::auth::v3::Authorization::Ca
                                   envoy::service::auth::v3::CheckResponse* resp) override;
 
  private:
-  void Answer(const Verdict& verdict, absl::Time start,
-              envoy::service::auth::v3::CheckResponse* resp,
+  void Answer(Verdict verdict, absl::Time start, envoy::service::auth::v3::CheckResponse* resp,
               grpc::ServerUnaryReactor* reactor) const;
 
   TokenVerifier& verifier_;
