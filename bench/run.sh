@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark of DESIGN.md's targets and writes a Markdown report.
+# Runs a benchmark for each of the project's performance targets and writes a
+# Markdown report.
 #
 #   bench/run.sh                         full run (about 5 minutes on 2 cores,
 #                                        plus the first Release build's few);

@@ -58,7 +58,7 @@ void WriteDeny(DenyReason reason, CheckResponse* response) {
   response->mutable_status()->set_message(message.data(), message.size());
   auto* denied = response->mutable_denied_response();
   denied->mutable_status()->set_code(envoy::type::v3::Unauthorized);
-  // One challenge for every denial, missing token included, as DESIGN.md
+  // One challenge for every denial, missing token included, as the API
   // fixes it: clients and Envoy filters match on it; the JSON body's reason
   // tells the cases apart.
   SetHeader("www-authenticate", R"(Bearer error="invalid_token")", denied->mutable_headers());

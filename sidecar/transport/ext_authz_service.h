@@ -41,7 +41,7 @@ absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& re
 // (and append=false for Envoys older than append_action) so a client cannot
 // smuggle its own, and `authorization` removed unless configured off.
 // Deny: status UNAUTHENTICATED and a local HTTP 401 with a WWW-Authenticate
-// challenge (`Bearer error="invalid_token"` for every reason, as DESIGN.md
+// challenge (`Bearer error="invalid_token"` for every reason, as the API
 // fixes it) and a JSON body naming the reason.
 // Writes into an empty `response` (on its arena, if it has one), taking
 // over the verdict's strings.

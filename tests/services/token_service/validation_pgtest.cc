@@ -1,8 +1,7 @@
-// Every input rule of the management API (DESIGN.md section 3, the proto
-// comments), checked over real gRPC against the real token-service binary and
-// a real PostgreSQL: each bad request is INVALID_ARGUMENT with a
-// google.rpc.BadRequest naming exactly the offending field, and writes
-// nothing at all (no partial write).
+// Every input rule of the management API (the proto comments), checked over
+// real gRPC against the real token-service binary and a real PostgreSQL: each
+// bad request is INVALID_ARGUMENT with a google.rpc.BadRequest naming exactly
+// the offending field, and writes nothing at all (no partial write).
 #include <cctype>
 #include <functional>
 #include <string>
