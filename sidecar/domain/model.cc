@@ -47,16 +47,20 @@ std::optional<TokenId> ParseTokenId(absl::string_view text) {
   return id;
 }
 
-std::string FormatTokenId(const TokenId& id) {
+void FormatTokenId(const TokenId& id, char (&out)[kTokenIdTextSize]) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(36);
+  size_t n = 0;
   for (size_t i = 0; i < id.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text.push_back('-');
-    text.push_back(kHex[id[i] >> 4]);
-    text.push_back(kHex[id[i] & 0xf]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
+    out[n++] = kHex[id[i] >> 4];
+    out[n++] = kHex[id[i] & 0xf];
   }
-  return text;
+}
+
+std::string FormatTokenId(const TokenId& id) {
+  char text[kTokenIdTextSize];
+  FormatTokenId(id, text);
+  return std::string(text, sizeof(text));
 }
 
 absl::string_view DenyReasonCode(DenyReason reason) {

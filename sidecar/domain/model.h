@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ using TokenId = std::array<uint8_t, 16>;
 std::optional<TokenId> ParseTokenId(absl::string_view text);
 // Lower-case canonical UUID text.
 std::string FormatTokenId(const TokenId& id);
+// The same text into a buffer, without allocating.
+inline constexpr size_t kTokenIdTextSize = 36;
+void FormatTokenId(const TokenId& id, char (&out)[kTokenIdTextSize]);
 
 // A token as the feed describes it (SyncedToken without the proto).
 struct TokenState {
