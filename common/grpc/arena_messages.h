@@ -7,11 +7,35 @@
 
 namespace tokens {
 
+// A protobuf arena whose first `kFirstBlock` bytes are part of this object,
+// for one call's messages: what fits there allocates nothing else, and all of
+// it is freed at once with the object.
+template <size_t kFirstBlock>
+class InlineArena {
+ public:
+  InlineArena() : arena_(FirstBlock(block_)) {}
+  InlineArena(const InlineArena&) = delete;
+  InlineArena& operator=(const InlineArena&) = delete;
+
+  google::protobuf::Arena& arena() { return arena_; }
+
+ private:
+  static google::protobuf::ArenaOptions FirstBlock(char* block) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kFirstBlock;
+    return options;
+  }
+
+  // Declared before the arena, so it outlives it.
+  alignas(alignof(std::max_align_t)) char block_[kFirstBlock];
+  google::protobuf::Arena arena_;
+};
+
 // Puts the request and response of each call of a callback unary method on
-// one protobuf arena whose first block lives in the call's holder: parsing
-// the request and building the answer then allocate nothing else, and the
-// whole call is freed at once. Set it with the generated
-// SetMessageAllocatorFor_<Method>(); it must outlive the server.
+// one InlineArena: parsing the request and building the answer then allocate
+// nothing else, and the whole call is freed at once. Set it with the
+// generated SetMessageAllocatorFor_<Method>(); it must outlive the server.
 // `kFirstBlock` should hold a typical request and response.
 template <class Request, class Response, size_t kFirstBlock = 4096>
 class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Response> {
@@ -21,23 +45,14 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Respo
  private:
   class Holder final : public grpc::MessageHolder<Request, Response> {
    public:
-    Holder() : arena_(FirstBlock(block_)) {
-      this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
-      this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
+    Holder() {
+      this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_.arena()));
+      this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_.arena()));
     }
     void Release() override { delete this; }
 
    private:
-    static google::protobuf::ArenaOptions FirstBlock(char* block) {
-      google::protobuf::ArenaOptions options;
-      options.initial_block = block;
-      options.initial_block_size = kFirstBlock;
-      return options;
-    }
-
-    // Declared before the arena, so it outlives it.
-    alignas(alignof(std::max_align_t)) char block_[kFirstBlock];
-    google::protobuf::Arena arena_;
+    InlineArena<kFirstBlock> arena_;
   };
 };
 
