@@ -1,6 +1,6 @@
 // Envoy's Check on arbitrary bytes: what parses as a CheckRequest goes
 // through ExtAuthzService's steps (FindAuthorization, ClientAddress, the
-// real Verifier, WriteCheckResponse), over a TokenCache loaded
+// real Verifier, WriteCheckResponse and AllowBytes), over a TokenCache loaded
 // with the tokens below, and the answer must be a well-formed allow (only for
 // a token that is really good) or a well-formed 401.
 #include <cstddef>
@@ -25,6 +25,7 @@
 #include "sidecar/domain/token_cache.h"
 #include "sidecar/domain/usage.h"
 #include "sidecar/domain/verifier.h"
+#include "sidecar/transport/allow_bytes.h"
 #include "sidecar/transport/ext_authz_service.h"
 
 namespace tokens::sidecar {
@@ -178,6 +179,13 @@ void Check(const uint8_t* data, size_t size) {
   const Verdict verdict = verifier.CheckHeader(FindAuthorization(request), ClientAddress(request));
   CheckResponse response;
   WriteCheckResponse(verdict, ExtAuthzOptions{}, &response);
+  if (verdict.allowed) {
+    // The service sends an allowing answer as AllowBytes: the same bytes.
+    const AllowBytes bytes(verdict.principal, "authorization");
+    std::string written(bytes.size(), '\0');
+    bytes.WriteTo(reinterpret_cast<uint8_t*>(written.data()));
+    if (written != response.SerializeAsString()) __builtin_trap();
+  }
 
   const size_t recorded = usage.Drain().size();
   switch (response.status().code()) {

@@ -5,7 +5,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc/arena_messages.h"
 #include "common/log/json_logger.h"
+#include "grpc/slice.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_writer.h"
+#include "sidecar/transport/allow_bytes.h"
 #include "sidecar/transport/answer.h"
 
 namespace tokens::sidecar {
@@ -106,39 +111,79 @@ CheckResponse ToCheckResponse(const Verdict& verdict, const ExtAuthzOptions& opt
   return response;
 }
 
-ExtAuthzService::ExtAuthzService(TokenVerifier& verifier, WorkerPool& lookups,
-                                 ExtAuthzOptions options, metrics::RpcMetrics* rpc_metrics)
-    : verifier_(verifier), lookups_(lookups), options_(options), rpc_metrics_(rpc_metrics) {
-  SetMessageAllocatorFor_Check(&allocator_);
-}
+// One Check's request, parsed onto an arena that is part of it. It lives
+// from Check() until the answer is written (by Answer(), which frees it),
+// since a cache miss is answered later, from a lookup thread.
+class ExtAuthzService::ParsedRequest {
+ public:
+  ParsedRequest()
+      : request_(google::protobuf::Arena::CreateMessage<CheckRequest>(&arena_.arena())) {}
+
+  // False when `bytes` are not a CheckRequest.
+  bool Parse(const grpc::ByteBuffer& bytes) {
+    grpc::Slice slice;
+    if (!bytes.TrySingleSlice(&slice).ok() && !bytes.DumpToSingleSlice(&slice).ok()) return false;
+    return request_->ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
+  }
+  const CheckRequest& request() const { return *request_; }
+  google::protobuf::Arena& arena() { return arena_.arena(); }
+
+ private:
+  InlineArena<4096> arena_;
+  CheckRequest* const request_;
+};
 
 grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ctx,
-                                                 const CheckRequest* req, CheckResponse* resp) {
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
   const absl::Time start = absl::Now();
+  // gRPC's own reactor: it finishes the call on the thread that finishes it.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Both point into `req`, which lives until the reactor has finished.
-  const std::optional<absl::string_view> authorization = FindAuthorization(*req);
-  const absl::string_view client_address = ClientAddress(*req);
+  auto parsed = std::make_unique<ParsedRequest>();
+  if (!parsed->Parse(*request)) {
+    if (rpc_metrics_ != nullptr) {
+      rpc_metrics_->Record("Check", grpc::StatusCode::INVALID_ARGUMENT, absl::Now() - start);
+    }
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "request: not an envoy.service.auth.v3.CheckRequest"));
+    return reactor;
+  }
+  // Both point into the parsed request, which lives until the answer is
+  // written; Answer() takes it over.
+  const std::optional<absl::string_view> authorization = FindAuthorization(parsed->request());
+  const absl::string_view client_address = ClientAddress(parsed->request());
+  ParsedRequest* const call = parsed.release();
   AnswerWhenDecided(
       verifier_.CheckHeaderNow(authorization, client_address), verifier_, lookups_,
       [this, authorization, client_address] {
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [this, start, resp, reactor](Verdict verdict) {
-        Answer(std::move(verdict), start, resp, reactor);
+      [this, start, call, response, reactor](Verdict verdict) {
+        Answer(std::move(verdict), start, std::unique_ptr<ParsedRequest>(call), response, reactor);
       });
   return reactor;
 }
 
-void ExtAuthzService::Answer(Verdict verdict, absl::Time start, CheckResponse* resp,
-                             grpc::ServerUnaryReactor* reactor) const {
+void ExtAuthzService::Answer(Verdict verdict, absl::Time start, std::unique_ptr<ParsedRequest> call,
+                             grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
   if (verdict.allowed) {
     log->debug("Check allow user={}", verdict.principal.user_id);
+    const AllowBytes bytes(verdict.principal,
+                           options_.remove_authorization ? kAuthorization : absl::string_view());
+    grpc_slice slice = grpc_slice_malloc(bytes.size());
+    bytes.WriteTo(GRPC_SLICE_START_PTR(slice));
+    grpc::Slice owned(slice, grpc::Slice::STEAL_REF);
+    *response = grpc::ByteBuffer(&owned, 1);
   } else {
     log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
+    auto* message = google::protobuf::Arena::CreateMessage<CheckResponse>(&call->arena());
+    WriteCheckResponse(std::move(verdict), options_, message);
+    bool own_buffer = false;
+    grpc::SerializationTraits<CheckResponse>::Serialize(*message, response, &own_buffer);
   }
-  WriteCheckResponse(std::move(verdict), options_, resp);
+  // The answer is in `response`; the request and the arena are done with.
+  call.reset();
   if (rpc_metrics_ != nullptr) {
     rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
   }

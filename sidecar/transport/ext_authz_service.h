@@ -1,9 +1,9 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 
 #include "absl/strings/string_view.h"
-#include "common/grpc/arena_messages.h"
 #include "common/metrics/rpc_metrics.h"
 #include "common/thread/worker_pool.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
@@ -53,30 +53,32 @@ envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
 // A denial is a successful Check whose answer says "deny"; the RPC itself
 // never fails because of the token.
 //
-// gRPC's callback API: a check the cache decides is answered on the thread
-// that read it, with request and answer on one arena per call; a cache miss
-// is looked up on a `lookups` worker (see AnswerWhenDecided).
-class ExtAuthzService final : public envoy::service::auth::v3::Authorization::CallbackService {
+// gRPC's callback API with the method's raw bytes: a check the cache decides
+// is answered on the thread that read it, the request parsed onto an arena
+// that is part of the call, and an allowing answer written straight to bytes
+// (AllowBytes); a cache miss is looked up on a `lookups` worker (see
+// AnswerWhenDecided). A body that is not a CheckRequest is INVALID_ARGUMENT.
+class ExtAuthzService final
+    : public envoy::service::auth::v3::Authorization::WithRawCallbackMethod_Check<
+          envoy::service::auth::v3::Authorization::Service> {
  public:
   // `lookups` and `rpc_metrics` (optional) must outlive the server.
   ExtAuthzService(TokenVerifier& verifier, WorkerPool& lookups, ExtAuthzOptions options = {},
-                  metrics::RpcMetrics* rpc_metrics = nullptr);
+                  metrics::RpcMetrics* rpc_metrics = nullptr)
+      : verifier_(verifier), lookups_(lookups), options_(options), rpc_metrics_(rpc_metrics) {}
 
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
-                                  const envoy::service::auth::v3::CheckRequest* req,
-                                  envoy::service::auth::v3::CheckResponse* resp) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
 
  private:
-  void Answer(Verdict verdict, absl::Time start, envoy::service::auth::v3::CheckResponse* resp,
-              grpc::ServerUnaryReactor* reactor) const;
+  class ParsedRequest;
+  void Answer(Verdict verdict, absl::Time start, std::unique_ptr<ParsedRequest> call,
+              grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const;
 
   TokenVerifier& verifier_;
   WorkerPool& lookups_;
   const ExtAuthzOptions options_;
   metrics::RpcMetrics* const rpc_metrics_;
-  ArenaMessageAllocator<envoy::service::auth::v3::CheckRequest,
-                        envoy::service::auth::v3::CheckResponse>
-      allocator_;
 };
 
 }  // namespace tokens::sidecar

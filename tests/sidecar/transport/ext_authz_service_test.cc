@@ -1,5 +1,6 @@
 #include "sidecar/transport/ext_authz_service.h"
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/sidecar/transport/fake_verifier.h"
 
@@ -273,6 +275,24 @@ TEST_F(ExtAuthzServiceTest, CacheMissWhenEveryLookupThreadIsBusyIsDeniedAtOnce) 
   EXPECT_EQ(lookups_.stats().rejected, 1u);
   release.Notify();
   finished.WaitForNotification();
+}
+
+TEST_F(ExtAuthzServiceTest, ABodyThatIsNotACheckRequestIsInvalidArgument) {
+  Start();
+  // No verifier call expected: nothing to check.
+  grpc::GenericStub generic(server_->NewChannel());
+  grpc::ClientContext ctx;
+  grpc::Slice slice(std::string("\xff\xff\xff\xff not protobuf"));
+  const grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/envoy.service.auth.v3.Authorization/Check", grpc::StubOptions(),
+                    &request, &response,
+                    [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  const grpc::Status status = done.get_future().get();
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("CheckRequest"));
 }
 
 class ExtAuthzDenyTest : public ExtAuthzServiceTest,
