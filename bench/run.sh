@@ -2,7 +2,7 @@
 # Runs a benchmark for each of the project's performance targets and writes a
 # Markdown report.
 #
-#   bench/run.sh                         full run (about 5 minutes on 2 cores,
+#   bench/run.sh                         full run (about 6 minutes on 2 cores,
 #                                        plus the first Release build's few);
 #                                        writes docs/benchmarks.md
 #   bench/run.sh --quick [--out FILE]    every benchmark, small and short (under
@@ -65,7 +65,7 @@ set_sizes() {
     CORE_MIN_TIME=0.5
     LOAD_SECONDS=10
     WARMUP_SECONDS=2
-    LOAD_ROUNDS=3
+    LOAD_ROUNDS=6
     CREATE_COUNT=3000
     LIST_ITERATIONS=300
     USAGE_SECONDS=20
@@ -580,11 +580,22 @@ check_load() {
       >"$RESULTS/verify-$server.json" 2>>"$LOGS/verify.log" ||
       die "Check on $server was not allowed: $(tail -n 1 "$LOGS/verify.log")"
   done
+  # Each round runs the sidecar and the empty service back to back, taking
+  # turns at going first, so that a round compares two runs made under the
+  # same conditions; the naive server's runs, which load PostgreSQL on both
+  # cores, come after all of them.
+  local order
   for ((round = 1; round <= LOAD_ROUNDS; round++)); do
-    for server in "${CHECK_SERVERS[@]}"; do
+    order=(sidecar empty)
+    if ((round % 2 == 0)); then order=(empty sidecar); fi
+    for server in "${order[@]}"; do
       log "check: h2load against $server (round $round of $LOAD_ROUNDS, ${LOAD_SECONDS}s)"
       h2load_run "$server" "$round"
     done
+  done
+  for ((round = 1; round <= LOAD_ROUNDS; round++)); do
+    log "check: h2load against naive (round $round of $LOAD_ROUNDS, ${LOAD_SECONDS}s)"
+    h2load_run naive "$round"
   done
   # Still allowed after the load: nothing degraded into denials.
   for server in "${CHECK_SERVERS[@]}"; do
