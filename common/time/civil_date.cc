@@ -1,5 +1,6 @@
 #include "common/time/civil_date.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -67,7 +68,18 @@ std::string FormatIsoDate(absl::CivilDay day) {
   return buf;
 }
 
-absl::CivilDay UtcDay(absl::Time t) { return absl::ToCivilDay(t, absl::UTCTimeZone()); }
+absl::CivilDay UtcDay(absl::Time t) {
+  // Checked on every token check: whole days since the epoch, rounded down
+  // (before 1970 too), give the day without the time-zone machinery.
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) {
+    return absl::ToCivilDay(t, absl::UTCTimeZone());
+  }
+  constexpr int64_t kSecondsPerDay = 24 * 60 * 60;
+  const int64_t seconds = absl::ToUnixSeconds(t);  // rounded down
+  int64_t days = seconds / kSecondsPerDay;
+  if (seconds % kSecondsPerDay < 0) --days;
+  return absl::CivilDay(1970, 1, 1) + days;
+}
 
 absl::Time StartOfUtcDay(absl::CivilDay day) { return absl::FromCivil(day, absl::UTCTimeZone()); }
 

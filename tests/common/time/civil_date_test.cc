@@ -180,6 +180,19 @@ TEST(UtcDayTest, DayBoundaries) {
   EXPECT_EQ(UtcDay(absl::UnixEpoch()), absl::CivilDay(1970, 1, 1));
 }
 
+TEST(UtcDayTest, AgreesWithAbseilsUtcCivilDayAcrossCenturies) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  // A step that is not a whole number of hours or days, so the samples fall
+  // at every time of day, on both sides of 1970.
+  const absl::Duration step = absl::Hours(7) + absl::Minutes(13) + absl::Nanoseconds(1);
+  for (absl::Time t = absl::FromCivil(absl::CivilSecond(1800, 1, 1, 0, 0, 0), utc);
+       t < absl::FromCivil(absl::CivilSecond(2300, 1, 1, 0, 0, 0), utc); t += step) {
+    ASSERT_EQ(UtcDay(t), absl::ToCivilDay(t, utc)) << t;
+  }
+  EXPECT_EQ(UtcDay(absl::InfinitePast()), absl::ToCivilDay(absl::InfinitePast(), utc));
+  EXPECT_EQ(UtcDay(absl::InfiniteFuture()), absl::ToCivilDay(absl::InfiniteFuture(), utc));
+}
+
 TEST(UtcDayTest, IndependentOfLocalTimeZone) {
   // An instant written in another zone still lands on its UTC day.
   absl::TimeZone tokyo = absl::FixedTimeZone(9 * 60 * 60);
