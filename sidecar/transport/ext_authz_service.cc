@@ -111,9 +111,7 @@ CheckResponse ToCheckResponse(const Verdict& verdict, const ExtAuthzOptions& opt
   return response;
 }
 
-// One Check's request, parsed onto an arena that is part of it. It lives
-// from Check() until the answer is written (by Answer(), which frees it),
-// since a cache miss is answered later, from a lookup thread.
+// One Check's request, parsed onto an arena that is part of it.
 class ExtAuthzService::ParsedRequest {
  public:
   ParsedRequest()
@@ -139,8 +137,10 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
   const absl::Time start = absl::Now();
   // gRPC's own reactor: it finishes the call on the thread that finishes it.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto parsed = std::make_unique<ParsedRequest>();
-  if (!parsed->Parse(*request)) {
+  // On this thread's stack: nearly every check is answered before Check()
+  // returns.
+  ParsedRequest parsed;
+  if (!parsed.Parse(*request)) {
     if (rpc_metrics_ != nullptr) {
       rpc_metrics_->Record("Check", grpc::StatusCode::INVALID_ARGUMENT, absl::Now() - start);
     }
@@ -148,23 +148,38 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
                                  "request: not an envoy.service.auth.v3.CheckRequest"));
     return reactor;
   }
-  // Both point into the parsed request, which lives until the answer is
-  // written; Answer() takes it over.
-  const std::optional<absl::string_view> authorization = FindAuthorization(parsed->request());
-  const absl::string_view client_address = ClientAddress(parsed->request());
-  ParsedRequest* const call = parsed.release();
-  AnswerWhenDecided(
-      verifier_.CheckHeaderNow(authorization, client_address), verifier_, lookups_,
-      [this, authorization, client_address] {
-        return verifier_.CheckHeader(authorization, client_address);
-      },
-      [this, start, call, response, reactor](Verdict verdict) {
-        Answer(std::move(verdict), start, std::unique_ptr<ParsedRequest>(call), response, reactor);
-      });
+  std::optional<Verdict> verdict = verifier_.CheckHeaderNow(FindAuthorization(parsed.request()),
+                                                            ClientAddress(parsed.request()));
+  if (verdict.has_value()) {
+    Answer(*std::move(verdict), start, parsed.arena(), response, reactor);
+  } else {
+    AnswerAfterLookup(*request, start, response, reactor);
+  }
   return reactor;
 }
 
-void ExtAuthzService::Answer(Verdict verdict, absl::Time start, std::unique_ptr<ParsedRequest> call,
+void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, absl::Time start,
+                                        grpc::ByteBuffer* response,
+                                        grpc::ServerUnaryReactor* reactor) {
+  // A cache miss, answered from a lookup thread after Check() has returned:
+  // the request goes along, parsed again (it parsed once already) into memory
+  // of its own, freed by whichever answer is given.
+  auto* later = new ParsedRequest;
+  later->Parse(request);
+  const std::optional<absl::string_view> authorization = FindAuthorization(later->request());
+  const absl::string_view client_address = ClientAddress(later->request());
+  AnswerWhenDecided(
+      std::nullopt, verifier_, lookups_,
+      [this, authorization, client_address] {
+        return verifier_.CheckHeader(authorization, client_address);
+      },
+      [this, start, later, response, reactor](Verdict verdict) {
+        const std::unique_ptr<ParsedRequest> owned(later);
+        Answer(std::move(verdict), start, owned->arena(), response, reactor);
+      });
+}
+
+void ExtAuthzService::Answer(Verdict verdict, absl::Time start, google::protobuf::Arena& arena,
                              grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
   if (verdict.allowed) {
@@ -177,13 +192,11 @@ void ExtAuthzService::Answer(Verdict verdict, absl::Time start, std::unique_ptr<
     *response = grpc::ByteBuffer(&owned, 1);
   } else {
     log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
-    auto* message = google::protobuf::Arena::CreateMessage<CheckResponse>(&call->arena());
+    auto* message = google::protobuf::Arena::CreateMessage<CheckResponse>(&arena);
     WriteCheckResponse(std::move(verdict), options_, message);
     bool own_buffer = false;
     grpc::SerializationTraits<CheckResponse>::Serialize(*message, response, &own_buffer);
   }
-  // The answer is in `response`; the request and the arena are done with.
-  call.reset();
   if (rpc_metrics_ != nullptr) {
     rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
   }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <memory>
 #include <optional>
 
 #include "absl/strings/string_view.h"
@@ -54,10 +53,11 @@ envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
 // never fails because of the token.
 //
 // gRPC's callback API with the method's raw bytes: a check the cache decides
-// is answered on the thread that read it, the request parsed onto an arena
-// that is part of the call, and an allowing answer written straight to bytes
+// is answered on the thread that read it, its request parsed onto an arena on
+// that thread's stack and an allowing answer written straight to bytes
 // (AllowBytes); a cache miss is looked up on a `lookups` worker (see
-// AnswerWhenDecided). A body that is not a CheckRequest is INVALID_ARGUMENT.
+// AnswerWhenDecided), with the request parsed again into memory of its own. A
+// body that is not a CheckRequest is INVALID_ARGUMENT.
 class ExtAuthzService final
     : public envoy::service::auth::v3::Authorization::WithRawCallbackMethod_Check<
           envoy::service::auth::v3::Authorization::Service> {
@@ -72,7 +72,11 @@ class ExtAuthzService final
 
  private:
   class ParsedRequest;
-  void Answer(Verdict verdict, absl::Time start, std::unique_ptr<ParsedRequest> call,
+  void AnswerAfterLookup(const grpc::ByteBuffer& request, absl::Time start,
+                         grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor);
+  // Writes the answer to `response` (a denial's message on `arena`) and
+  // finishes the call.
+  void Answer(Verdict verdict, absl::Time start, google::protobuf::Arena& arena,
               grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const;
 
   TokenVerifier& verifier_;
