@@ -770,19 +770,28 @@ kind after 10 warm-up calls, one client, over {fmt_int(n)}+ tokens:
         summary_rows = [[what, measured, target,
                          "" if met is None else ("met" if met else "**missed**")]
                         for what, measured, target, met in self.summary]
-        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        # When the run ended (machine.txt is written last), so that rendering
+        # the same results again does not change the date.
+        ended = (self.dir / "machine.txt").stat().st_mtime
+        when = datetime.datetime.fromtimestamp(ended, datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC")
         quick_note = ("\n> **Quick mode**: small sizes and short runs, only to show the harness "
                       "works. The numbers are not the project's benchmark results.\n"
                       if self.quick else "")
+        command = m["command"].strip()
+        plain = "bench/run.sh --quick" if self.quick else "bench/run.sh"
+        same_as = ("" if command == plain else
+                   f"\n`{plain}` alone reproduces it from a fresh clone (`--no-build` only skips "
+                   "the Release build, `--keep` keeps the logs, `--out` names the file).\n")
         head = f"""# Benchmarks
 
 Written by `bench/run.sh` ({m['mode']} mode) on {when}; the whole run took
-{int(m['elapsed_seconds']) // 60} min {int(m['elapsed_seconds']) % 60} s. To reproduce:
+{int(m['elapsed_seconds']) // 60} min {int(m['elapsed_seconds']) % 60} s. Run as:
 
 ```sh
-{m['command'].strip()}
+{command}
 ```
-{quick_note}
+{same_as}{quick_note}
 It builds the project in Release (`-DCMAKE_BUILD_TYPE=Release`), starts a
 private PostgreSQL, token-service, token-sidecars and the bench servers of
 `bench/`, loads data, runs every benchmark below and writes this file. The
