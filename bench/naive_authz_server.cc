@@ -58,21 +58,13 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
   PostgresVerifier(std::string database_url, const TokenCodec& codec)
       : database_url_(std::move(database_url)), codec_(codec) {}
 
-  Verdict CheckHeader(std::optional<absl::string_view> authorization,
-                      absl::string_view client_address) override {
-    if (!authorization.has_value()) return Deny(DenyReason::kMissing);
-    const std::optional<absl::string_view> token = tokens::ParseBearer(*authorization);
-    if (!token.has_value()) return Deny(DenyReason::kMalformed);
-    return CheckToken(*token, client_address);
-  }
-
   // Only what fails before the query is decided without waiting.
   std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
-                                        absl::string_view) override {
+                                        absl::string_view client_address) override {
     if (!authorization.has_value()) return Deny(DenyReason::kMissing);
     const std::optional<absl::string_view> token = tokens::ParseBearer(*authorization);
     if (!token.has_value()) return Deny(DenyReason::kMalformed);
-    return CheckTokenNow(*token, {});
+    return CheckTokenNow(*token, client_address);
   }
 
   std::optional<Verdict> CheckTokenNow(absl::string_view token, absl::string_view) override {
@@ -83,9 +75,21 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
 
   Verdict DenyUnresolved() override { return Deny(DenyReason::kUnknown); }
 
-  Verdict CheckToken(absl::string_view token, absl::string_view) override {
-    if (token.empty()) return Deny(DenyReason::kMissing);
-    if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
+  Verdict CheckHeader(std::optional<absl::string_view> authorization,
+                      absl::string_view client_address) override {
+    if (std::optional<Verdict> now = CheckHeaderNow(authorization, client_address)) return *now;
+    // CheckHeaderNow passed the header, so it parses.
+    return Lookup(*tokens::ParseBearer(*authorization));
+  }
+
+  Verdict CheckToken(absl::string_view token, absl::string_view client_address) override {
+    if (std::optional<Verdict> now = CheckTokenNow(token, client_address)) return *now;
+    return Lookup(token);
+  }
+
+ private:
+  // One indexed query for a well-formed token.
+  Verdict Lookup(absl::string_view token) {
     const std::string hash_hex = tokens::service::pg::HashHex(TokenCodec::Hash(token));
     try {
       pqxx::nontransaction txn(Connection());
@@ -101,7 +105,6 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
     }
   }
 
- private:
   // Columns of kFindTokenForAuth: id, expires_on, revoked, then the owner
   // (user_id, display_name, email, role, disabled, created_at).
   static Verdict Decide(const pqxx::row& row) {
