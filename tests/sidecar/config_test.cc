@@ -94,6 +94,8 @@ TEST_F(SidecarConfigTest, EachBadValueNamesItsFlag) {
       {{"--lookup_rate", "0"}, "--lookup_rate"},
       {{"--lookup_burst", "0.5"}, "--lookup_burst"},
       {{"--lookup_timeout", "0s"}, "--lookup_timeout"},
+      {{"--lookup_threads", "0"}, "--lookup_threads"},
+      {{"--lookup_threads", "1025"}, "--lookup_threads"},
       {{"--max_reconnect_backoff", "1ms"}, "--max_reconnect_backoff"},
       {{"--shutdown_timeout", "-1s"}, "--shutdown_timeout"},
   };
