@@ -335,9 +335,9 @@ Every run:
 
 {table(["round", "server", "requests/s", "p50", "p99", "server CPU / request", "server's share of its core", "others on the core", "h2load's share of its core", "succeeded", "failed"], rows)}
 """)
-        self.check_profile(ratio, cpu)
+        self.check_profile(cpu)
 
-    def check_profile(self, ratio, cpu):
+    def check_profile(self, cpu):
         path = self.dir / "profile-check.txt"
         if not path.exists():
             return
