@@ -65,14 +65,14 @@ struct Fixture {
     const absl::CivilDay expires_on = UtcDay(absl::Now()) + 90;
     std::unique_ptr<TokenCache::SnapshotBuilder> snapshot = cache.StartSnapshot();
     for (size_t u = 0; u * kTokensPerUser < n; ++u) {
-      snapshot->AddUser(UserState{absl::StrCat("user-", u), Role::kUser, false, 1});
+      snapshot->AddUser(SyncedUser{absl::StrCat("user-", u), Role::kUser, false, 1});
     }
     std::vector<std::string> tokens;
     tokens.reserve(n);
     hashes.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       const std::string token = codec.Generate(random);
-      TokenState state;
+      SyncedToken state;
       state.hash = TokenCodec::Hash(token);
       random.Fill(absl::MakeSpan(state.id));
       state.user_id = absl::StrCat("user-", i / kTokensPerUser);

@@ -88,8 +88,8 @@ struct World {
     std::unique_ptr<TokenCache::SnapshotBuilder> builder = cache.StartSnapshot();
     uint8_t n = 0;
     for (const Fixture& fixture : kFixtures) {
-      builder->AddUser(UserState{fixture.user_id, fixture.role, fixture.user_disabled, kVersion});
-      TokenState token;
+      builder->AddUser(SyncedUser{fixture.user_id, fixture.role, fixture.user_disabled, kVersion});
+      SyncedToken token;
       token.hash = TokenCodec::Hash(fixture.secret);
       token.id[0] = 0xf0;
       token.id[15] = ++n;

@@ -19,8 +19,8 @@
 namespace tokens::sidecar {
 
 struct LookupResult {
-  TokenState token;
-  UserState user;
+  SyncedToken token;
+  SyncedUser user;
 };
 
 // token-service's LookupToken, behind an interface.

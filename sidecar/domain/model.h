@@ -30,8 +30,9 @@ std::string FormatTokenId(const TokenId& id);
 inline constexpr size_t kTokenIdTextSize = 36;
 void FormatTokenId(const TokenId& id, char (&out)[kTokenIdTextSize]);
 
-// A token as the feed describes it (SyncedToken without the proto).
-struct TokenState {
+// A token as the feed describes it: tokens.v1.SyncedToken without the proto.
+// token-service's side of the feed uses the same name.
+struct SyncedToken {
   TokenHash hash{};
   TokenId id{};
   std::string user_id;
@@ -40,8 +41,8 @@ struct TokenState {
   int64_t version = 0;
 };
 
-// A token's owner as the feed describes it (SyncedUser).
-struct UserState {
+// A token's owner as the feed describes it: tokens.v1.SyncedUser.
+struct SyncedUser {
   std::string user_id;
   Role role = Role::kUnspecified;
   bool disabled = false;

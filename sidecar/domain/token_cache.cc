@@ -291,7 +291,7 @@ class Generation {
     readers_table_->store(table_.get(), std::memory_order_seq_cst);
   }
 
-  void ApplyUser(const UserState& user, UserUpdate when) {
+  void ApplyUser(const SyncedUser& user, UserUpdate when) {
     if (user.user_id.empty()) return;
     UserSlot* slot = FindOrAddUser(user.user_id);
     const bool apply =
@@ -303,7 +303,7 @@ class Generation {
 
   // Upserts a live token unless the cached one is newer. Returns whether the
   // cache now holds this version.
-  bool PutToken(const TokenState& token) {
+  bool PutToken(const SyncedToken& token) {
     return Put(Entry{token.hash, token.id, FindOrAddUser(token.user_id),
                      token.expires_on - kEpochDay, token.version});
   }
@@ -342,9 +342,9 @@ class Generation {
   }
 
  private:
-  static UserState StateOf(const UserSlot& slot) {
+  static SyncedUser StateOf(const UserSlot& slot) {
     const uint32_t state = slot.state.load(std::memory_order_relaxed);
-    return UserState{slot.user_id, UnpackRole(state), UnpackDisabled(state), slot.version};
+    return SyncedUser{slot.user_id, UnpackRole(state), UnpackDisabled(state), slot.version};
   }
 
   // A token whose owner was never described gets a slot with role
@@ -401,10 +401,10 @@ class Builder final : public TokenCache::SnapshotBuilder {
   explicit Builder(size_t expected_tokens)
       : generation_(std::make_unique<Generation>(CapacityFor(expected_tokens))) {}
 
-  void AddUser(const UserState& user) override {
+  void AddUser(const SyncedUser& user) override {
     generation_->ApplyUser(user, UserUpdate::kIfNotOlder);
   }
-  void AddToken(const TokenState& token) override {
+  void AddToken(const SyncedToken& token) override {
     if (!token.revoked) generation_->PutToken(token);
   }
 
@@ -535,13 +535,13 @@ void TokenCache::Publish(std::unique_ptr<SnapshotBuilder> snapshot, int64_t vers
   previous.reset();
 }
 
-void TokenCache::ApplyDelta(const std::vector<UserState>& users,
-                            const std::vector<TokenState>& tokens, int64_t version) {
+void TokenCache::ApplyDelta(const std::vector<SyncedUser>& users,
+                            const std::vector<SyncedToken>& tokens, int64_t version) {
   absl::MutexLock lock(&impl_->mu);
   Generation& generation = *impl_->current;
   // Users first: a delta that brings a token usually brings its owner.
-  for (const UserState& user : users) generation.ApplyUser(user, UserUpdate::kIfNotOlder);
-  for (const TokenState& token : tokens) {
+  for (const SyncedUser& user : users) generation.ApplyUser(user, UserUpdate::kIfNotOlder);
+  for (const SyncedToken& token : tokens) {
     if (token.revoked) {
       generation.RemoveToken(token.hash, token.version);
     } else {
@@ -555,7 +555,7 @@ void TokenCache::ApplyDelta(const std::vector<UserState>& users,
   impl_->ReclaimUnlinked();
 }
 
-bool TokenCache::InsertLookedUp(const UserState& user, const TokenState& token) {
+bool TokenCache::InsertLookedUp(const SyncedUser& user, const SyncedToken& token) {
   if (token.revoked) return false;
   absl::MutexLock lock(&impl_->mu);
   if (token.version <= impl_->version.load(std::memory_order_relaxed)) return false;

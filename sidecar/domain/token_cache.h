@@ -19,7 +19,8 @@
 // one hash-table probe plus reading the owner's state; no I/O.
 namespace tokens::sidecar {
 
-// What a reader learns about a cached token.
+// What a reader learns about a cached token: the token joined with its
+// owner's current state. Not the feed's SyncedToken, which carries no owner.
 struct CachedToken {
   TokenId token_id{};
   std::string user_id;
@@ -35,9 +36,9 @@ class TokenCache {
   class SnapshotBuilder {
    public:
     virtual ~SnapshotBuilder() = default;
-    virtual void AddUser(const UserState& user) = 0;
+    virtual void AddUser(const SyncedUser& user) = 0;
     // Revoked tokens are ignored.
-    virtual void AddToken(const TokenState& token) = 0;
+    virtual void AddToken(const SyncedToken& token) = 0;
   };
 
   TokenCache();
@@ -60,14 +61,14 @@ class TokenCache {
   // Applies changes up to `version`: users are upserted; tokens are upserted,
   // or removed when revoked. A user or token whose version is older than the
   // one cached is ignored.
-  void ApplyDelta(const std::vector<UserState>& users, const std::vector<TokenState>& tokens,
+  void ApplyDelta(const std::vector<SyncedUser>& users, const std::vector<SyncedToken>& tokens,
                   int64_t version);
 
   // Adds a token learned from LookupToken, unless the feed has already
   // reached its version (then the feed knows better: the token may have been
   // revoked since). The user is applied if newer than the cached one.
   // Returns whether the token was added.
-  bool InsertLookedUp(const UserState& user, const TokenState& token);
+  bool InsertLookedUp(const SyncedUser& user, const SyncedToken& token);
 
   // The change version the cache reflects; 0 until the first Publish().
   int64_t version() const;

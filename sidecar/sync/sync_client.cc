@@ -156,13 +156,13 @@ bool SyncClient::RunStream() {
   v1::SyncTokensResponse message;
   absl::Status bad_message;
   while (bad_message.ok() && reader.Read(&message)) {
-    std::vector<UserState> users;
+    std::vector<SyncedUser> users;
     users.reserve(message.users_size());
-    for (const v1::SyncedUser& user : message.users()) users.push_back(UserStateFromProto(user));
-    std::vector<TokenState> tokens;
+    for (const v1::SyncedUser& user : message.users()) users.push_back(SyncedUserFromProto(user));
+    std::vector<SyncedToken> tokens;
     tokens.reserve(message.tokens_size());
     for (const v1::SyncedToken& token : message.tokens()) {
-      absl::StatusOr<TokenState> state = TokenStateFromProto(token);
+      absl::StatusOr<SyncedToken> state = SyncedTokenFromProto(token);
       if (!state.ok()) {
         bad_message = state.status();
         break;
@@ -179,8 +179,8 @@ bool SyncClient::RunStream() {
           snapshot = cache_.StartSnapshot();
           snapshot_started = absl::Now();
         }
-        for (const UserState& user : users) snapshot->AddUser(user);
-        for (const TokenState& token : tokens) snapshot->AddToken(token);
+        for (const SyncedUser& user : users) snapshot->AddUser(user);
+        for (const SyncedToken& token : tokens) snapshot->AddToken(token);
         snapshot_tokens += tokens.size();
         if (message.kind() == v1::SyncTokensResponse::SNAPSHOT) break;
         cache_.Publish(std::move(snapshot), message.version());

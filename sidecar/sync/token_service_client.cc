@@ -31,8 +31,8 @@ std::chrono::system_clock::time_point Deadline(absl::Duration timeout) {
 
 }  // namespace
 
-absl::StatusOr<TokenState> TokenStateFromProto(const v1::SyncedToken& token) {
-  TokenState state;
+absl::StatusOr<SyncedToken> SyncedTokenFromProto(const v1::SyncedToken& token) {
+  SyncedToken state;
   if (token.token_hash().size() != state.hash.size()) {
     return absl::InvalidArgumentError("token_hash: must be 32 bytes");
   }
@@ -52,8 +52,8 @@ absl::StatusOr<TokenState> TokenStateFromProto(const v1::SyncedToken& token) {
   return state;
 }
 
-UserState UserStateFromProto(const v1::SyncedUser& user) {
-  return UserState{user.user_id(), RoleFromProto(user.role()), user.disabled(), user.version()};
+SyncedUser SyncedUserFromProto(const v1::SyncedUser& user) {
+  return SyncedUser{user.user_id(), RoleFromProto(user.role()), user.disabled(), user.version()};
 }
 
 std::string UsableClientAddress(absl::string_view address) {
@@ -107,11 +107,11 @@ absl::StatusOr<std::optional<LookupResult>> TokenServiceClient::Lookup(const Tok
   const grpc::Status status = stub_->LookupToken(context.get(), request, &response);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return std::nullopt;
   if (!status.ok()) return FromGrpc(status);
-  absl::StatusOr<TokenState> token = TokenStateFromProto(response.token());
+  absl::StatusOr<SyncedToken> token = SyncedTokenFromProto(response.token());
   if (!token.ok())
     return absl::InternalError(
         absl::StrCat("LookupToken answered a bad token: ", token.status().message()));
-  return LookupResult{*std::move(token), UserStateFromProto(response.user())};
+  return LookupResult{*std::move(token), SyncedUserFromProto(response.user())};
 }
 
 absl::Status TokenServiceClient::Report(const std::vector<UsageRecord>& batch) {

@@ -22,8 +22,8 @@ namespace tokens::sidecar {
 
 // Proto -> domain. INVALID_ARGUMENT (naming the field) for a message the
 // sidecar cannot use: a hash that is not 32 bytes, a bad token id or date.
-absl::StatusOr<TokenState> TokenStateFromProto(const v1::SyncedToken& token);
-UserState UserStateFromProto(const v1::SyncedUser& user);
+absl::StatusOr<SyncedToken> SyncedTokenFromProto(const v1::SyncedToken& token);
+SyncedUser SyncedUserFromProto(const v1::SyncedUser& user);
 // `address` if it is an IPv4 or IPv6 address in text form, else "" (a
 // forwarded-for list, a host name, an address with a zone id): ReportUsage
 // stores only plain addresses and refuses a batch with anything else.

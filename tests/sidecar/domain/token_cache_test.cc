@@ -29,9 +29,9 @@ TokenId IdOf(int n) {
   return id;
 }
 
-TokenState Token(int n, const std::string& user_id, int64_t version,
-                 absl::CivilDay expires_on = kExpiresOn) {
-  TokenState token;
+SyncedToken Token(int n, const std::string& user_id, int64_t version,
+                  absl::CivilDay expires_on = kExpiresOn) {
+  SyncedToken token;
   token.hash = HashOf(n);
   token.id = IdOf(n);
   token.user_id = user_id;
@@ -40,22 +40,22 @@ TokenState Token(int n, const std::string& user_id, int64_t version,
   return token;
 }
 
-TokenState Revoked(int n, const std::string& user_id, int64_t version) {
-  TokenState token = Token(n, user_id, version);
+SyncedToken Revoked(int n, const std::string& user_id, int64_t version) {
+  SyncedToken token = Token(n, user_id, version);
   token.revoked = true;
   return token;
 }
 
-UserState User(const std::string& user_id, Role role, int64_t version, bool disabled = false) {
-  return UserState{user_id, role, disabled, version};
+SyncedUser User(const std::string& user_id, Role role, int64_t version, bool disabled = false) {
+  return SyncedUser{user_id, role, disabled, version};
 }
 
 // Publishes a snapshot of `users` and `tokens` as of `version`.
-void Load(TokenCache& cache, const std::vector<UserState>& users,
-          const std::vector<TokenState>& tokens, int64_t version) {
+void Load(TokenCache& cache, const std::vector<SyncedUser>& users,
+          const std::vector<SyncedToken>& tokens, int64_t version) {
   std::unique_ptr<TokenCache::SnapshotBuilder> builder = cache.StartSnapshot();
-  for (const UserState& user : users) builder->AddUser(user);
-  for (const TokenState& token : tokens) builder->AddToken(token);
+  for (const SyncedUser& user : users) builder->AddUser(user);
+  for (const SyncedToken& token : tokens) builder->AddToken(token);
   cache.Publish(std::move(builder), version);
 }
 
@@ -111,8 +111,8 @@ TEST(TokenCacheTest, SnapshotMayDescribeAnOwnerAfterItsTokens) {
 
 TEST(TokenCacheTest, ComparesTheWholeHash) {
   TokenCache cache;
-  TokenState token = Token(1, "alice", 2);
-  TokenState same_start = Token(2, "alice", 2);
+  SyncedToken token = Token(1, "alice", 2);
+  SyncedToken same_start = Token(2, "alice", 2);
   // Same first 8 bytes, so the same home slot; differs only in the last byte.
   same_start.hash = token.hash;
   same_start.hash[31] ^= 1;
@@ -255,7 +255,7 @@ TEST(TokenCacheTest, InsertLookedUpOnlyAheadOfTheFeed) {
   EXPECT_EQ(cache.Find(HashOf(2)), std::nullopt);
 
   // A revoked token is never inserted.
-  TokenState revoked = Token(3, "alice", 11);
+  SyncedToken revoked = Token(3, "alice", 11);
   revoked.revoked = true;
   EXPECT_FALSE(cache.InsertLookedUp(User("alice", Role::kUser, 1), revoked));
   EXPECT_EQ(cache.Find(HashOf(3)), std::nullopt);
@@ -345,7 +345,7 @@ TEST(TokenCacheTest, GrowsPastItsInitialCapacity) {
   constexpr int kTokens = 20000;
   int64_t version = 1;
   for (int batch = 0; batch < kTokens / 500; ++batch) {
-    std::vector<TokenState> tokens;
+    std::vector<SyncedToken> tokens;
     for (int n = batch * 500; n < (batch + 1) * 500; ++n) tokens.push_back(Token(n, "alice", 2));
     cache.ApplyDelta({}, tokens, ++version);
   }
@@ -361,9 +361,9 @@ TEST(TokenCacheTest, GrowsPastItsInitialCapacity) {
 TEST(TokenCacheTest, LargeSnapshotIsComplete) {
   TokenCache cache;
   constexpr int kTokens = 50000;
-  std::vector<TokenState> tokens;
+  std::vector<SyncedToken> tokens;
   for (int n = 0; n < kTokens; ++n) tokens.push_back(Token(n, absl::StrCat("u", n % 100), 2));
-  std::vector<UserState> users;
+  std::vector<SyncedUser> users;
   for (int u = 0; u < 100; ++u) users.push_back(User(absl::StrCat("u", u), Role::kUser, 1));
   Load(cache, users, tokens, 2);
   EXPECT_EQ(cache.size(), static_cast<size_t>(kTokens));
@@ -386,7 +386,7 @@ TEST(TokenCacheTest, ManyInsertsAndRemovalsLeaveExactlyTheLiveTokens) {
   constexpr int kRounds = 400;
   int64_t version = 1;
   for (int round = 0; round < kRounds; ++round) {
-    std::vector<TokenState> tokens;
+    std::vector<SyncedToken> tokens;
     for (int n = round * kLive; n < (round + 1) * kLive; ++n) {
       tokens.push_back(Token(n, "alice", version + 1));
     }
@@ -425,9 +425,9 @@ TEST(TokenCacheTest, ReadersSeeConsistentAnswersWhileTheWriterWorks) {
 
   TokenCache cache;
   int64_t version = 1;
-  std::vector<UserState> users;
+  std::vector<SyncedUser> users;
   for (int u = 0; u < kUsers; ++u) users.push_back(User(user_of(u), role_of(u), 1));
-  std::vector<TokenState> stable;
+  std::vector<SyncedToken> stable;
   for (int n = 0; n < kStable; ++n) stable.push_back(Token(n, user_of(n), 1));
   Load(cache, users, stable, version);
 
@@ -463,7 +463,7 @@ TEST(TokenCacheTest, ReadersSeeConsistentAnswersWhileTheWriterWorks) {
        round < kMinRounds || (passes_while_writing.load() < 3 * kReaders && round < kMaxRounds);
        ++round) {
     ++version;
-    std::vector<TokenState> tokens;
+    std::vector<SyncedToken> tokens;
     // A new set of churn tokens, the previous set revoked, and some stable
     // tokens described again with another expiry.
     const int first = churn_set(round);
@@ -478,14 +478,14 @@ TEST(TokenCacheTest, ReadersSeeConsistentAnswersWhileTheWriterWorks) {
     for (int n = round % 50; n < kStable; n += 50) {
       tokens.push_back(Token(n, user_of(n), version, kExpiresOn + round % 10));
     }
-    const std::vector<UserState> flipped = {
+    const std::vector<SyncedUser> flipped = {
         User(user_of(round), role_of(round), version, /*disabled=*/round % 2 == 0)};
     cache.ApplyDelta(flipped, tokens, version);
 
     if (round % 25 == 24) {
       // A fresh snapshot: the stable tokens and the current churn set.
       ++version;
-      std::vector<TokenState> all = stable;
+      std::vector<SyncedToken> all = stable;
       for (int n = first; n < first + kChurnPerRound; ++n) {
         all.push_back(Token(n, user_of(n), version));
       }

@@ -67,8 +67,8 @@ class FakeLookup final : public TokenLookup {
   int calls_ = 0;
 };
 
-UserState User(const std::string& user_id, Role role, int64_t version, bool disabled = false) {
-  return UserState{user_id, role, disabled, version};
+SyncedUser User(const std::string& user_id, Role role, int64_t version, bool disabled = false) {
+  return SyncedUser{user_id, role, disabled, version};
 }
 
 // The token id of the n-th token a test issues.
@@ -91,7 +91,7 @@ class VerifierTest : public ::testing::Test {
   // A new token's secret and its state as the feed would describe it.
   struct Issued {
     std::string secret;
-    TokenState state;
+    SyncedToken state;
   };
   Issued Issue(const std::string& user_id, absl::CivilDay expires_on = kExpiresOn) {
     Issued issued;
@@ -373,7 +373,7 @@ TEST_F(VerifierTest, ALookupAnswerTheFeedHasPassedDoesNotAllow) {
   const Issued issued = Issue("alice");
   lookup_.Answer({issued.state, User("alice", Role::kUser, 1)});
   lookup_.During([&] {
-    TokenState revoked = issued.state;
+    SyncedToken revoked = issued.state;
     revoked.revoked = true;
     revoked.version += 1;
     cache_.ApplyDelta({}, {revoked}, revoked.version);

@@ -23,8 +23,8 @@ v1::SyncedToken GoodToken() {
   return token;
 }
 
-TEST(TokenStateFromProtoTest, ConvertsEveryField) {
-  absl::StatusOr<TokenState> state = TokenStateFromProto(GoodToken());
+TEST(SyncedTokenFromProtoTest, ConvertsEveryField) {
+  absl::StatusOr<SyncedToken> state = SyncedTokenFromProto(GoodToken());
   ASSERT_TRUE(state.ok()) << state.status();
   TokenHash expected_hash;
   expected_hash.fill(0x7f);
@@ -36,7 +36,7 @@ TEST(TokenStateFromProtoTest, ConvertsEveryField) {
   EXPECT_EQ(state->version, 42);
 }
 
-TEST(TokenStateFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
+TEST(SyncedTokenFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
   v1::SyncedToken short_hash = GoodToken();
   short_hash.set_token_hash(std::string(31, 'x'));
   v1::SyncedToken bad_id = GoodToken();
@@ -47,35 +47,35 @@ TEST(TokenStateFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
        {std::pair{short_hash, "token_hash"}, std::pair{bad_id, "token_id"},
         std::pair{bad_date, "expires_on"}}) {
     SCOPED_TRACE(field);
-    absl::StatusOr<TokenState> state = TokenStateFromProto(token);
+    absl::StatusOr<SyncedToken> state = SyncedTokenFromProto(token);
     ASSERT_FALSE(state.ok());
     EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(state.status().message().substr(0, std::string(field).size()), field);
   }
 }
 
-TEST(TokenStateFromProtoTest, ARevokedTokenNeedsNoDate) {
+TEST(SyncedTokenFromProtoTest, ARevokedTokenNeedsNoDate) {
   v1::SyncedToken revoked = GoodToken();
   revoked.set_revoked(true);
   revoked.clear_expires_on();
-  absl::StatusOr<TokenState> state = TokenStateFromProto(revoked);
+  absl::StatusOr<SyncedToken> state = SyncedTokenFromProto(revoked);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_TRUE(state->revoked);
 }
 
-TEST(UserStateFromProtoTest, MapsRoles) {
+TEST(SyncedUserFromProtoTest, MapsRoles) {
   v1::SyncedUser user;
   user.set_user_id("svc");
   user.set_role(v1::SERVICE);
   user.set_disabled(true);
   user.set_version(7);
-  const UserState state = UserStateFromProto(user);
+  const SyncedUser state = SyncedUserFromProto(user);
   EXPECT_EQ(state.user_id, "svc");
   EXPECT_EQ(state.role, Role::kService);
   EXPECT_TRUE(state.disabled);
   EXPECT_EQ(state.version, 7);
   user.set_role(v1::ROLE_UNSPECIFIED);
-  EXPECT_EQ(UserStateFromProto(user).role, Role::kUnspecified);
+  EXPECT_EQ(SyncedUserFromProto(user).role, Role::kUnspecified);
 }
 
 TEST(UsageToProtoTest, CarriesIdTimeAndAddress) {
