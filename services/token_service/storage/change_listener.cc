@@ -15,6 +15,9 @@
 namespace tokens::service {
 namespace {
 
+// How often an unreachable database is tried again.
+constexpr absl::Duration kReconnectInterval = absl::Milliseconds(100);
+
 std::string FirstLine(const char* text) {
   const std::string s(text);
   return s.substr(0, s.find('\n'));
@@ -111,9 +114,11 @@ bool PgChangeListener::Wait(absl::Duration timeout) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
     if (conn_ == nullptr) {
-      // Unreachable: wait out the timeout (interruptibly) before retrying.
-      AwaitReadable(left);
-      return false;
+      // Unreachable: try again shortly (interruptibly), so that the first
+      // change after the database is back is read as soon as it can be,
+      // not a whole poll interval later. A refused connection costs little.
+      AwaitReadable(std::min(left, kReconnectInterval));
+      continue;
     }
     if (AwaitReadable(left) && !interrupted_ && Consume()) return true;
   }

@@ -17,7 +17,8 @@ inline constexpr char kChangeChannel[] = "token_changes";
 // ChangeListener over LISTEN token_changes. Notifications reach only the
 // session that listens, so it keeps a connection of its own, outside the
 // pool, opened on the first Wait. A lost connection is reopened by the next
-// Wait, which then reports a change (notifications may have been missed).
+// Wait, which keeps trying every 100 ms until its timeout and reports a
+// change as soon as it is back (notifications may have been missed).
 // Wait() must be called from one thread at a time; Interrupt() from any.
 class PgChangeListener final : public ChangeListener {
  public:
