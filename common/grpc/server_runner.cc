@@ -13,6 +13,11 @@
 #include "grpcpp/server.h"
 
 namespace tokens {
+namespace {
+
+std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+}  // namespace
 
 int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options) {
   const auto log = Logger("server");
@@ -35,17 +40,40 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
     log->critical("cannot listen on {}", options.listen);
     return 1;
   }
+  std::vector<std::unique_ptr<grpc::Server>> extra_servers;
+  std::vector<int> extra_ports;
+  for (const ServeOptions::Extra& extra : options.extra) {
+    int extra_port = 0;
+    extra.builder->AddListeningPort(extra.listen, grpc::InsecureServerCredentials(), &extra_port);
+    extra_servers.push_back(extra.builder->BuildAndStart());
+    if (extra_servers.back() == nullptr || extra_port == 0) {
+      log->critical("cannot listen on {} ({})", extra.listen, extra.name);
+      for (const std::unique_ptr<grpc::Server>& started : extra_servers) {
+        if (started != nullptr) started->Shutdown();
+      }
+      server->Shutdown();
+      return 1;
+    }
+    extra_ports.push_back(extra_port);
+  }
   if (options.on_built) options.on_built(*server);
-  log->info("listening on {}:{}", options.listen.substr(0, options.listen.rfind(':')), port);
+  log->info("listening on {}:{}", HostOf(options.listen), port);
+  for (size_t i = 0; i < options.extra.size(); ++i) {
+    log->info("{} listening on {}:{}", options.extra[i].name, HostOf(options.extra[i].listen),
+              extra_ports[i]);
+  }
   if (options.on_started) options.on_started(port);
 
   const int signo = WaitForStopSignal();
   log->info("received signal {}; draining in-flight calls for up to {}", signo,
             absl::FormatDuration(options.shutdown_timeout));
   if (options.on_stopping) options.on_stopping();
-  server->Shutdown(std::chrono::system_clock::now() +
-                   absl::ToChronoMilliseconds(options.shutdown_timeout));
+  const auto deadline =
+      std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.shutdown_timeout);
+  server->Shutdown(deadline);
+  for (const std::unique_ptr<grpc::Server>& extra : extra_servers) extra->Shutdown(deadline);
   server->Wait();
+  for (const std::unique_ptr<grpc::Server>& extra : extra_servers) extra->Wait();
   if (options.on_stopped) options.on_stopped();
   log->info("stopped");
   return 0;

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/process/stop_signals.h"  // BlockStopSignals(), for the binaries
@@ -23,13 +24,22 @@ struct ServeOptions {
   // Runs after the stop signal, before the server stops accepting: ends
   // long-lived streams so that draining does not wait for them.
   std::function<void()> on_stopping;
+  // Further servers, each with services of its own on an address of its own
+  // (e.g. token-service's --sync_listen), started after the main one and
+  // stopped with it. Each logs "<name> listening on host:port".
+  struct Extra {
+    grpc::ServerBuilder* builder;
+    std::string listen;
+    std::string name;
+  };
+  std::vector<Extra> extra;
 };
 
 // The lifecycle every binary here shares: adds the listener, enables the
 // standard health service and server reflection, starts, logs
 // "listening on host:port", waits for SIGTERM or SIGINT, stops accepting and
 // drains in-flight calls for up to shutdown_timeout. Returns the process exit
-// code: 0 after a clean stop, 1 if the address could not be bound.
+// code: 0 after a clean stop, 1 if an address could not be bound.
 int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options);
 
 }  // namespace tokens
