@@ -63,6 +63,10 @@ def fmt_ns(ns):
     return f"{ns:,.0f} ns" if ns >= 100 else f"{ns:.1f} ns"
 
 
+def fmt_s(ms):
+    return f"{ms / 1000:.2f} s"
+
+
 def verdict(ok):
     return "met" if ok else "**missed**"
 
@@ -172,6 +176,39 @@ def parse_h2load(path):
         "succeeded": int(requests.group(4)),
         "failed": int(requests.group(5)) + int(requests.group(6)) + int(requests.group(7)),
     }
+
+
+# --- The fleet stage ---------------------------------------------------------------
+
+BENCH_DIR = pathlib.Path(__file__).resolve().parent
+
+# "Independent of N": token-service's peak threads may differ by this many
+# between N = 10 and N = 200 (gRPC starts a few threads of its own as load
+# comes and goes).
+FLEET_THREADS_SLACK = 8
+
+
+def fleet_file(path):
+    """bench/run.sh's fleet results of one design: the header (key=value
+    lines) and {(consumers, tokens loaded): {phase: {key: value}}}."""
+    meta, runs = {}, {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("phase="):
+            row = dict(field.split("=", 1) for field in line.split(" ") if "=" in field)
+            runs.setdefault((int(row["consumers"]), int(row["loaded"])), {})[row["phase"]] = row
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            meta[key] = value
+    return meta, runs
+
+
+def num(row, key):
+    """A measured number of a result line; None when absent or NA."""
+    value = (row or {}).get(key, "NA")
+    return None if value == "NA" else float(value)
 
 
 # --- The report ------------------------------------------------------------------
@@ -761,10 +798,290 @@ kind after 10 warm-up calls, one client, over {fmt_int(n)}+ tokens:
 {verdict(worst < 10)} for all three).
 """)
 
+    def fleet(self):
+        designs = {}  # "new" / "baseline" -> (header, results, where they come from)
+        for name in ("new", "baseline"):
+            path = self.dir / f"fleet-{name}.txt"
+            if path.exists():
+                designs[name] = fleet_file(path) + ("measured in this run",)
+        committed = BENCH_DIR / "fleet-baseline.txt"
+        if "baseline" not in designs and committed.exists():
+            designs["baseline"] = fleet_file(committed) + ("`bench/fleet-baseline.txt`",)
+        if not designs:
+            return
+        configs = [tuple(int(v) for v in c.split(":")) for c in self.m.get("fleet_configs", "").split()]
+        names = [d for d in ("new", "baseline") if d in designs]
+        header = {"new": "this build", "baseline": "baseline"}
+        if "baseline" in designs:
+            header["baseline"] = f"before the rewrite (`{designs['baseline'][0].get('commit', '?')[:7]}`)"
+
+        def cell(design, config, render):
+            runs = designs[design][1].get(config)
+            if runs is None or "snapshot" not in runs:
+                return "not measured"
+            return render(runs["snapshot"], runs.get("revocation"), designs[design][0])
+
+        def ready(snap, rev, meta):
+            n, got, failed = int(snap["consumers"]), int(snap["ready"]), int(snap["failed"])
+            text = (f"**{fmt_s(num(snap, 'ready_all_ms'))}**" if snap["complete"] == "1" else
+                    f"**not all ready within {meta.get('snapshot_timeout', '?')}**: {got} of {n}")
+            return text + (f"; {failed} streams failed" if failed else "")
+
+        def spread(snap, rev, meta):
+            if num(snap, "ready_p50_ms") is None:
+                return "none ready"
+            return f"{fmt_s(num(snap, 'ready_p50_ms'))} / {fmt_s(num(snap, 'ready_max_ms'))}"
+
+        def count(key, scale=1, unit="", suffix=""):
+            def render(snap, rev, meta):
+                before, peak, idle = (num(snap, f"{key}_{w}{suffix}") for w in ("before", "peak", "idle"))
+                if peak is None:
+                    return "not sampled"
+                f = (lambda v: f"{v / scale:,.0f}{unit}")
+                return f"{f(before)} → **{f(peak)}** ({f(idle)})"
+            return render
+
+        def db_kinds(snap, rev, meta):
+            a, b = num(snap, "db_in_transaction_peak"), num(snap, "db_snapshot_cursors_peak")
+            return "not sampled" if a is None else f"{a:.0f} / {b:.0f}"
+
+        def load(snap, rev, meta):
+            return snap.get("loadavg", "not recorded").replace(",", " / ")
+
+        def cpu(snap, rev, meta):
+            return f"{num(snap, 'service_cpu_s'):.1f} s / {num(snap, 'client_cpu_s'):.1f} s"
+
+        def fanout(prefix, bold):
+            def render(snap, rev, meta):
+                if rev is None or rev.get("skipped") or num(rev, "pairs") in (None, 0):
+                    return "not measured (not every consumer was ready)"
+                p50, p99 = num(rev, f"{prefix}p50_ms"), num(rev, f"{prefix}p99_ms")
+                text = f"{fmt_ms(p50)} / **{fmt_ms(p99)}**" if bold else f"{fmt_ms(p50)} / {fmt_ms(p99)}"
+                if prefix != "rpc_":
+                    text += f" / {fmt_ms(num(rev, prefix + 'max_ms'))}"
+                missed = int(num(rev, "missed") or 0) if prefix == "" else 0
+                return text + (f" ({missed} pairs never seen)" if missed else "")
+            return render
+
+        tables = []
+        for config in configs:
+            n, tokens = config
+            big = config == (200, 100000)
+            rows = [
+                ("all N have `SNAPSHOT_END`", ready, "< 20 s" if big else ""),
+                ("SNAPSHOT_END, p50 / slowest of those ready", spread, ""),
+                ("token-service threads: before → peak (with the streams idle)", count("threads"),
+                 "independent of N"),
+                ("token-service RSS: before → peak (idle)", count("rss", 1024, " MiB", "_kib"), ""),
+                ("token-service's database sessions: before → peak (idle)",
+                 count("db_connections"), "independent of N"),
+                ("peak sessions in a transaction / reading the snapshot cursor", db_kinds, ""),
+                ("CPU time during phase 1: token-service / bench-fleet", cpu, ""),
+                ("revocation → each consumer has it: p50 / p99 / max", fanout("", False), ""),
+                ("revocation → every consumer has it: p50 / p99 / max", fanout("every_", True),
+                 "p99 < 100 ms" if n == 200 else ""),
+                ("`RevokeToken` call itself: p50 / p99", fanout("rpc_", False), ""),
+                ("the machine's load average (1 min) before / after", load, ""),
+            ]
+            body = [[label] + [cell(d, config, render) for d in names] + [target]
+                    for label, render, target in rows]
+            snapshot_tokens = next((r["snapshot"].get("tokens_max") for d in names
+                                    for c, r in designs[d][1].items() if c == config), "?")
+            connections = ", ".join(
+                f"{header[d]}: {designs[d][1][config]['snapshot']['connections']}"
+                for d in names if config in designs[d][1])
+            tables.append(
+                f"### {n} consumers × {fmt_int(tokens)} tokens\n\n"
+                f"Snapshot of {fmt_int(int(snapshot_tokens)) if snapshot_tokens != '?' else '?'} "
+                f"tokens; TCP connections of bench-fleet to token-service: {connections}.\n\n"
+                + table([""] + [header[d] for d in names] + ["target"], body))
+
+        # The summary compares this run's configurations only.
+        self.fleet_summary({d: (meta, {c: r for c, r in runs.items() if c in configs}, where)
+                            for d, (meta, runs, where) in designs.items()}, header)
+
+        def compiled(text):
+            # From the binary's debug information: "GNU C++17 12.2.0 ... -g -O2 ...".
+            flags = [f for f in text.split() if re.fullmatch(r"-(O.?|g\d?)", f)]
+            if text.startswith("GNU") and flags:
+                return f"built with `{' '.join(flags)}` ({' '.join(text.split()[:3])})"
+            return f"built with {text}"
+
+        sources = []
+        for d in names:
+            meta, _, where = designs[d]
+            sources.append(
+                f"- **{header[d]}**: token-service of commit `{meta.get('commit', 'unknown')}`, "
+                f"{compiled(meta.get('compiled', 'unknown flags'))}, token-service flags "
+                f"{meta.get('flags', '?')}; measured on {meta.get('date', '?')} "
+                f"({meta.get('cores', '?')} cores, {meta.get('cpu', '?')}; results {where}) by\n"
+                f"  `{meta.get('environment', '')} {meta.get('command', '?')}`.")
+        sep = "\n\n"
+        self.add(f"""
+## Sync feed at fleet scale
+
+`bench-fleet` (`bench/fleet_bench.cc`) plays a fleet of N sidecars in one
+process. Each consumer has a gRPC channel and a TCP connection of its own
+(counted from `/proc` below), opens `SyncTokens(from_version=0)` at the same
+moment as all the others, reads its stream through gRPC's callback API and
+decodes every token and user with the sidecar's own functions
+(`SyncedTokenFromProto`, `SyncedUserFromProto`), without building a cache.
+Each configuration runs against a token-service started for it, with the
+flags named below (before the rewrite, the default `--db_pool_size=8` allows
+two snapshots at once), on a database of its own: the bulk-loaded tokens (100
+per user), the {self.m.get('fleet_revocations', '?')} tokens to revoke and the bench's own two.
+
+- **Phase 1, snapshots**: from opening the N streams until each consumer has
+  `SNAPSHOT_END` (given up after the snapshot timeout). Every 50 ms
+  meanwhile bench-fleet samples token-service's `Threads` and `VmRSS`
+  (`/proc/PID/status`) and its sessions in `pg_stat_activity` (client
+  backends of its database; "in a transaction": `active` or `idle in
+  transaction`; "reading the snapshot cursor": a session whose statement
+  reads `feed_snapshot`, the cursor of the design before the rewrite).
+  "Before" is just before the streams open, "idle" half a second after the
+  last snapshot, with all N streams still open.
+- **Phase 2, revocation fan-out**: the tokens to revoke were created before
+  phase 1, so every snapshot has the same size. They are revoked one at a time
+  (`RevokeToken` as the admin); for each, the time from sending the call until
+  each consumer has decoded the `DELTA` that carries the token with `revoked`
+  set, which includes the revocation's own commit (its call time is shown
+  too). The next revocation waits until all N have it.
+
+Everything shares this machine's {self.m['cores']} cores: token-service,
+PostgreSQL and bench-fleet, whose decoding of N copies of the snapshot is CPU
+time that token-service does not get.
+
+Targets (the issue "The sync feed for a fleet"): database connections used
+for snapshots independent of N; token-service threads independent of N; 200
+consumers × 100,000 tokens all ready in under 20 s on this 2-core machine;
+revocation p99 to 200 consumers under 100 ms; a sidecar back in sync under
+500 ms after token-service returns (not measured here: it takes a
+token-service restart under real sidecars).
+
+{sep.join(sources)}
+
+{sep.join(tables)}
+
+```sh
+bench/run.sh --only fleet          # this section alone, into a temporary file
+FLEET_BASELINE_SERVICE=/path/to/previous/token-service bench/run.sh --only fleet
+BENCH_ADMIN_TOKEN=... BENCH_SERVICE_TOKEN=... bench-fleet --target 127.0.0.1:PORT \\
+  --consumers N --revocations {self.m.get('fleet_revocations', 'R')} --service_pid PID --database_url URI \\
+  --snapshot_timeout {self.m.get('fleet_snapshot_timeout', '300s')}
+```
+
+`FLEET_BASELINE_SERVICE` adds the baseline column measured in the same run
+(`FLEET_BASELINE_SAVE=bench/fleet-baseline.txt` keeps its raw results for
+later reports; `FLEET_DESIGNS=baseline` measures it alone); without it the
+column comes from `bench/fleet-baseline.txt`.
+""")
+
+    def fleet_summary(self, designs, header):
+        """The fleet's lines in the summary: this build's numbers, judged
+        against the targets, and the baseline's beside them."""
+        def measured(render):
+            parts = []
+            for d in ("new", "baseline"):
+                if d in designs:
+                    text = render(designs[d][1])
+                    if text is not None:
+                        parts.append(text if d == "new" and len(designs) == 1 else
+                                     f"{header[d]}: {text}")
+            return "; ".join(parts) if parts else None
+
+        def met(check):
+            runs = designs.get("new", (None, {}))[1]
+            try:
+                return check(runs)
+            except (KeyError, TypeError):
+                return None
+
+        def group(runs):
+            """{N: snapshot results} of the size with the most configurations."""
+            by_size = {}
+            for (n, tokens), r in runs.items():
+                if "snapshot" in r:
+                    by_size.setdefault(tokens, {})[n] = r["snapshot"]
+            if not by_size:
+                return 0, {}
+            return max(by_size.items(), key=lambda kv: (len(kv[1]), kv[0] == 100000))
+
+        def peaks(runs, key):
+            tokens, g = group(runs)
+            values = [num(g[n], key) for n in sorted(g)]
+            return None if len(values) < 2 or None in values else values
+
+        def listing(keys):
+            def render(runs):
+                lists = [peaks(runs, k) for k in keys]
+                if None in lists:
+                    return None
+                return "; ".join(", ".join(f"{v:.0f}" for v in values) for values in lists)
+            return render
+
+        tokens, g = group(designs.get("new", designs.get("baseline"))[1])
+        if len(g) >= 2:
+            label = f"N = {', '.join(str(n) for n in sorted(g))} × {fmt_int(tokens)} tokens"
+            threads = measured(listing(["threads_peak"]))
+            if threads:
+                self.summary.append((
+                    f"Fleet: token-service's threads, peak ({label})", threads,
+                    f"independent of N (±{FLEET_THREADS_SLACK})",
+                    met(lambda r: max(peaks(r, "threads_peak")) - min(peaks(r, "threads_peak"))
+                        <= FLEET_THREADS_SLACK)))
+            sessions = measured(listing(["db_connections_peak", "db_snapshot_cursors_peak"]))
+            if sessions:
+                # Sessions, whatever they do: a design that reads snapshots
+                # some other way than through today's cursor counts the same.
+                self.summary.append((
+                    f"Fleet: token-service's database sessions during the snapshots, peak; of "
+                    f"them reading today's snapshot cursor ({label})", sessions,
+                    "independent of N (±1)",
+                    met(lambda r: max(peaks(r, "db_connections_peak"))
+                        - min(peaks(r, "db_connections_peak")) <= 1)))
+
+        def big(runs, phase):
+            return runs.get((200, 100000), {}).get(phase)
+
+        def ready_all(runs):
+            snap = big(runs, "snapshot")
+            if snap is None:
+                return None
+            if snap["complete"] == "1":
+                return fmt_s(num(snap, "ready_all_ms"))
+            return f"not all within {self.m.get('fleet_snapshot_timeout', '?')} ({snap['ready']} of 200)"
+
+        text = measured(ready_all)
+        if text:
+            self.summary.append((
+                "Fleet: 200 consumers × 100,000 tokens, until all have their snapshot", text,
+                "< 20 s", met(lambda r: big(r, "snapshot")["complete"] == "1"
+                              and num(big(r, "snapshot"), "ready_all_ms") < 20000)))
+
+        def fanout(runs):
+            rev = big(runs, "revocation")
+            if rev is None or num(rev, "every_p99_ms") is None:
+                return None
+            return f"{fmt_ms(num(rev, 'every_p99_ms'))} (p50 {fmt_ms(num(rev, 'every_p50_ms'))})"
+
+        text = measured(fanout)
+        if text:
+            self.summary.append((
+                "Fleet: revocation seen by all 200 consumers, p99", text, "< 100 ms",
+                met(lambda r: num(big(r, "revocation"), "every_p99_ms") < 100)))
+
     def render(self):
         m = self.m
-        for part in (self.check, self.core, self.snapshot, self.propagation, self.usage,
-                     self.management):
+        stages = m.get("stages", "main").split()
+        # --only: the stage run alone.
+        only = stages[0] if "stages" in m and len(stages) == 1 else None
+        parts = []
+        if "main" in stages:
+            parts += [self.check, self.core, self.snapshot, self.propagation, self.usage,
+                      self.management]
+        if "fleet" in stages:
+            parts.append(self.fleet)
+        for part in parts:
             part()
         mem_gib = int(m["memory_kib"]) / 1024 / 1024
         summary_rows = [[what, measured, target,
@@ -778,8 +1095,13 @@ kind after 10 warm-up calls, one client, over {fmt_int(n)}+ tokens:
         quick_note = ("\n> **Quick mode**: small sizes and short runs, only to show the harness "
                       "works. The numbers are not the project's benchmark results.\n"
                       if self.quick else "")
+        if only:
+            quick_note += (f"\n> **One stage** (`--only {only}`): the other benchmarks did not "
+                           "run, and the summary holds this stage's lines only.\n")
         command = m["command"].strip()
         plain = "bench/run.sh --quick" if self.quick else "bench/run.sh"
+        if only:
+            plain += f" --only {only}"
         same_as = ("" if command == plain else
                    f"\n`{plain}` alone reproduces it from a fresh clone (`--no-build` only skips "
                    "the Release build, `--keep` keeps the logs, `--out` names the file).\n")

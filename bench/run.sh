@@ -2,19 +2,45 @@
 # Runs a benchmark for each of the project's performance targets and writes a
 # Markdown report.
 #
-#   bench/run.sh                         full run (about 6 minutes on 2 cores,
-#                                        plus the first Release build's few);
+#   bench/run.sh                         full run (about 6 minutes on 2 cores and
+#                                        2-3 for the fleet stage, plus the first
+#                                        Release build's few);
 #                                        writes docs/benchmarks.md
 #   bench/run.sh --quick [--out FILE]    every benchmark, small and short (under
 #                                        a minute), to prove the harness works;
 #                                        writes FILE (default: a temporary file),
 #                                        never docs/benchmarks.md
 #
+#   bench/run.sh --only fleet [--out FILE]
+#                                        only the fleet stage (below); writes FILE
+#                                        (default: a temporary file), never
+#                                        docs/benchmarks.md
+#
 # Options:
 #   --build-dir DIR   Release build directory (default build/bench-release)
 #   --no-build        use the binaries already in --build-dir
 #   --out FILE        where the report goes
 #   --keep            keep the temporary directory (logs, raw results)
+#   --only STAGE      run one stage: "main" (every benchmark of one sidecar and
+#                     token-service) or "fleet"; both run by default
+#
+# The fleet stage (bench-fleet) plays N sidecars following token-service's
+# SyncTokens feed at once, each on its own connection, in a database of its
+# own: N = 10, 50, 200 at 100,000 tokens and N = 20 at 1,000,000 (quick: N =
+# 10 at 100,000). Its environment:
+#   FLEET_BASELINE_SERVICE=PATH  also measure this token-service binary (e.g.
+#                     the design before the SyncTokens rewrite) on every
+#                     configuration, for a second column; a file COMMIT next
+#                     to it names its commit
+#   FLEET_BASELINE_SAVE=FILE     write that binary's raw results to FILE too
+#                     (bench/fleet-baseline.txt is what the report shows when
+#                     no baseline was measured in the run)
+#   FLEET_DESIGNS="new baseline" which of the two to run (default: both that
+#                     exist)
+#   FLEET_SERVICE_FLAGS, FLEET_BASELINE_FLAGS  extra flags for token-service /
+#                     the baseline in the fleet stage (split on spaces)
+#   FLEET_CONFIGS="N:TOKENS ..."   other configurations
+#   FLEET_SNAPSHOT_TIMEOUT=300s  give up on phase 1 after this long
 #
 # Builds the targets it needs in Release, starts a private PostgreSQL (its own
 # data directory and Unix socket under a temporary directory, stopped at
@@ -44,6 +70,7 @@ CHECK_CONCURRENCY=4 # write amplification: concurrent Check clients
 USAGE_FLUSH=1s
 SIDECARS=3          # propagation
 PROFILE_SECONDS=4
+ONLY="" # a stage to run alone: main or fleet
 
 set_sizes() {
   if ((QUICK)); then
@@ -58,6 +85,9 @@ set_sizes() {
     LIST_ITERATIONS=50
     USAGE_SECONDS=4
     REVOCATIONS=50
+    FLEET_DEFAULT_CONFIGS="10:$CACHED_TOKENS"
+    FLEET_REVOCATIONS=20
+    FLEET_DEFAULT_TIMEOUT=60s
   else
     MODE=full
     CACHED_TOKENS=1000000
@@ -70,8 +100,18 @@ set_sizes() {
     LIST_ITERATIONS=300
     USAGE_SECONDS=20
     REVOCATIONS=1000
+    FLEET_DEFAULT_CONFIGS="10:100000 50:100000 200:100000 20:1000000"
+    FLEET_REVOCATIONS=200
+    FLEET_DEFAULT_TIMEOUT=300s
   fi
+  # N consumers : tokens loaded, in order; configurations of one size share
+  # one database, loaded once.
+  read -r -a FLEET_CONFIG_LIST <<<"${FLEET_CONFIGS:-$FLEET_DEFAULT_CONFIGS}"
+  FLEET_TIMEOUT=${FLEET_SNAPSHOT_TIMEOUT:-$FLEET_DEFAULT_TIMEOUT}
 }
+
+# run_stage NAME: whether this run includes stage NAME.
+run_stage() { [[ -z $ONLY || $ONLY == "$1" ]]; }
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -85,9 +125,13 @@ parse_args() {
       --quick) QUICK=1 ;;
       --no-build) BUILD=0 ;;
       --keep) KEEP=1 ;;
-      --out | --build-dir)
+      --out | --build-dir | --only)
         [[ $# -ge 2 ]] || usage
-        if [[ $1 == --out ]]; then OUT=$2; else BUILD_DIR=$2; fi
+        case $1 in
+          --out) OUT=$2 ;;
+          --build-dir) BUILD_DIR=$2 ;;
+          --only) ONLY=$2 ;;
+        esac
         shift
         ;;
       -h | --help) usage ;;
@@ -98,6 +142,7 @@ parse_args() {
     esac
     shift
   done
+  [[ -z $ONLY || $ONLY == main || $ONLY == fleet ]] || die "--only takes main or fleet"
   [[ $BUILD_DIR == /* ]] || BUILD_DIR="$PWD/$BUILD_DIR"
   if [[ -n $OUT && $OUT != /* ]]; then OUT="$PWD/$OUT"; fi
   SHOWN_COMMAND="bench/run.sh $(shown_args "${args[@]}")"
@@ -277,17 +322,22 @@ perf_report() {
 
 # --- Build and machine ---------------------------------------------------------
 
-TARGETS=(token-service token-sidecar bench-empty-authz bench-naive-authz bench-core bench-client)
+# What the main stage needs built; the fleet stage needs token-service and
+# bench-fleet.
+MAIN_TARGETS=(token-service token-sidecar bench-empty-authz bench-naive-authz bench-core bench-client)
 
 build() {
+  local targets=(token-service)
+  if run_stage main; then targets=("${MAIN_TARGETS[@]}"); fi
+  if run_stage fleet; then targets+=(bench-fleet); fi
   local configure=(-S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
     -DTOKENS_BUILD_TESTS=OFF -DTOKENS_BUILD_BENCH=ON)
   if [[ ! -f $BUILD_DIR/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; then
     configure+=(-G Ninja)
   fi
-  log "building ${TARGETS[*]} (Release) in $(shown_args "$BUILD_DIR")"
+  log "building ${targets[*]} (Release) in $(shown_args "$BUILD_DIR")"
   cmake "${configure[@]}" >"$LOGS/cmake.log" 2>&1 || die "cmake configure failed"
-  cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${TARGETS[@]}" >"$LOGS/build.log" 2>&1 ||
+  cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${targets[@]}" >"$LOGS/build.log" 2>&1 ||
     die "the Release build failed"
 }
 
@@ -299,19 +349,31 @@ find_tools() {
   NAIVE_AUTHZ="$BUILD_DIR/bench/bench-naive-authz"
   BENCH_CORE="$BUILD_DIR/bench/bench-core"
   BENCH_CLIENT="$BUILD_DIR/bench/bench-client"
-  for bin in "$TOKEN_SERVICE" "$TOKEN_SIDECAR" "$EMPTY_AUTHZ" "$NAIVE_AUTHZ" "$BENCH_CORE" "$BENCH_CLIENT"; do
+  BENCH_FLEET="$BUILD_DIR/bench/bench-fleet"
+  local needed=()
+  if run_stage main || [[ " ${FLEET_DESIGNS:-new} " == *" new "* ]]; then needed+=("$TOKEN_SERVICE"); fi
+  if run_stage main; then
+    needed+=("$TOKEN_SIDECAR" "$EMPTY_AUTHZ" "$NAIVE_AUTHZ" "$BENCH_CORE" "$BENCH_CLIENT")
+    command -v h2load >/dev/null || die "h2load not found (Debian package nghttp2-client)"
+  fi
+  if run_stage fleet; then needed+=("$BENCH_FLEET"); fi
+  for bin in "${needed[@]}"; do
     [[ -x $bin ]] || die "$(shown_args "$bin") is missing: build first or drop --no-build"
   done
   grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt" ||
     die "$(shown_args "$BUILD_DIR") is not a Release build"
-  command -v h2load >/dev/null || die "h2load not found (Debian package nghttp2-client)"
+  if run_stage fleet; then find_fleet_designs; fi
 
   # Every process gets its own metrics port, once the binaries have one;
   # several sidecars on the default port would collide.
   SERVICE_FLAGS=()
   SIDECAR_FLAGS=()
-  if supports_flag "$TOKEN_SERVICE" metrics_listen; then SERVICE_FLAGS+=(--metrics_listen=127.0.0.1:0); fi
-  if supports_flag "$TOKEN_SIDECAR" metrics_listen; then SIDECAR_FLAGS+=(--metrics_listen=127.0.0.1:0); fi
+  if [[ -x $TOKEN_SERVICE ]] && supports_flag "$TOKEN_SERVICE" metrics_listen; then
+    SERVICE_FLAGS+=(--metrics_listen=127.0.0.1:0)
+  fi
+  if [[ -x $TOKEN_SIDECAR ]] && supports_flag "$TOKEN_SIDECAR" metrics_listen; then
+    SIDECAR_FLAGS+=(--metrics_listen=127.0.0.1:0)
+  fi
 
   # Load generator and server each on a core of their own when there are two.
   local cpus
@@ -353,7 +415,7 @@ describe_machine() {
     echo "protobuf=$(dpkg-query -W -f='${Version}' libprotobuf-dev 2>/dev/null || echo unknown)"
     echo "libpqxx=$(dpkg-query -W -f='${Version}' libpqxx-dev 2>/dev/null || echo unknown)"
     echo "benchmark=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"
-    echo "h2load=$(h2load --version | head -n1)"
+    echo "h2load=$(h2load --version 2>/dev/null | head -n1 || echo unknown)"
     echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "profile=$PROFILE"
     echo "profile_seconds=$PROFILE_SECONDS"
@@ -376,6 +438,10 @@ describe_machine() {
     echo "check_concurrency=$CHECK_CONCURRENCY"
     echo "revocations=$REVOCATIONS"
     echo "sidecars=$SIDECARS"
+    echo "stages=${ONLY:-main fleet}"
+    echo "fleet_configs=${FLEET_CONFIG_LIST[*]}"
+    echo "fleet_revocations=$FLEET_REVOCATIONS"
+    echo "fleet_snapshot_timeout=$FLEET_TIMEOUT"
   } >"$RESULTS/machine.txt"
 }
 
@@ -407,12 +473,22 @@ EOF
   echo "postgresql=$("$PG_BIN/postgres" --version)" >>"$RESULTS/machine.txt"
   psql_db -d postgres -c "CREATE DATABASE tokens" >/dev/null
   psql_db -d tokens -c "CREATE EXTENSION pg_stat_statements" >/dev/null
-  DATABASE_URL="postgresql://postgres@/tokens?host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")"
+  DATABASE_URL=$(database_url tokens)
   export DATABASE_URL
 }
 
+# database_url DB: the URI of database DB of the private cluster.
+database_url() {
+  echo "postgresql://postgres@/$1?host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")"
+}
+
 psql_db() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres "$@"; }
-sql() { psql_db -d tokens -tA "$@"; }
+sql_in() {
+  local db=$1
+  shift
+  psql_db -d "$db" -tA "$@"
+}
+sql() { sql_in tokens "$@"; }
 
 bootstrap() {
   "$TOKEN_SERVICE" migrate >"$LOGS/migrate.log" 2>&1 || die "token-service migrate failed"
@@ -481,10 +557,18 @@ snapshot_baseline() {
 # change-feed trigger (session_replication_role) and take their versions
 # directly; only their hashes need to be distinct.
 bulk_load() {
-  local users=$((CACHED_TOKENS / TOKENS_PER_USER)) t0
-  log "loading $CACHED_TOKENS tokens of $users users (generate_series)"
+  local t0
   t0=$(now_ns)
-  sql >"$LOGS/load.log" 2>&1 <<EOF || die "the bulk load failed"
+  load_tokens "$CACHED_TOKENS" tokens
+  echo "load_seconds=$(seconds_since "$t0")" >"$RESULTS/load.txt"
+}
+
+# load_tokens COUNT DB: COUNT tokens of COUNT / TOKENS_PER_USER users into
+# database DB, as above.
+load_tokens() {
+  local count=$1 db=$2 users=$(($1 / TOKENS_PER_USER))
+  log "loading $count tokens of $users users into $db (generate_series)"
+  sql_in "$db" >"$LOGS/load-$db.log" 2>&1 <<EOF || die "the bulk load into $db failed"
 SET session_replication_role = replica;
 INSERT INTO users (user_id, display_name, email, role, created_at, updated_at, version)
 SELECT 'load-' || u, 'Load user ' || u, 'load-' || u || '@bench.invalid', 'USER', now(), now(),
@@ -495,11 +579,10 @@ SELECT gen_random_uuid(), 'load-' || (i % $users), 'load-' || i,
        sha256(('bench-load-' || i)::bytea), 'utk_load…' || lpad((i % 10000)::text, 4, '0'),
        now() - i * interval '1 second', current_date + 30 + (i % 300),
        nextval('change_version_seq')
-  FROM generate_series(0, $((CACHED_TOKENS - 1))) AS i;
+  FROM generate_series(0, $((count - 1))) AS i;
 EOF
-  sql -c "VACUUM ANALYZE users" -c "VACUUM ANALYZE tokens" >>"$LOGS/load.log" 2>&1 ||
+  sql_in "$db" -c "VACUUM ANALYZE users" -c "VACUUM ANALYZE tokens" >>"$LOGS/load-$db.log" 2>&1 ||
     die "VACUUM ANALYZE failed"
-  echo "load_seconds=$(seconds_since "$t0")" >"$RESULTS/load.txt"
 }
 
 snapshot_rounds() {
@@ -674,6 +757,125 @@ propagation() {
     >"$RESULTS/propagation.json" 2>"$LOGS/propagation.log" || die "propagation failed"
 }
 
+# --- The fleet stage -----------------------------------------------------------
+
+declare -A FLEET_BIN=()   # design -> token-service binary
+declare -A FLEET_FLAGS=() # design -> extra flags, one string
+FLEET_RUN=()              # the designs measured, in order
+FLEET_DB=""               # the fleet database now loaded
+FLEET_ADMIN=""            # its tokens
+FLEET_SERVICE=""
+
+# The token-service binaries the fleet stage measures: this build's ("new")
+# and FLEET_BASELINE_SERVICE ("baseline"), as far as FLEET_DESIGNS asks.
+find_fleet_designs() {
+  local design
+  FLEET_BIN=([new]=$TOKEN_SERVICE [baseline]=${FLEET_BASELINE_SERVICE:-})
+  [[ -x $TOKEN_SERVICE ]] || FLEET_BIN[new]=""
+  FLEET_FLAGS=([new]=${FLEET_SERVICE_FLAGS:-} [baseline]=${FLEET_BASELINE_FLAGS:-})
+  FLEET_RUN=()
+  for design in ${FLEET_DESIGNS:-new baseline}; do
+    [[ $design == new || $design == baseline ]] ||
+      die "FLEET_DESIGNS: \"$design\" is neither new nor baseline"
+    [[ -n ${FLEET_BIN[$design]} ]] || continue
+    [[ -x ${FLEET_BIN[$design]} ]] || die "FLEET_BASELINE_SERVICE is not an executable file"
+    FLEET_RUN+=("$design")
+  done
+  ((${#FLEET_RUN[@]})) || die "the fleet stage has no token-service to measure (FLEET_DESIGNS)"
+}
+
+# fleet_header DESIGN: what the results of DESIGN were measured with.
+fleet_header() {
+  local design=$1 bin=${FLEET_BIN[$1]} commit compiled
+  # The compiler's flags, from the debug information when there is some.
+  compiled=$(readelf --debug-dump=info "$bin" 2>/dev/null | grep -m1 'DW_AT_producer' |
+    sed -E 's/.*\): //' || true)
+  if [[ $design == new ]]; then
+    compiled="CMAKE_BUILD_TYPE=Release: $(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:[A-Z]*=//p' \
+      "$BUILD_DIR/CMakeCache.txt")"
+    commit=$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+    if ! git -C "$REPO_ROOT" diff --quiet HEAD -- services common proto 2>/dev/null; then
+      commit+=" with uncommitted changes"
+    fi
+  elif [[ -f $(dirname "$bin")/COMMIT ]]; then
+    commit=$(head -c 64 "$(dirname "$bin")/COMMIT" | tr -d '[:space:]')
+  else
+    commit=unknown
+  fi
+  echo "# bench/run.sh's fleet stage: bench-fleet against one token-service binary (the"
+  echo "# \"$design\" column of docs/benchmarks.md's \"Sync feed at fleet scale\"); bench/report.py reads it."
+  echo "design=$design"
+  echo "commit=$commit"
+  echo "binary=$(shown_args "$bin")"
+  echo "sha256=$(sha256sum "$bin" | cut -d' ' -f1)"
+  echo "compiled=${compiled:-unknown}"
+  echo "flags=${FLEET_FLAGS[$design]:-(defaults)}"
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "command=$SHOWN_COMMAND"
+  echo "environment=FLEET_DESIGNS=\"${FLEET_RUN[*]}\"${FLEET_BASELINE_SERVICE:+ FLEET_BASELINE_SERVICE=PATH}"
+  echo "cores=$(nproc)"
+  echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+  echo "kernel=$(uname -sr)"
+  echo "postgresql=$("$PG_BIN/postgres" --version)"
+  echo "revocations=$FLEET_REVOCATIONS"
+  echo "snapshot_timeout=$FLEET_TIMEOUT"
+}
+
+# fleet_database COUNT: a database of its own holding COUNT bulk-loaded
+# tokens, with an admin and a SERVICE token; the previous one is dropped.
+fleet_database() {
+  local count=$1 db="fleet_$1" bin=${FLEET_BIN[${FLEET_RUN[0]}]} url
+  [[ $FLEET_DB == "$db" ]] && return 0
+  if [[ -n $FLEET_DB ]]; then psql_db -d postgres -c "DROP DATABASE $FLEET_DB" >/dev/null; fi
+  psql_db -d postgres -c "CREATE DATABASE $db" >/dev/null
+  FLEET_DB=$db
+  url=$(database_url "$db")
+  DATABASE_URL=$url "$bin" migrate >>"$LOGS/fleet-migrate.log" 2>&1 || die "migrating $db failed"
+  FLEET_ADMIN=$(DATABASE_URL=$url "$bin" bootstrap-admin --user fleet-admin 2>>"$LOGS/fleet-migrate.log")
+  FLEET_SERVICE=$(DATABASE_URL=$url "$bin" bootstrap-service --user fleet-sidecar \
+    2>>"$LOGS/fleet-migrate.log")
+  [[ -n $FLEET_ADMIN && -n $FLEET_SERVICE ]] || die "bootstrap printed no token for $db"
+  load_tokens "$count" "$db"
+}
+
+# fleet_run DESIGN CONSUMERS COUNT: one configuration against a fresh
+# token-service of DESIGN on the loaded fleet database.
+fleet_run() {
+  local design=$1 consumers=$2 count=$3 bin=${FLEET_BIN[$1]} name="fleet-$1" url extra flags=() loadavg
+  url=$(database_url "$FLEET_DB")
+  read -r -a extra <<<"${FLEET_FLAGS[$design]}"
+  if supports_flag "$bin" metrics_listen; then flags+=(--metrics_listen=127.0.0.1:0); fi
+  DATABASE_URL=$url "$bin" migrate >>"$LOGS/fleet-migrate.log" 2>&1 || die "migrating $FLEET_DB failed"
+  start "$name" env DATABASE_URL="$url" "$bin" --listen 127.0.0.1:0 "${flags[@]}" "${extra[@]}"
+  log "fleet: $consumers consumers × $count tokens against the $design token-service"
+  # How busy the machine was (other work on it shows here), before and after.
+  loadavg=$(cut -d' ' -f1 /proc/loadavg)
+  BENCH_ADMIN_TOKEN=$FLEET_ADMIN BENCH_SERVICE_TOKEN=$FLEET_SERVICE "$BENCH_FLEET" \
+    --target "127.0.0.1:$(port_of "$name")" --consumers "$consumers" \
+    --revocations "$FLEET_REVOCATIONS" --service_pid "${PID_OF[$name]}" --database_url "$url" \
+    --label "$design" --snapshot_timeout "$FLEET_TIMEOUT" >"$WORK/fleet.out" 2>>"$LOGS/bench-fleet.log" ||
+    die "bench-fleet against the $design token-service failed: $(tail -n 2 "$LOGS/bench-fleet.log")"
+  loadavg+=",$(cut -d' ' -f1 /proc/loadavg)"
+  sed "s/\$/ loaded=$count loadavg=$loadavg/" "$WORK/fleet.out" >>"$RESULTS/fleet-$design.txt"
+  stop "$name"
+}
+
+# Every configuration against every design, each on a token-service of its
+# own started for it; configurations of one size share a database.
+fleet() {
+  local config design
+  for design in "${FLEET_RUN[@]}"; do fleet_header "$design" >"$RESULTS/fleet-$design.txt"; done
+  for config in "${FLEET_CONFIG_LIST[@]}"; do
+    [[ $config =~ ^([0-9]+):([0-9]+)$ ]] || die "fleet configuration \"$config\" is not N:TOKENS"
+    fleet_database "${BASH_REMATCH[2]}"
+    for design in "${FLEET_RUN[@]}"; do fleet_run "$design" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; done
+  done
+  if [[ -n ${FLEET_BASELINE_SAVE:-} && -f $RESULTS/fleet-baseline.txt ]]; then
+    cp "$RESULTS/fleet-baseline.txt" "$FLEET_BASELINE_SAVE"
+    log "the baseline's results are in $FLEET_BASELINE_SAVE"
+  fi
+}
+
 render() {
   local start_seconds=$1
   echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.txt"
@@ -686,33 +888,9 @@ render() {
 
 # --- main --------------------------------------------------------------------
 
-# Everything runs from main, so the whole file is read before anything runs.
-main() {
-  local start_seconds=$SECONDS name
-  parse_args "$@"
-  set_sizes
-  cd "$REPO_ROOT"
-  if [[ -z $OUT ]]; then
-    if ((QUICK)); then
-      OUT=$(mktemp "${TMPDIR:-/tmp}/benchmarks-quick.XXXXXX.md")
-    else
-      OUT="$REPO_ROOT/docs/benchmarks.md"
-    fi
-  fi
-  if ((QUICK)) && [[ $(realpath -m -- "$OUT") == "$(realpath -m -- "$REPO_ROOT/docs/benchmarks.md")" ]]; then
-    die "--quick never overwrites docs/benchmarks.md; pass another --out"
-  fi
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
-  make_work_dir
-
-  if ((BUILD)); then build; fi
-  find_tools
-  describe_machine
-  # First, while nothing else of ours runs.
-  bench_core
-
-  start_postgres
+# Every benchmark of one sidecar and token-service, on one database.
+main_stage() {
+  local name
   bootstrap
   start_service
   snapshot_baseline
@@ -734,7 +912,39 @@ main() {
   propagation
 
   for name in "${STARTED[@]}"; do stop "$name"; done
-  if ((PROFILE)); then profile_core; fi
+}
+
+# Everything runs from main, so the whole file is read before anything runs.
+main() {
+  local start_seconds=$SECONDS
+  parse_args "$@"
+  set_sizes
+  cd "$REPO_ROOT"
+  if [[ -z $OUT ]]; then
+    if ((QUICK)) || [[ -n $ONLY ]]; then
+      OUT=$(mktemp "${TMPDIR:-/tmp}/benchmarks-${ONLY:-quick}.XXXXXX.md")
+    else
+      OUT="$REPO_ROOT/docs/benchmarks.md"
+    fi
+  fi
+  if { ((QUICK)) || [[ -n $ONLY ]]; } &&
+    [[ $(realpath -m -- "$OUT") == "$(realpath -m -- "$REPO_ROOT/docs/benchmarks.md")" ]]; then
+    die "--quick and --only never overwrite docs/benchmarks.md; pass another --out"
+  fi
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  make_work_dir
+
+  if ((BUILD)); then build; fi
+  find_tools
+  describe_machine
+  # First, while nothing else of ours runs.
+  if run_stage main; then bench_core; fi
+
+  start_postgres
+  if run_stage main; then main_stage; fi
+  if run_stage fleet; then fleet; fi
+  if run_stage main && ((PROFILE)); then profile_core; fi
   render "$start_seconds"
 }
 
