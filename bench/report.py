@@ -939,7 +939,7 @@ per user), the {self.m.get('fleet_revocations', '?')} tokens to revoke and the b
   transaction`; "reading the snapshot cursor": a session whose statement
   reads `feed_snapshot`, the cursor of the design before the rewrite).
   "Before" is just before the streams open, "idle" half a second after the
-  last snapshot, with all N streams still open.
+  last snapshot (or the timeout), with all N streams still open.
 - **Phase 2, revocation fan-out**: the tokens to revoke were created before
   phase 1, so every snapshot has the same size. They are revoked one at a time
   (`RevokeToken` as the admin); for each, the time from sending the call until
