@@ -12,15 +12,14 @@
 #include "common/thread/worker_pool.h"
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
-#include "grpcpp/create_channel.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/security/credentials.h"
 #include "grpcpp/server_builder.h"
 #include "sidecar/domain/miss_resolver.h"
 #include "sidecar/domain/token_cache.h"
 #include "sidecar/domain/usage.h"
 #include "sidecar/domain/verifier.h"
 #include "sidecar/metrics.h"
+#include "sidecar/sync/grpc_feed_source.h"
 #include "sidecar/sync/sync_client.h"
 #include "sidecar/sync/token_service_client.h"
 #include "sidecar/transport/authenticator_service.h"
@@ -73,23 +72,6 @@ class PeriodicFlush {
   std::thread thread_;
 };
 
-std::shared_ptr<grpc::Channel> TokenServiceChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  // Reconnect quickly once token-service is back; SyncClient has its own
-  // backoff on top.
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  // The sync stream may carry nothing for hours: ping so that a vanished
-  // token-service (no RST, e.g. a lost host) ends the stream and the
-  // sidecar reconnects elsewhere instead of waiting on it forever.
-  // token-service accepts pings this often.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  // By default gRPC stops pinging after two pings without data, which is
-  // exactly the quiet stream that needs them.
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
 }  // namespace
 
 int RunSidecar(const SidecarConfig& config) {
@@ -100,8 +82,9 @@ int RunSidecar(const SidecarConfig& config) {
   const TokenCodec codec(config.token_prefix);
   TokenCache cache;
   UsageRecorder recorder;
-  TokenServiceClient client(TokenServiceChannel(config.token_service), config.service_token,
+  TokenServiceClient client(NewTokenServiceChannel(config.token_service), config.service_token,
                             {config.lookup_timeout});
+  GrpcFeedSource feed(client);
   MissResolverOptions miss_options;
   miss_options.negative_ttl = config.negative_cache_ttl;
   miss_options.lookups_per_second = config.lookup_rate;
@@ -117,8 +100,8 @@ int RunSidecar(const SidecarConfig& config) {
   // Not ready until the first snapshot: a load balancer or Envoy health
   // check keeps traffic away, and checks meanwhile fail closed.
   grpc::HealthCheckServiceInterface* health = nullptr;  // set before sync starts
-  SyncClient sync(client, cache,
-                  SyncClient::Options{absl::Milliseconds(100), config.max_reconnect_backoff},
+  SyncClient sync(feed, cache, clock,
+                  SyncClient::Options{absl::Milliseconds(100), config.max_reconnect_backoff, {}},
                   [&health] {
                     health->SetServingStatus(true);
                     Logger("main")->info("ready: health is SERVING");

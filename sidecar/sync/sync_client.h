@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -7,15 +8,15 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "grpcpp/client_context.h"
+#include "common/time/clock.h"
+#include "sidecar/domain/feed.h"
 #include "sidecar/domain/token_cache.h"
-#include "sidecar/sync/token_service_client.h"
 
 // Keeps the TokenCache in step with token-service: one SyncTokens stream at a
-// time, resumed from the cache's version after any failure, with jittered
-// exponential backoff between attempts. While token-service is unreachable
-// the cache keeps serving what it has; a cache that never loaded a snapshot
-// stays unloaded (and the sidecar fails closed).
+// time from a FeedSource, its messages applied by a FeedApplier, resumed from
+// the cache's version whenever it ends (when, see ReconnectBackoff). While
+// token-service is unreachable the cache keeps serving what it has; a cache
+// that never loaded a snapshot stays unloaded (and the sidecar fails closed).
 namespace tokens::sidecar {
 
 class SyncClient {
@@ -23,15 +24,20 @@ class SyncClient {
   struct Options {
     absl::Duration initial_backoff = absl::Milliseconds(100);
     absl::Duration max_backoff = absl::Seconds(5);
+    // The part of the backoff to wait, in [0, 1]; uniformly random unless a
+    // test pins it.
+    std::function<double()> jitter;
   };
 
-  // `on_loaded` runs once, after the first snapshot is published.
-  SyncClient(TokenServiceClient& client, TokenCache& cache, Options options,
+  // `on_loaded` runs once, after the first snapshot is published. `clock`
+  // times the streams and stamps the stats.
+  SyncClient(FeedSource& source, TokenCache& cache, const Clock& clock, Options options,
              std::function<void()> on_loaded);
   ~SyncClient();  // Stop()s
 
   void Start();
-  // Cancels the stream and joins the thread. Idempotent.
+  // Cancels the stream (or the wait for the next one) and joins the thread.
+  // Idempotent.
   void Stop();
 
   // The feed's health, for metrics.
@@ -49,12 +55,13 @@ class SyncClient {
 
  private:
   void Run();
-  // One stream, until it fails or Stop(). Returns whether it made progress
-  // (applied at least one message), which resets the backoff.
+  // One stream, until it ends or Stop(). Returns whether it applied a
+  // snapshot or a delta.
   bool RunStream();
 
-  TokenServiceClient& client_;
+  FeedSource& source_;
   TokenCache& cache_;
+  const Clock& clock_;
   const Options options_;
   std::function<void()> on_loaded_;
   bool loaded_reported_ = false;  // touched by the sync thread only
@@ -62,7 +69,7 @@ class SyncClient {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Stats stats_ ABSL_GUARDED_BY(mu_);
-  grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  FeedStream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open stream, for Stop()
   std::thread thread_;
 };
 

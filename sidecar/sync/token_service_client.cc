@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/time/civil_date.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -56,6 +58,34 @@ SyncedUser SyncedUserFromProto(const v1::SyncedUser& user) {
   return SyncedUser{user.user_id(), RoleFromProto(user.role()), user.disabled(), user.version()};
 }
 
+absl::StatusOr<FeedMessage> FeedMessageFromProto(const v1::SyncTokensResponse& message) {
+  FeedMessage out;
+  switch (message.kind()) {
+    case v1::SyncTokensResponse::SNAPSHOT:
+      out.kind = FeedMessage::Kind::kSnapshot;
+      break;
+    case v1::SyncTokensResponse::SNAPSHOT_END:
+      out.kind = FeedMessage::Kind::kSnapshotEnd;
+      break;
+    case v1::SyncTokensResponse::DELTA:
+      out.kind = FeedMessage::Kind::kDelta;
+      break;
+    default:
+      out.kind = FeedMessage::Kind::kUnknown;
+      break;
+  }
+  out.version = message.version();
+  out.users.reserve(message.users_size());
+  for (const v1::SyncedUser& user : message.users()) out.users.push_back(SyncedUserFromProto(user));
+  out.tokens.reserve(message.tokens_size());
+  for (const v1::SyncedToken& token : message.tokens()) {
+    absl::StatusOr<SyncedToken> synced = SyncedTokenFromProto(token);
+    if (!synced.ok()) return synced.status();
+    out.tokens.push_back(*std::move(synced));
+  }
+  return out;
+}
+
 std::string UsableClientAddress(absl::string_view address) {
   // inet_pton wants a terminated string; the longest IPv6 text is 45 chars.
   if (address.empty() || address.size() > 45) return "";
@@ -84,6 +114,34 @@ v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch) {
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::shared_ptr<grpc::Channel> NewTokenServiceChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  // Once token-service is back, reconnect within half a second: the sync
+  // stream waits for the connection (wait-for-ready), so this, not
+  // SyncClient's backoff, decides how soon revocations flow again. Attempts
+  // start 100 ms apart and spread to at most 400 ms (gRPC adds +-20 %
+  // jitter); against a token-service that is down each is one refused
+  // connection, cheap for both sides.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 400);
+  // Despite its name, the least time gRPC gives one connection attempt
+  // (default 20 s). Left above the backoff, so that a slow handshake (a
+  // distant or busy token-service, a crowd of sidecars reconnecting at once)
+  // still completes, yet a host that drops packets is tried afresh each
+  // second.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
+  // The sync stream may carry nothing for hours: ping so that a vanished
+  // token-service (no RST, e.g. a lost host) ends the stream and the
+  // sidecar reconnects elsewhere instead of waiting on it forever.
+  // token-service accepts pings this often.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // By default gRPC stops pinging after two pings without data, which is
+  // exactly the quiet stream that needs them.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 TokenServiceClient::TokenServiceClient(std::shared_ptr<grpc::Channel> channel,

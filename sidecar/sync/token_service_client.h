@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "sidecar/domain/feed.h"
 #include "sidecar/domain/miss_resolver.h"
 #include "sidecar/domain/model.h"
 #include "sidecar/domain/usage.h"
@@ -17,13 +18,21 @@
 
 // The sidecar's calls to token-service's TokenSync, authenticated with the
 // sidecar's SERVICE token, behind the domain's TokenLookup and UsageSink
-// interfaces.
+// interfaces (the SyncTokens stream: GrpcFeedSource), and the conversions
+// between their protos and the domain.
 namespace tokens::sidecar {
+
+// The channel to token-service, with its reconnection and keepalive
+// settings (the comments in the .cc say why).
+std::shared_ptr<grpc::Channel> NewTokenServiceChannel(const std::string& address);
 
 // Proto -> domain. INVALID_ARGUMENT (naming the field) for a message the
 // sidecar cannot use: a hash that is not 32 bytes, a bad token id or date.
 absl::StatusOr<SyncedToken> SyncedTokenFromProto(const v1::SyncedToken& token);
 SyncedUser SyncedUserFromProto(const v1::SyncedUser& user);
+// A SyncTokens message; INVALID_ARGUMENT as SyncedTokenFromProto. A kind this
+// sidecar does not know becomes kUnknown, which FeedApplier refuses.
+absl::StatusOr<FeedMessage> FeedMessageFromProto(const v1::SyncTokensResponse& message);
 // `address` if it is an IPv4 or IPv6 address in text form, else "" (a
 // forwarded-for list, a host name, an address with a zone id): ReportUsage
 // stores only plain addresses and refuses a batch with anything else.

@@ -78,6 +78,41 @@ TEST(SyncedUserFromProtoTest, MapsRoles) {
   EXPECT_EQ(SyncedUserFromProto(user).role, Role::kUnspecified);
 }
 
+TEST(FeedMessageFromProtoTest, MapsEachKindAndCarriesVersionAndRows) {
+  const std::pair<v1::SyncTokensResponse::Kind, FeedMessage::Kind> kinds[] = {
+      {v1::SyncTokensResponse::SNAPSHOT, FeedMessage::Kind::kSnapshot},
+      {v1::SyncTokensResponse::SNAPSHOT_END, FeedMessage::Kind::kSnapshotEnd},
+      {v1::SyncTokensResponse::DELTA, FeedMessage::Kind::kDelta},
+      {v1::SyncTokensResponse::KIND_UNSPECIFIED, FeedMessage::Kind::kUnknown},
+      // A kind added to the proto after this sidecar was built.
+      {static_cast<v1::SyncTokensResponse::Kind>(7), FeedMessage::Kind::kUnknown},
+  };
+  for (const auto& [proto_kind, kind] : kinds) {
+    v1::SyncTokensResponse message;
+    message.set_kind(proto_kind);
+    message.set_version(12);
+    *message.add_tokens() = GoodToken();
+    message.add_users()->set_user_id("alice");
+    absl::StatusOr<FeedMessage> converted = FeedMessageFromProto(message);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_EQ(converted->kind, kind) << proto_kind;
+    EXPECT_EQ(converted->version, 12);
+    ASSERT_EQ(converted->tokens.size(), 1u);
+    EXPECT_EQ(converted->tokens[0].version, 42);
+    ASSERT_EQ(converted->users.size(), 1u);
+    EXPECT_EQ(converted->users[0].user_id, "alice");
+  }
+}
+
+TEST(FeedMessageFromProtoTest, ATokenItCannotHoldFailsTheWholeMessage) {
+  v1::SyncTokensResponse message;
+  message.set_kind(v1::SyncTokensResponse::DELTA);
+  *message.add_tokens() = GoodToken();
+  message.add_tokens()->set_token_id("not a uuid");
+  absl::StatusOr<FeedMessage> converted = FeedMessageFromProto(message);
+  EXPECT_EQ(converted.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(UsageToProtoTest, CarriesIdTimeAndAddress) {
   UsageRecord record;
   record.token_id = *ParseTokenId(kId);
