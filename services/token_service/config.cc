@@ -27,6 +27,18 @@ ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, sync_poll_interval, absl::Seconds(1),
           "How often the change feed is read without a notification (the safety net "
           "behind LISTEN/NOTIFY)");
+ABSL_FLAG(std::string, sync_listen, "",
+          "Serve tokens.v1.TokenSync (the sidecars' feed) on this address only, apart from "
+          "--listen (host:port; empty: TokenSync is served on --listen)");
+ABSL_FLAG(int, sync_max_streams, 10000,
+          "SyncTokens streams open at once, all callers together; more are refused "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, sync_max_streams_per_caller, 1000,
+          "SyncTokens streams open at once per SERVICE user; more are refused "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, sync_stall_timeout, absl::Seconds(30),
+          "A SyncTokens stream whose caller has not taken a written message for this long "
+          "is dropped");
 ABSL_FLAG(std::string, user, "", "bootstrap-admin / bootstrap-service: the user id");
 ABSL_FLAG(std::string, expires_on, "",
           "bootstrap-admin / bootstrap-service: expiry date of the printed token "
@@ -45,6 +57,10 @@ constexpr EnvBinding kEnv[] = {
     {"log_level", "TOKEN_SERVICE_LOG_LEVEL"},
     {"shutdown_timeout", "TOKEN_SERVICE_SHUTDOWN_TIMEOUT"},
     {"sync_poll_interval", "TOKEN_SERVICE_SYNC_POLL_INTERVAL"},
+    {"sync_listen", "TOKEN_SERVICE_SYNC_LISTEN"},
+    {"sync_max_streams", "TOKEN_SERVICE_SYNC_MAX_STREAMS"},
+    {"sync_max_streams_per_caller", "TOKEN_SERVICE_SYNC_MAX_STREAMS_PER_CALLER"},
+    {"sync_stall_timeout", "TOKEN_SERVICE_SYNC_STALL_TIMEOUT"},
 };
 
 constexpr char kUsage[] =
@@ -103,6 +119,10 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
   config.sync_poll_interval = absl::GetFlag(FLAGS_sync_poll_interval);
+  config.sync_listen = absl::GetFlag(FLAGS_sync_listen);
+  config.sync_max_streams = absl::GetFlag(FLAGS_sync_max_streams);
+  config.sync_max_streams_per_caller = absl::GetFlag(FLAGS_sync_max_streams_per_caller);
+  config.sync_stall_timeout = absl::GetFlag(FLAGS_sync_stall_timeout);
   config.bootstrap_user = absl::GetFlag(FLAGS_user);
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
@@ -131,6 +151,21 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   if (config.sync_poll_interval < absl::Milliseconds(10) ||
       config.sync_poll_interval > absl::Hours(1)) {
     return InvalidFlag("sync_poll_interval", "must be between 10ms and 1h");
+  }
+  if (!config.sync_listen.empty() && config.sync_listen.find(':') == std::string::npos) {
+    return InvalidFlag("sync_listen", "must be host:port, or empty to serve TokenSync on --listen");
+  }
+  if (config.sync_max_streams < 1 || config.sync_max_streams > 1000000) {
+    return InvalidFlag("sync_max_streams", "must be between 1 and 1000000");
+  }
+  if (config.sync_max_streams_per_caller < 1 ||
+      config.sync_max_streams_per_caller > config.sync_max_streams) {
+    return InvalidFlag("sync_max_streams_per_caller", "must be between 1 and --sync_max_streams (" +
+                                                          std::to_string(config.sync_max_streams) +
+                                                          ")");
+  }
+  if (config.sync_stall_timeout < absl::Seconds(1) || config.sync_stall_timeout > absl::Hours(1)) {
+    return InvalidFlag("sync_stall_timeout", "must be between 1s and 1h");
   }
   if ((config.command == Command::kBootstrapAdmin ||
        config.command == Command::kBootstrapService) &&

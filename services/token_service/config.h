@@ -24,6 +24,10 @@ struct ServiceConfig {
   std::string log_level;              // --log_level
   absl::Duration shutdown_timeout;    // --shutdown_timeout
   absl::Duration sync_poll_interval;  // --sync_poll_interval
+  std::string sync_listen;            // --sync_listen ("": TokenSync on --listen)
+  int sync_max_streams = 10000;       // --sync_max_streams
+  int sync_max_streams_per_caller = 1000;  // --sync_max_streams_per_caller
+  absl::Duration sync_stall_timeout;       // --sync_stall_timeout
   // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)

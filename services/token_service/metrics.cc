@@ -30,17 +30,46 @@ void RegisterServiceMetrics(metrics::Registry& r, const MetricSources& s) {
                "Newest change version this replica has read from the feed (0 before the first "
                "read). A sidecar's lag is this minus its token_sidecar_cache_version.",
                {}, [&hub] { return static_cast<double>(hub.version().value_or(0)); });
-  r.AddGaugeFn("token_service_sync_streams", "Open SyncTokens streams following the change feed.",
-               {}, [&hub] { return static_cast<double>(hub.subscriber_count()); });
-
   const TokenSyncManager& sync = s.sync;
-  r.AddGaugeFn("token_service_sync_snapshots_running", "Snapshots being streamed now.", {},
-               [&sync] { return static_cast<double>(sync.stats().snapshots_running); });
-  r.AddGaugeFn("token_service_sync_snapshots_waiting",
-               "Snapshots waiting for a free slot (--db_pool_size/4 run at once).", {},
-               [&sync] { return static_cast<double>(sync.stats().snapshots_waiting); });
-  r.AddCounterFn("token_service_sync_snapshots_total", "Snapshots started.", {},
-                 [&sync] { return static_cast<double>(sync.stats().snapshots_started); });
+  r.AddGaugeFn("token_service_sync_streams",
+               "Open SyncTokens streams (a snapshot being sent, or following the change feed).", {},
+               [&sync] { return static_cast<double>(sync.stats().streams_open); });
+  constexpr char kRefused[] = "token_service_sync_streams_refused_total";
+  constexpr char kRefusedHelp[] =
+      "SyncTokens streams refused RESOURCE_EXHAUSTED, by limit: caller "
+      "(--sync_max_streams_per_caller), total (--sync_max_streams).";
+  r.AddCounterFn(kRefused, kRefusedHelp, {{"limit", "caller"}},
+                 [&sync] { return static_cast<double>(sync.stats().refused_caller); });
+  r.AddCounterFn(kRefused, kRefusedHelp, {{"limit", "total"}},
+                 [&sync] { return static_cast<double>(sync.stats().refused_total); });
+  r.AddCounterFn("token_service_sync_snapshots_total",
+                 "SyncTokens streams that started with a snapshot.", {},
+                 [&sync] { return static_cast<double>(sync.stats().snapshots_sent); });
+
+  const TokenSyncServiceImpl& service = s.sync_service;
+  r.AddCounterFn("token_service_sync_streams_stalled_total",
+                 "SyncTokens streams dropped because their caller took no message for "
+                 "--sync_stall_timeout.",
+                 {}, [&service] { return static_cast<double>(service.stats().stalled); });
+  r.AddGaugeFn("token_service_sync_opens_waiting",
+               "SyncTokens streams waiting for a thread to authenticate them and read where "
+               "they start.",
+               {}, [&service] { return static_cast<double>(service.stats().opens_waiting); });
+
+  const SnapshotImages& images = s.images;
+  constexpr char kReads[] = "token_service_sync_snapshot_reads_total";
+  constexpr char kReadsHelp[] =
+      "Snapshots read from the database (each shared by every stream that starts from it), "
+      "by result.";
+  r.AddCounterFn(kReads, kReadsHelp, {{"result", "ok"}},
+                 [&images] { return static_cast<double>(images.stats().reads); });
+  r.AddCounterFn(kReads, kReadsHelp, {{"result", "error"}},
+                 [&images] { return static_cast<double>(images.stats().read_failures); });
+  r.AddGaugeFn("token_service_sync_snapshot_reading", "1 while a snapshot is being read.", {},
+               [&images] { return images.stats().reading ? 1.0 : 0.0; });
+  r.AddGaugeFn("token_service_sync_snapshot_bytes",
+               "Encoded size of the snapshot kept in memory for new streams (0: none kept).", {},
+               [&images] { return static_cast<double>(images.stats().kept_bytes); });
 }
 
 }  // namespace tokens::service

@@ -2,8 +2,10 @@
 
 #include "common/metrics/registry.h"
 #include "services/token_service/domain/change_hub.h"
+#include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_sync_manager.h"
 #include "services/token_service/storage/pg_pool.h"
+#include "services/token_service/transport/token_sync_service.h"
 
 namespace tokens::service {
 
@@ -13,6 +15,8 @@ struct MetricSources {
   int pool_size;
   const ChangeHub& hub;
   const TokenSyncManager& sync;
+  const SnapshotImages& images;
+  const TokenSyncServiceImpl& sync_service;
 };
 
 // Registers token_service_* metrics read from `sources` at scrape time (see

@@ -17,6 +17,7 @@
 #include "grpcpp/server_builder.h"
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/change_hub.h"
+#include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_manager.h"
 #include "services/token_service/domain/token_sync_manager.h"
 #include "services/token_service/domain/user_manager.h"
@@ -87,41 +88,55 @@ int RunServer(const ServiceConfig& config) {
   ChangeHubOptions hub_options;
   hub_options.poll_interval = config.sync_poll_interval;
   ChangeHub hub(sync_store, listener, hub_options);
-  // A snapshot holds a pooled connection while it streams; most of the pool
-  // stays for every other call when many sidecars start at once.
+  SnapshotImages images(sync_store, hub, c.clock, SyncTokensEncoding());
   TokenSyncOptions sync_options;
-  sync_options.max_concurrent_snapshots = std::max(1, config.db_pool_size / 4);
-  TokenSyncManager sync(sync_store, hub, c.clock, sync_options);
+  sync_options.max_streams = config.sync_max_streams;
+  sync_options.max_streams_per_caller = config.sync_max_streams_per_caller;
+  TokenSyncManager sync(sync_store, hub, images, c.clock, sync_options);
 
   metrics::Registry registry;
   metrics::AddProcessMetrics(registry);
-  RegisterServiceMetrics(registry, {c.pool, config.db_pool_size, hub, sync});
   metrics::RpcMetrics token_metrics(registry, "tokens.v1.TokenService");
   metrics::RpcMetrics user_metrics(registry, "tokens.v1.UserService");
   metrics::RpcMetrics sync_metrics(registry, "tokens.v1.TokenSync");
-  metrics::HttpExporter exporter(registry);
-  if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
 
   TokenServiceImpl token_service(c.auth, c.tokens, &token_metrics);
   UserServiceImpl user_service(c.auth, c.users, &user_metrics);
-  TokenSyncServiceImpl sync_service(c.auth, sync, &sync_metrics);
+  TokenSyncServiceOptions sync_service_options;
+  sync_service_options.stall_timeout = config.sync_stall_timeout;
+  sync_service_options.max_waiting_opens = static_cast<size_t>(config.sync_max_streams);
+  TokenSyncServiceImpl sync_service(c.auth, sync, images, c.clock, &sync_metrics,
+                                    sync_service_options);
+  RegisterServiceMetrics(registry, {c.pool, config.db_pool_size, hub, sync, images, sync_service});
+  metrics::HttpExporter exporter(registry);
+  if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
+
   grpc::ServerBuilder builder;
   builder.RegisterService(&token_service);
   builder.RegisterService(&user_service);
-  builder.RegisterService(&sync_service);
-  // A SyncTokens stream can be quiet for hours. Sidecars ping it every 20 s
-  // to notice a dead peer (see sidecar/server.cc); accept pings that often,
-  // and ping back so that the stream of a vanished sidecar is closed too.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
-  // Keep pinging a quiet stream (gRPC stops after two pings without data).
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // With --sync_listen, TokenSync has a server of its own, so that a network
+  // policy can admit only sidecars to it.
+  grpc::ServerBuilder sync_builder;
+  grpc::ServerBuilder& feed_builder = config.sync_listen.empty() ? builder : sync_builder;
+  feed_builder.RegisterService(&sync_service);
+  for (grpc::ServerBuilder* b : {&builder, &sync_builder}) {
+    // A SyncTokens stream can be quiet for hours. Sidecars ping it every 20 s
+    // to notice a dead peer (see sidecar/server.cc); accept pings that often,
+    // and ping back so that the stream of a vanished sidecar is closed too.
+    b->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    b->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+    b->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+    // Keep pinging a quiet stream (gRPC stops after two pings without data).
+    b->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   hub.Start();
 
   ServeOptions options;
   options.listen = config.listen;
   options.shutdown_timeout = config.shutdown_timeout;
+  if (!config.sync_listen.empty()) {
+    options.extra.push_back({&sync_builder, config.sync_listen, "TokenSync"});
+  }
   // SyncTokens streams last until the caller leaves; ending them first lets
   // the drain finish without waiting out the timeout.
   options.on_stopping = [&hub] { hub.Stop(); };

@@ -35,11 +35,11 @@ ChangeBatch Merge(const std::vector<ChangeHub::BatchPtr>& batches) {
   merged.version = batches.back()->version;
   absl::flat_hash_map<std::string, size_t> tokens, users;
   for (const ChangeHub::BatchPtr& b : batches) {
-    for (const SyncToken& t : b->tokens) {
-      Upsert(merged.tokens, tokens, t, [](const SyncToken& x) { return x.token_id; });
+    for (const SyncedToken& t : b->tokens) {
+      Upsert(merged.tokens, tokens, t, [](const SyncedToken& x) { return x.token_id; });
     }
-    for (const SyncUser& u : b->users) {
-      Upsert(merged.users, users, u, [](const SyncUser& x) { return x.user_id; });
+    for (const SyncedUser& u : b->users) {
+      Upsert(merged.users, users, u, [](const SyncedUser& x) { return x.user_id; });
     }
   }
   return merged;
@@ -54,12 +54,12 @@ ChangeBatch ChangesAbove(const ChangeBatch& batch, int64_t floor) {
   out.after_version = std::max(batch.after_version, floor);
   out.version = batch.version;
   absl::flat_hash_set<std::string> owners;
-  for (const SyncToken& t : batch.tokens) {
+  for (const SyncedToken& t : batch.tokens) {
     if (t.version <= floor) continue;
     out.tokens.push_back(t);
     owners.insert(t.user_id);
   }
-  for (const SyncUser& u : batch.users) {
+  for (const SyncedUser& u : batch.users) {
     if (u.version > floor || owners.contains(u.user_id)) out.users.push_back(u);
   }
   return out;
@@ -67,10 +67,13 @@ ChangeBatch ChangesAbove(const ChangeBatch& batch, int64_t floor) {
 
 // State shared by the hub and one Subscription.
 struct ChangeHub::Subscriber {
-  explicit Subscriber(int64_t floor_version) : floor(floor_version) {}
+  Subscriber(int64_t floor_version, std::function<void()> wake_fn)
+      : floor(floor_version), wake(std::move(wake_fn)) {}
 
   // Rows at or below this version were read by the stream itself.
   const int64_t floor;
+  // Called (without locks) when there is something new to take.
+  const std::function<void()> wake;
   absl::Mutex mu;
   std::deque<BatchPtr> queue ABSL_GUARDED_BY(mu);
   // Not OK once the subscription has ended; the queue is empty then.
@@ -89,13 +92,15 @@ void ChangeHub::Start() {
 }
 
 void ChangeHub::Stop() {
+  Wakes wakes;
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_) {
       stopped_ = true;
-      EndAll(absl::UnavailableError("token-service is stopping; reconnect"));
+      wakes = EndAll(absl::UnavailableError("token-service is stopping; reconnect"));
     }
   }
+  for (const auto& wake : wakes) wake();
   listener_.Interrupt();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
@@ -146,20 +151,30 @@ absl::Status ChangeHub::Refresh() {
 }
 
 void ChangeHub::Publish(ChangeBatch batch) {
+  Wakes wakes;
+  {
+    absl::MutexLock lock(&mu_);
+    wakes = PublishLocked(std::move(batch));
+  }
+  for (const auto& wake : wakes) wake();
+}
+
+ChangeHub::Wakes ChangeHub::PublishLocked(ChangeBatch batch) {
   static const auto log = Logger("feed");
-  absl::MutexLock lock(&mu_);
   if (batch.version < *version_) {
     // The database is not the one the versions came from (restored from a
     // backup, or replaced): nothing downstream can be trusted to match it.
     log->warn("change version went back from {} to {}; every stream must resynchronize", *version_,
               batch.version);
-    EndAll(absl::AbortedError("the change feed went back to an earlier version; resynchronize"));
+    Wakes wakes = EndAll(
+        absl::AbortedError("the change feed went back to an earlier version; resynchronize"));
     history_.clear();
     history_rows_ = 0;
     version_ = history_start_ = batch.version;
-    return;
+    return wakes;
   }
-  if (batch.version == *version_) return;
+  Wakes wakes;
+  if (batch.version == *version_) return wakes;
   auto shared = std::make_shared<const ChangeBatch>(std::move(batch));
   version_ = shared->version;
   history_.push_back(shared);
@@ -171,15 +186,16 @@ void ChangeHub::Publish(ChangeBatch batch) {
     history_.pop_front();
   }
   for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-    if (Deliver(**it, shared)) {
+    if (Deliver(**it, shared, &wakes)) {
       ++it;
     } else {
       it = subscribers_.erase(it);
     }
   }
+  return wakes;
 }
 
-bool ChangeHub::Deliver(Subscriber& sub, const BatchPtr& batch) {
+bool ChangeHub::Deliver(Subscriber& sub, const BatchPtr& batch, Wakes* wakes) {
   if (batch->version <= sub.floor) return true;
   BatchPtr rows = batch;
   if (batch->after_version < sub.floor) {
@@ -188,6 +204,7 @@ bool ChangeHub::Deliver(Subscriber& sub, const BatchPtr& batch) {
   if (rows->empty()) return true;
   absl::MutexLock lock(&sub.mu);
   if (!sub.ended.ok()) return false;
+  if (sub.wake && wakes != nullptr) wakes->push_back(sub.wake);
   if (sub.queue.size() >= options_.queue_batches) {
     sub.queue.clear();
     sub.ended = absl::ResourceExhaustedError(
@@ -198,16 +215,25 @@ bool ChangeHub::Deliver(Subscriber& sub, const BatchPtr& batch) {
   return true;
 }
 
-void ChangeHub::EndAll(const absl::Status& why) {
+ChangeHub::Wakes ChangeHub::EndAll(const absl::Status& why) {
+  Wakes wakes;
   for (const std::shared_ptr<Subscriber>& sub : subscribers_) {
     absl::MutexLock lock(&sub->mu);
     sub->queue.clear();
     if (sub->ended.ok()) sub->ended = why;
+    if (sub->wake) wakes.push_back(sub->wake);
   }
   subscribers_.clear();
+  return wakes;
 }
 
-absl::StatusOr<std::unique_ptr<ChangeHub::Subscription>> ChangeHub::Subscribe(int64_t version) {
+bool ChangeHub::CanReplayFrom(int64_t version) const {
+  absl::MutexLock lock(&mu_);
+  return !version_.has_value() || version >= history_start_;
+}
+
+absl::StatusOr<std::unique_ptr<ChangeHub::Subscription>> ChangeHub::Subscribe(
+    int64_t version, std::function<void()> wake) {
   absl::MutexLock lock(&mu_);
   if (stopped_) return absl::UnavailableError("token-service is stopping; reconnect");
   if (!version_.has_value()) {
@@ -219,7 +245,7 @@ absl::StatusOr<std::unique_ptr<ChangeHub::Subscription>> ChangeHub::Subscribe(in
     return absl::OutOfRangeError(absl::StrCat("the change hub's history starts after version ",
                                               version, "; read the gap and subscribe again"));
   }
-  auto sub = std::make_shared<Subscriber>(version);
+  auto sub = std::make_shared<Subscriber>(version, std::move(wake));
   std::vector<BatchPtr> missed;
   for (const BatchPtr& batch : history_) {
     if (batch->version > version) missed.push_back(batch);
@@ -227,7 +253,8 @@ absl::StatusOr<std::unique_ptr<ChangeHub::Subscription>> ChangeHub::Subscribe(in
   if (!missed.empty()) {
     // Replayed as one batch, so a long history is never more than one
     // queue entry.
-    Deliver(*sub, std::make_shared<const ChangeBatch>(Merge(missed)));
+    // No wake: the new subscriber takes it when it first looks.
+    Deliver(*sub, std::make_shared<const ChangeBatch>(Merge(missed)), nullptr);
   }
   subscribers_.insert(sub);
   return std::unique_ptr<Subscription>(new Subscription(*this, std::move(sub)));
@@ -249,6 +276,11 @@ size_t ChangeHub::subscriber_count() const {
 }
 
 ChangeHub::Subscription::~Subscription() { hub_.Unsubscribe(sub_); }
+
+absl::Status ChangeHub::Subscription::ended() const {
+  absl::MutexLock lock(&sub_->mu);
+  return sub_->ended;
+}
 
 absl::StatusOr<ChangeHub::BatchPtr> ChangeHub::Subscription::Next(absl::Duration timeout) {
   Subscriber& sub = *sub_;

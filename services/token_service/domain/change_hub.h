@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -42,6 +43,12 @@ struct ChangeHubOptions {
 // hub is behind S (its batches are filtered) or ahead (it replays its
 // history), and OUT_OF_RANGE if the hub has moved past S further than its
 // history reaches (the stream must read the gap itself and subscribe again).
+//
+// A subscription is pulled, never waited on by a thread of its own: the
+// `wake` given to Subscribe runs whenever a batch was queued for it or it
+// ended, and the stream then takes what is there with Next(). `wake` runs on
+// the hub's thread (or the one calling Stop), with no lock of the hub held;
+// it must be quick and must not call back into the hub.
 class ChangeHub {
  public:
   using BatchPtr = std::shared_ptr<const ChangeBatch>;
@@ -67,8 +74,13 @@ class ChangeHub {
   absl::Status Refresh();
 
   // Batches with rows above `version`, as described above. UNAVAILABLE once
-  // stopped.
-  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(int64_t version);
+  // stopped. `wake` may be empty (the subscriber then polls Next()).
+  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(int64_t version,
+                                                          std::function<void()> wake = {});
+
+  // Whether Subscribe(version) would be served from memory now (false: it
+  // would be OUT_OF_RANGE); true before the first read.
+  bool CanReplayFrom(int64_t version) const;
 
   // The version read up to; nullopt before the first read.
   std::optional<int64_t> version() const;
@@ -77,12 +89,19 @@ class ChangeHub {
  private:
   struct Subscriber;
 
+  // Wakes of the subscribers a Publish or EndAll touched, run once mu_ is
+  // released.
+  using Wakes = std::vector<std::function<void()>>;
+
   void Run();
   void Publish(ChangeBatch batch);
+  Wakes PublishLocked(ChangeBatch batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues `batch` (filtered to the subscriber's floor) or drops the
-  // subscriber when its queue is full; false if it was dropped.
-  bool Deliver(Subscriber& sub, const BatchPtr& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EndAll(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // subscriber when its queue is full; false if it was dropped. Adds the
+  // subscriber's wake to `wakes` if it has something new to take.
+  bool Deliver(Subscriber& sub, const BatchPtr& batch, Wakes* wakes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Wakes EndAll(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unsubscribe(const std::shared_ptr<Subscriber>& sub);
 
   SyncStore& store_;
@@ -111,11 +130,16 @@ class ChangeHub::Subscription {
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
 
-  // The next batch, or nullptr if none came within `timeout`. Once the
+  // The next batch, or nullptr if none came within `timeout` (zero: only
+  // what is queued already). Once the
   // subscription has ended: RESOURCE_EXHAUSTED (fell too far behind),
   // ABORTED (the feed went back to an earlier version: resynchronize) or
   // UNAVAILABLE (the server is stopping).
   absl::StatusOr<BatchPtr> Next(absl::Duration timeout);
+
+  // OK while the subscription lasts; then why it ended (the status Next()
+  // returns), with nothing left to take.
+  absl::Status ended() const;
 
  private:
   friend class ChangeHub;

@@ -17,12 +17,12 @@ namespace {
 // Whether `batch` takes away what let the stream's caller in when the
 // stream opened: its token revoked, its user disabled or given another role.
 absl::Status CallerStillAllowed(const Principal& caller, const ChangeBatch& batch) {
-  for (const SyncToken& t : batch.tokens) {
+  for (const SyncedToken& t : batch.tokens) {
     if (t.revoked && t.token_id == caller.token_id) {
       return absl::UnauthenticatedError("the stream's token was revoked");
     }
   }
-  for (const SyncUser& u : batch.users) {
+  for (const SyncedUser& u : batch.users) {
     if (u.user_id != caller.user_id) continue;
     if (u.disabled) return absl::UnauthenticatedError("the stream's user was disabled");
     if (u.role != Role::kService) {
@@ -32,98 +32,125 @@ absl::Status CallerStillAllowed(const Principal& caller, const ChangeBatch& batc
   return absl::OkStatus();
 }
 
-// Writes `batch` unless it is empty, then ends the stream if the batch
-// shows that its caller may no longer follow the feed: the sidecar still
-// learns of the change (and stops accepting its own token) before it goes.
-absl::Status SendDelta(const Principal& caller, const ChangeBatch& batch, SyncStream& stream) {
-  if (!batch.empty()) {
-    if (absl::Status s = stream.WriteDelta(batch); !s.ok()) return s;
-  }
-  return CallerStillAllowed(caller, batch);
-}
-
 }  // namespace
 
-TokenSyncManager::TokenSyncManager(SyncStore& store, ChangeHub& hub, const Clock& clock,
-                                   TokenSyncOptions options)
-    : store_(store), hub_(hub), clock_(clock), options_(options) {}
+// A stream's place under the caps, given back when the session ends.
+class FeedSession::Slot {
+ public:
+  Slot(TokenSyncManager& manager, std::string user_id)
+      : manager_(manager), user_id_(std::move(user_id)) {}
+  ~Slot() { manager_.ReturnSlot(user_id_); }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
 
-absl::Status TokenSyncManager::AcquireSnapshotSlot(const SyncStream& stream) {
-  const int limit = std::max(1, options_.max_concurrent_snapshots);
-  absl::MutexLock lock(&snapshot_mu_);
-  const auto free = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_) {
-    return snapshots_running_ < limit;
-  };
-  ++snapshots_waiting_;
-  while (!snapshot_mu_.AwaitWithTimeout(absl::Condition(&free), options_.cancel_check_interval)) {
-    if (stream.Cancelled()) {
-      --snapshots_waiting_;
-      return absl::CancelledError("the caller went away");
-    }
+ private:
+  TokenSyncManager& manager_;
+  const std::string user_id_;
+};
+
+FeedSession::FeedSession(Principal caller, std::unique_ptr<Slot> slot)
+    : caller_(std::move(caller)), slot_(std::move(slot)) {}
+
+// Leaves the hub before giving back the slot.
+FeedSession::~FeedSession() { subscription_.reset(); }
+
+absl::StatusOr<std::optional<FeedItem>> FeedSession::Delta(ChangeHub::BatchPtr batch) {
+  const absl::Status allowed = CallerStillAllowed(caller_, *batch);
+  if (batch->empty()) {
+    if (!allowed.ok()) return allowed;
+    return std::nullopt;
   }
-  --snapshots_waiting_;
-  ++snapshots_running_;
-  ++snapshots_started_;
-  return absl::OkStatus();
+  if (!allowed.ok()) end_ = allowed;
+  FeedItem item;
+  item.delta = std::move(batch);
+  return std::optional<FeedItem>(std::move(item));
 }
 
-TokenSyncManager::Stats TokenSyncManager::stats() const {
-  absl::MutexLock lock(&snapshot_mu_);
-  return Stats{snapshots_running_, snapshots_waiting_, snapshots_started_};
-}
-
-void TokenSyncManager::ReleaseSnapshotSlot() {
-  absl::MutexLock lock(&snapshot_mu_);
-  --snapshots_running_;
-}
-
-absl::StatusOr<int64_t> TokenSyncManager::SendSnapshot(SyncStream& stream) {
-  // The wait holds no connection and no place in the hub; the snapshot
-  // holds a connection (and its transaction) until the caller has it all.
-  if (absl::Status s = AcquireSnapshotSlot(stream); !s.ok()) return s;
-  bool started = false;
-  absl::StatusOr<int64_t> end = store_.Snapshot(
-      UtcDay(clock_.Now()), [&stream, &started](SnapshotChunk chunk) -> absl::Status {
-        if (stream.Cancelled()) return absl::CancelledError("the caller went away");
-        started = true;
-        return stream.WriteSnapshotChunk(chunk);
-      });
-  ReleaseSnapshotSlot();
-  if (!end.ok()) return end.status();
-  // A snapshot always opens with a chunk, even an empty one: that is what
-  // tells a cache to start over, also when no token is left.
-  if (!started) {
-    if (absl::Status s = stream.WriteSnapshotChunk(SnapshotChunk{}); !s.ok()) return s;
+absl::StatusOr<std::optional<FeedItem>> FeedSession::Next() {
+  if (end_.has_value()) return *end_;
+  // A subscription the hub ended (the server stopping, the stream fallen
+  // behind) ends the stream now, even in the middle of a snapshot.
+  if (absl::Status ended = subscription_->ended(); !ended.ok()) return ended;
+  if (image_ != nullptr && next_message_ < image_->messages.size()) {
+    FeedItem item;
+    item.image = image_;
+    item.message = next_message_++;
+    return std::optional<FeedItem>(std::move(item));
   }
-  if (absl::Status s = stream.WriteSnapshotEnd(*end); !s.ok()) return s;
-  return *end;
+  while (!caught_up_.empty()) {
+    ChangeHub::BatchPtr batch = std::move(caught_up_.front());
+    caught_up_.pop_front();
+    absl::StatusOr<std::optional<FeedItem>> item = Delta(std::move(batch));
+    if (!item.ok() || item->has_value()) return item;
+  }
+  for (;;) {
+    absl::StatusOr<ChangeHub::BatchPtr> batch = subscription_->Next(absl::ZeroDuration());
+    if (!batch.ok()) return batch.status();
+    if (*batch == nullptr) return std::nullopt;
+    absl::StatusOr<std::optional<FeedItem>> item = Delta(*std::move(batch));
+    if (!item.ok() || item->has_value()) return item;
+  }
 }
 
-absl::Status TokenSyncManager::CatchUp(const Principal& caller, int64_t* version,
-                                       SyncStream& stream) {
-  absl::StatusOr<ChangeBatch> batch = store_.ChangesSince(*version, options_.catch_up_max_rows);
-  if (!batch.ok()) return batch.status();
-  if (absl::Status s = SendDelta(caller, *batch, stream); !s.ok()) return s;
-  *version = std::max(*version, batch->version);
-  return absl::OkStatus();
-}
-
-absl::Status TokenSyncManager::CheckNotExpired(const Principal& caller) const {
-  if (caller.token_expires_on.has_value() &&
-      clock_.Now() >= StartOfUtcDay(*caller.token_expires_on)) {
+absl::Status FeedSession::CheckNotExpired(absl::Time now) const {
+  if (caller_.token_expires_on.has_value() && now >= StartOfUtcDay(*caller_.token_expires_on)) {
     return absl::UnauthenticatedError("the stream's token expired");
   }
   return absl::OkStatus();
 }
 
-absl::Status TokenSyncManager::SyncTokens(const Principal& caller, int64_t from_version,
-                                          SyncStream& stream) {
+TokenSyncManager::TokenSyncManager(SyncStore& store, ChangeHub& hub, SnapshotImages& images,
+                                   const Clock& clock, TokenSyncOptions options)
+    : store_(store), hub_(hub), images_(images), clock_(clock), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<FeedSession::Slot>> TokenSyncManager::TakeSlot(
+    const std::string& user_id) {
+  absl::MutexLock lock(&mu_);
+  if (streams_open_ >= options_.max_streams) {
+    ++counts_.refused_total;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("token-service already serves ", streams_open_,
+                     " SyncTokens streams, its limit (--sync_max_streams); retry later"));
+  }
+  int& mine = streams_by_caller_[user_id];
+  if (mine >= options_.max_streams_per_caller) {
+    ++counts_.refused_caller;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("this SERVICE user already has ", mine,
+                     " SyncTokens streams open, its limit (--sync_max_streams_per_caller)"));
+  }
+  ++mine;
+  ++streams_open_;
+  return std::make_unique<FeedSession::Slot>(*this, user_id);
+}
+
+void TokenSyncManager::ReturnSlot(const std::string& user_id) {
+  absl::MutexLock lock(&mu_);
+  --streams_open_;
+  auto it = streams_by_caller_.find(user_id);
+  if (it != streams_by_caller_.end() && --it->second <= 0) streams_by_caller_.erase(it);
+}
+
+TokenSyncManager::Stats TokenSyncManager::stats() const {
+  absl::MutexLock lock(&mu_);
+  Stats stats = counts_;
+  stats.streams_open = streams_open_;
+  return stats;
+}
+
+absl::StatusOr<std::unique_ptr<FeedSession>> TokenSyncManager::Open(const Principal& caller,
+                                                                    int64_t from_version,
+                                                                    std::function<void()> wake) {
   if (absl::Status s = RequireService(caller); !s.ok()) return s;
   if (from_version < 0) return FieldError("from_version", "must not be negative");
+  absl::StatusOr<std::unique_ptr<FeedSession::Slot>> slot = TakeSlot(caller.user_id);
+  if (!slot.ok()) return slot.status();
+  std::unique_ptr<FeedSession> session(new FeedSession(caller, *std::move(slot)));
 
-  // 1. The stream's own read: the changes since from_version, or a snapshot
-  //    when it asks for one, when the changes are too many, or when this
-  //    database never issued that version (restored, or a different one).
+  // 1. The stream's own read: the changes since from_version, or the shared
+  //    snapshot when it asks for one, when the changes are too many, or when
+  //    this database never issued that version (restored, or a different
+  //    one).
   int64_t version = from_version;
   bool snapshot = from_version == 0;
   if (!snapshot) {
@@ -134,45 +161,38 @@ absl::Status TokenSyncManager::SyncTokens(const Principal& caller, int64_t from_
     } else if (!batch.ok()) {
       return batch.status();
     } else {
-      if (absl::Status s = SendDelta(caller, *batch, stream); !s.ok()) return s;
       version = batch->version;
+      session->caught_up_.push_back(std::make_shared<const ChangeBatch>(*std::move(batch)));
     }
   }
   if (snapshot) {
-    absl::StatusOr<int64_t> end = SendSnapshot(stream);
-    if (!end.ok()) return end.status();
-    version = *end;
+    absl::StatusOr<std::shared_ptr<const SnapshotImage>> image = images_.Acquire();
+    if (!image.ok()) return image.status();
+    session->image_ = *std::move(image);
+    version = session->image_->version;
+    absl::MutexLock lock(&mu_);
+    ++counts_.snapshots_sent;
   }
 
-  // 2. Join the hub right after that read. If the hub has meanwhile moved
-  //    further than its history reaches, read the gap again and retry.
-  std::unique_ptr<ChangeHub::Subscription> subscription;
+  // 2. Join the hub at that version. If the hub has meanwhile moved further
+  //    than its history reaches, read the gap and retry.
   for (int attempt = 1;; ++attempt) {
-    absl::StatusOr<std::unique_ptr<ChangeHub::Subscription>> joined = hub_.Subscribe(version);
+    absl::StatusOr<std::unique_ptr<ChangeHub::Subscription>> joined = hub_.Subscribe(version, wake);
     if (joined.ok()) {
-      subscription = *std::move(joined);
-      break;
+      session->subscription_ = *std::move(joined);
+      return session;
     }
     if (!absl::IsOutOfRange(joined.status())) return joined.status();
     if (attempt >= options_.join_attempts) {
       return absl::AbortedError("could not catch up with the change feed; reconnect");
     }
-    absl::Status s = CatchUp(caller, &version, stream);
-    if (absl::IsOutOfRange(s)) {
+    absl::StatusOr<ChangeBatch> gap = store_.ChangesSince(version, options_.catch_up_max_rows);
+    if (absl::IsOutOfRange(gap.status())) {
       return absl::AbortedError("too many changes to catch up with; reconnect");
     }
-    if (!s.ok()) return s;
-  }
-
-  // 3. The changes as they commit, for as long as the caller listens and
-  //    may.
-  for (;;) {
-    if (stream.Cancelled()) return absl::CancelledError("the caller went away");
-    absl::StatusOr<ChangeHub::BatchPtr> batch = subscription->Next(options_.cancel_check_interval);
-    if (!batch.ok()) return batch.status();
-    if (absl::Status s = CheckNotExpired(caller); !s.ok()) return s;
-    if (*batch == nullptr) continue;
-    if (absl::Status s = SendDelta(caller, **batch, stream); !s.ok()) return s;
+    if (!gap.ok()) return gap.status();
+    version = std::max(version, gap->version);
+    session->caught_up_.push_back(std::make_shared<const ChangeBatch>(*std::move(gap)));
   }
 }
 

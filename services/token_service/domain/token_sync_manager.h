@@ -1,11 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -14,6 +18,7 @@
 #include "common/time/clock.h"
 #include "services/token_service/domain/change_hub.h"
 #include "services/token_service/domain/model.h"
+#include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/storage/sync_store.h"
 
 namespace tokens::service {
@@ -21,61 +26,94 @@ namespace tokens::service {
 inline constexpr size_t kMaxUsageBatch = 10000;
 inline constexpr size_t kMaxClientAddressChars = 64;
 
-// Where one SyncTokens stream writes; the transport implements it over the
-// gRPC writer. A write fails (e.g. CANCELLED) once the caller has gone.
-class SyncStream {
- public:
-  virtual ~SyncStream() = default;
-  virtual absl::Status WriteSnapshotChunk(const SnapshotChunk& chunk) = 0;
-  virtual absl::Status WriteSnapshotEnd(int64_t version) = 0;
-  virtual absl::Status WriteDelta(const ChangeBatch& batch) = 0;
-  // True once the caller went away or the server cancelled the call.
-  virtual bool Cancelled() const = 0;
-};
-
 struct TokenSyncOptions {
   // A resuming stream with more changes than this to catch up on gets a
-  // snapshot instead, which streams in bounded chunks.
+  // snapshot instead.
   size_t catch_up_max_rows = 50000;
-  // How long a stream waits for changes before checking for cancellation.
-  absl::Duration cancel_check_interval = absl::Milliseconds(200);
   // Catch-up reads a joining stream may need when the hub keeps moving past
   // it; then the stream ends ABORTED and the sidecar resumes.
   int join_attempts = 5;
-  // Snapshots that may run at once (values below 1 count as 1). A snapshot
-  // holds a pooled database connection and its transaction for as long as
-  // the caller takes to receive it, so sidecars starting together could
-  // otherwise take the whole pool from every other call. A stream over the
-  // limit waits for a slot, holding no connection and no place in the hub,
-  // and then proceeds; if its caller goes away meanwhile (checked every
-  // cancel_check_interval) it leaves the line, CANCELLED.
-  int max_concurrent_snapshots = 2;
+  // Streams open at once, in all and per SERVICE user; a stream over either
+  // is refused RESOURCE_EXHAUSTED before it reads anything.
+  int max_streams = 10000;
+  int max_streams_per_caller = 1000;
+};
+
+// What a stream writes next: one encoded message of a shared snapshot
+// image, or a batch of changes to send as DELTA messages.
+struct FeedItem {
+  std::shared_ptr<const SnapshotImage> image;
+  size_t message = 0;  // index into image->messages
+  ChangeHub::BatchPtr delta;
+};
+
+// One open SyncTokens stream, as a sequence to pull from: first what the
+// stream read when it opened (the messages of a snapshot image, or the
+// changes since its from_version), then every batch the change hub hands
+// it. Holds no database connection and no thread; the transport pulls with
+// Next() whenever it can write, and the `wake` given to Open() tells it when
+// an idle stream has something again. Not thread-safe: one caller at a
+// time.
+class FeedSession {
+ public:
+  ~FeedSession();
+  FeedSession(const FeedSession&) = delete;
+  FeedSession& operator=(const FeedSession&) = delete;
+
+  // The next item; nullopt when there is none now (the wake runs when there
+  // is); or the status the stream ends with: after a delta that revoked the
+  // caller's token or disabled its user (UNAUTHENTICATED) or took away its
+  // SERVICE role (PERMISSION_DENIED), that delta first; or when the hub
+  // ended the subscription (RESOURCE_EXHAUSTED: fell behind; ABORTED: the
+  // feed went back; UNAVAILABLE: the server is stopping).
+  absl::StatusOr<std::optional<FeedItem>> Next();
+
+  // UNAUTHENTICATED once the clock reaches the caller's token's expiry;
+  // the transport asks periodically.
+  absl::Status CheckNotExpired(absl::Time now) const;
+
+  const Principal& caller() const { return caller_; }
+  // The snapshot this stream started with; null when it resumed.
+  const SnapshotImage* snapshot() const { return image_.get(); }
+
+ private:
+  friend class TokenSyncManager;
+  class Slot;
+  FeedSession(Principal caller, std::unique_ptr<Slot> slot);
+
+  // A batch to send unless empty; the caller's access is checked after it.
+  absl::StatusOr<std::optional<FeedItem>> Delta(ChangeHub::BatchPtr batch);
+
+  const Principal caller_;
+  std::unique_ptr<Slot> slot_;
+  std::shared_ptr<const SnapshotImage> image_;
+  size_t next_message_ = 0;
+  std::deque<ChangeHub::BatchPtr> caught_up_;  // read before joining the hub
+  std::unique_ptr<ChangeHub::Subscription> subscription_;
+  std::optional<absl::Status> end_;  // after the item just handed out
 };
 
 // The use cases behind tokens.v1.TokenSync, for callers with role SERVICE
 // only (PERMISSION_DENIED for everyone else):
-//  - SyncTokens: a snapshot of every token that can still authenticate (or,
-//    resuming from a version, the changes since), then the changes as they
-//    commit, from the process's ChangeHub, for as long as the caller's own
-//    token and user would still let it in;
+//  - Open (SyncTokens): a snapshot of every token that can still
+//    authenticate (or, resuming from a version, the changes since), then the
+//    changes as they commit, from the process's ChangeHub, for as long as
+//    the caller's own token and user would still let it in;
 //  - ReportUsage: a validated batch of last uses, one store write;
 //  - LookupToken: one token by its hash, for a cache miss.
 class TokenSyncManager {
  public:
-  TokenSyncManager(SyncStore& store, ChangeHub& hub, const Clock& clock,
+  TokenSyncManager(SyncStore& store, ChangeHub& hub, SnapshotImages& images, const Clock& clock,
                    TokenSyncOptions options = {});
 
-  // Runs one stream until it ends: CANCELLED when the caller goes away;
-  // RESOURCE_EXHAUSTED, ABORTED or UNAVAILABLE when the hub ends it (see
-  // ChangeHub::Subscription::Next); any store or write error. A
-  // from_version of 0, or one this database never issued, gets a snapshot.
-  //
-  // The caller was authenticated when the stream opened; a delta that
-  // revokes its token or disables its user is written and then ends the
-  // stream UNAUTHENTICATED, one that takes away its SERVICE role ends it
-  // PERMISSION_DENIED, and the stream ends UNAUTHENTICATED once the clock
-  // reaches caller.token_expires_on (checked each time the stream wakes).
-  absl::Status SyncTokens(const Principal& caller, int64_t from_version, SyncStream& stream);
+  // Opens one stream: checks the caller and the stream caps, reads where it
+  // starts (blocking: run it off gRPC's threads) and joins the hub. A
+  // from_version of 0, or one this database never issued, starts with the
+  // shared snapshot image. RESOURCE_EXHAUSTED over a stream cap; any store
+  // error; ABORTED if the hub kept moving past the stream's catch-up reads.
+  // `wake` runs whenever the hub queued something for the session.
+  absl::StatusOr<std::unique_ptr<FeedSession>> Open(const Principal& caller, int64_t from_version,
+                                                    std::function<void()> wake);
 
   // One ReportUsage entry as received; validated here.
   struct UsageReport {
@@ -96,35 +134,30 @@ class TokenSyncManager {
 
   // For metrics.
   struct Stats {
-    int snapshots_running = 0;
-    int snapshots_waiting = 0;  // for a free slot
-    uint64_t snapshots_started = 0;
+    int streams_open = 0;         // sessions alive
+    uint64_t snapshots_sent = 0;  // sessions that started with a snapshot
+    uint64_t refused_caller = 0;  // over max_streams_per_caller
+    uint64_t refused_total = 0;   // over max_streams
   };
   Stats stats() const;
 
  private:
-  // Streams a snapshot once one of the max_concurrent_snapshots slots is
-  // free; returns its version.
-  absl::StatusOr<int64_t> SendSnapshot(SyncStream& stream);
-  // Catches a stream up from `*version` with one read, writing the changes
-  // as a delta (see SendDelta); advances `*version`.
-  absl::Status CatchUp(const Principal& caller, int64_t* version, SyncStream& stream);
-  // UNAUTHENTICATED once the caller's token has expired.
-  absl::Status CheckNotExpired(const Principal& caller) const;
+  friend class FeedSession::Slot;
 
-  // Waits for a snapshot slot; CANCELLED if the caller leaves first.
-  absl::Status AcquireSnapshotSlot(const SyncStream& stream);
-  void ReleaseSnapshotSlot();
+  // A place under the caps, or RESOURCE_EXHAUSTED.
+  absl::StatusOr<std::unique_ptr<FeedSession::Slot>> TakeSlot(const std::string& user_id);
+  void ReturnSlot(const std::string& user_id);
 
   SyncStore& store_;
   ChangeHub& hub_;
+  SnapshotImages& images_;
   const Clock& clock_;
   const TokenSyncOptions options_;
 
-  mutable absl::Mutex snapshot_mu_;
-  int snapshots_running_ ABSL_GUARDED_BY(snapshot_mu_) = 0;
-  int snapshots_waiting_ ABSL_GUARDED_BY(snapshot_mu_) = 0;
-  uint64_t snapshots_started_ ABSL_GUARDED_BY(snapshot_mu_) = 0;
+  mutable absl::Mutex mu_;
+  int streams_open_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, int> streams_by_caller_ ABSL_GUARDED_BY(mu_);
+  Stats counts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tokens::service

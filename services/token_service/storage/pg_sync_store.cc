@@ -16,8 +16,8 @@ namespace {
 // Column offsets of the TOKENS_SYNC_* column lists in queries.h.
 constexpr int kTokenColumns = 7;
 
-SyncToken ReadSyncToken(const pqxx::row& row) {
-  SyncToken t;
+SyncedToken ReadSyncToken(const pqxx::row& row) {
+  SyncedToken t;
   t.hash = pg::HashOf(row[0]);
   t.token_id = row[1].as<std::string>();
   t.user_id = row[2].as<std::string>();
@@ -28,8 +28,8 @@ SyncToken ReadSyncToken(const pqxx::row& row) {
   return t;
 }
 
-SyncUser ReadSyncUser(const pqxx::row& row, int first) {
-  SyncUser u;
+SyncedUser ReadSyncUser(const pqxx::row& row, int first) {
+  SyncedUser u;
   u.user_id = row[first].as<std::string>();
   u.role = RoleFromName(row[first + 1].as<std::string>()).value_or(Role::kUser);
   u.disabled = row[first + 2].as<bool>();

@@ -109,7 +109,7 @@ inline constexpr absl::string_view kListEvents =
 
 // --- The change feed (tokens.v1.TokenSync) -----------------------------------
 
-// Columns read into a SyncToken, then a SyncUser, in this order.
+// Columns read into a SyncedToken, then a SyncedUser, in this order.
 #define TOKENS_SYNC_TOKEN_COLUMNS                                                             \
   "encode(t.token_hash, 'hex'), t.id::text, t.user_id, to_char(t.expires_on, 'YYYY-MM-DD'), " \
   "t.revoked_at IS NOT NULL, t.version, coalesce(t.rotated_from::text, '')"

@@ -24,7 +24,7 @@
 namespace tokens::service {
 
 // A token as a sidecar caches it; never the secret.
-struct SyncToken {
+struct SyncedToken {
   TokenHash hash{};
   std::string token_id;
   std::string user_id;
@@ -35,7 +35,7 @@ struct SyncToken {
 };
 
 // What a sidecar needs of a token's owner.
-struct SyncUser {
+struct SyncedUser {
   std::string user_id;
   Role role = Role::kUser;
   bool disabled = false;
@@ -45,8 +45,8 @@ struct SyncUser {
 // Part of a snapshot: tokens, and those of their owners that no earlier
 // chunk of the same snapshot carried.
 struct SnapshotChunk {
-  std::vector<SyncToken> tokens;
-  std::vector<SyncUser> users;
+  std::vector<SyncedToken> tokens;
+  std::vector<SyncedUser> users;
 };
 
 // Every change in (after_version, version]: each token whose version is in
@@ -56,16 +56,16 @@ struct SnapshotChunk {
 struct ChangeBatch {
   int64_t after_version = 0;
   int64_t version = 0;
-  std::vector<SyncToken> tokens;
-  std::vector<SyncUser> users;
+  std::vector<SyncedToken> tokens;
+  std::vector<SyncedUser> users;
 
   bool empty() const { return tokens.empty() && users.empty(); }
 };
 
 // A token and its owner, for a sidecar's cache miss.
 struct SyncLookup {
-  SyncToken token;
-  SyncUser user;
+  SyncedToken token;
+  SyncedUser user;
 };
 
 // One entry of a ReportUsage batch, validated.

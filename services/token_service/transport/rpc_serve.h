@@ -20,27 +20,22 @@
 namespace tokens::service {
 
 // The `authorization` metadata of a call, if any.
-inline std::optional<absl::string_view> AuthorizationOf(const grpc::ServerContext& ctx) {
+inline std::optional<absl::string_view> AuthorizationOf(const grpc::ServerContextBase& ctx) {
   const auto& metadata = ctx.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) return std::nullopt;
   return absl::string_view(it->second.data(), it->second.size());
 }
 
-// Authenticates, runs `handler(principal)`, writes one access-log line and,
-// with `rpc_metrics`, records the handling time by code. The log names the
-// method, the caller and the outcome; never metadata or request fields,
-// which may hold secrets.
-template <typename Handler>
-grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
-                   grpc::ServerContext* ctx, absl::string_view method, Handler&& handler) {
+// Writes the access-log line of a finished call and, with `rpc_metrics`,
+// records its handling time by code; returns `status` as gRPC's. The line
+// names the method, the caller ("-" when unknown) and the outcome; never
+// metadata or request fields, which may hold secrets.
+inline grpc::Status FinishCall(metrics::RpcMetrics* rpc_metrics, absl::string_view method,
+                               absl::string_view who, const absl::Status& status,
+                               absl::Duration elapsed) {
   static const auto log = Logger("rpc");
-  const absl::Time start = absl::Now();
-  absl::StatusOr<Principal> caller = auth.Authenticate(AuthorizationOf(*ctx));
-  absl::Status status = caller.ok() ? handler(*caller) : caller.status();
-  const absl::Duration elapsed = absl::Now() - start;
   const double ms = absl::ToDoubleMilliseconds(elapsed);
-  const std::string who = caller.ok() ? caller->user_id : "-";
   if (status.ok()) {
     log->info("{} user={} code=OK ms={:.2f}", method, who, ms);
   } else {
@@ -50,6 +45,17 @@ grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
   grpc::Status result = ToGrpcStatus(status);
   if (rpc_metrics != nullptr) rpc_metrics->Record(method, result.error_code(), elapsed);
   return result;
+}
+
+// Authenticates, runs `handler(principal)`, then FinishCall.
+template <typename Handler>
+grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
+                   grpc::ServerContext* ctx, absl::string_view method, Handler&& handler) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Principal> caller = auth.Authenticate(AuthorizationOf(*ctx));
+  absl::Status status = caller.ok() ? handler(*caller) : caller.status();
+  return FinishCall(rpc_metrics, method, caller.ok() ? caller->user_id : "-", status,
+                    absl::Now() - start);
 }
 
 }  // namespace tokens::service

@@ -27,7 +27,7 @@ v1::SyncTokensResponse Message(v1::SyncTokensResponse::Kind kind) {
 
 }  // namespace
 
-void ToProto(const SyncToken& token, v1::SyncedToken* out) {
+void ToProto(const SyncedToken& token, v1::SyncedToken* out) {
   out->set_token_hash(std::string(token.hash.begin(), token.hash.end()));
   out->set_token_id(token.token_id);
   out->set_user_id(token.user_id);
@@ -37,7 +37,7 @@ void ToProto(const SyncToken& token, v1::SyncedToken* out) {
   out->set_rotated_from(token.rotated_from);
 }
 
-void ToProto(const SyncUser& user, v1::SyncedUser* out) {
+void ToProto(const SyncedUser& user, v1::SyncedUser* out) {
   out->set_user_id(user.user_id);
   out->set_role(ToProto(user.role));
   out->set_disabled(user.disabled);
@@ -52,12 +52,12 @@ void ToProto(const SyncLookup& lookup, v1::LookupTokenResponse* out) {
 std::vector<v1::SyncTokensResponse> SnapshotMessages(const SnapshotChunk& chunk,
                                                      size_t max_tokens) {
   max_tokens = std::max<size_t>(max_tokens, 1);
-  absl::flat_hash_map<std::string, const SyncUser*> unsent;
-  for (const SyncUser& user : chunk.users) unsent.emplace(user.user_id, &user);
+  absl::flat_hash_map<std::string, const SyncedUser*> unsent;
+  for (const SyncedUser& user : chunk.users) unsent.emplace(user.user_id, &user);
   std::vector<v1::SyncTokensResponse> messages;
   for (size_t i = 0; i < chunk.tokens.size(); ++i) {
     if (i % max_tokens == 0) messages.push_back(Message(v1::SyncTokensResponse::SNAPSHOT));
-    const SyncToken& token = chunk.tokens[i];
+    const SyncedToken& token = chunk.tokens[i];
     ToProto(token, messages.back().add_tokens());
     if (auto it = unsent.find(token.user_id); it != unsent.end()) {
       ToProto(*it->second, messages.back().add_users());
@@ -67,7 +67,7 @@ std::vector<v1::SyncTokensResponse> SnapshotMessages(const SnapshotChunk& chunk,
   // An empty chunk is still a message (it can be all a snapshot has); users
   // without a token in the chunk, which no store sends, are not lost.
   if (messages.empty()) messages.push_back(Message(v1::SyncTokensResponse::SNAPSHOT));
-  for (const SyncUser& user : chunk.users) {
+  for (const SyncedUser& user : chunk.users) {
     if (unsent.contains(user.user_id)) ToProto(user, messages.back().add_users());
   }
   return messages;
@@ -84,17 +84,17 @@ std::vector<v1::SyncTokensResponse> DeltaMessages(const ChangeBatch& batch, size
   // Every row, tokens and users together, in version order.
   struct Row {
     int64_t version;
-    const SyncToken* token;
-    const SyncUser* user;
+    const SyncedToken* token;
+    const SyncedUser* user;
   };
   std::vector<Row> rows;
   rows.reserve(batch.tokens.size() + batch.users.size());
-  for (const SyncToken& t : batch.tokens) rows.push_back({t.version, &t, nullptr});
-  for (const SyncUser& u : batch.users) rows.push_back({u.version, nullptr, &u});
+  for (const SyncedToken& t : batch.tokens) rows.push_back({t.version, &t, nullptr});
+  for (const SyncedUser& u : batch.users) rows.push_back({u.version, nullptr, &u});
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row& a, const Row& b) { return a.version < b.version; });
-  absl::flat_hash_map<std::string, const SyncUser*> users;
-  for (const SyncUser& u : batch.users) users.emplace(u.user_id, &u);
+  absl::flat_hash_map<std::string, const SyncedUser*> users;
+  for (const SyncedUser& u : batch.users) users.emplace(u.user_id, &u);
 
   std::vector<v1::SyncTokensResponse> messages;
   for (size_t begin = 0; begin < rows.size() || messages.empty(); begin += max_rows) {

@@ -16,8 +16,8 @@ namespace tokens::service {
 // message comes near gRPC's default 4 MB limit.
 inline constexpr size_t kMaxTokensPerMessage = 1000;
 
-void ToProto(const SyncToken& token, v1::SyncedToken* out);
-void ToProto(const SyncUser& user, v1::SyncedUser* out);
+void ToProto(const SyncedToken& token, v1::SyncedToken* out);
+void ToProto(const SyncedUser& user, v1::SyncedUser* out);
 void ToProto(const SyncLookup& lookup, v1::LookupTokenResponse* out);
 
 // A snapshot chunk as SNAPSHOT messages of at most `max_tokens` tokens (one

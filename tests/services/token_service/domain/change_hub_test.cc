@@ -28,13 +28,13 @@ const absl::CivilDay kExpiry(2030, 1, 1);
 
 std::vector<std::string> TokenIds(const ChangeBatch& batch) {
   std::vector<std::string> ids;
-  for (const SyncToken& t : batch.tokens) ids.push_back(t.token_id);
+  for (const SyncedToken& t : batch.tokens) ids.push_back(t.token_id);
   return ids;
 }
 
 std::vector<std::string> UserIds(const ChangeBatch& batch) {
   std::vector<std::string> ids;
-  for (const SyncUser& u : batch.users) ids.push_back(u.user_id);
+  for (const SyncedUser& u : batch.users) ids.push_back(u.user_id);
   return ids;
 }
 

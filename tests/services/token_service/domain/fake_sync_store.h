@@ -41,29 +41,29 @@ class FakeSyncStore final : public SyncStore {
   // Creates or changes a user; returns the version it took.
   int64_t PutUser(const std::string& user_id, Role role = Role::kUser, bool disabled = false) {
     absl::MutexLock lock(&mu_);
-    users_[user_id] = SyncUser{user_id, role, disabled, ++version_};
+    users_[user_id] = SyncedUser{user_id, role, disabled, ++version_};
     return version_;
   }
 
   // Creates a token of `user_id`, expiring `expires_on`; returns its row.
-  SyncToken PutToken(const std::string& token_id, const std::string& user_id,
-                     absl::CivilDay expires_on, const std::string& rotated_from = "") {
+  SyncedToken PutToken(const std::string& token_id, const std::string& user_id,
+                       absl::CivilDay expires_on, const std::string& rotated_from = "") {
     absl::MutexLock lock(&mu_);
-    SyncToken& t = tokens_[token_id];
-    t = SyncToken{TokenCodec::Hash("secret of " + token_id),
-                  token_id,
-                  user_id,
-                  expires_on,
-                  false,
-                  ++version_,
-                  rotated_from};
+    SyncedToken& t = tokens_[token_id];
+    t = SyncedToken{TokenCodec::Hash("secret of " + token_id),
+                    token_id,
+                    user_id,
+                    expires_on,
+                    false,
+                    ++version_,
+                    rotated_from};
     return t;
   }
 
   // Revokes a token; returns the version it took.
   int64_t Revoke(const std::string& token_id) {
     absl::MutexLock lock(&mu_);
-    SyncToken& t = tokens_.at(token_id);
+    SyncedToken& t = tokens_.at(token_id);
     t.revoked = true;
     t.version = ++version_;
     return version_;
@@ -155,6 +155,12 @@ class FakeSyncStore final : public SyncStore {
       const auto released = [this]()
                                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_snapshots_; };
       mu_.Await(absl::Condition(&released));
+      // A failure set while the snapshot was held fails it too, as a read
+      // cut short would.
+      if (!fail_with_.ok()) {
+        --snapshots_running_;
+        return fail_with_;
+      }
     }
     absl::StatusOr<int64_t> version = StreamSnapshot(today, sink);
     absl::MutexLock lock(&mu_);
@@ -257,8 +263,8 @@ class FakeSyncStore final : public SyncStore {
   const size_t snapshot_chunk_;
   mutable absl::Mutex mu_;
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, SyncToken> tokens_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, SyncUser> users_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, SyncedToken> tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, SyncedUser> users_ ABSL_GUARDED_BY(mu_);
   std::function<void()> before_changes_ ABSL_GUARDED_BY(mu_);
   std::function<void()> after_changes_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);

@@ -9,9 +9,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/status/field_error.h"
@@ -19,6 +20,7 @@
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/token_service/domain/snapshot_images.h"
 #include "tests/services/token_service/domain/fake_sync_store.h"
 #include "tests/services/token_service/domain/fake_token_store.h"
 
@@ -44,7 +46,7 @@ Principal Caller(const std::string& user_id, Role role) {
 }
 const Principal kSidecar = Caller("sidecar", Role::kService);
 
-// What a stream was sent, message by message, in a form tests can compare.
+// What a stream was handed, message by message, in a form tests can compare.
 struct Sent {
   enum Kind { kSnapshot, kSnapshotEnd, kDelta } kind;
   int64_t version = 0;  // SnapshotEnd and Delta
@@ -52,62 +54,73 @@ struct Sent {
   std::vector<std::string> users;
 };
 
-std::vector<std::string> Ids(const std::vector<SyncToken>& tokens) {
+std::vector<std::string> Ids(const std::vector<SyncedToken>& tokens) {
   std::vector<std::string> ids;
-  for (const SyncToken& t : tokens) ids.push_back(t.token_id + (t.revoked ? " revoked" : ""));
+  for (const SyncedToken& t : tokens) ids.push_back(t.token_id + (t.revoked ? " revoked" : ""));
   return ids;
 }
-std::vector<std::string> Ids(const std::vector<SyncUser>& users) {
+std::vector<std::string> Ids(const std::vector<SyncedUser>& users) {
   std::vector<std::string> ids;
-  for (const SyncUser& u : users) ids.push_back(u.user_id);
+  for (const SyncedUser& u : users) ids.push_back(u.user_id);
   return ids;
 }
 
-// A SyncStream that records what it is sent and can be cancelled.
-class RecordingStream final : public SyncStream {
+// A readable stand-in for the wire encoding of a snapshot image:
+// "S|token,token|user,user" per chunk and "E|version" at the end.
+SnapshotEncoding TextEncoding() {
+  SnapshotEncoding encoding;
+  encoding.chunk = [](const SnapshotChunk& chunk, std::vector<std::string>* out) {
+    out->push_back(absl::StrCat("S|", absl::StrJoin(Ids(chunk.tokens), ","), "|",
+                                absl::StrJoin(Ids(chunk.users), ",")));
+  };
+  encoding.end = [](int64_t version) { return absl::StrCat("E|", version); };
+  return encoding;
+}
+
+Sent Decode(const std::string& message) {
+  const std::vector<std::string> parts = absl::StrSplit(message, '|');
+  Sent sent{Sent::kSnapshot, 0, {}, {}};
+  if (parts[0] == "E") {
+    sent.kind = Sent::kSnapshotEnd;
+    EXPECT_TRUE(absl::SimpleAtoi(parts[1], &sent.version));
+    return sent;
+  }
+  sent.tokens = absl::StrSplit(parts[1], ',', absl::SkipEmpty());
+  sent.users = absl::StrSplit(parts[2], ',', absl::SkipEmpty());
+  return sent;
+}
+
+// A stream as the transport drives it: pulls whatever the session has,
+// counts the hub's wakes.
+class Reader {
  public:
-  absl::Status WriteSnapshotChunk(const SnapshotChunk& chunk) override {
-    return Record({Sent::kSnapshot, 0, Ids(chunk.tokens), Ids(chunk.users)});
+  std::function<void()> Wake() {
+    return [this] { ++wakes_; };
   }
-  absl::Status WriteSnapshotEnd(int64_t version) override {
-    return Record({Sent::kSnapshotEnd, version, {}, {}});
-  }
-  absl::Status WriteDelta(const ChangeBatch& batch) override {
-    return Record({Sent::kDelta, batch.version, Ids(batch.tokens), Ids(batch.users)});
-  }
-  bool Cancelled() const override {
-    ++cancel_checks_;
-    return cancelled_;
+  int wakes() const { return wakes_; }
+
+  // Pulls until the session has nothing more now; returns the status it
+  // ended with, or OK if it is still open.
+  absl::Status Pull(FeedSession& session) {
+    for (;;) {
+      absl::StatusOr<std::optional<FeedItem>> next = session.Next();
+      if (!next.ok()) return next.status();
+      if (!next->has_value()) return absl::OkStatus();
+      const FeedItem& item = **next;
+      if (item.image != nullptr) {
+        sent_.push_back(Decode(item.image->messages[item.message]));
+      } else {
+        sent_.push_back(
+            {Sent::kDelta, item.delta->version, Ids(item.delta->tokens), Ids(item.delta->users)});
+      }
+    }
   }
 
-  void Cancel() { cancelled_ = true; }
-  // How often the manager asked whether the caller was still there.
-  int cancel_checks() const { return cancel_checks_; }
-
-  // Waits until `n` messages were sent; returns them all.
-  std::vector<Sent> AwaitMessages(size_t n) {
-    absl::MutexLock lock(&mu_);
-    const auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sent_.size() >= n; };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), kPatience);
-    return sent_;
-  }
-
-  std::vector<Sent> sent() {
-    absl::MutexLock lock(&mu_);
-    return sent_;
-  }
+  const std::vector<Sent>& sent() const { return sent_; }
 
  private:
-  absl::Status Record(Sent sent) {
-    absl::MutexLock lock(&mu_);
-    sent_.push_back(std::move(sent));
-    return absl::OkStatus();
-  }
-
-  std::atomic<bool> cancelled_{false};
-  mutable std::atomic<int> cancel_checks_{0};
-  absl::Mutex mu_;
-  std::vector<Sent> sent_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> wakes_{0};
+  std::vector<Sent> sent_;
 };
 
 class TokenSyncManagerTest : public ::testing::Test {
@@ -123,40 +136,15 @@ class TokenSyncManagerTest : public ::testing::Test {
     store_.PutUser("carol");  // no live token
   }
 
-  ~TokenSyncManagerTest() override {
-    // Whatever a failed test left behind: held snapshots go on, streams that
-    // only wake for a batch are ended by the hub.
-    store_.ReleaseSnapshots();
-    hub_.Stop();
-    for (auto& [stream, thread] : running_) {
-      stream->Cancel();
-      thread.join();
-    }
-  }
+  ~TokenSyncManagerTest() override { store_.ReleaseSnapshots(); }
 
-  // Runs SyncTokens on a thread of its own, as a server would.
-  RecordingStream& Start(int64_t from_version, const Principal& caller = kSidecar) {
-    return Start(sync_, from_version, caller);
-  }
-  RecordingStream& Start(TokenSyncManager& sync, int64_t from_version,
-                         const Principal& caller = kSidecar) {
-    auto stream = std::make_unique<RecordingStream>();
-    RecordingStream& ref = *stream;
-    auto result = std::make_shared<Outcome>();
-    results_.push_back(result);
-    running_.emplace_back(std::move(stream),
-                          std::thread([&sync, &ref, from_version, caller, result] {
-                            result->status = sync.SyncTokens(caller, from_version, ref);
-                            result->ended.Notify();
-                          }));
-    return ref;
-  }
-
-  // A manager over the same store, hub and clock with other options; it
-  // outlives every stream.
-  TokenSyncManager& Manager(const TokenSyncOptions& options) {
-    managers_.push_back(std::make_unique<TokenSyncManager>(store_, hub_, clock_, options));
-    return *managers_.back();
+  // Opens a stream; fails the test if it cannot.
+  std::unique_ptr<FeedSession> MustOpen(int64_t from_version, Reader& reader,
+                                        const Principal& caller = kSidecar) {
+    absl::StatusOr<std::unique_ptr<FeedSession>> session =
+        sync_.Open(caller, from_version, reader.Wake());
+    EXPECT_TRUE(session.ok()) << session.status();
+    return session.ok() ? *std::move(session) : nullptr;
   }
 
   // The sidecar's own user and token, as kSidecar presents them.
@@ -165,57 +153,13 @@ class TokenSyncManagerTest : public ::testing::Test {
     store_.PutToken(kSidecar.token_id, kSidecar.user_id, kToday + 30);
   }
 
-  // Waits until the hub has `n` subscribers, i.e. the streams have joined.
-  void AwaitSubscribers(size_t n) {
-    const absl::Time deadline = absl::Now() + kPatience;
-    while (hub_.subscriber_count() < n && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    ASSERT_EQ(hub_.subscriber_count(), n);
-  }
-
-  // Cancels the most recent stream (unless `cancel` is false: it must end
-  // by itself) and returns how it ended. What it was sent stays readable.
-  absl::Status Finish(bool cancel = true) {
-    auto& [stream, thread] = running_.back();
-    if (cancel) stream->Cancel();
-    thread.join();
-    finished_.push_back(std::move(stream));
-    running_.pop_back();
-    absl::Status status = results_.back()->status.value_or(absl::UnknownError("no result"));
-    results_.pop_back();
-    return status;
-  }
-
-  // Waits for the most recent stream to end by itself and returns how it
-  // ended; DEADLINE_EXCEEDED if it kept going (it is stopped then).
-  absl::Status AwaitEnd() {
-    Outcome& outcome = *results_.back();
-    if (outcome.ended.WaitForNotificationWithTimeout(kPatience)) return Finish(/*cancel=*/false);
-    // A cancel stops it, unless it only wakes for a batch.
-    running_.back().first->Cancel();
-    store_.ReleaseSnapshots();
-    if (!outcome.ended.WaitForNotificationWithTimeout(kPatience)) hub_.Stop();
-    const absl::Status stopped = Finish(/*cancel=*/false);
-    return absl::DeadlineExceededError(
-        absl::StrCat("the stream did not end by itself; stopped: ", stopped.ToString()));
-  }
-
-  struct Outcome {
-    absl::Notification ended;
-    std::optional<absl::Status> status;
-  };
-
   FakeSyncStore store_{/*snapshot_chunk=*/2};
   FakeChangeListener listener_;
   FakeClock clock_{kNow};
   ChangeHub hub_{store_, listener_, ChangeHubOptions{}};
-  TokenSyncOptions options_{/*catch_up_max_rows=*/100, absl::Milliseconds(5), 5};
-  TokenSyncManager sync_{store_, hub_, clock_, options_};
-  std::vector<std::unique_ptr<TokenSyncManager>> managers_;
-  std::vector<std::pair<std::unique_ptr<RecordingStream>, std::thread>> running_;
-  std::vector<std::shared_ptr<Outcome>> results_;
-  std::vector<std::unique_ptr<RecordingStream>> finished_;
+  SnapshotImages images_{store_, hub_, clock_, TextEncoding()};
+  TokenSyncOptions options_{/*catch_up_max_rows=*/100, /*join_attempts=*/5};
+  TokenSyncManager sync_{store_, hub_, images_, clock_, options_};
 };
 
 // ---------------------------------------------------------------------------
@@ -225,9 +169,9 @@ TEST_F(TokenSyncManagerTest, OnlyServiceCallersMayUseTheSyncApi) {
   const int calls = store_.calls();
   for (const Principal& caller : {Caller("alice", Role::kUser), Caller("root", Role::kAdmin)}) {
     SCOPED_TRACE(RoleName(caller.role));
-    RecordingStream stream;
-    EXPECT_THAT(sync_.SyncTokens(caller, 0, stream), HasCode(absl::StatusCode::kPermissionDenied));
-    EXPECT_THAT(stream.sent(), IsEmpty());
+    Reader reader;
+    EXPECT_THAT(sync_.Open(caller, 0, reader.Wake()).status(),
+                HasCode(absl::StatusCode::kPermissionDenied));
     EXPECT_THAT(sync_.ReportUsage(caller, {{"0b4f1f52-52a4-4bd1-9f43-3c1a4d6e8b10", kNow, ""}}),
                 HasCode(absl::StatusCode::kPermissionDenied));
     EXPECT_THAT(sync_.LookupToken(caller, std::string(32, 'x')),
@@ -235,6 +179,7 @@ TEST_F(TokenSyncManagerTest, OnlyServiceCallersMayUseTheSyncApi) {
   }
   EXPECT_EQ(store_.calls(), calls) << "a refused call reached the store";
   EXPECT_EQ(hub_.subscriber_count(), 0u);
+  EXPECT_EQ(sync_.stats().streams_open, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -242,106 +187,114 @@ TEST_F(TokenSyncManagerTest, OnlyServiceCallersMayUseTheSyncApi) {
 
 TEST_F(TokenSyncManagerTest, FromZeroSendsASnapshotThenTheChangesAsTheyCommit) {
   const int64_t snapshot_version = store_.version();
-  RecordingStream& stream = Start(0);
-  std::vector<Sent> sent = stream.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(0, reader);
+  ASSERT_NE(session, nullptr);
+  EXPECT_EQ(hub_.subscriber_count(), 1u) << "a stream joins the hub as it opens";
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(2));
   // Chunks of two tokens here; only tokens that can still authenticate, each
   // owner once, a disabled owner's token included.
-  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
-  EXPECT_THAT(sent[0].tokens, ElementsAre("bobs", "live"));
-  EXPECT_THAT(sent[0].users, UnorderedElementsAre("alice", "bob"));
-  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
-  EXPECT_EQ(sent[1].version, snapshot_version);
+  EXPECT_EQ(reader.sent()[0].kind, Sent::kSnapshot);
+  EXPECT_THAT(reader.sent()[0].tokens, ElementsAre("bobs", "live"));
+  EXPECT_THAT(reader.sent()[0].users, UnorderedElementsAre("alice", "bob"));
+  EXPECT_EQ(reader.sent()[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(reader.sent()[1].version, snapshot_version);
 
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  // Nothing more until a change; the hub wakes the stream when one comes.
+  EXPECT_EQ(reader.wakes(), 0);
   store_.Revoke("live");
   store_.PutToken("new", "carol", kToday + 10);
   ASSERT_TRUE(hub_.Refresh().ok());
-  sent = stream.AwaitMessages(3);
-  ASSERT_THAT(sent, SizeIs(3));
-  EXPECT_EQ(sent[2].kind, Sent::kDelta);
-  EXPECT_EQ(sent[2].version, store_.version());
-  EXPECT_THAT(sent[2].tokens, ElementsAre("live revoked", "new"));
-  EXPECT_THAT(sent[2].users, ElementsAre("alice", "carol"));
+  EXPECT_EQ(reader.wakes(), 1);
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(3));
+  EXPECT_EQ(reader.sent()[2].kind, Sent::kDelta);
+  EXPECT_EQ(reader.sent()[2].version, store_.version());
+  EXPECT_THAT(reader.sent()[2].tokens, ElementsAre("live revoked", "new"));
+  EXPECT_THAT(reader.sent()[2].users, ElementsAre("alice", "carol"));
 
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  session.reset();
   EXPECT_EQ(hub_.subscriber_count(), 0u);
+  EXPECT_EQ(sync_.stats().streams_open, 0);
 }
 
 TEST_F(TokenSyncManagerTest, ResumingSendsOnlyLaterChangesWithoutASnapshot) {
   const int64_t applied = store_.version();
   store_.PutUser("alice", Role::kAdmin);
   store_.Revoke("bobs");
-  RecordingStream& stream = Start(applied);
-  std::vector<Sent> sent = stream.AwaitMessages(1);
-  ASSERT_THAT(sent, SizeIs(1));
-  EXPECT_EQ(sent[0].kind, Sent::kDelta);
-  EXPECT_EQ(sent[0].version, store_.version());
-  EXPECT_THAT(sent[0].tokens, ElementsAre("bobs revoked"));
-  EXPECT_THAT(sent[0].users, ElementsAre("bob", "alice"));
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(applied, reader);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(1));
+  EXPECT_EQ(reader.sent()[0].kind, Sent::kDelta);
+  EXPECT_EQ(reader.sent()[0].version, store_.version());
+  EXPECT_THAT(reader.sent()[0].tokens, ElementsAre("bobs revoked"));
+  EXPECT_THAT(reader.sent()[0].users, ElementsAre("bob", "alice"));
   EXPECT_EQ(store_.snapshot_calls(), 0);
+  EXPECT_EQ(session->snapshot(), nullptr);
 
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
   store_.PutToken("later", "alice", kToday + 5);
   ASSERT_TRUE(hub_.Refresh().ok());
-  sent = stream.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_THAT(sent[1].tokens, ElementsAre("later"));
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(2));
+  EXPECT_THAT(reader.sent()[1].tokens, ElementsAre("later"));
 }
 
 TEST_F(TokenSyncManagerTest, ResumingWhenCurrentSendsNothingUntilAChange) {
-  RecordingStream& stream = Start(store_.version());
-  // Joined once subscribed; nothing was sent by then.
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
-  EXPECT_THAT(stream.sent(), IsEmpty());
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(store_.version(), reader);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  EXPECT_THAT(reader.sent(), IsEmpty());
   store_.Revoke("live");
   ASSERT_TRUE(hub_.Refresh().ok());
-  const std::vector<Sent> sent = stream.AwaitMessages(1);
-  ASSERT_THAT(sent, SizeIs(1));
-  EXPECT_THAT(sent[0].tokens, ElementsAre("live revoked"));
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(1));
+  EXPECT_THAT(reader.sent()[0].tokens, ElementsAre("live revoked"));
   EXPECT_EQ(store_.snapshot_calls(), 0);
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
 }
 
 TEST_F(TokenSyncManagerTest, ASnapshotWithoutTokensStillOpensWithAChunk) {
   for (const char* id : {"live", "bobs"}) store_.Revoke(id);
-  RecordingStream& stream = Start(0);
-  const std::vector<Sent> sent = stream.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
-  EXPECT_THAT(sent[0].tokens, IsEmpty());
-  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
-  EXPECT_EQ(sent[1].version, store_.version());
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(0, reader);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(2));
+  EXPECT_EQ(reader.sent()[0].kind, Sent::kSnapshot);
+  EXPECT_THAT(reader.sent()[0].tokens, IsEmpty());
+  EXPECT_EQ(reader.sent()[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(reader.sent()[1].version, store_.version());
 }
 
-TEST_F(TokenSyncManagerTest, AVersionFromTheFutureGetsASnapshot) {
-  RecordingStream& stream = Start(store_.version() + 1000);
-  const std::vector<Sent> sent = stream.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
-  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
-  EXPECT_EQ(sent[1].version, store_.version());
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
-}
-
-TEST_F(TokenSyncManagerTest, TooManyChangesToCatchUpGetASnapshot) {
+TEST_F(TokenSyncManagerTest, AVersionFromTheFutureOrTooManyChangesGetASnapshot) {
   const int64_t applied = store_.version();
+  Reader future;
+  std::unique_ptr<FeedSession> session = MustOpen(store_.version() + 1000, future);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(future.Pull(*session).ok());
+  ASSERT_THAT(future.sent(), SizeIs(2));
+  EXPECT_EQ(future.sent()[0].kind, Sent::kSnapshot);
+  EXPECT_EQ(future.sent()[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(future.sent()[1].version, store_.version());
+
   for (int i = 0; i < 101; ++i) store_.PutUser(absl::StrCat("user", i));
-  RecordingStream& stream = Start(applied);
-  const std::vector<Sent> sent = stream.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
-  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  Reader behind;
+  session = MustOpen(applied, behind);
+  ASSERT_NE(session, nullptr);
+  ASSERT_TRUE(behind.Pull(*session).ok());
+  ASSERT_FALSE(behind.sent().empty());
+  EXPECT_EQ(behind.sent()[0].kind, Sent::kSnapshot);
 }
 
 TEST_F(TokenSyncManagerTest, WhenTheHubRunsPastItsHistoryTheStreamReadsTheGapAgain) {
   ChangeHubOptions short_history;
   short_history.history_batches = 1;
   ChangeHub hub(store_, listener_, short_history);
-  TokenSyncManager sync(store_, hub, clock_, options_);
+  SnapshotImages images(store_, hub, clock_, TextEncoding());
+  TokenSyncManager sync(store_, hub, images, clock_, options_);
   ASSERT_TRUE(hub.Refresh().ok());
   const int64_t applied = store_.version();
   store_.PutToken("a", "alice", kToday + 5);
@@ -354,126 +307,204 @@ TEST_F(TokenSyncManagerTest, WhenTheHubRunsPastItsHistoryTheStreamReadsTheGapAga
     store_.PutToken("c", "alice", kToday + 5);
     ASSERT_TRUE(hub.Refresh().ok());
   });
-  RecordingStream stream;
-  std::optional<absl::Status> result;
-  std::thread runner([&] { result = sync.SyncTokens(kSidecar, applied, stream); });
-  std::vector<Sent> sent = stream.AwaitMessages(2);
-  stream.Cancel();
-  runner.join();
-  EXPECT_THAT(result.value_or(absl::OkStatus()), HasCode(absl::StatusCode::kCancelled));
+  Reader reader;
+  absl::StatusOr<std::unique_ptr<FeedSession>> session =
+      sync.Open(kSidecar, applied, reader.Wake());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE(reader.Pull(**session).ok());
 
   // The first read (after `applied`) and the re-read of the gap: together
   // every change, each once, in order.
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_EQ(sent[0].kind, Sent::kDelta);
-  EXPECT_EQ(sent[1].kind, Sent::kDelta);
-  std::vector<std::string> tokens = sent[0].tokens;
-  tokens.insert(tokens.end(), sent[1].tokens.begin(), sent[1].tokens.end());
+  ASSERT_THAT(reader.sent(), SizeIs(2));
+  EXPECT_EQ(reader.sent()[0].kind, Sent::kDelta);
+  EXPECT_EQ(reader.sent()[1].kind, Sent::kDelta);
+  std::vector<std::string> tokens = reader.sent()[0].tokens;
+  tokens.insert(tokens.end(), reader.sent()[1].tokens.begin(), reader.sent()[1].tokens.end());
   EXPECT_THAT(tokens, ElementsAre("a", "b", "c"));
-  EXPECT_EQ(sent[1].version, store_.version());
+  EXPECT_EQ(reader.sent()[1].version, store_.version());
 }
 
-TEST_F(TokenSyncManagerTest, StoppingTheHubEndsTheStreamUnavailable) {
-  RecordingStream& stream = Start(0);
-  ASSERT_THAT(stream.AwaitMessages(2), SizeIs(2));
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+TEST_F(TokenSyncManagerTest, StoppingTheHubEndsTheStreamUnavailableEvenInTheMiddleOfASnapshot) {
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(0, reader);
+  ASSERT_NE(session, nullptr);
+  // The first message is taken; the hub stops before the rest.
+  ASSERT_TRUE(session->Next().ok());
   hub_.Stop();
-  EXPECT_THAT(Finish(/*cancel=*/false), HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(reader.wakes(), 1) << "a stopping hub wakes its streams";
+  EXPECT_THAT(reader.Pull(*session), HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(reader.sent(), IsEmpty());
 }
 
-TEST_F(TokenSyncManagerTest, StoreErrorsEndTheStream) {
+TEST_F(TokenSyncManagerTest, StoreErrorsFailTheOpening) {
   store_.FailAllCallsWith(absl::UnavailableError("database down"));
-  RecordingStream stream;
-  EXPECT_THAT(sync_.SyncTokens(kSidecar, 0, stream), HasCode(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(sync_.SyncTokens(kSidecar, 3, stream), HasCode(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(stream.sent(), IsEmpty());
+  Reader reader;
+  EXPECT_THAT(sync_.Open(kSidecar, 0, reader.Wake()).status(),
+              HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(sync_.Open(kSidecar, 3, reader.Wake()).status(),
+              HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(hub_.subscriber_count(), 0u);
+  EXPECT_EQ(sync_.stats().streams_open, 0) << "a failed opening keeps no place under the caps";
 }
 
 TEST_F(TokenSyncManagerTest, ANegativeVersionIsAFieldError) {
-  RecordingStream stream;
-  EXPECT_THAT(sync_.SyncTokens(kSidecar, -1, stream), IsFieldError("from_version"));
+  Reader reader;
+  EXPECT_THAT(sync_.Open(kSidecar, -1, reader.Wake()).status(), IsFieldError("from_version"));
 }
 
 // ---------------------------------------------------------------------------
-// Concurrent snapshots
+// The shared snapshot
 
-// Waits until `stream` has asked at least twice whether its caller is still
-// there (so it has waited in line at least once), or until the store has
-// started `snapshots` snapshots.
-void AwaitWaitingOrSnapshots(const RecordingStream& stream, const FakeSyncStore& store,
-                             int snapshots) {
-  const absl::Time deadline = absl::Now() + kPatience;
-  while (stream.cancel_checks() < 2 && store.snapshot_calls() < snapshots &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
+TEST_F(TokenSyncManagerTest, StreamsStartingTogetherShareOneSnapshotRead) {
+  // The first stream's read is held, as a long one would be; three more
+  // streams open meanwhile.
+  store_.HoldSnapshots();
+  constexpr int kStreams = 4;
+  std::vector<Reader> readers(kStreams);
+  std::vector<absl::StatusOr<std::unique_ptr<FeedSession>>> sessions(kStreams);
+  std::vector<std::thread> opening;
+  opening.emplace_back([&] { sessions[0] = sync_.Open(kSidecar, 0, readers[0].Wake()); });
+  ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
+  for (int i = 1; i < kStreams; ++i) {
+    opening.emplace_back([&, i] { sessions[i] = sync_.Open(kSidecar, 0, readers[i].Wake()); });
   }
-}
-
-// Room for one snapshot at a time.
-class SnapshotLimitTest : public TokenSyncManagerTest {
- protected:
-  // Starts `first_`, whose snapshot the store holds, then `second_`, and
-  // waits until the second has had time to queue behind it.
-  void StartOneRunningOneWaiting() {
-    TokenSyncOptions options = options_;
-    options.max_concurrent_snapshots = 1;
-    limited_ = &Manager(options);
-    store_.HoldSnapshots();
-    first_ = &Start(*limited_, 0);
-    ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
-    second_ = &Start(*limited_, 0);
-    AwaitWaitingOrSnapshots(*second_, store_, 2);
-  }
-
-  TokenSyncManager* limited_ = nullptr;
-  RecordingStream* first_ = nullptr;
-  RecordingStream* second_ = nullptr;
-};
-
-TEST_F(SnapshotLimitTest, ASnapshotOverTheLimitWaitsUntilOneEnds) {
-  ASSERT_NO_FATAL_FAILURE(StartOneRunningOneWaiting());
-  RecordingStream& first = *first_;
-  RecordingStream& second = *second_;
-  EXPECT_EQ(store_.snapshot_calls(), 1) << "a second snapshot started while the first ran";
-  EXPECT_GE(second.cancel_checks(), 2) << "the waiting stream does not watch for its caller";
-  EXPECT_THAT(second.sent(), IsEmpty());
-
-  // The first snapshot ends; then the second runs, in full.
-  store_.ReleaseSnapshots();
-  std::vector<Sent> sent = first.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
-  sent = second.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_EQ(sent[0].kind, Sent::kSnapshot);
-  EXPECT_THAT(sent[0].tokens, ElementsAre("bobs", "live"));
-  EXPECT_EQ(sent[1].kind, Sent::kSnapshotEnd);
-  EXPECT_EQ(store_.snapshot_calls(), 2);
-  EXPECT_EQ(store_.max_concurrent_snapshots(), 1);
-
-  // Both go on to follow the changes.
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(2));
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
-}
-
-TEST_F(SnapshotLimitTest, ACallerWhoLeavesWhileInLineGivesUpItsPlace) {
-  ASSERT_NO_FATAL_FAILURE(StartOneRunningOneWaiting());
-  RecordingStream& first = *first_;
-  RecordingStream& waiting = *second_;
-  ASSERT_EQ(store_.snapshot_calls(), 1) << "a second snapshot started while the first ran";
-  waiting.Cancel();
-  EXPECT_THAT(AwaitEnd(), HasCode(absl::StatusCode::kCancelled));
+  // Give the others a chance to start a read of their own, which they must
+  // not: they wait for the one under way.
+  absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(store_.snapshot_calls(), 1);
-
-  // The slot is still the first stream's, and it frees it when done.
   store_.ReleaseSnapshots();
-  ASSERT_THAT(first.AwaitMessages(2), SizeIs(2));
-  RecordingStream& next = Start(*limited_, 0);
-  ASSERT_THAT(next.AwaitMessages(2), SizeIs(2));
-  EXPECT_EQ(store_.max_concurrent_snapshots(), 1);
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  for (std::thread& t : opening) t.join();
+
+  EXPECT_EQ(store_.snapshot_calls(), 1) << "the database was read once for every stream";
+  for (int i = 0; i < kStreams; ++i) {
+    ASSERT_TRUE(sessions[i].ok()) << sessions[i].status();
+    ASSERT_TRUE(readers[i].Pull(**sessions[i]).ok());
+    ASSERT_THAT(readers[i].sent(), SizeIs(2));
+    EXPECT_THAT(readers[i].sent()[0].tokens, ElementsAre("bobs", "live"));
+    EXPECT_EQ((*sessions[i])->snapshot(), (*sessions[0])->snapshot()) << "one image, shared";
+  }
+  EXPECT_EQ(images_.stats().reads, 1u);
+  EXPECT_EQ(sync_.stats().snapshots_sent, static_cast<uint64_t>(kStreams));
+}
+
+TEST_F(TokenSyncManagerTest, ALaterStreamReusesTheSnapshotAndGetsTheChangesSinceFromTheHub) {
+  ASSERT_TRUE(hub_.Refresh().ok());
+  Reader first;
+  std::unique_ptr<FeedSession> a = MustOpen(0, first);
+  ASSERT_NE(a, nullptr);
+  const int64_t image_version = a->snapshot()->version;
+  store_.Revoke("live");
+  ASSERT_TRUE(hub_.Refresh().ok());
+
+  Reader second;
+  std::unique_ptr<FeedSession> b = MustOpen(0, second);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(store_.snapshot_calls(), 1) << "the kept image was read again";
+  ASSERT_TRUE(second.Pull(*b).ok());
+  ASSERT_THAT(second.sent(), SizeIs(3));
+  EXPECT_EQ(second.sent()[1].kind, Sent::kSnapshotEnd);
+  EXPECT_EQ(second.sent()[1].version, image_version);
+  EXPECT_EQ(second.sent()[2].kind, Sent::kDelta);
+  EXPECT_THAT(second.sent()[2].tokens, ElementsAre("live revoked"));
+  EXPECT_EQ(second.sent()[2].version, store_.version());
+}
+
+TEST_F(TokenSyncManagerTest, ANewSnapshotIsReadWhenTheHubCannotBridgeTheKeptOneOrTheDayChanged) {
+  ChangeHubOptions short_history;
+  short_history.history_batches = 1;
+  ChangeHub hub(store_, listener_, short_history);
+  SnapshotImages images(store_, hub, clock_, TextEncoding());
+  TokenSyncManager sync(store_, hub, images, clock_, options_);
+  ASSERT_TRUE(hub.Refresh().ok());
+  Reader reader;
+  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  ASSERT_EQ(store_.snapshot_calls(), 1);
+
+  // Two batches later the hub's one-batch history no longer reaches back.
+  for (const char* id : {"a", "b"}) {
+    store_.PutToken(id, "alice", kToday + 5);
+    ASSERT_TRUE(hub.Refresh().ok());
+  }
+  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  EXPECT_EQ(store_.snapshot_calls(), 2);
+  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  EXPECT_EQ(store_.snapshot_calls(), 2) << "the new image is shared in turn";
+
+  // A new UTC day: tokens that expired at midnight must not be handed out.
+  clock_.Advance(absl::Hours(24));
+  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  EXPECT_EQ(store_.snapshot_calls(), 3);
+}
+
+TEST_F(TokenSyncManagerTest, AFailedReadFailsEveryStreamThatWaitedForIt) {
+  store_.HoldSnapshots();
+  Reader first, second;
+  absl::StatusOr<std::unique_ptr<FeedSession>> a, b;
+  std::thread reading([&] { a = sync_.Open(kSidecar, 0, first.Wake()); });
+  ASSERT_TRUE(store_.AwaitSnapshotCalls(1, kPatience));
+  std::thread waiting([&] { b = sync_.Open(kSidecar, 0, second.Wake()); });
+  absl::SleepFor(absl::Milliseconds(50));
+  store_.FailAllCallsWith(absl::UnavailableError("database down"));
+  store_.ReleaseSnapshots();
+  reading.join();
+  waiting.join();
+  EXPECT_THAT(a.status(), HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(b.status(), HasCode(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(store_.snapshot_calls(), 1) << "a waiting stream started a read of its own";
+  EXPECT_EQ(images_.stats().read_failures, 1u);
+}
+
+TEST_F(TokenSyncManagerTest, AnIdleKeptImageIsReleasedOnlyOnceNoStreamHoldsIt) {
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(0, reader);
+  ASSERT_NE(session, nullptr);
+  EXPECT_GT(images_.stats().kept_bytes, 0u);
+  clock_.Advance(absl::Minutes(5));
+  images_.ReleaseIdle(absl::Minutes(1));
+  EXPECT_GT(images_.stats().kept_bytes, 0u) << "released while a stream still sends it";
+  session.reset();
+  images_.ReleaseIdle(absl::Minutes(10));
+  EXPECT_GT(images_.stats().kept_bytes, 0u) << "released before it was idle long enough";
+  images_.ReleaseIdle(absl::Minutes(1));
+  EXPECT_EQ(images_.stats().kept_bytes, 0u);
+}
+
+// ---------------------------------------------------------------------------
+// Stream caps
+
+TEST_F(TokenSyncManagerTest, StreamsOverACallersCapOrTheTotalAreRefused) {
+  TokenSyncOptions options = options_;
+  options.max_streams_per_caller = 2;
+  options.max_streams = 3;
+  TokenSyncManager sync(store_, hub_, images_, clock_, options);
+  const Principal other = Caller("other-sidecar", Role::kService);
+  Reader reader;
+  std::vector<std::unique_ptr<FeedSession>> open;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::unique_ptr<FeedSession>> s = sync.Open(kSidecar, 0, reader.Wake());
+    ASSERT_TRUE(s.ok()) << s.status();
+    open.push_back(*std::move(s));
+  }
+  const int reads = store_.calls();
+  absl::Status refused = sync.Open(kSidecar, 0, reader.Wake()).status();
+  EXPECT_THAT(refused, HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(std::string(refused.message()),
+              ::testing::HasSubstr("--sync_max_streams_per_caller"));
+  EXPECT_EQ(store_.calls(), reads) << "a refused stream read the database";
+
+  // Another caller still gets in, up to the total.
+  absl::StatusOr<std::unique_ptr<FeedSession>> third = sync.Open(other, 0, reader.Wake());
+  ASSERT_TRUE(third.ok()) << third.status();
+  refused = sync.Open(Caller("third-sidecar", Role::kService), 0, reader.Wake()).status();
+  EXPECT_THAT(refused, HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr("--sync_max_streams)"));
+  EXPECT_EQ(sync.stats().streams_open, 3);
+  EXPECT_EQ(sync.stats().refused_caller, 1u);
+  EXPECT_EQ(sync.stats().refused_total, 1u);
+
+  // A stream that ends gives its place back.
+  open.pop_back();
+  EXPECT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
 }
 
 // ---------------------------------------------------------------------------
@@ -507,27 +538,29 @@ TEST_F(TokenSyncManagerTest, AStreamEndsAfterTheDeltaThatTakesAwayItsCallersAcce
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
     AddSidecar();
-    RecordingStream& stream = Start(store_.version());
-    ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+    Reader reader;
+    std::unique_ptr<FeedSession> session = MustOpen(store_.version(), reader);
+    ASSERT_NE(session, nullptr);
     c.change();
     ASSERT_TRUE(hub_.Refresh().ok());
-    const absl::Status ended = AwaitEnd();
+    const absl::Status ended = reader.Pull(*session);
     EXPECT_THAT(ended, HasCode(c.code));
     EXPECT_EQ(std::string(ended.message()), c.message);
     // The change itself went out first: the sidecar drops the token too.
-    const std::vector<Sent> sent = stream.sent();
-    ASSERT_THAT(sent, SizeIs(1));
-    EXPECT_EQ(sent[0].kind, Sent::kDelta);
-    EXPECT_EQ(sent[0].tokens, c.tokens);
-    EXPECT_THAT(sent[0].users, ElementsAre(kSidecar.user_id));
+    ASSERT_THAT(reader.sent(), SizeIs(1));
+    EXPECT_EQ(reader.sent()[0].kind, Sent::kDelta);
+    EXPECT_EQ(reader.sent()[0].tokens, c.tokens);
+    EXPECT_THAT(reader.sent()[0].users, ElementsAre(kSidecar.user_id));
+    session.reset();
     EXPECT_EQ(hub_.subscriber_count(), 0u);
   }
 }
 
 TEST_F(TokenSyncManagerTest, OtherChangesToTheCallersRowsDoNotEndTheStream) {
   AddSidecar();
-  RecordingStream& stream = Start(store_.version());
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(store_.version(), reader);
+  ASSERT_NE(session, nullptr);
   // Another of its tokens revoked, its user written again unchanged, and a
   // token revoked that merely shares the caller's token id's prefix.
   store_.PutToken("second", kSidecar.user_id, kToday + 30);
@@ -536,56 +569,47 @@ TEST_F(TokenSyncManagerTest, OtherChangesToTheCallersRowsDoNotEndTheStream) {
   store_.PutToken(kSidecar.token_id + "-not", "alice", kToday + 30);
   store_.Revoke(kSidecar.token_id + "-not");
   ASSERT_TRUE(hub_.Refresh().ok());
-  ASSERT_THAT(stream.AwaitMessages(1), SizeIs(1));
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(1));
   // Still following: the next change arrives too.
   store_.Revoke("live");
   ASSERT_TRUE(hub_.Refresh().ok());
-  const std::vector<Sent> sent = stream.AwaitMessages(2);
-  ASSERT_THAT(sent, SizeIs(2));
-  EXPECT_THAT(sent[1].tokens, ElementsAre("live revoked"));
-  EXPECT_THAT(Finish(), HasCode(absl::StatusCode::kCancelled));
+  ASSERT_TRUE(reader.Pull(*session).ok());
+  ASSERT_THAT(reader.sent(), SizeIs(2));
+  EXPECT_THAT(reader.sent()[1].tokens, ElementsAre("live revoked"));
 }
 
 TEST_F(TokenSyncManagerTest, AResumingStreamWhoseTokenWasRevokedMeanwhileGetsTheChangeAndEnds) {
   AddSidecar();
   const int64_t applied = store_.version();
   store_.Revoke(kSidecar.token_id);
-  RecordingStream& stream = Start(applied);
-  const absl::Status ended = AwaitEnd();
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(applied, reader);
+  ASSERT_NE(session, nullptr);
+  const absl::Status ended = reader.Pull(*session);
   EXPECT_THAT(ended, HasCode(absl::StatusCode::kUnauthenticated));
   EXPECT_EQ(std::string(ended.message()), "the stream's token was revoked");
-  const std::vector<Sent> sent = stream.sent();
-  ASSERT_THAT(sent, SizeIs(1));
-  EXPECT_EQ(sent[0].kind, Sent::kDelta);
-  EXPECT_THAT(sent[0].tokens, ElementsAre(kSidecar.token_id + " revoked"));
-  EXPECT_EQ(hub_.subscriber_count(), 0u);
+  ASSERT_THAT(reader.sent(), SizeIs(1));
+  EXPECT_EQ(reader.sent()[0].kind, Sent::kDelta);
+  EXPECT_THAT(reader.sent()[0].tokens, ElementsAre(kSidecar.token_id + " revoked"));
 }
 
 TEST_F(TokenSyncManagerTest, AStreamEndsOnceItsTokenExpires) {
-  // Here a stream wakes only for a batch, so it reads the clock only after
-  // the hub hands one over, never while the test moves the clock.
-  TokenSyncOptions options = options_;
-  options.cancel_check_interval = absl::InfiniteDuration();
-  TokenSyncManager& sync = Manager(options);
   Principal caller = kSidecar;
   caller.token_expires_on = kToday + 1;
   const absl::Time expiry = StartOfUtcDay(kToday + 1);
-
-  RecordingStream& stream = Start(sync, store_.version(), caller);
-  ASSERT_NO_FATAL_FAILURE(AwaitSubscribers(1));
+  Reader reader;
+  std::unique_ptr<FeedSession> session = MustOpen(store_.version(), reader, caller);
+  ASSERT_NE(session, nullptr);
   // The last second of its last day: still served.
-  clock_.Set(expiry - absl::Seconds(1));
-  store_.PutUser("dave");
-  ASSERT_TRUE(hub_.Refresh().ok());
-  ASSERT_THAT(stream.AwaitMessages(1), SizeIs(1));
-
-  clock_.Set(expiry);
-  store_.PutUser("erin");
-  ASSERT_TRUE(hub_.Refresh().ok());
-  const absl::Status ended = AwaitEnd();
+  EXPECT_TRUE(session->CheckNotExpired(expiry - absl::Seconds(1)).ok());
+  const absl::Status ended = session->CheckNotExpired(expiry);
   EXPECT_THAT(ended, HasCode(absl::StatusCode::kUnauthenticated));
   EXPECT_EQ(std::string(ended.message()), "the stream's token expired");
-  EXPECT_THAT(stream.sent(), SizeIs(1)) << "nothing is sent once the token has expired";
+  // A token without an expiry (none is issued so) never ends the stream.
+  std::unique_ptr<FeedSession> forever = MustOpen(store_.version(), reader);
+  ASSERT_NE(forever, nullptr);
+  EXPECT_TRUE(forever->CheckNotExpired(expiry + absl::Hours(24 * 365)).ok());
 }
 
 // ---------------------------------------------------------------------------

@@ -51,15 +51,15 @@ bool Eventually(Condition condition) {
   return true;
 }
 
-std::vector<std::string> TokenIds(const std::vector<SyncToken>& tokens) {
+std::vector<std::string> TokenIds(const std::vector<SyncedToken>& tokens) {
   std::vector<std::string> ids;
-  for (const SyncToken& t : tokens) ids.push_back(t.token_id);
+  for (const SyncedToken& t : tokens) ids.push_back(t.token_id);
   return ids;
 }
 
-std::vector<std::string> UserIds(const std::vector<SyncUser>& users) {
+std::vector<std::string> UserIds(const std::vector<SyncedUser>& users) {
   std::vector<std::string> ids;
-  for (const SyncUser& u : users) ids.push_back(u.user_id);
+  for (const SyncedUser& u : users) ids.push_back(u.user_id);
   return ids;
 }
 
@@ -272,7 +272,7 @@ TEST_F(PgSyncStoreTest, SnapshotHasEveryTokenThatCanStillAuthenticateWithItsOwne
   EXPECT_THAT(TokenIds(chunk.tokens),
               UnorderedElementsAre(active.id, tomorrow.id, replacement.id, bobs.id));
   EXPECT_THAT(UserIds(chunk.users), UnorderedElementsAre("alice", "bob"));
-  for (const SyncToken& t : chunk.tokens) {
+  for (const SyncedToken& t : chunk.tokens) {
     SCOPED_TRACE(t.token_id);
     EXPECT_EQ(t.hash, TokenCodec::Hash("secret of " + t.token_id));
     EXPECT_FALSE(t.revoked);
@@ -281,12 +281,12 @@ TEST_F(PgSyncStoreTest, SnapshotHasEveryTokenThatCanStillAuthenticateWithItsOwne
     EXPECT_EQ(t.rotated_from, t.token_id == replacement.id ? rotated.id : "");
     EXPECT_EQ(t.user_id, t.token_id == bobs.id ? "bob" : "alice");
   }
-  for (const SyncUser& u : chunk.users) {
+  for (const SyncedUser& u : chunk.users) {
     EXPECT_EQ(u.disabled, u.user_id == "bob") << u.user_id;
     EXPECT_EQ(u.role, Role::kUser);
     EXPECT_EQ(u.version, UserVersion(u.user_id));
   }
-  for (const SyncToken& t : chunk.tokens) {
+  for (const SyncedToken& t : chunk.tokens) {
     if (t.token_id == tomorrow.id) {
       EXPECT_EQ(t.expires_on, Today() + 1);
     }
@@ -308,10 +308,10 @@ TEST_F(PgSyncStoreTest, SnapshotStreamsInChunksWithEachOwnerOnce) {
   std::map<std::string, int> owner_sent_in;  // user -> chunk index
   for (size_t i = 0; i < chunks.size(); ++i) {
     sizes.push_back(chunks[i].tokens.size());
-    for (const SyncUser& u : chunks[i].users) {
+    for (const SyncedUser& u : chunks[i].users) {
       EXPECT_TRUE(owner_sent_in.emplace(u.user_id, i).second) << u.user_id << " sent twice";
     }
-    for (const SyncToken& t : chunks[i].tokens) {
+    for (const SyncedToken& t : chunks[i].tokens) {
       tokens.insert(t.token_id);
       auto owner = owner_sent_in.find(t.user_id);
       ASSERT_NE(owner, owner_sent_in.end()) << "token before its owner";
@@ -373,7 +373,7 @@ TEST_F(PgSyncStoreTest, ChangesSinceHaveRevokedAndExpiredTokensUserChangesAndOwn
   EXPECT_THAT(UserIds(batch->users), ElementsAre("bob", "dave", "alice"));
   EXPECT_EQ(batch->users[2].role, Role::kAdmin);
   EXPECT_LE(batch->users[0].version, start);
-  for (const SyncToken& t : batch->tokens) EXPECT_GT(t.version, start);
+  for (const SyncedToken& t : batch->tokens) EXPECT_GT(t.version, start);
   EXPECT_NE(TokenIds(batch->tokens).back(), unchanged.id);
 
   // Nothing since the current version.

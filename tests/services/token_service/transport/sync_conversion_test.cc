@@ -19,8 +19,8 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-SyncToken Token(const std::string& id, const std::string& user_id, int64_t version) {
-  return SyncToken{TokenCodec::Hash("secret of " + id),
+SyncedToken Token(const std::string& id, const std::string& user_id, int64_t version) {
+  return SyncedToken{TokenCodec::Hash("secret of " + id),
                    id,
                    user_id,
                    absl::CivilDay(2027, 4, 11),
@@ -29,8 +29,8 @@ SyncToken Token(const std::string& id, const std::string& user_id, int64_t versi
                    ""};
 }
 
-SyncUser User(const std::string& user_id, int64_t version) {
-  return SyncUser{user_id, Role::kUser, false, version};
+SyncedUser User(const std::string& user_id, int64_t version) {
+  return SyncedUser{user_id, Role::kUser, false, version};
 }
 
 std::vector<std::string> TokenIds(const v1::SyncTokensResponse& message) {
@@ -46,7 +46,7 @@ std::vector<std::string> UserIds(const v1::SyncTokensResponse& message) {
 }
 
 TEST(SyncConversionTest, TokenAndUserCarryEveryField) {
-  SyncToken token = Token("0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a", "alice", 42);
+  SyncedToken token = Token("0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a", "alice", 42);
   token.revoked = true;
   token.rotated_from = "7d8e2c1a-0f3b-4c5d-8e9f-a0b1c2d3e4f5";
   v1::SyncedToken t;
@@ -61,14 +61,14 @@ TEST(SyncConversionTest, TokenAndUserCarryEveryField) {
   EXPECT_EQ(t.rotated_from(), token.rotated_from);
 
   v1::SyncedUser u;
-  ToProto(SyncUser{"svc", Role::kService, true, 7}, &u);
+  ToProto(SyncedUser{"svc", Role::kService, true, 7}, &u);
   EXPECT_EQ(u.user_id(), "svc");
   EXPECT_EQ(u.role(), v1::SERVICE);
   EXPECT_TRUE(u.disabled());
   EXPECT_EQ(u.version(), 7);
 
   v1::LookupTokenResponse lookup;
-  ToProto(SyncLookup{token, SyncUser{"alice", Role::kAdmin, false, 3}}, &lookup);
+  ToProto(SyncLookup{token, SyncedUser{"alice", Role::kAdmin, false, 3}}, &lookup);
   EXPECT_EQ(lookup.token().token_id(), token.token_id);
   EXPECT_EQ(lookup.user().role(), v1::ADMIN);
 }

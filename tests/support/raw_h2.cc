@@ -1,0 +1,223 @@
+#include "tests/support/raw_h2.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <list>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "nghttp2/nghttp2.h"
+
+namespace tokens::testing {
+
+// A request body being sent.
+struct Body {
+  std::string bytes;
+  size_t sent = 0;
+};
+
+struct RawH2Connection::Session {
+  nghttp2_session* session = nullptr;
+  std::list<Body> bodies;
+  RawH2Connection* owner = nullptr;
+
+  ~Session() {
+    if (session != nullptr) nghttp2_session_del(session);
+  }
+};
+
+namespace {
+
+ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                 nghttp2_data_source* source, void*) {
+  Body& body = *static_cast<Body*>(source->ptr);
+  const size_t n = std::min(length, body.bytes.size() - body.sent);
+  std::memcpy(buf, body.bytes.data() + body.sent, n);
+  body.sent += n;
+  if (body.sent == body.bytes.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return static_cast<ssize_t>(n);
+}
+
+nghttp2_nv Header(const std::string& name, const std::string& value) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RawH2Connection>> RawH2Connection::Connect(
+    const std::string& address, Options options) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError("address must be host:port: " + address);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return absl::InvalidArgumentError("not an IPv4 address: " + address);
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("connect ", address, ": ", std::strerror(error)));
+  }
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return std::unique_ptr<RawH2Connection>(new RawH2Connection(fd, options));
+}
+
+RawH2Connection::RawH2Connection(int fd, Options options)
+    : fd_(fd), session_(std::make_unique<Session>()) {
+  session_->owner = this;
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_header_callback(
+      callbacks,
+      [](nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+         const uint8_t* value, size_t valuelen, uint8_t, void* user) -> int {
+        auto* self = static_cast<RawH2Connection*>(user);
+        const std::string n(reinterpret_cast<const char*>(name), namelen);
+        const std::string v(reinterpret_cast<const char*>(value), valuelen);
+        Stream& s = self->streams_[frame->hd.stream_id];
+        int code = 0;
+        if (n == "grpc-status" && absl::SimpleAtoi(v, &code)) s.grpc_status = code;
+        if (n == "grpc-message") s.grpc_message = v;
+        return 0;
+      });
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+      callbacks,
+      [](nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t*, size_t len,
+         void* user) -> int {
+        static_cast<RawH2Connection*>(user)->streams_[stream_id].data_bytes += len;
+        return 0;
+      });
+  nghttp2_session_callbacks_set_on_frame_recv_callback(
+      callbacks, [](nghttp2_session*, const nghttp2_frame* frame, void* user) -> int {
+        auto* self = static_cast<RawH2Connection*>(user);
+        if (frame->hd.type == NGHTTP2_RST_STREAM) {
+          self->streams_[frame->hd.stream_id].reset_code = frame->rst_stream.error_code;
+        }
+        if (frame->hd.type == NGHTTP2_GOAWAY) self->closed_ = true;
+        return 0;
+      });
+  nghttp2_session_callbacks_set_on_stream_close_callback(
+      callbacks, [](nghttp2_session*, int32_t stream_id, uint32_t, void* user) -> int {
+        static_cast<RawH2Connection*>(user)->streams_[stream_id].closed = true;
+        return 0;
+      });
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  if (!options.window_updates) nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_session_client_new2(&session_->session, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, options.initial_window_size},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100000},
+  };
+  nghttp2_submit_settings(session_->session, NGHTTP2_FLAG_NONE, settings,
+                          sizeof(settings) / sizeof(settings[0]));
+  thread_ = std::thread([this] { Run(); });
+}
+
+RawH2Connection::~RawH2Connection() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+  session_.reset();
+  close(fd_);
+}
+
+int32_t RawH2Connection::StartGrpcCall(const std::string& path,
+                                       const std::map<std::string, std::string>& metadata,
+                                       const std::string& message) {
+  absl::MutexLock lock(&mu_);
+  Body& body = session_->bodies.emplace_back();
+  body.bytes.push_back('\0');  // not compressed
+  const uint32_t length = htonl(static_cast<uint32_t>(message.size()));
+  body.bytes.append(reinterpret_cast<const char*>(&length), sizeof(length));
+  body.bytes += message;
+  const std::vector<std::pair<std::string, std::string>> fixed = {
+      {":method", "POST"},         {":scheme", "http"}, {":path", path},
+      {":authority", "localhost"}, {"te", "trailers"},  {"content-type", "application/grpc"},
+  };
+  std::vector<nghttp2_nv> headers;
+  for (const auto& [name, value] : fixed) headers.push_back(Header(name, value));
+  for (const auto& [name, value] : metadata) headers.push_back(Header(name, value));
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &body;
+  provider.read_callback = ReadBody;
+  const int32_t id = nghttp2_submit_request(session_->session, nullptr, headers.data(),
+                                            headers.size(), &provider, nullptr);
+  if (id > 0) streams_[id];
+  return id;
+}
+
+RawH2Connection::Stream RawH2Connection::stream(int32_t id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(id);
+  return it == streams_.end() ? Stream{} : it->second;
+}
+
+bool RawH2Connection::AwaitClosed(int32_t id, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto closed = [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = streams_.find(id);
+    return closed_ || (it != streams_.end() && it->second.closed);
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&closed), timeout) &&
+         streams_.find(id) != streams_.end() && streams_.find(id)->second.closed;
+}
+
+bool RawH2Connection::connection_closed() const {
+  absl::MutexLock lock(&mu_);
+  return closed_;
+}
+
+void RawH2Connection::Run() {
+  std::vector<uint8_t> buffer(64 * 1024);
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || closed_) return;
+      for (;;) {
+        const uint8_t* out = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_->session, &out);
+        if (n <= 0) break;
+        if (send(fd_, out, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
+          closed_ = true;
+          return;
+        }
+      }
+    }
+    pollfd pfd{fd_, POLLIN, 0};
+    if (poll(&pfd, 1, 20) <= 0) continue;
+    const ssize_t got = recv(fd_, buffer.data(), buffer.size(), 0);
+    absl::MutexLock lock(&mu_);
+    if (got <= 0) {
+      closed_ = true;
+      return;
+    }
+    if (nghttp2_session_mem_recv(session_->session, buffer.data(), static_cast<size_t>(got)) < 0) {
+      closed_ = true;
+      return;
+    }
+  }
+}
+
+}  // namespace tokens::testing
