@@ -1,5 +1,6 @@
 #pragma once
 
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -19,12 +20,19 @@
 // the gRPC services of this directory.
 namespace tokens::service {
 
-// The `authorization` metadata of a call, if any.
-inline std::optional<absl::string_view> AuthorizationOf(const grpc::ServerContextBase& ctx) {
-  const auto& metadata = ctx.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) return std::nullopt;
-  return absl::string_view(it->second.data(), it->second.size());
+// The `authorization` metadata of a call: nullopt when absent, and
+// UNAUTHENTICATED when it comes more than once. Proxies and libraries
+// disagree on which copy counts, so picking one could let a header that
+// something in front checked differ from the one used here; the sidecar
+// and the client library refuse repeated headers too.
+inline absl::StatusOr<std::optional<absl::string_view>> AuthorizationOf(
+    const grpc::ServerContextBase& ctx) {
+  const auto [first, end] = ctx.client_metadata().equal_range("authorization");
+  if (first == end) return std::nullopt;
+  if (std::next(first) != end) {
+    return absl::UnauthenticatedError("more than one authorization header");
+  }
+  return absl::string_view(first->second.data(), first->second.size());
 }
 
 // Writes the access-log line of a finished call and, with `rpc_metrics`,
@@ -52,7 +60,9 @@ template <typename Handler>
 grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
                    grpc::ServerContext* ctx, absl::string_view method, Handler&& handler) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<Principal> caller = auth.Authenticate(AuthorizationOf(*ctx));
+  const absl::StatusOr<std::optional<absl::string_view>> authorization = AuthorizationOf(*ctx);
+  absl::StatusOr<Principal> caller =
+      authorization.ok() ? auth.Authenticate(*authorization) : authorization.status();
   absl::Status status = caller.ok() ? handler(*caller) : caller.status();
   return FinishCall(rpc_metrics, method, caller.ok() ? caller->user_id : "-", status,
                     absl::Now() - start);

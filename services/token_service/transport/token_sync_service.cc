@@ -77,10 +77,13 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
       EndWith(absl::InvalidArgumentError("the request is not a tokens.v1.SyncTokensRequest"));
       return;
     }
-    std::optional<std::string> authorization;
-    if (std::optional<absl::string_view> value = AuthorizationOf(*ctx_)) {
-      authorization = std::string(*value);
+    const absl::StatusOr<std::optional<absl::string_view>> value = AuthorizationOf(*ctx_);
+    if (!value.ok()) {
+      EndWith(value.status());
+      return;
     }
+    std::optional<std::string> authorization;
+    if (value->has_value()) authorization = std::string(**value);
     const int64_t from_version = parsed.from_version();
     const bool queued = service_.opener_.TrySchedule(
         [weak = weak_from_this(), authorization = std::move(authorization), from_version] {
