@@ -6,12 +6,16 @@
 //   bench-client verify-check   one real gRPC Check of that body: must be allowed
 //   bench-client check-load     sustained Checks over many tokens
 //   bench-client propagation    RevokeToken -> every sidecar denies, timed
+//   bench-client resync         after each restart of token-service, until a
+//                               revocation made then reaches every sidecar
 //
-// Results go to stdout as one JSON object; progress and errors to stderr.
+// Results go to stdout as one JSON object (resync: to the --out file; its
+// stdout and stdin talk with the harness); progress and errors to stderr.
 // The admin token comes from BENCH_ADMIN_TOKEN. Token secrets stay in memory,
 // or in the --secrets file (mode 0600) that the harness keeps in its private
 // temporary directory; they are never printed.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,9 +27,11 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -35,6 +41,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -47,8 +54,8 @@
 
 ABSL_FLAG(std::string, service, "", "token-service's address (host:port)");
 ABSL_FLAG(std::string, target, "", "address of the Authorization/Check server under test");
-ABSL_FLAG(std::string, sidecars, "", "comma-separated sidecar addresses (propagation)");
-ABSL_FLAG(int, count, 100, "tokens to create / revocations to time");
+ABSL_FLAG(std::string, sidecars, "", "comma-separated sidecar addresses (propagation, resync)");
+ABSL_FLAG(int, count, 100, "tokens to create / revocations to time / resync: restarts");
 ABSL_FLAG(int, concurrency, 8, "concurrent clients, each on its own connection");
 ABSL_FLAG(int, users, 10, "create-tokens: owners to spread the tokens over");
 ABSL_FLAG(std::string, user_prefix, "bench", "user ids are <user_prefix>-<n>");
@@ -56,9 +63,10 @@ ABSL_FLAG(std::string, user, "", "list-tokens: the user whose first page is also
 ABSL_FLAG(int, iterations, 200, "list-tokens: timed calls of each kind");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "check-load: how long to run");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Milliseconds(1),
-          "propagation: pause between two checks of a sidecar");
+          "propagation, resync: pause between two checks of a sidecar");
 ABSL_FLAG(std::string, secrets, "", "file of token secrets, one a line (mode 0600)");
 ABSL_FLAG(std::string, body, "", "file of a gRPC-framed CheckRequest");
+ABSL_FLAG(std::string, out, "", "resync: file for the JSON results");
 
 namespace {
 
@@ -431,43 +439,76 @@ bool Authenticates(v1::Authenticator::Stub& stub, const std::string& token) {
   Fail(absl::StrCat("Authenticate: ", Describe(status)));
 }
 
-int CmdPropagation() {
-  const std::string service = Required(FLAGS_service, "service");
-  const std::vector<std::string> sidecars =
-      absl::StrSplit(Required(FLAGS_sidecars, "sidecars"), ',', absl::SkipEmpty());
-  const std::string admin = AdminToken();
-  const int count = absl::GetFlag(FLAGS_count);
-  const absl::Duration poll = absl::GetFlag(FLAGS_poll_interval);
-  const absl::Duration give_up = absl::Seconds(10);
+using SidecarStubs = std::vector<std::unique_ptr<v1::Authenticator::Stub>>;
 
-  const std::vector<std::string> users = UserIds(absl::GetFlag(FLAGS_user_prefix), 1);
-  CreateUsers(service, admin, users);
-  std::fprintf(stderr, "propagation: creating %d tokens\n", count);
-  const CreateResult created =
-      CreateTokens(service, admin, users, absl::StrCat("revoke-", ::getpid()), count, 4);
+// What propagation and resync start from: --count tokens of one user
+// (<user_prefix>-0), each allowed by every sidecar of --sidecars, so that a
+// revocation is timed only against a token the sidecars have.
+struct Revocations {
+  std::string service;
+  std::string admin;
+  SidecarStubs sidecars;
+  std::vector<CreatedToken> tokens;
+};
 
-  std::vector<std::unique_ptr<v1::Authenticator::Stub>> stubs;
-  for (const std::string& address : sidecars) {
-    stubs.push_back(v1::Authenticator::NewStub(NewChannel(address)));
+Revocations PrepareRevocations(const std::string& name_prefix) {
+  Revocations r;
+  r.service = Required(FLAGS_service, "service");
+  for (absl::string_view address :
+       absl::StrSplit(Required(FLAGS_sidecars, "sidecars"), ',', absl::SkipEmpty())) {
+    r.sidecars.push_back(v1::Authenticator::NewStub(NewChannel(std::string(address))));
   }
-  // Every sidecar must allow every token before its revocation is timed.
-  for (auto& stub : stubs) {
-    for (const CreatedToken& token : created.tokens) {
-      const absl::Time deadline = absl::Now() + give_up;
+  r.admin = AdminToken();
+  const int count = absl::GetFlag(FLAGS_count);
+  const std::vector<std::string> users = UserIds(absl::GetFlag(FLAGS_user_prefix), 1);
+  CreateUsers(r.service, r.admin, users);
+  std::fprintf(stderr, "creating %d tokens\n", count);
+  r.tokens =
+      CreateTokens(r.service, r.admin, users, absl::StrCat(name_prefix, "-", ::getpid()), count, 4)
+          .tokens;
+  for (auto& stub : r.sidecars) {
+    for (const CreatedToken& token : r.tokens) {
+      const absl::Time deadline = absl::Now() + absl::Seconds(10);
       while (!Authenticates(*stub, token.secret)) {
         if (absl::Now() > deadline) Fail("a new token was not allowed by a sidecar within 10 s");
         absl::SleepFor(absl::Milliseconds(10));
       }
     }
   }
-  std::fprintf(stderr, "propagation: every sidecar allows every token; revoking one at a time\n");
+  std::fprintf(stderr, "every sidecar allows every token\n");
+  return r;
+}
 
-  auto admin_stub = v1::TokenService::NewStub(NewChannel(service));
+// Polls every sidecar, one thread each, until it denies `secret`; returns
+// for each the milliseconds from `since` until its denying answer arrived:
+// an upper bound, by at most one poll interval and one Authenticate round
+// trip, of when the sidecar learned the revocation. Fails after `give_up`.
+std::vector<double> UntilEachDenies(SidecarStubs& sidecars, const std::string& secret,
+                                    absl::Time since, absl::Duration give_up) {
+  const absl::Duration poll = absl::GetFlag(FLAGS_poll_interval);
+  std::vector<double> seen(sidecars.size(), 0);
+  RunWorkers(static_cast<int>(sidecars.size()), [&](int s) {
+    while (Authenticates(*sidecars[s], secret)) {
+      if (absl::Now() - since > give_up) {
+        Fail(absl::StrCat("a revocation was not seen within ", absl::FormatDuration(give_up)));
+      }
+      absl::SleepFor(poll);
+    }
+    seen[s] = Ms(absl::Now() - since);
+  });
+  return seen;
+}
+
+int CmdPropagation() {
+  Revocations r = PrepareRevocations("revoke");
+  std::fprintf(stderr, "propagation: revoking one at a time\n");
+
+  auto admin_stub = v1::TokenService::NewStub(NewChannel(r.service));
   std::vector<double> pair_ms, all_ms, revoke_ms;
-  std::vector<std::vector<double>> per_sidecar(sidecars.size());
-  for (const CreatedToken& token : created.tokens) {
+  std::vector<std::vector<double>> per_sidecar(r.sidecars.size());
+  for (const CreatedToken& token : r.tokens) {
     grpc::ClientContext ctx;
-    Authorize(ctx, admin, absl::Seconds(10));
+    Authorize(ctx, r.admin, absl::Seconds(10));
     v1::RevokeTokenRequest request;
     request.set_id(token.id);
     v1::Token revoked;
@@ -477,17 +518,9 @@ int CmdPropagation() {
     if (!status.ok()) Fail(absl::StrCat("RevokeToken: ", Describe(status)));
     revoke_ms.push_back(Ms(returned - sent));
 
-    std::vector<double> seen(sidecars.size(), 0);
-    RunWorkers(static_cast<int>(sidecars.size()), [&](int s) {
-      while (Authenticates(*stubs[s], token.secret)) {
-        if (absl::Now() - returned > give_up) Fail("a revocation was not seen within 10 s");
-        absl::SleepFor(poll);
-      }
-      // When the denying answer arrived: an upper bound, by at most one
-      // Authenticate round trip, of when the sidecar learned the revocation.
-      seen[s] = Ms(absl::Now() - returned);
-    });
-    for (size_t s = 0; s < sidecars.size(); ++s) {
+    const std::vector<double> seen =
+        UntilEachDenies(r.sidecars, token.secret, returned, absl::Seconds(10));
+    for (size_t s = 0; s < r.sidecars.size(); ++s) {
       pair_ms.push_back(seen[s]);
       per_sidecar[s].push_back(seen[s]);
     }
@@ -499,8 +532,105 @@ int CmdPropagation() {
   std::printf(R"({"revocations":%d,"sidecars":%zu,"poll_interval_ms":%.3f,"every_sidecar_ms":%s,)"
               R"("each_pair_ms":%s,"per_sidecar_ms":[%s],"revoke_rpc_ms":%s})"
               "\n",
-              count, sidecars.size(), Ms(poll), Summary(all_ms).c_str(), Summary(pair_ms).c_str(),
-              absl::StrJoin(per_sidecar_json, ",").c_str(), Summary(revoke_ms).c_str());
+              static_cast<int>(r.tokens.size()), r.sidecars.size(),
+              Ms(absl::GetFlag(FLAGS_poll_interval)), Summary(all_ms).c_str(),
+              Summary(pair_ms).c_str(), absl::StrJoin(per_sidecar_json, ",").c_str(),
+              Summary(revoke_ms).c_str());
+  return 0;
+}
+
+// --- Resync ------------------------------------------------------------------
+
+// One line from stdin without its newline, read a byte at a time so that
+// nothing past it is consumed; nullopt at end of input or after `timeout`.
+std::optional<std::string> ReadLine(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string line;
+  for (;;) {
+    pollfd in{STDIN_FILENO, POLLIN, 0};
+    const int left =
+        static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
+    if (::poll(&in, 1, left) <= 0) return std::nullopt;
+    char c;
+    if (::read(STDIN_FILENO, &c, 1) != 1) return std::nullopt;
+    if (c == '\n') return line;
+    line.push_back(c);
+  }
+}
+
+// RevokeToken on a token-service that has just started again, each attempt
+// on a new connection (a channel that saw the outage may still be backing
+// off), again every 5 ms while it answers UNAVAILABLE (revoking twice
+// is harmless). Returns when the revocation was accepted and how many
+// attempts it took.
+std::pair<absl::Time, int> RevokeOnceBack(const std::string& service, const std::string& admin,
+                                          const std::string& id, absl::Duration give_up) {
+  const absl::Time deadline = absl::Now() + give_up;
+  for (int attempt = 1;; ++attempt) {
+    auto stub = v1::TokenService::NewStub(NewChannel(service));
+    grpc::ClientContext ctx;
+    Authorize(ctx, admin, absl::Seconds(2));
+    v1::RevokeTokenRequest request;
+    request.set_id(id);
+    v1::Token revoked;
+    const grpc::Status status = stub->RevokeToken(&ctx, request, &revoked);
+    if (status.ok()) return {absl::Now(), attempt};
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || absl::Now() > deadline) {
+      Fail(absl::StrCat("RevokeToken after the restart (attempt ", attempt,
+                        "): ", Describe(status)));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+// The harness restarts token-service when told `restart` and answers
+// `ready` once it listens again on the same address; each round then
+// revokes a token the sidecars still allow and times, from `ready`, the
+// revocation being accepted and every sidecar denying the token: the
+// sidecar has reconnected and applied a change made after the restart.
+int CmdResync() {
+  const std::string out_path = Required(FLAGS_out, "out");
+  Revocations r = PrepareRevocations("resync");
+  const int rounds = static_cast<int>(r.tokens.size());
+
+  std::vector<double> accepted_ms, in_sync_ms, after_revoke_ms;
+  std::vector<std::string> round_json;
+  for (int round = 0; round < rounds; ++round) {
+    std::printf("restart\n");
+    std::fflush(stdout);
+    const std::optional<std::string> answer = ReadLine(absl::Seconds(120));
+    if (!answer.has_value()) Fail("no answer to \"restart\" within 120 s");
+    if (*answer != "ready") Fail(absl::StrCat("expected \"ready\", got \"", *answer, "\""));
+    const absl::Time ready = absl::Now();
+
+    const CreatedToken& token = r.tokens[round];
+    const auto [accepted, attempts] =
+        RevokeOnceBack(r.service, r.admin, token.id, absl::Seconds(10));
+    const std::vector<double> seen =
+        UntilEachDenies(r.sidecars, token.secret, ready, absl::Seconds(30));
+    const double last = *std::max_element(seen.begin(), seen.end());
+    accepted_ms.push_back(Ms(accepted - ready));
+    in_sync_ms.push_back(last);
+    after_revoke_ms.push_back(last - accepted_ms.back());
+    round_json.push_back(absl::StrFormat(R"({"revoke_accepted_ms":%.3f,"in_sync_ms":%.3f,)"
+                                         R"("revoke_attempts":%d})",
+                                         accepted_ms.back(), last, attempts));
+    std::fprintf(stderr,
+                 "resync: round %d: revocation accepted after %.1f ms, every sidecar "
+                 "denies after %.1f ms\n",
+                 round + 1, accepted_ms.back(), last);
+  }
+
+  const std::string json = absl::StrFormat(
+      R"({"rounds":%d,"sidecars":%zu,"poll_interval_ms":%.3f,"in_sync_ms":%s,)"
+      R"("revoke_accepted_ms":%s,"revoke_to_in_sync_ms":%s,"each_round":[%s]})"
+      "\n",
+      rounds, r.sidecars.size(), Ms(absl::GetFlag(FLAGS_poll_interval)), Summary(in_sync_ms),
+      Summary(accepted_ms), Summary(after_revoke_ms), absl::StrJoin(round_json, ","));
+  std::ofstream out(out_path, std::ios::trunc);
+  out << json;
+  out.close();
+  if (!out) Fail("cannot write the --out file");
   return 0;
 }
 
@@ -508,8 +638,8 @@ int CmdPropagation() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "bench-client create-tokens|list-tokens|check-body|verify-check|check-load|propagation "
-      "[flags]: the client side of bench/run.sh");
+      "bench-client create-tokens|list-tokens|check-body|verify-check|check-load|propagation|"
+      "resync [flags]: the client side of bench/run.sh");
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) Fail("expected one subcommand; see --help");
   const std::string command = args[1];
@@ -519,5 +649,6 @@ int main(int argc, char** argv) {
   if (command == "verify-check") return CmdVerifyCheck();
   if (command == "check-load") return CmdCheckLoad();
   if (command == "propagation") return CmdPropagation();
+  if (command == "resync") return CmdResync();
   Fail(absl::StrCat("unknown subcommand \"", command, "\""));
 }
