@@ -3,7 +3,7 @@
 # Markdown report.
 #
 #   bench/run.sh                         full run (about 6 minutes on 2 cores and
-#                                        2-3 for the fleet stage, plus the first
+#                                        3-4 for the fleet stage, plus the first
 #                                        Release build's few);
 #                                        writes docs/benchmarks.md
 #   bench/run.sh --quick [--out FILE]    every benchmark, small and short (under
@@ -27,7 +27,12 @@
 # The fleet stage (bench-fleet) plays N sidecars following token-service's
 # SyncTokens feed at once, each on its own connection, in a database of its
 # own: N = 10, 50, 200 at 100,000 tokens and N = 20 at 1,000,000 (quick: N =
-# 10 at 100,000). Its environment:
+# 10 at 100,000). Then, on the last database loaded, one real token-sidecar
+# follows a token-service of this build that is stopped, left down and
+# started again on the same address, round after round (bench-client resync:
+# how soon after token-service listens again a revocation made then reaches
+# the sidecar): 10 rounds down 2 s and 3 rounds down 10 s (quick: 2 rounds
+# down 2 s). Its environment:
 #   FLEET_BASELINE_SERVICE=PATH  also measure this token-service binary (e.g.
 #                     the design before the SyncTokens rewrite) on every
 #                     configuration, for a second column; a file COMMIT next
@@ -41,6 +46,8 @@
 #                     the baseline in the fleet stage (split on spaces)
 #   FLEET_CONFIGS="N:TOKENS ..."   other configurations
 #   FLEET_SNAPSHOT_TIMEOUT=300s  give up on phase 1 after this long
+#   FLEET_RESYNC="DOWN:ROUNDS ..."  other restarts (seconds down : rounds);
+#                     empty: none
 #
 # Builds the targets it needs in Release, starts a private PostgreSQL (its own
 # data directory and Unix socket under a temporary directory, stopped at
@@ -88,6 +95,7 @@ set_sizes() {
     FLEET_DEFAULT_CONFIGS="10:$CACHED_TOKENS"
     FLEET_REVOCATIONS=20
     FLEET_DEFAULT_TIMEOUT=60s
+    FLEET_DEFAULT_RESYNC="2:2"
   else
     MODE=full
     CACHED_TOKENS=1000000
@@ -103,11 +111,24 @@ set_sizes() {
     FLEET_DEFAULT_CONFIGS="10:100000 50:100000 200:100000 20:1000000"
     FLEET_REVOCATIONS=200
     FLEET_DEFAULT_TIMEOUT=300s
+    FLEET_DEFAULT_RESYNC="2:10 10:3"
   fi
   # N consumers : tokens loaded, in order; configurations of one size share
   # one database, loaded once.
   read -r -a FLEET_CONFIG_LIST <<<"${FLEET_CONFIGS:-$FLEET_DEFAULT_CONFIGS}"
   FLEET_TIMEOUT=${FLEET_SNAPSHOT_TIMEOUT:-$FLEET_DEFAULT_TIMEOUT}
+  # Unlike the others, set but empty means none.
+  read -r -a FLEET_RESYNC_LIST <<<"${FLEET_RESYNC-$FLEET_DEFAULT_RESYNC}"
+  local plan
+  for plan in "${FLEET_RESYNC_LIST[@]}"; do
+    [[ $plan =~ ^[0-9]+:[1-9][0-9]*$ ]] || die "FLEET_RESYNC: \"$plan\" is not DOWN:ROUNDS"
+  done
+}
+
+# fleet_resyncs: whether the fleet stage restarts token-service under a
+# sidecar (this build's binaries only).
+fleet_resyncs() {
+  run_stage fleet && ((${#FLEET_RESYNC_LIST[@]})) && [[ " ${FLEET_DESIGNS:-new} " == *" new "* ]]
 }
 
 # run_stage NAME: whether this run includes stage NAME.
@@ -323,13 +344,13 @@ perf_report() {
 # --- Build and machine ---------------------------------------------------------
 
 # What the main stage needs built; the fleet stage needs token-service and
-# bench-fleet.
+# bench-fleet, and token-sidecar and bench-client for its restarts.
 MAIN_TARGETS=(token-service token-sidecar bench-empty-authz bench-naive-authz bench-core bench-client)
 
 build() {
   local targets=(token-service)
   if run_stage main; then targets=("${MAIN_TARGETS[@]}"); fi
-  if run_stage fleet; then targets+=(bench-fleet); fi
+  if run_stage fleet; then targets+=(bench-fleet token-sidecar bench-client); fi
   local configure=(-S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
     -DTOKENS_BUILD_TESTS=OFF -DTOKENS_BUILD_BENCH=ON)
   if [[ ! -f $BUILD_DIR/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; then
@@ -357,6 +378,7 @@ find_tools() {
     command -v h2load >/dev/null || die "h2load not found (Debian package nghttp2-client)"
   fi
   if run_stage fleet; then needed+=("$BENCH_FLEET"); fi
+  if fleet_resyncs; then needed+=("$TOKEN_SIDECAR" "$BENCH_CLIENT"); fi
   for bin in "${needed[@]}"; do
     [[ -x $bin ]] || die "$(shown_args "$bin") is missing: build first or drop --no-build"
   done
@@ -442,6 +464,7 @@ describe_machine() {
     echo "fleet_configs=${FLEET_CONFIG_LIST[*]}"
     echo "fleet_revocations=$FLEET_REVOCATIONS"
     echo "fleet_snapshot_timeout=$FLEET_TIMEOUT"
+    echo "fleet_resync=${FLEET_RESYNC_LIST[*]}"
   } >"$RESULTS/machine.txt"
 }
 
@@ -860,6 +883,99 @@ fleet_run() {
   stop "$name"
 }
 
+# --- Back in sync after token-service returns
+
+RESYNC_ADDR="" # where token-service listens, the same after each restart
+
+# resync_service LISTEN: this build's token-service on the fleet database.
+resync_service() {
+  local extra
+  read -r -a extra <<<"${FLEET_FLAGS[new]}"
+  start resync-service env DATABASE_URL="$(database_url "$FLEET_DB")" "$TOKEN_SERVICE" \
+    --listen "$1" "${SERVICE_FLAGS[@]}" "${extra[@]}"
+  wait_for_log resync-service "listening on" 30
+}
+
+# resync_restart VARIANT DOWN: stops token-service, leaves it down DOWN
+# seconds (its sidecar's stream breaks and the channel backs off), starts it
+# again on the same address and waits until it listens.
+resync_restart() {
+  local variant=$1 down=$2 t0 t1 t2
+  t0=$(now_ns)
+  stop resync-service
+  t1=$(now_ns)
+  sleep "$down"
+  # start truncates the log; keep what each run said.
+  cat "$LOGS/resync-service.log" >>"$LOGS/resync-service-before.log"
+  t2=$(now_ns)
+  resync_service "$RESYNC_ADDR"
+  echo "variant=$variant down_s=$down stop_ms=$(((t1 - t0) / 1000000))" \
+    "listening_ms=$((($(now_ns) - t2) / 1000000))" >>"$RESULTS/resync-restarts.txt"
+}
+
+# resync_run VARIANT DOWN ROUNDS: bench-client resync as a coprocess, which
+# says "restart" before each round and is told "ready" once token-service
+# listens again.
+resync_run() {
+  local variant=$1 down=$2 rounds=$3 sidecar pid rfd wfd line status=0 restarts=0 loadavg
+  local out="$RESULTS/resync-$variant.json"
+  sidecar=$(address_of resync-sidecar)
+  log "fleet: resync: $rounds restarts of token-service under a sidecar, each down ${down}s"
+  loadavg=$(cut -d' ' -f1 /proc/loadavg)
+  coproc RESYNC {
+    BENCH_ADMIN_TOKEN=$FLEET_ADMIN exec "$BENCH_CLIENT" resync --service "$RESYNC_ADDR" \
+      --sidecars "$sidecar" --count "$rounds" --user_prefix "resync-$variant" --out "$out" \
+      2>>"$LOGS/resync.log"
+  }
+  # Bash forgets the coprocess's variables once it has exited.
+  pid=$RESYNC_PID
+  rfd=${RESYNC[0]}
+  wfd=${RESYNC[1]}
+  while :; do
+    IFS= read -r -t 300 -u "$rfd" line || status=$?
+    ((status == 0)) || break
+    [[ $line == restart ]] || die "bench-client resync said \"$line\", not \"restart\""
+    resync_restart "$variant" "$down"
+    pid_alive "$pid" || break
+    echo ready >&"$wfd"
+    restarts=$((restarts + 1))
+  done
+  if ((status > 128)); then
+    kill "$pid" 2>/dev/null || true
+    die "bench-client resync said nothing for 300 s"
+  fi
+  wait "$pid" || die "bench-client resync failed: $(tail -n 2 "$LOGS/resync.log")"
+  ((restarts == rounds)) || die "bench-client resync asked for $restarts restarts, not $rounds"
+  loadavg+=",$(cut -d' ' -f1 /proc/loadavg)"
+  echo "variant=$variant down_s=$down rounds=$rounds loaded=${FLEET_DB#fleet_} loadavg=$loadavg" \
+    "file=$(basename "$out")" >>"$RESULTS/resync.txt"
+}
+
+# One token-sidecar of this build follows token-service through restarts,
+# on the fleet database loaded last.
+fleet_resync() {
+  local i
+  [[ -n $FLEET_DB ]] || die "the fleet stage's restarts need a fleet database"
+  {
+    echo "# bench/run.sh's fleet stage: one token-sidecar through token-service restarts"
+    echo "# (docs/benchmarks.md's \"Back in sync after token-service returns\"); bench/report.py reads it."
+    echo "commit=$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+    if ! git -C "$REPO_ROOT" diff --quiet HEAD -- services sidecar common proto 2>/dev/null; then
+      echo "uncommitted=with uncommitted changes under services, sidecar, common or proto"
+    fi
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "service_flags=${FLEET_FLAGS[new]:-(defaults)}"
+  } >"$RESULTS/resync.txt"
+  resync_service 127.0.0.1:0
+  RESYNC_ADDR="127.0.0.1:$(port_of resync-service)"
+  SERVICE_ADDR=$RESYNC_ADDR SERVICE_TOKEN=$FLEET_SERVICE start_sidecar resync-sidecar
+  for i in "${!FLEET_RESYNC_LIST[@]}"; do
+    resync_run "$((i + 1))" "${FLEET_RESYNC_LIST[i]%:*}" "${FLEET_RESYNC_LIST[i]#*:}"
+  done
+  stop resync-sidecar
+  stop resync-service
+}
+
 # Every configuration against every design, each on a token-service of its
 # own started for it; configurations of one size share a database.
 fleet() {
@@ -870,6 +986,7 @@ fleet() {
     fleet_database "${BASH_REMATCH[2]}"
     for design in "${FLEET_RUN[@]}"; do fleet_run "$design" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; done
   done
+  if fleet_resyncs; then fleet_resync; fi
   if [[ -n ${FLEET_BASELINE_SAVE:-} && -f $RESULTS/fleet-baseline.txt ]]; then
     cp "$RESULTS/fleet-baseline.txt" "$FLEET_BASELINE_SAVE"
     log "the baseline's results are in $FLEET_BASELINE_SAVE"
