@@ -38,7 +38,9 @@ ABSL_FLAG(int, lookup_threads, 16,
 ABSL_FLAG(bool, remove_authorization_header, true,
           "Whether an allowed Check removes the authorization header before the upstream");
 ABSL_FLAG(absl::Duration, max_reconnect_backoff, absl::Seconds(5),
-          "Longest wait between attempts to reopen the sync stream");
+          "Longest wait before reopening a sync stream that token-service ended before it "
+          "delivered anything (a refusal); a stream that broke is reopened at once and waits "
+          "for token-service");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls may take to finish");
