@@ -1,10 +1,15 @@
 #include "common/log/json_logger.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <string>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "spdlog/formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -21,7 +26,8 @@ class JsonFormatter final : public spdlog::formatter {
         R"({"ts":")", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", ts, absl::UTCTimeZone()),
         R"(","level":")", spdlog::level::to_string_view(msg.level).data(), R"(","logger":")",
         JsonEscape(absl::string_view(msg.logger_name.data(), msg.logger_name.size())),
-        R"(","msg":")", JsonEscape(absl::string_view(msg.payload.data(), msg.payload.size())),
+        R"(","msg":")",
+        JsonEscape(RedactSecrets(absl::string_view(msg.payload.data(), msg.payload.size()))),
         "\"}\n");
     dest.append(line.data(), line.data() + line.size());
   }
@@ -44,7 +50,79 @@ std::mutex& RegistryMutex() {
   return *mu;
 }
 
+constexpr absl::string_view kRedacted = "[redacted]";
+
+std::mutex& SecretsMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+
+std::vector<std::string>& Secrets() {
+  static auto* secrets = new std::vector<std::string>;
+  return *secrets;
+}
+
+// Replaces the password of every `scheme://user:password@host` in `text`.
+// The user info is taken to end at the authority's last '@', which covers
+// more than a URI parser would when the password itself holds an '@'.
+void RedactUriPasswords(std::string& text) {
+  size_t from = 0;
+  while ((from = text.find("://", from)) != std::string::npos) {
+    const size_t start = from + 3;
+    const size_t end = std::min(text.find_first_of("/?# \t\n\"'", start), text.size());
+    const size_t at = text.rfind('@', end - 1);
+    const size_t colon = text.find(':', start);
+    if (at != std::string::npos && at >= start && colon < at) {
+      text.replace(colon + 1, at - colon - 1, kRedacted.data(), kRedacted.size());
+      from = colon + 1 + kRedacted.size();
+    } else {
+      from = start;
+    }
+  }
+}
+
+// Replaces the value of every `password=value` in `text` (libpq's key=value
+// form and URI query parameters), quoted or not, key in any case.
+void RedactPasswordParameters(std::string& text) {
+  constexpr absl::string_view kKey = "password=";
+  size_t from = 0;
+  while (from < text.size()) {
+    const auto hit = std::search(text.begin() + from, text.end(), kKey.begin(), kKey.end(),
+                                 [](char a, char b) { return absl::ascii_tolower(a) == b; });
+    if (hit == text.end()) return;
+    const size_t start = (hit - text.begin()) + kKey.size();
+    size_t end = start;
+    if (end < text.size() && text[end] == '\'') {
+      end = text.find('\'', end + 1);
+      end = end == std::string::npos ? text.size() : end + 1;
+    } else {
+      end = std::min(text.find_first_of(" \t\n&\"'", start), text.size());
+    }
+    text.replace(start, end - start, kRedacted.data(), kRedacted.size());
+    from = start + kRedacted.size();
+  }
+}
+
 }  // namespace
+
+void RedactFromLogs(std::string secret) {
+  if (secret.empty()) return;
+  std::lock_guard<std::mutex> lock(SecretsMutex());
+  Secrets().push_back(std::move(secret));
+}
+
+std::string RedactSecrets(absl::string_view text) {
+  std::string out(text);
+  {
+    std::lock_guard<std::mutex> lock(SecretsMutex());
+    for (const std::string& secret : Secrets()) {
+      out = absl::StrReplaceAll(out, {{secret, kRedacted}});
+    }
+  }
+  RedactUriPasswords(out);
+  RedactPasswordParameters(out);
+  return out;
+}
 
 std::string JsonEscape(absl::string_view text) {
   std::string out;

@@ -22,6 +22,18 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& name);
 // Escapes `text` for inclusion inside a JSON string literal.
 std::string JsonEscape(absl::string_view text);
 
+// From now on every log line has each occurrence of `secret` replaced by
+// "[redacted]", whatever wrote it (our components, libpq's messages quoted
+// in an error, gRPC's and protobuf's own logs). For the secrets a binary
+// holds (the database password); call it before anything is logged.
+void RedactFromLogs(std::string secret);
+
+// `text` with the registered secrets and every credential written as a
+// connection string (the password of `scheme://user:password@host`, the value
+// of `password=...`) replaced by "[redacted]". What the formatter applies to
+// each message; exposed for tests.
+std::string RedactSecrets(absl::string_view text);
+
 // The formatter behind Logger(): one JSON object per line. Exposed so tests can
 // check the exact lines it writes.
 std::unique_ptr<spdlog::formatter> NewJsonFormatter();

@@ -11,6 +11,7 @@
 #include "common/config/env_flags.h"
 #include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
+#include "services/token_service/storage/connection_string.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port; port 0 picks a free one)");
@@ -129,6 +130,12 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   if (config.database_url.empty()) {
     return InvalidFlag("database_url",
                        "is required (or set DATABASE_URL), e.g. postgresql://user@host/db");
+  }
+  // Checked here, not at the first connection: libpq's complaint about a
+  // string it cannot read quotes the string, password included, and serve
+  // would repeat it at every attempt.
+  if (absl::Status s = CheckConnectionString(config.database_url); !s.ok()) {
+    return InvalidFlag("database_url", std::string(s.message()));
   }
   if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
     return InvalidFlag("listen", "must be host:port");

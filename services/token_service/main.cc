@@ -1,9 +1,12 @@
 // token-service: parses the configuration and runs the chosen command.
 #include <cstdio>
+#include <string>
+#include <utility>
 
 #include "common/log/json_logger.h"
 #include "services/token_service/config.h"
 #include "services/token_service/server.h"
+#include "services/token_service/storage/connection_string.h"
 
 int main(int argc, char** argv) {
   using namespace tokens::service;
@@ -11,6 +14,11 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "token-service: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  // Before anything is logged: an error that quotes the database URL (a
+  // libpq message, a status passed up) must not carry its password.
+  for (std::string& secret : ConnectionSecrets(config->database_url)) {
+    tokens::RedactFromLogs(std::move(secret));
   }
   if (!tokens::InitLogging(config->log_level)) {
     std::fprintf(stderr, "token-service: --log_level: unknown level \"%s\"\n",

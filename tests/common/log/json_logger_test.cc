@@ -269,5 +269,40 @@ TEST(JsonFormatterTest, EveryLoggedLineIsAJsonObject) {
                                     "multi\nline\n", "42 \x02"));
 }
 
+TEST(RedactSecretsTest, RegisteredSecretsNeverReachALine) {
+  RedactFromLogs("Zq8Wregistered%secret");
+  EXPECT_EQ(RedactSecrets("libpq: invalid percent-encoded token: \"Zq8Wregistered%secret\""),
+            "libpq: invalid percent-encoded token: \"[redacted]\"");
+  const std::string line = Format(SampleTime(), spdlog::level::warn, "db",
+                                  "twice Zq8Wregistered%secretZq8Wregistered%secret");
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("Zq8W")));
+  EXPECT_THAT(line, ::testing::HasSubstr("twice [redacted][redacted]"));
+}
+
+TEST(RedactSecretsTest, PasswordsOfConnectionStringsAreRemoved) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"connect to postgresql://svc:s3cret@db:5432/tokens failed",
+       "connect to postgresql://svc:[redacted]@db:5432/tokens failed"},
+      // The user info runs to the authority's last '@'.
+      {"postgres://svc:p@ss@db/x", "postgres://svc:[redacted]@db/x"},
+      {"\"postgresql://a:b@h\" and redis://:pw@cache",
+       "\"postgresql://a:[redacted]@h\" and "
+       "redis://:[redacted]@cache"},
+      {"host=db user=svc password=s3cret dbname=t",
+       "host=db user=svc password=[redacted] dbname=t"},
+      {"host=db PASSWORD='with space' x", "host=db PASSWORD=[redacted] x"},
+      {"postgresql://svc@db/t?sslmode=require&password=s3cret&x=1",
+       "postgresql://svc@db/t?sslmode=require&password=[redacted]&x=1"},
+      {"password=", "password=[redacted]"},
+      // Nothing secret: left alone.
+      {"postgresql://svc@db:5432/tokens", "postgresql://svc@db:5432/tokens"},
+      {"https://example.com/a:b@c", "https://example.com/a:b@c"},
+      {"user svc@example.com: ok", "user svc@example.com: ok"},
+  };
+  for (const auto& [input, redacted] : cases) {
+    EXPECT_EQ(RedactSecrets(input), redacted) << input;
+  }
+}
+
 }  // namespace
 }  // namespace tokens
