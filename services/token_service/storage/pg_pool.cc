@@ -10,6 +10,10 @@ namespace {
 
 constexpr int kMaxAttempts = 3;
 
+constexpr char kOutcomeUnknown[] =
+    "database connection lost before the outcome was known; the change may or may not have "
+    "been applied: read it back before retrying";
+
 std::string FirstLine(absl::string_view text) {
   const size_t end = text.find('\n');
   return std::string(text.substr(0, end));
@@ -29,9 +33,14 @@ absl::Status StatusFromCurrentException(absl::string_view what) {
     log->warn("{}: database connection lost: {}", what, FirstLine(e.what()));
     return absl::UnavailableError("database unavailable");
   } catch (const pqxx::in_doubt_error& e) {
+    // Not UNAVAILABLE: clients and gRPC retry policies retry that blindly,
+    // and a retried CreateToken whose first commit did land would issue a
+    // second token.
     log->error("{}: commit outcome unknown: {}", what, FirstLine(e.what()));
-    return absl::UnavailableError(
-        "database connection lost during commit; the change may or may not have been applied");
+    return absl::UnknownError(kOutcomeUnknown);
+  } catch (const pqxx::statement_completion_unknown& e) {
+    log->error("{}: statement outcome unknown: {}", what, FirstLine(e.what()));
+    return absl::UnknownError(kOutcomeUnknown);
   } catch (const pqxx::unique_violation& e) {
     return absl::AlreadyExistsError(FirstLine(e.what()));
   } catch (const pqxx::serialization_failure& e) {
@@ -126,7 +135,7 @@ absl::Status PgPool::Transact(absl::string_view what, const Work& fn) {
     } catch (...) {
       status = StatusFromCurrentException(what);
       CountError(status);
-      broken = absl::IsUnavailable(status);
+      broken = absl::IsUnavailable(status) || absl::IsUnknown(status);
       retry = absl::IsAborted(status);
     }
     Release(*slot, broken);
@@ -136,7 +145,7 @@ absl::Status PgPool::Transact(absl::string_view what, const Work& fn) {
 }
 
 void PgPool::CountError(const absl::Status& status) {
-  if (absl::IsUnavailable(status)) {
+  if (absl::IsUnavailable(status) || absl::IsUnknown(status)) {
     connections_lost_.fetch_add(1, std::memory_order_relaxed);
   } else if (absl::IsAborted(status)) {
     conflicts_.fetch_add(1, std::memory_order_relaxed);

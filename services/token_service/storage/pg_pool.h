@@ -22,7 +22,12 @@ namespace tokens::service {
 // the only way in: it runs a function inside a transaction and turns every
 // libpqxx exception into an absl::Status, so nothing above storage ever sees
 // one:
-//   broken_connection, in_doubt_error   -> UNAVAILABLE (connection dropped)
+//   broken_connection                   -> UNAVAILABLE (connection dropped;
+//                                          nothing was committed: safe to retry)
+//   in_doubt_error, statement_completion_unknown
+//                                       -> UNKNOWN (connection dropped during
+//                                          COMMIT: the change may or may not
+//                                          have been applied; never retried)
 //   unique_violation                    -> ALREADY_EXISTS (message: constraint)
 //   serialization_failure, deadlock     -> retried, then ABORTED
 //   any other error                     -> INTERNAL
@@ -54,7 +59,7 @@ class PgPool {
   struct Stats {
     uint64_t connect_failures = 0;  // could not open a connection
     uint64_t pool_timeouts = 0;     // no free connection within acquire_timeout
-    uint64_t connections_lost = 0;  // a connection broke during a transaction
+    uint64_t connections_lost = 0;  // a connection broke during a transaction (or its commit)
     uint64_t query_errors = 0;      // other database errors (INTERNAL)
     uint64_t conflicts = 0;         // serialization failures and deadlocks (retried)
     int64_t open_connections = 0;

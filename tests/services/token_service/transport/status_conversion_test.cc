@@ -45,6 +45,9 @@ TEST(ToGrpcStatusTest, SpotCheckTheCodesTheServiceUses) {
   EXPECT_EQ(ToGrpcStatus(absl::FailedPreconditionError("x")).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ToGrpcStatus(absl::UnavailableError("x")).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // A commit whose outcome is unknown (PgPool): not UNAVAILABLE, which
+  // clients retry blindly.
+  EXPECT_EQ(ToGrpcStatus(absl::UnknownError("x")).error_code(), grpc::StatusCode::UNKNOWN);
 }
 
 TEST(ToGrpcStatusTest, FieldErrorCarriesABadRequestDetail) {
