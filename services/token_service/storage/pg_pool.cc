@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log/json_logger.h"
 
 namespace tokens::service {
@@ -25,39 +26,63 @@ struct PgPool::Slot {
   std::unique_ptr<pqxx::connection> conn;
 };
 
-absl::Status StatusFromCurrentException(absl::string_view what) {
-  static const auto log = Logger("db");
+namespace {
+
+// What the exception in flight means: the status callers get and, when it
+// deserves a log line, what that line says.
+struct Trouble {
+  absl::Status status;
+  spdlog::level::level_enum level = spdlog::level::off;  // off: not logged
+  std::string summary;                                   // e.g. "database connection lost"
+  std::string reason;                                    // libpqxx's first line
+};
+
+Trouble ClassifyCurrentException() {
+  using spdlog::level::err;
+  using spdlog::level::off;
+  using spdlog::level::warn;
   try {
     throw;
   } catch (const pqxx::broken_connection& e) {
-    log->warn("{}: database connection lost: {}", what, FirstLine(e.what()));
-    return absl::UnavailableError("database unavailable");
+    return {absl::UnavailableError("database unavailable"), warn, "database connection lost",
+            FirstLine(e.what())};
   } catch (const pqxx::in_doubt_error& e) {
     // Not UNAVAILABLE: clients and gRPC retry policies retry that blindly,
     // and a retried CreateToken whose first commit did land would issue a
     // second token.
-    log->error("{}: commit outcome unknown: {}", what, FirstLine(e.what()));
-    return absl::UnknownError(kOutcomeUnknown);
+    return {absl::UnknownError(kOutcomeUnknown), err, "commit outcome unknown",
+            FirstLine(e.what())};
   } catch (const pqxx::statement_completion_unknown& e) {
-    log->error("{}: statement outcome unknown: {}", what, FirstLine(e.what()));
-    return absl::UnknownError(kOutcomeUnknown);
+    return {absl::UnknownError(kOutcomeUnknown), err, "statement outcome unknown",
+            FirstLine(e.what())};
   } catch (const pqxx::unique_violation& e) {
-    return absl::AlreadyExistsError(FirstLine(e.what()));
+    return {absl::AlreadyExistsError(FirstLine(e.what())), off, "", ""};
   } catch (const pqxx::serialization_failure& e) {
-    return absl::AbortedError("concurrent update; retry");
+    return {absl::AbortedError("concurrent update; retry"), off, "", ""};
   } catch (const pqxx::deadlock_detected& e) {
-    return absl::AbortedError("concurrent update; retry");
+    return {absl::AbortedError("concurrent update; retry"), off, "", ""};
   } catch (const pqxx::sql_error& e) {
-    log->error("{}: sql error {}: {}", what, e.sqlstate(), FirstLine(e.what()));
-    if (e.sqlstate() == "57014") return absl::DeadlineExceededError("database statement timed out");
-    if (e.sqlstate().rfind("08", 0) == 0 || e.sqlstate().rfind("57P", 0) == 0) {
-      return absl::UnavailableError("database unavailable");
+    absl::Status status = absl::InternalError("database error");
+    if (e.sqlstate() == "57014") {
+      status = absl::DeadlineExceededError("database statement timed out");
+    } else if (e.sqlstate().rfind("08", 0) == 0 || e.sqlstate().rfind("57P", 0) == 0) {
+      status = absl::UnavailableError("database unavailable");
     }
-    return absl::InternalError("database error");
+    return {status, err, absl::StrCat("sql error ", e.sqlstate()), FirstLine(e.what())};
   } catch (const std::exception& e) {
-    log->error("{}: {}", what, FirstLine(e.what()));
-    return absl::InternalError("database error");
+    return {absl::InternalError("database error"), err, "error", FirstLine(e.what())};
   }
+}
+
+}  // namespace
+
+absl::Status StatusFromCurrentException(absl::string_view what) {
+  static const auto log = Logger("db");
+  Trouble trouble = ClassifyCurrentException();
+  if (trouble.level != spdlog::level::off) {
+    log->log(trouble.level, "{}: {}: {}", what, trouble.summary, trouble.reason);
+  }
+  return trouble.status;
 }
 
 PgPool::PgPool(std::string url, Options options) : url_(std::move(url)), options_(options) {
@@ -92,13 +117,36 @@ absl::StatusOr<PgPool::Slot*> PgPool::Acquire() {
                                absl::ToInt64Milliseconds(options_.statement_timeout)));
       setup.exec0("SET TIME ZONE 'UTC'");
     } catch (...) {
-      absl::Status status = StatusFromCurrentException("connect");
+      Trouble trouble = ClassifyCurrentException();
       connect_failures_.fetch_add(1, std::memory_order_relaxed);
       Release(slot, /*broken=*/true);
-      return status;
+      ConnectFailed(trouble.reason);
+      return trouble.status;
     }
+    Connected();
   }
   return slot;
+}
+
+void PgPool::ConnectFailed(absl::string_view reason) {
+  static const auto log = Logger("db");
+  absl::MutexLock lock(&outage_mu_);
+  if (failed_attempts_++ > 0) return;
+  unreachable_since_ = absl::Now();
+  log->warn(
+      "cannot connect to the database: {}; calls that need it answer UNAVAILABLE until it is "
+      "back, and further failed attempts are counted "
+      "(token_service_db_errors_total{{kind=\"connect\"}}), not logged",
+      reason);
+}
+
+void PgPool::Connected() {
+  static const auto log = Logger("db");
+  absl::MutexLock lock(&outage_mu_);
+  if (failed_attempts_ == 0) return;
+  log->info("database reachable again after {} failed connection attempts over {}",
+            failed_attempts_, absl::FormatDuration(absl::Now() - unreachable_since_));
+  failed_attempts_ = 0;
 }
 
 void PgPool::DropConnection(Slot& slot) {

@@ -32,7 +32,8 @@ namespace tokens::service {
 //   serialization_failure, deadlock     -> retried, then ABORTED
 //   any other error                     -> INTERNAL
 // Log lines carry the first line of PostgreSQL's message only: details can
-// quote row values.
+// quote row values. A database that cannot be reached is logged once per
+// outage, with the number of failed attempts when it is back.
 class PgPool {
  public:
   struct Options {
@@ -76,6 +77,12 @@ class PgPool {
   // Counts the exception-derived `status` of a transaction.
   void CountError(const absl::Status& status);
 
+  // An outage is logged once, not once per attempt: a restart under load
+  // would otherwise write a line per call. The first failed attempt logs
+  // its reason; the first success after it logs how many attempts failed.
+  void ConnectFailed(absl::string_view reason) ABSL_LOCKS_EXCLUDED(outage_mu_);
+  void Connected() ABSL_LOCKS_EXCLUDED(outage_mu_);
+
   const std::string url_;
   const Options options_;
   std::atomic<uint64_t> connect_failures_{0};
@@ -84,6 +91,9 @@ class PgPool {
   std::atomic<uint64_t> query_errors_{0};
   std::atomic<uint64_t> conflicts_{0};
   std::atomic<int64_t> open_connections_{0};
+  absl::Mutex outage_mu_;
+  uint64_t failed_attempts_ ABSL_GUARDED_BY(outage_mu_) = 0;  // in this outage; 0: none
+  absl::Time unreachable_since_ ABSL_GUARDED_BY(outage_mu_);
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   std::vector<Slot*> free_ ABSL_GUARDED_BY(mu_);
