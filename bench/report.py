@@ -997,6 +997,9 @@ column comes from `bench/fleet-baseline.txt`.
             for r in key_values(restarts_path):
                 restarts.setdefault(r["variant"], []).append(r)
 
+        def dur(ms):
+            return fmt_s(ms) if ms >= 1000 else fmt_ms(ms)
+
         rows, summary, met = [], [], True
         for row, data in variants:
             down = row["down_s"]
@@ -1008,14 +1011,14 @@ column comes from `bench/fleet-baseline.txt`.
             met = met and sync["p99"] < 500
             rows.append([
                 f"{down} s", data["rounds"],
-                f"{fmt_ms(sync['p50'])} / **{fmt_ms(sync['p99'])}** / {fmt_ms(sync['max'])}",
+                f"{dur(sync['p50'])} / **{dur(sync['p99'])}** / {dur(sync['max'])}",
                 f"{fmt_ms(accepted['p50'])} / {fmt_ms(accepted['max'])}"
                 + (f" ({attempts} attempts at most)" if attempts > 1 else ""),
-                f"{fmt_ms(after['p50'])} / {fmt_ms(after['max'])}",
+                f"{dur(after['p50'])} / {dur(after['max'])}",
                 f"{statistics.median(stopping):.0f} ms / {statistics.median(listening):.0f} ms"
                 if listening else "not recorded",
                 row.get("loadavg", "not recorded").replace(",", " / ")])
-            summary.append(f"down {down} s: {fmt_ms(sync['p99'])} (p50 {fmt_ms(sync['p50'])}, "
+            summary.append(f"down {down} s: {dur(sync['p99'])} (p50 {dur(sync['p50'])}, "
                            f"{data['rounds']} round{'' if data['rounds'] == 1 else 's'})")
         self.summary.append((
             "Fleet: a sidecar back in sync after token-service returns (a revocation made then "
