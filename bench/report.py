@@ -1037,7 +1037,8 @@ column comes from `bench/fleet-baseline.txt`.
 One real token-sidecar (default flags) follows a token-service ({flags}),
 both of this build ({built}) and started for this, on the fleet database
 loaded last ({fmt_int(loaded)} bulk-loaded tokens); measured on
-{meta.get('date', '?')}. `bench-client resync`, a coprocess of
+{meta.get('date', '?')} by `{meta.get('command', '?')}`.
+`bench-client resync`, a coprocess of
 `bench/run.sh`, first creates one token per round and waits until the
 sidecar allows each. Then, round by round, it says `restart`; the harness
 stops token-service (SIGTERM, and waits until the process has exited: the
@@ -1063,7 +1064,7 @@ waited for the connection and its channel's reconnect backoff was capped
 reach sidecars after token-service came back.
 
 ```sh
-FLEET_RESYNC="{plan}" bench/run.sh --only fleet   # with the fleet's configurations before it
+FLEET_RESYNC="{plan}" bench/run.sh --only fleet   # after the fleet's configurations
 TOKEN_SIDECAR_SERVICE_TOKEN=... token-sidecar --listen 127.0.0.1:0 --token_service 127.0.0.1:PORT
 BENCH_ADMIN_TOKEN=... bench-client resync --service 127.0.0.1:PORT --sidecars 127.0.0.1:SIDECAR_PORT \\
   --count ROUNDS --out resync.json   # answer each "restart" on its stdout with "ready" on its stdin

@@ -393,6 +393,12 @@ find_tools() {
   if [[ -x $TOKEN_SERVICE ]] && supports_flag "$TOKEN_SERVICE" metrics_listen; then
     SERVICE_FLAGS+=(--metrics_listen=127.0.0.1:0)
   fi
+  # The benchmarks issue tokens as fast as they can, thousands for a few
+  # users: out of reach of the per-user cap and the issuing rate limit.
+  if [[ -x $TOKEN_SERVICE ]] && supports_flag "$TOKEN_SERVICE" token_create_rate; then
+    SERVICE_FLAGS+=(--token_create_rate=1000000 --token_create_burst=1000000
+      --max_live_tokens_per_user=1000000)
+  fi
   if [[ -x $TOKEN_SIDECAR ]] && supports_flag "$TOKEN_SIDECAR" metrics_listen; then
     SIDECAR_FLAGS+=(--metrics_listen=127.0.0.1:0)
   fi
@@ -951,6 +957,15 @@ resync_run() {
     "file=$(basename "$out")" >>"$RESULTS/resync.txt"
 }
 
+# resync_environment: the fleet stage's variables that shape the restarts,
+# as set for this run ("NAME=VALUE ...", with a trailing space).
+resync_environment() {
+  local name
+  for name in FLEET_CONFIGS FLEET_RESYNC FLEET_SERVICE_FLAGS; do
+    if [[ -n ${!name+set} ]]; then printf '%s="%s" ' "$name" "${!name}"; fi
+  done
+}
+
 # One token-sidecar of this build follows token-service through restarts,
 # on the fleet database loaded last.
 fleet_resync() {
@@ -965,6 +980,7 @@ fleet_resync() {
     fi
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "service_flags=${FLEET_FLAGS[new]:-(defaults)}"
+    echo "command=$(resync_environment)$SHOWN_COMMAND"
   } >"$RESULTS/resync.txt"
   resync_service 127.0.0.1:0
   RESYNC_ADDR="127.0.0.1:$(port_of resync-service)"
