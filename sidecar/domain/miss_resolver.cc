@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log/json_logger.h"
+#include "common/time/token_bucket.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -26,26 +27,6 @@ struct Flight {
 struct NegativeEntry {
   Kind kind = Kind::kNotFound;
   absl::Time expires_at;
-};
-
-// A token bucket refilled from the injected clock. A clock that steps back
-// earns nothing until it passes the last refill again.
-struct TokenBucket {
-  double tokens;
-  absl::Time refilled_at;
-
-  void Refill(absl::Time now, double rate, double burst) {
-    if (now <= refilled_at) return;
-    tokens = std::min(std::max(0.0, burst),
-                      tokens + absl::ToDoubleSeconds(now - refilled_at) * std::max(0.0, rate));
-    refilled_at = now;
-  }
-  bool Take(absl::Time now, double rate, double burst) {
-    Refill(now, rate, burst);
-    if (tokens < 1.0) return false;
-    tokens -= 1.0;
-    return true;
-  }
 };
 
 struct ClientBucket {
