@@ -14,7 +14,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev
-  libcpp-httplib-dev libyaml-cpp-dev docker-compose
+  libcpp-httplib-dev libyaml-cpp-dev libicu-dev docker-compose
   postgresql postgresql-contrib nghttp2-client libnghttp2-dev util-linux procps curl jq
   clang-14 libclang-rt-14-dev
 )

@@ -1,11 +1,10 @@
 #include "sidecar/sync/token_service_client.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/net/ip_address.h"
 #include "common/time/civil_date.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
@@ -87,15 +86,9 @@ absl::StatusOr<FeedMessage> FeedMessageFromProto(const v1::SyncTokensResponse& m
 }
 
 std::string UsableClientAddress(absl::string_view address) {
-  // inet_pton wants a terminated string; the longest IPv6 text is 45 chars.
-  if (address.empty() || address.size() > 45) return "";
-  const std::string text(address);
-  unsigned char buffer[sizeof(struct in6_addr)];
-  if (inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
-      inet_pton(AF_INET6, text.c_str(), buffer) == 1) {
-    return text;
-  }
-  return "";
+  // The rule token-service's ReportUsage applies, so a batch is never
+  // refused for an address.
+  return IsIpAddress(address) ? std::string(address) : "";
 }
 
 v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch) {

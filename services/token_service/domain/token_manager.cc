@@ -119,7 +119,12 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   if (request.name_contains.size() > kMaxFilterChars * 4) {
     return FieldError("name_contains", "is longer than any token name");
   }
-  query.name_contains = request.name_contains;
+  // Names hold no control or invisible characters, so a filter with one
+  // could match nothing; and a NUL would end the filter early.
+  absl::StatusOr<std::string> fragment =
+      NormalizeNameFilter("name_contains", request.name_contains);
+  if (!fragment.ok()) return fragment.status();
+  query.name_contains = *std::move(fragment);
   if (!request.expires_before.empty()) {
     absl::StatusOr<absl::CivilDay> before = ValidateDate("expires_before", request.expires_before);
     if (!before.ok()) return before.status();

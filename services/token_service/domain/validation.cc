@@ -5,8 +5,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/net/ip_address.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
+#include "unicode/normalizer2.h"
+#include "unicode/uchar.h"
+#include "unicode/unistr.h"
 
 namespace tokens::service {
 namespace {
@@ -50,24 +54,132 @@ bool IsControl(char32_t cp) {
   return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
 }
 
+constexpr absl::string_view kBadUtf8 = "must be valid UTF-8";
+constexpr absl::string_view kControl = "must not contain control characters";
+
+// Raw input beyond this many bytes cannot be a name of 100 characters, not
+// even padded; refusing it first bounds the work of normalizing it.
+constexpr size_t kMaxRawNameBytes = 4096;
+
+// A character that renders as nothing, or changes how its neighbours render
+// without showing itself, so that two different names could look the same.
+// Variation selectors are allowed where they pick an emoji's or an
+// ideograph's glyph, after the character they modify.
+bool IsInvisible(UChar32 cp, UChar32 previous) {
+  if (u_charType(cp) == U_FORMAT_CHAR) return true;
+  if (!u_hasBinaryProperty(cp, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) return false;
+  return !(u_hasBinaryProperty(cp, UCHAR_VARIATION_SELECTOR) &&
+           (u_hasBinaryProperty(previous, UCHAR_EMOJI) ||
+            u_hasBinaryProperty(previous, UCHAR_IDEOGRAPHIC)));
+}
+
+// Shows something on its own: not a space, not a mark that only decorates
+// another character, not the blank Braille pattern (U+2800, a symbol that
+// renders empty).
+bool IsVisible(UChar32 cp) {
+  const int8_t type = u_charType(cp);
+  return !u_isUWhiteSpace(cp) && type != U_NON_SPACING_MARK && type != U_ENCLOSING_MARK &&
+         cp != 0x2800;
+}
+
+absl::Status CheckUtf8(absl::string_view field, absl::string_view text) {
+  size_t pos = 0;
+  char32_t cp;
+  while (pos < text.size()) {
+    if (!NextCodePoint(text, &pos, &cp)) return FieldError(field, kBadUtf8);
+  }
+  return absl::OkStatus();
+}
+
+icu::UnicodeString Nfc(const icu::UnicodeString& source) {
+  UErrorCode error = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(error);
+  // Fails only without ICU's data, and then for every call alike; the text
+  // is still checked by the same rules, only not composed.
+  if (U_FAILURE(error)) return source;
+  icu::UnicodeString normalized = nfc->normalize(source, error);
+  return U_SUCCESS(error) ? normalized : source;
+}
+
+// `text` (valid UTF-8) in NFC.
+icu::UnicodeString Nfc(absl::string_view text) {
+  return Nfc(icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size()))));
+}
+
+// The first control or invisible character of `text`, as a FieldError.
+absl::Status CheckCharacters(absl::string_view field, const icu::UnicodeString& text) {
+  UChar32 previous = 0;
+  for (int32_t i = 0; i < text.length(); i = text.moveIndex32(i, 1)) {
+    const UChar32 cp = text.char32At(i);
+    if (IsControl(static_cast<char32_t>(cp))) return FieldError(field, kControl);
+    if (IsInvisible(cp, previous)) {
+      return FieldError(field, absl::StrFormat("must not contain invisible or text-direction "
+                                               "characters (found U+%04X)",
+                                               static_cast<uint32_t>(cp)));
+    }
+    previous = cp;
+  }
+  return absl::OkStatus();
+}
+
+std::string Utf8(const icu::UnicodeString& text) {
+  std::string out;
+  text.toUTF8String(out);
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> NormalizeName(absl::string_view field, absl::string_view name) {
-  absl::string_view trimmed = absl::StripAsciiWhitespace(name);
-  if (trimmed.empty()) return FieldError(field, "must not be empty");
-  size_t pos = 0;
+  if (name.size() > kMaxRawNameBytes) {
+    return FieldError(field, absl::StrFormat("must be at most %d characters", kMaxNameChars));
+  }
+  if (absl::Status s = CheckUtf8(field, name); !s.ok()) return s;
+  const icu::UnicodeString nfc = Nfc(name);
+
+  // Trim Unicode whitespace (White_Space: ASCII's, U+00A0, U+3000, ...).
+  int32_t begin = 0;
+  int32_t end = nfc.length();
+  while (begin < end && u_isUWhiteSpace(nfc.char32At(begin))) begin = nfc.moveIndex32(begin, 1);
+  while (end > begin && u_isUWhiteSpace(nfc.char32At(nfc.moveIndex32(end, -1)))) {
+    end = nfc.moveIndex32(end, -1);
+  }
+  if (begin == end) return FieldError(field, "must not be empty");
+  const icu::UnicodeString trimmed(nfc, begin, end - begin);
+  if (absl::Status s = CheckCharacters(field, trimmed); !s.ok()) return s;
+
+  // Any other space inside reads as a space: "a b" and "a" U+00A0 "b" are
+  // one name. U+0020 composes with nothing, so the result stays in NFC.
+  icu::UnicodeString out;
   size_t chars = 0;
-  while (pos < trimmed.size()) {
-    char32_t cp;
-    if (!NextCodePoint(trimmed, &pos, &cp)) return FieldError(field, "must be valid UTF-8");
-    if (IsControl(cp)) return FieldError(field, "must not contain control characters");
+  bool visible = false;
+  for (int32_t i = 0; i < trimmed.length(); i = trimmed.moveIndex32(i, 1)) {
+    const UChar32 cp = trimmed.char32At(i);
+    out.append(u_isUWhiteSpace(cp) ? UChar32{' '} : cp);
+    visible = visible || IsVisible(cp);
     ++chars;
   }
+  if (!visible) return FieldError(field, "must contain a visible character");
   if (chars > kMaxNameChars) {
     return FieldError(
         field, absl::StrFormat("must be at most %d characters (got %d)", kMaxNameChars, chars));
   }
-  return std::string(trimmed);
+  return Utf8(out);
+}
+
+absl::StatusOr<std::string> NormalizeNameFilter(absl::string_view field, absl::string_view text) {
+  if (text.empty()) return std::string();
+  if (absl::Status s = CheckUtf8(field, text); !s.ok()) return s;
+  const icu::UnicodeString nfc = Nfc(text);
+  if (absl::Status s = CheckCharacters(field, nfc); !s.ok()) return s;
+  return Utf8(nfc);
+}
+
+std::string FoldForSearch(absl::string_view text) {
+  icu::UnicodeString folded = Nfc(text);
+  folded.foldCase(U_FOLD_CASE_DEFAULT);
+  return Utf8(Nfc(folded));
 }
 
 absl::StatusOr<absl::CivilDay> ValidateDate(absl::string_view field, absl::string_view text) {
@@ -147,8 +259,7 @@ absl::Status ValidateClientAddress(absl::string_view field, absl::string_view ad
   if (address.size() > max_chars) {
     return FieldError(field, absl::StrCat("must be at most ", max_chars, " characters"));
   }
-  const auto allowed = [](char c) { return absl::ascii_isxdigit(c) || c == '.' || c == ':'; };
-  if (!std::all_of(address.begin(), address.end(), allowed)) {
+  if (!address.empty() && !IsIpAddress(address)) {
     return FieldError(field, "must be an IPv4 or IPv6 address");
   }
   return absl::OkStatus();

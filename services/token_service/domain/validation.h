@@ -16,10 +16,28 @@ inline constexpr size_t kMaxEmailChars = 254;
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
 
-// A token or display name: trimmed of surrounding whitespace, then 1-100
-// characters (code points) of valid UTF-8 without control characters.
-// Returns the trimmed name.
+// A token or display name, as it is stored and compared: valid UTF-8, put
+// in Unicode Normalization Form C (so that "é" typed composed or decomposed
+// is one name), trimmed of Unicode whitespace at both ends, with every other
+// whitespace character inside turned into U+0020; then 1-100 characters
+// (code points) with at least one visible character, no control characters
+// and nothing invisible that could make two names look alike: no format
+// characters (Unicode category Cf: bidi controls such as U+202E, zero-width
+// characters, U+FEFF) and no other default-ignorable code point (Hangul
+// fillers, U+034F, ...), except a variation selector right after an emoji or
+// an ideograph. Returns the normalized name.
 absl::StatusOr<std::string> NormalizeName(absl::string_view field, absl::string_view name);
+
+// A name filter (ListTokens' name_contains): valid UTF-8 without control or
+// invisible characters (as NormalizeName), put in NFC; not trimmed, since
+// " prod" is a fragment of its own. Empty stays empty (no filter).
+absl::StatusOr<std::string> NormalizeNameFilter(absl::string_view field, absl::string_view text);
+
+// The form in which names are compared by ListTokens' name_contains: full
+// Unicode case folding of the NFC text ("Straße" and "STRASSE" both give
+// "strasse", "École" gives "école"), in NFC again. `text` must be valid
+// UTF-8.
+std::string FoldForSearch(absl::string_view text);
 
 // An expiry date: YYYY-MM-DD, after `today` and at most `max_days` after it.
 absl::StatusOr<absl::CivilDay> ValidateExpiry(absl::string_view field, absl::string_view text,
@@ -42,7 +60,8 @@ absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
 absl::Status ValidateTokenId(absl::string_view field, absl::string_view id);
 
 // A client address as a sidecar reports it: empty (unknown), or at most
-// `max_chars` characters of an IPv4 or IPv6 address's text ([0-9A-Fa-f.:]).
+// `max_chars` characters of an IPv4 address in dotted-quad form or an IPv6
+// address in text form (as inet_pton reads them; no zone index).
 absl::Status ValidateClientAddress(absl::string_view field, absl::string_view address,
                                    size_t max_chars);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
+#include "services/token_service/domain/validation.h"
 #include "services/token_service/storage/pg_values.h"
 #include "services/token_service/storage/queries.h"
 
@@ -58,9 +59,12 @@ void InsertEvent(pqxx::work& txn, const TokenEvent& e) {
                    OrNull(NonEmpty(e.previous_token_id)), e.detail);
 }
 
+// The search form is derived here, next to the name it comes from, so that
+// no writer can store one without the other.
 void InsertTokenRow(pqxx::work& txn, const NewToken& t, const std::optional<std::string>& from) {
   txn.exec_params0(std::string(sql::kInsertToken), t.id, t.user_id, t.name, HashHex(t.hash), t.hint,
-                   Micros(t.created_at), FormatIsoDate(t.expires_on), OrNull(from));
+                   Micros(t.created_at), FormatIsoDate(t.expires_on), OrNull(from),
+                   FoldForSearch(t.name));
 }
 
 // The live-name unique index is the arbiter when two creates race.
@@ -224,12 +228,13 @@ absl::StatusOr<std::vector<TokenRecord>> PgTokenStore::ListTokens(const TokenQue
     cursor_micros = Micros(query.after->created_at);
     cursor_id = query.after->id;
   }
+  const std::string folded_filter = FoldForSearch(query.name_contains);
   std::vector<TokenRecord> tokens;
   absl::Status status = pool_.Transact("list tokens", [&](pqxx::work& txn) {
     pqxx::result r =
         txn.exec_params(std::string(sql::kListTokens), OrNull(query.user_id), OrNull(status_filter),
-                        FormatIsoDate(query.today), OrNull(NonEmpty(query.name_contains)),
-                        OrNull(before), OrNull(cursor_micros), OrNull(cursor_id), query.limit);
+                        FormatIsoDate(query.today), OrNull(NonEmpty(folded_filter)), OrNull(before),
+                        OrNull(cursor_micros), OrNull(cursor_id), query.limit, query.name_contains);
     tokens.reserve(r.size());
     for (const pqxx::row& row : r) tokens.push_back(ReadToken(row));
     return absl::OkStatus();

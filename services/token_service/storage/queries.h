@@ -54,10 +54,12 @@ inline constexpr absl::string_view kListUsers = "SELECT " TOKENS_USER_COLUMNS
                                                 " WHERE ($1::text IS NULL OR u.user_id > $1)"
                                                 " ORDER BY u.user_id LIMIT $2";
 
+// $9: the name's search form (FoldForSearch), see migrations/0003_name_search.sql.
 inline constexpr absl::string_view kInsertToken =
-    "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, rotated_from)"
+    "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, rotated_from,"
+    "                    name_folded)"
     " VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, " TOKENS_MICROS_TO_TS("$6") ", $7::date,"
-    "         $8::uuid)";
+    "         $8::uuid, $9)";
 
 inline constexpr absl::string_view kGetToken = "SELECT " TOKENS_TOKEN_COLUMNS
                                                " FROM tokens t JOIN users u USING (user_id)"
@@ -75,8 +77,10 @@ inline constexpr absl::string_view kRevokeToken =
 
 // Keyset page, newest first. $1 user (NULL: all users), $2 status filter
 // (NULL, 'ACTIVE', 'EXPIRED', 'REVOKED'), $3 today (decides EXPIRED), $4 name
-// fragment (NULL: none), $5 expires-before date (NULL: none), $6/$7 the
-// cursor (created_at micros, id; NULL: first page), $8 limit. Statements are
+// fragment in search form (FoldForSearch; NULL: none) and $9 as given, for
+// rows without a search form (see migrations/0003_name_search.sql), $5
+// expires-before date (NULL: none), $6/$7 the cursor (created_at micros, id;
+// NULL: first page), $8 limit. Statements are
 // planned with their parameters, so the NULL branches fold away and the
 // (user_id, created_at, id) or (created_at, id) index drives the scan.
 inline constexpr absl::string_view kListTokens =
@@ -86,7 +90,9 @@ inline constexpr absl::string_view kListTokens =
     "        OR ($2 = 'REVOKED' AND t.revoked_at IS NOT NULL)"
     "        OR ($2 = 'ACTIVE' AND t.revoked_at IS NULL AND t.expires_on > $3::date)"
     "        OR ($2 = 'EXPIRED' AND t.revoked_at IS NULL AND t.expires_on <= $3::date))"
-    "   AND ($4::text IS NULL OR strpos(lower(t.name), lower($4)) > 0)"
+    "   AND ($4::text IS NULL"
+    "        OR (t.name_folded IS NOT NULL AND strpos(t.name_folded, $4) > 0)"
+    "        OR (t.name_folded IS NULL AND strpos(lower(t.name), lower($9::text)) > 0))"
     "   AND ($5::date IS NULL OR t.expires_on < $5::date)"
     "   AND ($6::bigint IS NULL"
     "        OR (t.created_at, t.id) < (" TOKENS_MICROS_TO_TS("$6") ", $7::uuid))"

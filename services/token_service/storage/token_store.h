@@ -38,7 +38,9 @@ struct TokenCursor {
 struct TokenQuery {
   std::optional<std::string> user_id;  // nullopt: all users
   std::optional<TokenStatus> status;
-  std::string name_contains;  // case-insensitive; empty: no filter
+  // A fragment of the name, matched after FoldForSearch on both sides (full
+  // Unicode case folding); empty: no filter.
+  std::string name_contains;
   std::optional<absl::CivilDay> expires_before;
   absl::CivilDay today;  // the UTC day that decides EXPIRED for the status filter
   std::optional<TokenCursor> after;

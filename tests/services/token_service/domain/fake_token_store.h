@@ -14,7 +14,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
@@ -26,6 +25,7 @@
 #include "common/token/token_codec.h"
 #include "gmock/gmock.h"
 #include "services/token_service/domain/model.h"
+#include "services/token_service/domain/validation.h"
 #include "services/token_service/storage/token_store.h"
 #include "tests/support/seeded_random.h"
 
@@ -294,7 +294,7 @@ class FakeTokenStore final : public TokenStore {
       }
     }
     if (!q.name_contains.empty() &&
-        !absl::StrContains(absl::AsciiStrToLower(t.name), absl::AsciiStrToLower(q.name_contains))) {
+        !absl::StrContains(FoldForSearch(t.name), FoldForSearch(q.name_contains))) {
       return false;
     }
     if (q.expires_before.has_value() && !(t.expires_on < *q.expires_before)) return false;

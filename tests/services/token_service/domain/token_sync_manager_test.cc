@@ -661,8 +661,10 @@ TEST_F(TokenSyncManagerTest, ReportUsageRefusesABadBatchWhole) {
 
   // The limits themselves are fine.
   EXPECT_TRUE(sync_.ReportUsage(kSidecar, std::vector<Report>(kMaxUsageBatch, good)).ok());
+  // The longest text of an IP address: 45 characters.
   EXPECT_TRUE(
-      sync_.ReportUsage(kSidecar, {{kId1, kNow, std::string(kMaxClientAddressChars, 'f')}}).ok());
+      sync_.ReportUsage(kSidecar, {{kId1, kNow, "0000:0000:0000:0000:0000:ffff:255.255.255.255"}})
+          .ok());
   EXPECT_THAT(store_.usage_batches(), SizeIs(2));
 }
 

@@ -121,6 +121,124 @@ INSTANTIATE_TEST_SUITE_P(
         NameCase{"overlong_4_max", "\xF0\x8F\xBF\xBF", "", kBadUtf8}),
     NameCaseLabel);
 
+// What an outside review found (issue #14): names that look like others, or
+// like nothing, because of invisible characters, exotic spaces or another
+// encoding of the same text.
+constexpr char kInvisible[] = "must contain a visible character";
+std::string Hidden(absl::string_view code_point) {
+  return absl::StrCat("must not contain invisible or text-direction characters (found ", code_point,
+                      ")");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    UnicodeValid, NormalizeNameTest,
+    ::testing::Values(
+        // NFC: a decomposed "é" (e + U+0301) is stored composed.
+        NameCase{"nfc_composes", "cafe\xCC\x81", "caf\xC3\xA9", ""},
+        NameCase{"nfc_keeps_composed", "caf\xC3\xA9", "caf\xC3\xA9", ""},
+        // Hangul jamo compose into a syllable.
+        NameCase{"nfc_hangul", "\xE1\x84\x80\xE1\x85\xA1", "\xEA\xB0\x80", ""},
+        // Unicode whitespace around is trimmed: U+00A0, U+3000, U+2003, U+0085.
+        NameCase{"trim_no_break_space", "\xC2\xA0prod\xC2\xA0", "prod", ""},
+        NameCase{"trim_ideographic_space", "\xE3\x80\x80prod\xE3\x80\x80", "prod", ""},
+        NameCase{"trim_em_space_and_nel", "\xE2\x80\x83prod\xC2\x85", "prod", ""},
+        // Other spaces inside become U+0020.
+        NameCase{"inner_no_break_space", "my\xC2\xA0token", "my token", ""},
+        NameCase{"inner_ideographic_space", "my\xE3\x80\x80token", "my token", ""},
+        // Marks on a letter, emoji with a variation selector, an ideograph
+        // with its own, right-to-left letters: all visible text.
+        NameCase{"combining_marks", "a\xCC\x81\xCC\x82", "\xC3\xA1\xCC\x82", ""},
+        NameCase{"emoji_variation_selector", "\xE2\x9D\xA4\xEF\xB8\x8F ops",
+                 "\xE2\x9D\xA4\xEF\xB8\x8F ops", ""},
+        NameCase{"ideographic_variation_selector", "\xE8\x91\x9B\xF3\xA0\x84\x80",
+                 "\xE8\x91\x9B\xF3\xA0\x84\x80", ""},
+        NameCase{"hebrew", "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D", "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D",
+                 ""},
+        // The limit counts code points after NFC: 100 decomposed "é" are
+        // 200 code points in, 100 out.
+        NameCase{"nfc_then_count", Repeat("e\xCC\x81", 100), Repeat("\xC3\xA9", 100), ""}),
+    NameCaseLabel);
+
+INSTANTIATE_TEST_SUITE_P(
+    UnicodeInvalid, NormalizeNameTest,
+    ::testing::Values(
+        NameCase{"right_to_left_override", "invoice\xE2\x80\xAEtxt.exe", "", Hidden("U+202E")},
+        NameCase{"left_to_right_mark", "a\u200Eb", "", Hidden("U+200E")},
+        NameCase{"first_strong_isolate", "a\u2068b", "", Hidden("U+2068")},
+        NameCase{"arabic_letter_mark", "a\u061Cb", "", Hidden("U+061C")},
+        NameCase{"zero_width_space", "prod\xE2\x80\x8B", "", Hidden("U+200B")},
+        NameCase{"zero_width_joiner", "a\u200Db", "", Hidden("U+200D")},
+        NameCase{"word_joiner", "a\u2060b", "", Hidden("U+2060")},
+        NameCase{"byte_order_mark", "\xEF\xBB\xBFprod", "", Hidden("U+FEFF")},
+        NameCase{"soft_hyphen", "pro\u00ADd", "", Hidden("U+00AD")},
+        NameCase{"tag_character", "a\xF3\xA0\x80\x81", "", Hidden("U+E0001")},
+        NameCase{"hangul_filler_inside", "prod\xE3\x85\xA4x", "", Hidden("U+3164")},
+        NameCase{"combining_grapheme_joiner", "a\u034Fb", "", Hidden("U+034F")},
+        // A variation selector after a plain letter only hides there.
+        NameCase{"variation_selector_after_letter", "prod\xEF\xB8\x8F", "", Hidden("U+FE0F")},
+        // Nothing visible at all.
+        NameCase{"only_zero_width_space", "\xE2\x80\x8B", "", Hidden("U+200B")},
+        NameCase{"only_unicode_spaces", "\xC2\xA0\xE3\x80\x80\xE2\x80\x83", "", kEmpty},
+        NameCase{"only_hangul_filler", "\xE3\x85\xA4", "", Hidden("U+3164")},
+        NameCase{"only_combining_marks", "\xCC\x81\xCC\x82", "", kInvisible},
+        NameCase{"only_braille_blank", "\xE2\xA0\x80\xE2\xA0\x80", "", kInvisible},
+        NameCase{"mark_between_spaces", " \xCC\x81 ", "", kInvisible},
+        // Inner controls stay controls, even where they are whitespace too.
+        NameCase{"inner_nel", "a\xC2\x85z", "", kControl},
+        NameCase{"nfc_101", Repeat("e\xCC\x81", 101), "",
+                 "must be at most 100 characters (got 101)"},
+        NameCase{"huge", std::string(5000, 'a'), "", "must be at most 100 characters"}),
+    NameCaseLabel);
+
+TEST(NormalizeNameTest, LookAlikesNormalizeToOneName) {
+  // Each pair would otherwise be two names that read the same.
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"caf\xC3\xA9", "cafe\xCC\x81"},
+      {"prod", "\xE3\x80\x80prod\xC2\xA0"},
+      {"my token", "my\xC2\xA0token"},
+      {"\xEA\xB0\x80", "\xE1\x84\x80\xE1\x85\xA1"},
+  };
+  for (const auto& [a, b] : pairs) {
+    SCOPED_TRACE(absl::CEscape(b));
+    EXPECT_EQ(NormalizeName("name", a).value(), NormalizeName("name", b).value());
+  }
+}
+
+// --- NormalizeNameFilter / FoldForSearch ---------------------------------------
+
+TEST(NormalizeNameFilterTest, KeepsSpacesAndComposes) {
+  EXPECT_EQ(NormalizeNameFilter("name_contains", "").value(), "");
+  EXPECT_EQ(NormalizeNameFilter("name_contains", " prod").value(), " prod");
+  EXPECT_EQ(NormalizeNameFilter("name_contains", "e\xCC\x81").value(), "\xC3\xA9");
+  EXPECT_EQ(NormalizeNameFilter("name_contains", "% _'").value(), "% _'");
+}
+
+TEST(NormalizeNameFilterTest, RefusesWhatNoNameHolds) {
+  // A NUL used to end the filter early and so match every token.
+  ExpectFieldError(NormalizeNameFilter("name_contains", std::string("\0", 1)).status(),
+                   "name_contains", kControl);
+  ExpectFieldError(NormalizeNameFilter("name_contains", std::string("a\0b", 3)).status(),
+                   "name_contains", kControl);
+  ExpectFieldError(NormalizeNameFilter("name_contains", "a\nb").status(), "name_contains",
+                   kControl);
+  ExpectFieldError(NormalizeNameFilter("name_contains", "\xE2\x80\xAE").status(), "name_contains",
+                   Hidden("U+202E"));
+  ExpectFieldError(NormalizeNameFilter("name_contains", "caf\xE9").status(), "name_contains",
+                   kBadUtf8);
+}
+
+TEST(FoldForSearchTest, FoldsCaseInEveryScript) {
+  EXPECT_EQ(FoldForSearch("QA-Test-Token"), "qa-test-token");
+  EXPECT_EQ(FoldForSearch("\u00C9COLE"), "\u00E9cole");
+  EXPECT_EQ(FoldForSearch("Stra\u00DFe"), "strasse");
+  EXPECT_EQ(FoldForSearch("STRASSE"), "strasse");
+  // Greek final sigma and capital sigma fold alike.
+  EXPECT_EQ(FoldForSearch("\xCE\xA3"), FoldForSearch("\xCF\x82"));
+  // Decomposed and composed text fold alike.
+  EXPECT_EQ(FoldForSearch("E\xCC\x81"), FoldForSearch("\xC3\xA9"));
+  EXPECT_EQ(FoldForSearch(""), "");
+}
+
 TEST(NormalizeNameTest, NamesTheFieldItWasGiven) {
   EXPECT_EQ(FieldOf(NormalizeName("display_name", "").status()),
             std::optional<std::string>("display_name"));
@@ -312,6 +430,29 @@ TEST(ValidateTokenIdTest, Rejected) {
 
 TEST(ValidateTokenIdTest, EmptyIsRequired) {
   ExpectFieldError(ValidateTokenId("token_id", ""), "token_id", "is required");
+}
+
+// --- ValidateClientAddress -----------------------------------------------------
+
+TEST(ValidateClientAddressTest, AcceptsIpAddressesAndEmpty) {
+  for (const std::string& address : std::vector<std::string>{
+           "", "192.0.2.7", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::1", "2001:DB8::1",
+           "fe80::1:2:3:4", "::ffff:192.0.2.1", "0000:0000:0000:0000:0000:ffff:255.255.255.255"}) {
+    EXPECT_TRUE(ValidateClientAddress("from", address, 64).ok()) << address;
+  }
+}
+
+TEST(ValidateClientAddressTest, RefusesWhatIsNoAddress) {
+  // Made of the right characters, but no address: the old rule took them.
+  for (const std::string& address : std::vector<std::string>{
+           "deadbeef", "cafe", ":::", "...", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4.5",
+           "1:2:3:4:5:6:7:8:9", "::1::2", "1.2.3.4:", "fe80::1%eth0", "[::1]", "192.0.2.7:443",
+           " 192.0.2.7", std::string("1.2.3.4\0", 8), "localhost", "10.0.0.1; DROP TABLE"}) {
+    ExpectFieldError(ValidateClientAddress("from", address, 64), "from",
+                     "must be an IPv4 or IPv6 address");
+  }
+  ExpectFieldError(ValidateClientAddress("from", std::string(65, '1'), 64), "from",
+                   "must be at most 64 characters");
 }
 
 }  // namespace

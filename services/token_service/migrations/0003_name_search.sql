@@ -1,0 +1,15 @@
+-- The search form of each token name, for ListTokens' name_contains.
+--
+-- The filter is meant to ignore case in every script ("école" finds
+-- "École prod", "STRASSE" finds "Straße"). PostgreSQL's lower() follows the
+-- database's locale, which is "C" in our set-ups (scripts/pg.sh and the
+-- tests run initdb --no-locale): it lowers ASCII letters only, and lowering
+-- is not case folding anyway ("ß" stays "ß"). So token-service writes the
+-- search form itself, with ICU: the NFC name, fully case-folded
+-- (FoldForSearch in domain/validation.h), and folds the filter the same way.
+--
+-- Rows written before this migration, or by an older token-service during a
+-- rolling upgrade, have NULL here; the query matches those as it always did
+-- (lower() on both sides), so they are found exactly as before. The column
+-- is not in the change feed: the version triggers do not list it.
+ALTER TABLE tokens ADD COLUMN name_folded text;
