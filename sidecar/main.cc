@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/log/json_logger.h"
+#include "common/log/library_logs.h"
 #include "sidecar/config.h"
 #include "sidecar/server.h"
 
@@ -18,5 +19,7 @@ int main(int argc, char** argv) {
                  config->log_level.c_str());
     return 2;
   }
+  // From here on protobuf's and gRPC's own messages are JSON lines too.
+  tokens::RouteLibraryLogsToJson();
   return RunSidecar(*config);
 }

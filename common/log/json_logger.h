@@ -19,7 +19,8 @@ bool InitLogging(absl::string_view level);
 // The component logger `name`, created on first use with the JSON sink.
 std::shared_ptr<spdlog::logger> Logger(const std::string& name);
 
-// Escapes `text` for inclusion inside a JSON string literal.
+// Escapes `text` for inclusion inside a JSON string literal. Bytes that are
+// not well-formed UTF-8 become U+FFFD.
 std::string JsonEscape(absl::string_view text);
 
 // From now on every log line has each occurrence of `secret` replaced by

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/log/json_logger.h"
+#include "common/log/library_logs.h"
 #include "services/token_service/config.h"
 #include "services/token_service/server.h"
 #include "services/token_service/storage/connection_string.h"
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
                  config->log_level.c_str());
     return 2;
   }
+  // From here on protobuf's and gRPC's own messages are JSON lines too.
+  tokens::RouteLibraryLogsToJson();
   switch (config->command) {
     case Command::kMigrate:
       return RunMigrate(*config);

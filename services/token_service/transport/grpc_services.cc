@@ -32,6 +32,20 @@ absl::Status WriteUser(const absl::StatusOr<User>& user, v1::User* resp) {
 
 }  // namespace
 
+TokenServiceImpl::TokenServiceImpl(const Authenticator& auth, TokenManager& tokens,
+                                   metrics::RpcMetrics* rpc_metrics)
+    : auth_(auth), tokens_(tokens), rpc_metrics_(rpc_metrics) {
+  const std::string service = "tokens.v1.TokenService.";
+  ParseRequestsOf(this, service + "CreateToken", &TokenServiceImpl::CreateToken, rpc_metrics);
+  ParseRequestsOf(this, service + "ListTokens", &TokenServiceImpl::ListTokens, rpc_metrics);
+  ParseRequestsOf(this, service + "GetToken", &TokenServiceImpl::GetToken, rpc_metrics);
+  ParseRequestsOf(this, service + "RevokeToken", &TokenServiceImpl::RevokeToken, rpc_metrics);
+  ParseRequestsOf(this, service + "RotateToken", &TokenServiceImpl::RotateToken, rpc_metrics);
+  ParseRequestsOf(this, service + "GetProfile", &TokenServiceImpl::GetProfile, rpc_metrics);
+  ParseRequestsOf(this, service + "ListTokenEvents", &TokenServiceImpl::ListTokenEvents,
+                  rpc_metrics);
+}
+
 grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* ctx,
                                            const v1::CreateTokenRequest* req,
                                            v1::CreateTokenResponse* resp) {
@@ -108,6 +122,15 @@ grpc::Status TokenServiceImpl::ListTokenEvents(grpc::ServerContext* ctx,
         resp->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
       });
+}
+
+UserServiceImpl::UserServiceImpl(const Authenticator& auth, UserManager& users,
+                                 metrics::RpcMetrics* rpc_metrics)
+    : auth_(auth), users_(users), rpc_metrics_(rpc_metrics) {
+  const std::string service = "tokens.v1.UserService.";
+  ParseRequestsOf(this, service + "CreateUser", &UserServiceImpl::CreateUser, rpc_metrics);
+  ParseRequestsOf(this, service + "ListUsers", &UserServiceImpl::ListUsers, rpc_metrics);
+  ParseRequestsOf(this, service + "UpdateUser", &UserServiceImpl::UpdateUser, rpc_metrics);
 }
 
 grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,

@@ -6,18 +6,20 @@
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/token_manager.h"
 #include "services/token_service/domain/user_manager.h"
+#include "services/token_service/transport/rpc_serve.h"
 #include "tokens/v1/tokens.grpc.pb.h"
 
 // The gRPC face of the token-service: authenticate the caller, convert the
 // request, call the domain, convert the answer. No decisions live here.
 namespace tokens::service {
 
-class TokenServiceImpl final : public v1::TokenService::Service {
+// Each takes its requests' bytes and parses them itself (ParsesOwnRequests),
+// so that a request that does not parse is INVALID_ARGUMENT.
+class TokenServiceImpl final : public ParsesOwnRequests<v1::TokenService::Service> {
  public:
   // `rpc_metrics` (optional) records each call's handling time and code.
   TokenServiceImpl(const Authenticator& auth, TokenManager& tokens,
-                   metrics::RpcMetrics* rpc_metrics = nullptr)
-      : auth_(auth), tokens_(tokens), rpc_metrics_(rpc_metrics) {}
+                   metrics::RpcMetrics* rpc_metrics = nullptr);
 
   grpc::Status CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
                            v1::CreateTokenResponse* resp) override;
@@ -40,11 +42,10 @@ class TokenServiceImpl final : public v1::TokenService::Service {
   metrics::RpcMetrics* const rpc_metrics_;
 };
 
-class UserServiceImpl final : public v1::UserService::Service {
+class UserServiceImpl final : public ParsesOwnRequests<v1::UserService::Service> {
  public:
   UserServiceImpl(const Authenticator& auth, UserManager& users,
-                  metrics::RpcMetrics* rpc_metrics = nullptr)
-      : auth_(auth), users_(users), rpc_metrics_(rpc_metrics) {}
+                  metrics::RpcMetrics* rpc_metrics = nullptr);
 
   grpc::Status CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
                           v1::User* resp) override;

@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/json_logger.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "services/token_service/transport/rpc_serve.h"
 #include "services/token_service/transport/sync_conversion.h"
@@ -33,11 +32,6 @@ grpc::ByteBuffer Serialized(const v1::SyncTokensResponse& message) {
   bool own = false;
   (void)grpc::SerializationTraits<v1::SyncTokensResponse>::Serialize(message, &buffer, &own);
   return buffer;
-}
-
-bool Parse(const grpc::ByteBuffer& bytes, v1::SyncTokensRequest* request) {
-  grpc::ByteBuffer copy(bytes);  // Deserialize consumes its buffer; slices are shared
-  return grpc::SerializationTraits<v1::SyncTokensRequest>::Deserialize(&copy, request).ok();
 }
 
 }  // namespace
@@ -73,8 +67,8 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
   void Begin(const grpc::ByteBuffer& request) {
     self_ = shared_from_this();
     v1::SyncTokensRequest parsed;
-    if (!Parse(request, &parsed)) {
-      EndWith(absl::InvalidArgumentError("the request is not a tokens.v1.SyncTokensRequest"));
+    if (absl::Status status = ParseRequest(request, &parsed); !status.ok()) {
+      EndWith(status);
       return;
     }
     const absl::StatusOr<std::optional<absl::string_view>> value = AuthorizationOf(*ctx_);
@@ -280,7 +274,11 @@ TokenSyncServiceImpl::TokenSyncServiceImpl(const Authenticator& auth, TokenSyncM
       opener_(options.open_threads, options.max_waiting_opens),
       checker_([this] {
         while (!stop_.WaitForNotificationWithTimeout(options_.check_interval)) CheckStreams();
-      }) {}
+      }) {
+  const std::string service = "tokens.v1.TokenSync.";
+  ParseRequestsOf(this, service + "ReportUsage", &TokenSyncServiceImpl::ReportUsage, rpc_metrics);
+  ParseRequestsOf(this, service + "LookupToken", &TokenSyncServiceImpl::LookupToken, rpc_metrics);
+}
 
 TokenSyncServiceImpl::~TokenSyncServiceImpl() {
   stop_.Notify();

@@ -15,6 +15,7 @@
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_sync_manager.h"
+#include "services/token_service/transport/rpc_serve.h"
 #include "tokens/v1/sync.grpc.pb.h"
 
 namespace tokens::service {
@@ -42,7 +43,8 @@ struct TokenSyncServiceOptions {
 
 // The gRPC face of tokens.v1.TokenSync. ReportUsage and LookupToken are
 // plain unary handlers: authenticate, convert, call TokenSyncManager,
-// convert. SyncTokens runs on gRPC's callback API and holds no thread: a
+// convert (parsing their own requests: ParsesOwnRequests). SyncTokens runs
+// on gRPC's callback API and holds no thread: a
 // write reactor per stream pulls the next message from its FeedSession
 // whenever the previous one was taken, and the change hub wakes it when an
 // idle stream has something again. Messages of the shared snapshot image
@@ -51,7 +53,8 @@ struct TokenSyncServiceOptions {
 // database) runs on a small pool of threads of its own; one more thread
 // checks every stream for a stall or an expired token.
 class TokenSyncServiceImpl final
-    : public v1::TokenSync::WithRawCallbackMethod_SyncTokens<v1::TokenSync::Service> {
+    : public ParsesOwnRequests<
+          v1::TokenSync::WithRawCallbackMethod_SyncTokens<v1::TokenSync::Service>> {
  public:
   // `rpc_metrics` (optional) records each call's handling time and code
   // (for SyncTokens: the stream's lifetime).

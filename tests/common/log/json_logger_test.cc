@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/text/utf8.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spdlog/details/log_msg.h"
@@ -69,7 +70,7 @@ class FlatJsonParser {
     return -1;
   }
 
-  // Only \u0000-\u007f are needed: the escaper never writes more.
+  // Only \u0000-\u007f and \ufffd are needed: the escaper never writes more.
   std::optional<std::string> String() {
     if (!Consume('"')) return std::nullopt;
     std::string out;
@@ -115,6 +116,10 @@ class FlatJsonParser {
             if (v < 0) return std::nullopt;
             cp = cp * 16 + v;
           }
+          if (cp == 0xfffd) {
+            out += "\xEF\xBF\xBD";  // what the escaper writes for bytes that are not UTF-8
+            break;
+          }
           if (cp > 0x7f) return std::nullopt;
           out += static_cast<char>(cp);
           break;
@@ -157,6 +162,13 @@ const std::pair<std::string, std::string> kEscapes[] = {
     // UTF-8 passes through untouched.
     {"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"},
     {"\xE2\x80\xA6", "\xE2\x80\xA6"},
+    // Bytes that are not UTF-8 (a lone continuation byte, a truncated
+    // sequence, an overlong '/', a surrogate, 0xFF) become U+FFFD each.
+    {"a\x80z", "a\\ufffdz"},
+    {"\xE2\x82", "\\ufffd\\ufffd"},
+    {"\xC0\xAF", "\\ufffd\\ufffd"},
+    {"\xED\xA0\x80", "\\ufffd\\ufffd\\ufffd"},
+    {"caf\xC3\xA9\xFF", "caf\xC3\xA9\\ufffd"},
     // A log injection attempt stays on one line.
     {"x\"}\n{\"level\":\"critical", R"(x\"}\n{\"level\":\"critical)"}};
 
@@ -172,7 +184,11 @@ TEST(JsonEscapeTest, RoundTripsThroughAJsonParser) {
     std::optional<std::map<std::string, std::string>> parsed =
         ParseFlatJson("{\"k\":\"" + JsonEscape(input) + "\"}");
     ASSERT_TRUE(parsed.has_value()) << absl::CEscape(input);
-    EXPECT_EQ(parsed->at("k"), input) << absl::CEscape(input);
+    // What is not UTF-8 comes back as U+FFFD.
+    if (IsValidUtf8(input)) {
+      EXPECT_EQ(parsed->at("k"), input) << absl::CEscape(input);
+    }
+    EXPECT_TRUE(IsValidUtf8(parsed->at("k"))) << absl::CEscape(input);
   }
 }
 

@@ -2,19 +2,78 @@
 // real gRPC: each case asserts the answer the caller gets and what the
 // server writes to its log.
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/services/token_service/service_fixture.h"
 
 namespace tokens::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr std::chrono::seconds kCallDeadline(30);
+
+// Bytes that are no UTF-8: an invalid continuation after a lead byte.
+constexpr char kNotUtf8[] = "caf\xC3\x28 \xFF";
+
+// The protobuf wire format, written by hand: a message that protobuf's own
+// serializer would refuse to write.
+std::string Varint(uint64_t value) {
+  std::string out;
+  while (value >= 0x80) {
+    out += static_cast<char>((value & 0x7F) | 0x80);
+    value >>= 7;
+  }
+  out += static_cast<char>(value);
+  return out;
+}
+
+std::string LengthDelimited(int number, const std::string& payload) {
+  return Varint((static_cast<uint64_t>(number) << 3) | 2) + Varint(payload.size()) + payload;
+}
+
+// A serialized `type` whose first string field (depth first) holds bytes that
+// are no UTF-8, and that field's path as a BadRequest names it; nullopt when
+// `type` has no string field.
+struct NotUtf8Request {
+  std::string bytes;
+  std::string field;
+};
+std::optional<NotUtf8Request> WithNotUtf8(const google::protobuf::Descriptor& type, int depth = 0) {
+  for (int i = 0; i < type.field_count() && depth < 4; ++i) {
+    const google::protobuf::FieldDescriptor& field = *type.field(i);
+    const std::string path = field.name() + (field.is_repeated() ? "[0]" : "");
+    if (field.type() == google::protobuf::FieldDescriptor::TYPE_STRING) {
+      return NotUtf8Request{LengthDelimited(field.number(), kNotUtf8), path};
+    }
+    if (field.type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+      if (std::optional<NotUtf8Request> inner = WithNotUtf8(*field.message_type(), depth + 1)) {
+        return NotUtf8Request{LengthDelimited(field.number(), inner->bytes),
+                              path + "." + inner->field};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+grpc::ByteBuffer Buffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
 
 class HostileRequestTest : public TokenServiceTest {
  protected:
@@ -32,10 +91,94 @@ class HostileRequestTest : public TokenServiceTest {
     v1::GetProfileResponse response;
     return tokens_->GetProfile(WithAuthorizations(authorizations).get(), request, &response);
   }
+
+  // Proxies and libraries disagree on which of two copies counts; the sidecar
+  // and the client library refuse them, and so does token-service.
+  // Sends `bytes` as the request of `method` ("/tokens.v1.TokenService/
+  // CreateToken") as the admin, however they parse.
+  grpc::Status RawCall(const std::string& method, const std::string& bytes) {
+    grpc::GenericStub stub(service_->NewChannel());
+    auto ctx = As(admin_token_);
+    const grpc::ByteBuffer request = Buffer(bytes);
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    absl::Notification done;
+    stub.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response,
+                   [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    return status;
+  }
+
+  // Every line token-service wrote to stderr so far that is not one JSON
+  // object.
+  std::vector<std::string> LinesThatAreNotJson() {
+    std::vector<std::string> bad;
+    for (absl::string_view line :
+         absl::StrSplit(service_->process().Stderr(), '\n', absl::SkipEmpty())) {
+      google::protobuf::Struct object;
+      if (!google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok() ||
+          !object.fields().contains("msg")) {
+        bad.emplace_back(line);
+      }
+    }
+    return bad;
+  }
 };
 
-// Proxies and libraries disagree on which of two copies counts; the sidecar
-// and the client library refuse them, and so does token-service.
+TEST_F(HostileRequestTest, AStringThatIsNotUtf8IsInvalidArgumentNamingTheField) {
+  const std::string before = DatabaseDigest();
+  const grpc::Status status =
+      RawCall("/tokens.v1.TokenService/CreateToken",
+              LengthDelimited(1, kNotUtf8) + LengthDelimited(2, DateFromToday(30)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("name"));
+  EXPECT_EQ(DatabaseDigest(), before);
+  // Logged and counted like any other call.
+  EXPECT_TRUE(
+      service_->process()
+          .WaitForStderr("CreateToken user=- code=INVALID_ARGUMENT", std::chrono::seconds(30))
+          .ok());
+  EXPECT_THAT(LinesThatAreNotJson(), ::testing::IsEmpty());
+}
+
+// Every unary method of every service takes its request this way; a method
+// added later without it fails here.
+TEST_F(HostileRequestTest, EveryUnaryMethodAnswersInvalidArgumentForAStringThatIsNotUtf8) {
+  int methods = 0;
+  for (const char* name :
+       {"tokens.v1.TokenService", "tokens.v1.UserService", "tokens.v1.TokenSync"}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor& method = *service->method(i);
+      if (method.client_streaming() || method.server_streaming()) continue;
+      std::optional<NotUtf8Request> request = WithNotUtf8(*method.input_type());
+      if (!request.has_value()) continue;
+      ++methods;
+      const grpc::Status status =
+          RawCall(absl::StrCat("/", service->full_name(), "/", method.name()), request->bytes);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << method.full_name() << ": " << status.error_message();
+      EXPECT_THAT(ViolatedFields(status), ElementsAre(request->field)) << method.full_name();
+    }
+  }
+  EXPECT_GE(methods, 10);
+  EXPECT_THAT(LinesThatAreNotJson(), ::testing::IsEmpty());
+}
+
+TEST_F(HostileRequestTest, ARequestThatDoesNotParseIsInvalidArgument) {
+  // A length that runs past the end of the message.
+  const grpc::Status status =
+      RawCall("/tokens.v1.TokenService/GetToken", Varint((1 << 3) | 2) + Varint(100) + "short");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_message(), "the request is not a valid tokens.v1.GetTokenRequest");
+  EXPECT_THAT(LinesThatAreNotJson(), ::testing::IsEmpty());
+}
+
 TEST_F(HostileRequestTest, TwoAuthorizationHeadersAreRefusedEvenWhenBothAreValid) {
   const std::string bearer = "Bearer " + admin_token_;
   ASSERT_TRUE(GetProfile({bearer}).ok());
