@@ -40,6 +40,14 @@ ABSL_FLAG(int, sync_max_streams_per_caller, 1000,
 ABSL_FLAG(absl::Duration, sync_stall_timeout, absl::Seconds(30),
           "A SyncTokens stream whose caller has not taken a written message for this long "
           "is dropped");
+ABSL_FLAG(int, max_live_tokens_per_user, 100,
+          "ACTIVE tokens one user may hold; CreateToken beyond it is refused "
+          "FAILED_PRECONDITION until one is revoked or expires");
+ABSL_FLAG(int, token_create_rate, 30,
+          "Tokens one caller may have issued (CreateToken, RotateToken) per minute after a "
+          "burst, per token-service process; more are refused RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, token_create_burst, 60,
+          "Tokens one caller may have issued at once before --token_create_rate applies");
 ABSL_FLAG(std::string, user, "", "bootstrap-admin / bootstrap-service: the user id");
 ABSL_FLAG(std::string, expires_on, "",
           "bootstrap-admin / bootstrap-service: expiry date of the printed token "
@@ -62,6 +70,9 @@ constexpr EnvBinding kEnv[] = {
     {"sync_max_streams", "TOKEN_SERVICE_SYNC_MAX_STREAMS"},
     {"sync_max_streams_per_caller", "TOKEN_SERVICE_SYNC_MAX_STREAMS_PER_CALLER"},
     {"sync_stall_timeout", "TOKEN_SERVICE_SYNC_STALL_TIMEOUT"},
+    {"max_live_tokens_per_user", "TOKEN_SERVICE_MAX_LIVE_TOKENS_PER_USER"},
+    {"token_create_rate", "TOKEN_SERVICE_TOKEN_CREATE_RATE"},
+    {"token_create_burst", "TOKEN_SERVICE_TOKEN_CREATE_BURST"},
 };
 
 constexpr char kUsage[] =
@@ -124,6 +135,9 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.sync_max_streams = absl::GetFlag(FLAGS_sync_max_streams);
   config.sync_max_streams_per_caller = absl::GetFlag(FLAGS_sync_max_streams_per_caller);
   config.sync_stall_timeout = absl::GetFlag(FLAGS_sync_stall_timeout);
+  config.max_live_tokens_per_user = absl::GetFlag(FLAGS_max_live_tokens_per_user);
+  config.token_create_rate = absl::GetFlag(FLAGS_token_create_rate);
+  config.token_create_burst = absl::GetFlag(FLAGS_token_create_burst);
   config.bootstrap_user = absl::GetFlag(FLAGS_user);
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
@@ -173,6 +187,15 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   }
   if (config.sync_stall_timeout < absl::Seconds(1) || config.sync_stall_timeout > absl::Hours(1)) {
     return InvalidFlag("sync_stall_timeout", "must be between 1s and 1h");
+  }
+  if (config.max_live_tokens_per_user < 1 || config.max_live_tokens_per_user > 1000000) {
+    return InvalidFlag("max_live_tokens_per_user", "must be between 1 and 1000000");
+  }
+  if (config.token_create_rate < 1 || config.token_create_rate > 1000000) {
+    return InvalidFlag("token_create_rate", "must be between 1 and 1000000 (per minute)");
+  }
+  if (config.token_create_burst < 1 || config.token_create_burst > 1000000) {
+    return InvalidFlag("token_create_burst", "must be between 1 and 1000000");
   }
   if ((config.command == Command::kBootstrapAdmin ||
        config.command == Command::kBootstrapService) &&

@@ -28,6 +28,9 @@ struct ServiceConfig {
   int sync_max_streams = 10000;       // --sync_max_streams
   int sync_max_streams_per_caller = 1000;  // --sync_max_streams_per_caller
   absl::Duration sync_stall_timeout;       // --sync_stall_timeout
+  int max_live_tokens_per_user = 100;      // --max_live_tokens_per_user
+  int token_create_rate = 30;              // --token_create_rate (per caller, per minute)
+  int token_create_burst = 60;             // --token_create_burst
   // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)

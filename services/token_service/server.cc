@@ -40,7 +40,10 @@ struct Components {
         pool(config.database_url, PgPool::Options{config.db_pool_size}),
         store(pool),
         auth(store, codec, clock),
-        tokens(store, codec, clock, random, {config.max_token_lifetime_days}),
+        tokens(store, codec, clock, random,
+               {config.max_token_lifetime_days, config.max_live_tokens_per_user,
+                static_cast<double>(config.token_create_rate),
+                static_cast<double>(config.token_create_burst)}),
         users(store, clock) {}
 
   SystemClock clock;
@@ -176,12 +179,12 @@ int RunBootstrap(const ServiceConfig& config, Role role) {
   }
   const std::string name =
       "bootstrap " + absl::FormatTime("%Y-%m-%d %H:%M:%E6S", now, absl::UTCTimeZone());
-  // A SERVICE user may not issue tokens through the API; whoever runs this
-  // command on the database already holds admin rights, so the token is
-  // issued with them, recorded as the user's own.
-  Principal self{user->user_id, user->display_name, user->email, Role::kAdmin, ""};
+  // A SERVICE user may not issue tokens through the API, and no caller
+  // token bounds this one; whoever runs this command on the database already
+  // holds every right, so the token is issued as the operator's, recorded as
+  // the user's own.
   absl::StatusOr<TokenManager::IssuedToken> issued =
-      c.tokens.CreateToken(self, {name, expires_on, ""});
+      c.tokens.IssueOperatorToken(user->user_id, name, expires_on);
   if (!issued.ok()) {
     log->error("{}: {}", command, issued.status().ToString());
     return 1;

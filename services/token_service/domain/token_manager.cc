@@ -39,7 +39,12 @@ absl::Status RequireService(const Principal& caller) {
 
 TokenManager::TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock,
                            RandomSource& random, TokenManagerOptions options)
-    : store_(store), codec_(codec), clock_(clock), random_(random), options_(options) {}
+    : store_(store),
+      codec_(codec),
+      clock_(clock),
+      random_(random),
+      options_(options),
+      issue_rate_(clock, options.token_create_rate, options.token_create_burst) {}
 
 std::string TokenManager::NewUuid() {
   std::array<uint8_t, 16> b;
@@ -68,9 +73,20 @@ TokenRecord TokenManager::WithStatus(TokenRecord token, absl::Time now) const {
   return token;
 }
 
+absl::StatusOr<TokenManager::CallerBound> TokenManager::BoundOf(const Principal& caller) const {
+  // Every API caller is authenticated by a token; a Principal without one
+  // here is a wiring mistake, and must not pass unbounded.
+  if (!caller.token_expires_on.has_value()) {
+    return absl::InternalError("a token is issued only on behalf of a caller's token");
+  }
+  return CallerBound{caller.user_id, *caller.token_expires_on};
+}
+
 absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Principal& caller,
                                                                     const CreateRequest& request) {
   if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  absl::StatusOr<CallerBound> bound = BoundOf(caller);
+  if (!bound.ok()) return bound.status();
   std::string owner = request.user_id.empty() ? caller.user_id : request.user_id;
   if (owner != caller.user_id) {
     if (!caller.is_admin()) {
@@ -82,16 +98,34 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Princi
     if (!user.ok()) return user.status();
     if (user->disabled) return FieldError("user_id", "the user is disabled");
   }
-  absl::StatusOr<std::string> name = NormalizeName("name", request.name);
+  return Issue(caller.user_id, owner, request.name, request.expires_on, *bound);
+}
+
+absl::StatusOr<TokenManager::IssuedToken> TokenManager::IssueOperatorToken(
+    const std::string& owner, const std::string& name, const std::string& expires_on) {
+  return Issue(owner, owner, name, expires_on, std::nullopt);
+}
+
+absl::StatusOr<TokenManager::IssuedToken> TokenManager::Issue(
+    const std::string& actor, const std::string& owner, const std::string& name_in,
+    const std::string& expires_in, const std::optional<CallerBound>& bound) {
+  absl::StatusOr<std::string> name = NormalizeName("name", name_in);
   if (!name.ok()) return name.status();
   const absl::Time now = clock_.Now();
+  std::optional<absl::CivilDay> latest;
+  if (bound.has_value()) latest = bound->token_expires_on;
   absl::StatusOr<absl::CivilDay> expires_on = ValidateExpiry(
-      "expires_on", request.expires_on, UtcDay(now), options_.max_token_lifetime_days);
+      "expires_on", expires_in, UtcDay(now), options_.max_token_lifetime_days, latest);
   if (!expires_on.ok()) return expires_on.status();
+  std::optional<int> cap;
+  if (bound.has_value()) {
+    if (absl::Status s = issue_rate_.Take(bound->user_id); !s.ok()) return s;
+    cap = options_.max_live_tokens_per_user;
+  }
 
   auto [secret, row] = Mint(owner, *name, *expires_on, now);
-  TokenEvent event{0, EventKind::kTokenCreated, now, caller.user_id, owner, row.id, *name, "", ""};
-  absl::StatusOr<TokenRecord> stored = store_.InsertToken(row, event);
+  TokenEvent event{0, EventKind::kTokenCreated, now, actor, owner, row.id, *name, "", ""};
+  absl::StatusOr<TokenRecord> stored = store_.InsertToken(row, event, cap);
   if (!stored.ok()) return stored.status();
   return IssuedToken{WithStatus(*std::move(stored), now), std::move(secret)};
 }
@@ -202,6 +236,25 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::RotateToken(const Princi
   if (StatusAt(*old, now) != TokenStatus::kActive) {
     return absl::FailedPreconditionError("only an ACTIVE token can be rotated");
   }
+  absl::StatusOr<CallerBound> bound = BoundOf(caller);
+  if (!bound.ok()) return bound.status();
+  // The new token keeps the expiry: a shorter-lived caller would get a
+  // secret that outlives its own token, which CreateToken refuses too.
+  if (old->expires_on > bound->token_expires_on) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this token expires on ", FormatIsoDate(old->expires_on),
+        ", after the token making this request (", FormatIsoDate(bound->token_expires_on),
+        "); rotate it with a token that expires on that date or later"));
+  }
+  // As CreateToken: no new secret for a disabled user (only an admin gets
+  // here; the user's own tokens do not authenticate).
+  absl::StatusOr<User> owner = store_.GetUser(old->user_id);
+  if (!owner.ok()) return owner.status();
+  if (owner->disabled) {
+    return absl::FailedPreconditionError(
+        "the token's owner is disabled; enable the user before rotating their tokens");
+  }
+  if (absl::Status s = issue_rate_.Take(bound->user_id); !s.ok()) return s;
   auto [secret, row] = Mint(old->user_id, old->name, old->expires_on, now);
   TokenEvent event{
       0, EventKind::kTokenRotated, now, caller.user_id, old->user_id, row.id, old->name, old->id,

@@ -8,6 +8,7 @@
 #include "common/time/clock.h"
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
+#include "services/token_service/domain/issue_rate_limiter.h"
 #include "services/token_service/domain/model.h"
 #include "services/token_service/storage/token_store.h"
 
@@ -16,6 +17,12 @@ namespace tokens::service {
 struct TokenManagerOptions {
   // How far ahead an expiry date may be.
   int max_token_lifetime_days = 365;
+  // Live (ACTIVE) tokens one user may hold; see TokenStore::InsertToken.
+  int max_live_tokens_per_user = 100;
+  // Tokens issued (created or rotated) per caller: a minute's rate after a
+  // burst; see IssueRateLimiter.
+  double token_create_rate = 30;
+  double token_create_burst = 60;
 };
 
 // The token use cases behind TokenService: who may do what to which token,
@@ -26,6 +33,12 @@ struct TokenManagerOptions {
 // token is NOT_FOUND; an ADMIN sees all; a SERVICE caller may not use these
 // methods (PERMISSION_DENIED) except GetProfile: its API is TokenSync (see
 // TokenSyncManager).
+//
+// Issuing (CreateToken, RotateToken) is bound by the caller's own token: a
+// token never issues one that expires after itself, for anyone (so revoking
+// a token, or letting it expire, leaves nothing it made that lives on); no
+// new secret is issued for a disabled user; each user holds at most
+// max_live_tokens_per_user ACTIVE tokens; and each caller is rate-limited.
 class TokenManager {
  public:
   TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock, RandomSource& random,
@@ -42,6 +55,14 @@ class TokenManager {
     std::string secret;
   };
   absl::StatusOr<IssuedToken> CreateToken(const Principal& caller, const CreateRequest& request);
+
+  // A token for `owner` (who must exist) from the bootstrap commands, which
+  // run with the database's credentials and no caller token: the input
+  // rules apply, the caller-bound ones (expiry, cap, rate) do not, since
+  // whoever can run them could write any row anyway. Recorded as the
+  // owner's own creation.
+  absl::StatusOr<IssuedToken> IssueOperatorToken(const std::string& owner, const std::string& name,
+                                                 const std::string& expires_on);
 
   struct ListRequest {
     int page_size = 0;
@@ -77,6 +98,17 @@ class TokenManager {
   absl::StatusOr<EventPage> ListEvents(const Principal& caller, const EventListRequest& request);
 
  private:
+  // What binds a token issued on behalf of a caller's token.
+  struct CallerBound {
+    std::string user_id;  // whose rate it counts against
+    absl::CivilDay token_expires_on;
+  };
+  // Validates the name and expiry, then stores a new token of `owner`.
+  absl::StatusOr<IssuedToken> Issue(const std::string& actor, const std::string& owner,
+                                    const std::string& name, const std::string& expires_on,
+                                    const std::optional<CallerBound>& bound);
+  // The caller's bound; INTERNAL for a Principal not made from a token.
+  absl::StatusOr<CallerBound> BoundOf(const Principal& caller) const;
   // The token `id` if `caller` may see it, else NOT_FOUND.
   absl::StatusOr<TokenRecord> VisibleToken(const Principal& caller, const std::string& id);
   // A fresh secret and the row that stores it (without the secret).
@@ -90,6 +122,7 @@ class TokenManager {
   const Clock& clock_;
   RandomSource& random_;
   const TokenManagerOptions options_;
+  IssueRateLimiter issue_rate_;
 };
 
 // Refuses SERVICE callers: that role exists for the sidecar's sync calls.

@@ -190,13 +190,20 @@ absl::StatusOr<absl::CivilDay> ValidateDate(absl::string_view field, absl::strin
 }
 
 absl::StatusOr<absl::CivilDay> ValidateExpiry(absl::string_view field, absl::string_view text,
-                                              absl::CivilDay today, int max_days) {
+                                              absl::CivilDay today, int max_days,
+                                              std::optional<absl::CivilDay> issuer_expires_on) {
   absl::StatusOr<absl::CivilDay> day = ValidateDate(field, text);
   if (!day.ok()) return day.status();
   if (*day <= today) {
     return FieldError(field, absl::StrCat("expiry date must be after ", FormatIsoDate(today)));
   }
   const absl::CivilDay last = today + max_days;
+  // Whichever bound is nearer is the one to name.
+  if (issuer_expires_on.has_value() && *issuer_expires_on<last&& * day> * issuer_expires_on) {
+    return FieldError(field, absl::StrCat("expiry date must be ", FormatIsoDate(*issuer_expires_on),
+                                          " or earlier: a token cannot issue a token that "
+                                          "outlives it"));
+  }
   if (*day > last) {
     return FieldError(field, absl::StrCat("expiry date must be at most ", max_days, " days ahead (",
                                           FormatIsoDate(last), " or earlier)"));

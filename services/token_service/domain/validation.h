@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -39,9 +40,13 @@ absl::StatusOr<std::string> NormalizeNameFilter(absl::string_view field, absl::s
 // UTF-8.
 std::string FoldForSearch(absl::string_view text);
 
-// An expiry date: YYYY-MM-DD, after `today` and at most `max_days` after it.
-absl::StatusOr<absl::CivilDay> ValidateExpiry(absl::string_view field, absl::string_view text,
-                                              absl::CivilDay today, int max_days);
+// An expiry date: YYYY-MM-DD, after `today` and at most `max_days` after it,
+// and not after `issuer_expires_on` when given (the expiry of the token that
+// asks: a token never issues one that outlives it). The message names the
+// latest date allowed.
+absl::StatusOr<absl::CivilDay> ValidateExpiry(
+    absl::string_view field, absl::string_view text, absl::CivilDay today, int max_days,
+    std::optional<absl::CivilDay> issuer_expires_on = std::nullopt);
 
 // A date filter: YYYY-MM-DD, no range rule.
 absl::StatusOr<absl::CivilDay> ValidateDate(absl::string_view field, absl::string_view text);

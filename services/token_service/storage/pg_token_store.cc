@@ -67,6 +67,22 @@ void InsertTokenRow(pqxx::work& txn, const NewToken& t, const std::optional<std:
                    FoldForSearch(t.name));
 }
 
+// OK if `user_id` has fewer than `max_live` live tokens at `now`; waits for
+// the other inserts for that user first (kLockTokenOwner).
+absl::Status CheckLiveTokenCap(pqxx::work& txn, const std::string& user_id, int max_live,
+                               absl::Time now) {
+  if (txn.exec_params(std::string(sql::kLockTokenOwner), user_id).empty()) {
+    return absl::NotFoundError("no such user");
+  }
+  const int64_t live =
+      txn.exec_params(std::string(sql::kCountLiveTokens), user_id, FormatIsoDate(UtcDay(now)))[0][0]
+          .as<int64_t>();
+  if (live < max_live) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("user ", user_id, " already has ", live,
+                                                    " active tokens, the most allowed; revoke "
+                                                    "one first"));
+}
+
 // The live-name unique index is the arbiter when two creates race.
 absl::Status NameTakenOr(absl::Status status) {
   if (absl::IsAlreadyExists(status) &&
@@ -156,9 +172,14 @@ absl::StatusOr<std::vector<User>> PgTokenStore::ListUsers(const UserQuery& query
 }
 
 absl::StatusOr<TokenRecord> PgTokenStore::InsertToken(const NewToken& token,
-                                                      const TokenEvent& event) {
+                                                      const TokenEvent& event,
+                                                      std::optional<int> max_live_tokens) {
   absl::StatusOr<TokenRecord> result;
   absl::Status status = pool_.Transact("insert token", [&](pqxx::work& txn) {
+    if (max_live_tokens.has_value()) {
+      absl::Status room = CheckLiveTokenCap(txn, token.user_id, *max_live_tokens, token.created_at);
+      if (!room.ok()) return room;
+    }
     try {
       InsertTokenRow(txn, token, std::nullopt);
     } catch (const pqxx::foreign_key_violation&) {

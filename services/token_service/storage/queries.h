@@ -61,6 +61,20 @@ inline constexpr absl::string_view kInsertToken =
     " VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, " TOKENS_MICROS_TO_TS("$6") ", $7::date,"
     "         $8::uuid, $9)";
 
+// Serializes the inserts for one owner ($1) until commit, so that the cap on
+// live tokens is counted by one of them at a time. FOR NO KEY UPDATE rather
+// than FOR UPDATE: the foreign-key checks of other writes (FOR KEY SHARE)
+// need not wait for it. No row: no such user.
+inline constexpr absl::string_view kLockTokenOwner =
+    "SELECT 1 FROM users WHERE user_id = $1 FOR NO KEY UPDATE";
+
+// Live tokens of owner $1 on UTC day $2: not revoked, not yet expired. The
+// partial index tokens_live_name_key (user_id, name) WHERE revoked_at IS NULL
+// finds them.
+inline constexpr absl::string_view kCountLiveTokens =
+    "SELECT count(*) FROM tokens"
+    " WHERE user_id = $1 AND revoked_at IS NULL AND expires_on > $2::date";
+
 inline constexpr absl::string_view kGetToken = "SELECT " TOKENS_TOKEN_COLUMNS
                                                " FROM tokens t JOIN users u USING (user_id)"
                                                " WHERE t.id = $1::uuid";

@@ -83,9 +83,17 @@ class TokenStore {
   virtual absl::StatusOr<std::vector<User>> ListUsers(const UserQuery& query) = 0;
 
   // FieldError("name") if the owner already has a non-revoked token of that
-  // name; NOT_FOUND if the owner does not exist.
-  virtual absl::StatusOr<TokenRecord> InsertToken(const NewToken& token,
-                                                  const TokenEvent& event) = 0;
+  // name; NOT_FOUND if the owner does not exist. With `max_live_tokens`,
+  // FAILED_PRECONDITION if the owner already has that many live tokens (not
+  // revoked, expiring after the UTC day of `token.created_at`), counted under
+  // a lock on the owner that concurrent inserts for the same owner wait for,
+  // so that they cannot all pass one count.
+  virtual absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event,
+                                                  std::optional<int> max_live_tokens) = 0;
+  // Without a cap on live tokens.
+  absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event) {
+    return InsertToken(token, event, std::nullopt);
+  }
   virtual absl::StatusOr<TokenRecord> GetToken(const std::string& id) = 0;
   // Sets revoked_at if not yet revoked and records `event`; a token already
   // revoked is returned unchanged with no event.

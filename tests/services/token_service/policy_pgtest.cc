@@ -108,6 +108,161 @@ void ExpectFieldError(const grpc::Status& status, const std::string& field) {
   EXPECT_THAT(ViolatedFields(status), ElementsAre(field)) << status.error_message();
 }
 
+// --- Lifetime: nothing a token issues outlives it ----------------------------
+
+TEST_F(PolicyTest, ATokenCannotIssueATokenThatOutlivesIt) {
+  // bootstrap-admin has no caller token, so it may issue a token for a year.
+  const std::string long_admin = BootstrapAdmin(DateFromToday(365));
+  ASSERT_FALSE(long_admin.empty());
+  CreateUser("alice");
+  v1::CreateTokenResponse short_lived, long_lived;
+  ASSERT_TRUE(Create(long_admin, "short", DateFromToday(1), &short_lived, "alice").ok());
+  ASSERT_TRUE(Create(long_admin, "long", DateFromToday(365), &long_lived, "alice").ok());
+  const std::string tomorrow = short_lived.token().expires_on();
+
+  // The review's finding: a token expiring tomorrow created one for a year.
+  std::string before = DatabaseDigest();
+  grpc::Status status = Create(short_lived.secret(), "escape", DateFromToday(365));
+  ExpectFieldError(status, "expires_on");
+  EXPECT_THAT(status.error_message(), HasSubstr(tomorrow));
+  EXPECT_EQ(DatabaseDigest(), before) << "a refused create wrote something";
+  // Up to its own expiry is fine.
+  EXPECT_TRUE(Create(short_lived.secret(), "same day", tomorrow).ok());
+
+  // Admins minting for others are bound by their own token too.
+  const std::string month_admin = BootstrapAdmin(DateFromToday(30));
+  before = DatabaseDigest();
+  ExpectFieldError(Create(month_admin, "from admin", DateFromToday(31), nullptr, "alice"),
+                   "expires_on");
+  EXPECT_EQ(DatabaseDigest(), before);
+
+  // Rotation keeps the expiry, so a token may not rotate one that outlives it.
+  status = Rotate(short_lived.secret(), long_lived.token().id());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr(tomorrow));
+  EXPECT_EQ(DatabaseDigest(), before);
+  v1::RotateTokenResponse rotated;
+  status = Rotate(long_lived.secret(), long_lived.token().id(), &rotated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(rotated.token().expires_on(), DateFromToday(365));
+}
+
+// --- Quota: a cap on live tokens, a rate limit on issuing --------------------
+
+TEST_F(PolicyTest, LiveTokensPerUserAreCapped) {
+  RestartService({"--max_live_tokens_per_user", "3"});
+  const std::string alice = NewUserWithToken("alice", v1::USER);  // live: 1
+  MustCreate(alice, "two");
+  const v1::CreateTokenResponse three = MustCreate(alice, "three");
+
+  const std::string before = DatabaseDigest();
+  grpc::Status status = Create(alice, "four", DateFromToday(30));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("3 active tokens"));
+  // An admin minting for alice meets the same cap.
+  status = Create(admin_token_, "from admin", DateFromToday(30), nullptr, "alice");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_EQ(DatabaseDigest(), before) << "a refused create wrote something";
+  EXPECT_EQ(LiveTokensOf("alice"), 3);
+
+  // The cap is per user.
+  NewUserWithToken("bob", v1::USER);
+  // Revoking one makes room; rotating needs none (one goes, one comes).
+  ASSERT_TRUE(Revoke(alice, three.token().id()).ok());
+  v1::CreateTokenResponse four;
+  ASSERT_TRUE(Create(alice, "four", DateFromToday(30), &four).ok());
+  status = Rotate(alice, four.token().id());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(LiveTokensOf("alice"), 3);
+}
+
+TEST_F(PolicyTest, ConcurrentCreatesNeverExceedTheCap) {
+  constexpr int kCap = 5;
+  constexpr int kCallers = 16;
+  RestartService(
+      {"--max_live_tokens_per_user", std::to_string(kCap), "--token_create_burst", "100"});
+  const std::string alice = NewUserWithToken("alice", v1::USER);  // live: 1
+
+  std::vector<grpc::Status> results(kCallers);
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      // Start together, so that the creates really race.
+      ++ready;
+      while (ready.load() < kCallers) std::this_thread::yield();
+      results[i] = Create(alice, absl::StrCat("racer ", i), DateFromToday(30));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  int created = 0;
+  for (const grpc::Status& status : results) {
+    if (status.ok()) {
+      ++created;
+    } else {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+          << status.error_message();
+    }
+  }
+  EXPECT_EQ(created, kCap - 1);
+  EXPECT_EQ(LiveTokensOf("alice"), kCap);
+}
+
+TEST_F(PolicyTest, IssuingIsRateLimitedPerCaller) {
+  constexpr int kBurst = 5;
+  // One token a minute after the burst: the loop below is refused long
+  // before a minute could pass.
+  RestartService({"--token_create_rate", "1", "--token_create_burst", std::to_string(kBurst)});
+  CreateUser("alice");
+  v1::CreateTokenResponse first;
+  ASSERT_TRUE(Create(admin_token_, "first", DateFromToday(30), &first, "alice").ok());
+  const std::string alice = first.secret();
+
+  int created = 0;
+  grpc::Status refused;
+  for (int i = 0; i < 50 && refused.ok(); ++i) {
+    const std::string before = DatabaseDigest();
+    grpc::Status status = Create(alice, absl::StrCat("burst ", i), DateFromToday(30));
+    if (status.ok()) {
+      ++created;
+    } else {
+      refused = status;
+      EXPECT_EQ(DatabaseDigest(), before) << "a refused create wrote something";
+    }
+  }
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("try again"));
+  EXPECT_GE(created, kBurst);
+  // Rotating issues a token too.
+  grpc::Status status = Rotate(alice, first.token().id());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+
+  // Other callers have buckets of their own.
+  const std::string bob = NewUserWithToken("bob", v1::USER);
+  EXPECT_TRUE(Create(bob, "bob's", DateFromToday(30)).ok());
+}
+
+// --- A disabled user gets no new secret --------------------------------------
+
+TEST_F(PolicyTest, ADisabledUsersTokensCannotBeRotatedOrCreated) {
+  const std::string alice = NewUserWithToken("alice", v1::USER);
+  const v1::CreateTokenResponse token = MustCreate(alice, "deploy");
+  SetDisabled("alice", true);
+
+  const std::string before = DatabaseDigest();
+  grpc::Status status = Rotate(admin_token_, token.token().id());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("disabled"));
+  ExpectFieldError(Create(admin_token_, "for alice", DateFromToday(30), nullptr, "alice"),
+                   "user_id");
+  EXPECT_EQ(DatabaseDigest(), before) << "a refused call wrote something";
+
+  SetDisabled("alice", false);
+  status = Rotate(admin_token_, token.token().id());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 // --- Names: invisible, look-alike and differently encoded --------------------
 
 TEST_F(PolicyTest, InvisibleAndLookAlikeNamesAreRefused) {

@@ -73,14 +73,23 @@ void TokenServiceTest::SetUp() {
   ASSERT_TRUE(migrate.ok()) << migrate.status();
   ASSERT_EQ(migrate->exit_code, 0) << migrate->err;
 
+  // The admin's token and users' first tokens live as long as any token
+  // may (365 days by default), so that nothing a test issues with them
+  // outlives them: a token never issues one that expires after itself.
   absl::StatusOr<ChildProcess::Result> bootstrap =
-      RunTokenService({"bootstrap-admin", "--user", "admin", "--database_url", database_url_});
+      RunTokenService({"bootstrap-admin", "--user", "admin", "--expires_on", DateFromToday(365),
+                       "--database_url", database_url_});
   ASSERT_TRUE(bootstrap.ok()) << bootstrap.status();
   ASSERT_EQ(bootstrap->exit_code, 0) << bootstrap->err;
   admin_token_ = std::string(absl::StripSuffix(bootstrap->out, "\n"));
 
+  RestartService({});
+}
+
+void TokenServiceTest::RestartService(std::vector<std::string> flags) {
+  service_.reset();
   absl::StatusOr<std::unique_ptr<TokenServiceProcess>> service =
-      TokenServiceProcess::Start(database_url_);
+      TokenServiceProcess::Start(database_url_, std::move(flags));
   ASSERT_TRUE(service.ok()) << service.status();
   service_ = *std::move(service);
   std::shared_ptr<grpc::Channel> channel = service_->NewChannel();
@@ -114,7 +123,7 @@ std::string TokenServiceTest::NewUserWithToken(const std::string& user_id, v1::R
 
   v1::CreateTokenRequest create_token;
   create_token.set_name("first token of " + user_id);
-  create_token.set_expires_on(DateFromToday(30));
+  create_token.set_expires_on(DateFromToday(365));
   create_token.set_user_id(user_id);
   v1::CreateTokenResponse created;
   status = tokens_->CreateToken(As(admin_token_).get(), create_token, &created);

@@ -57,6 +57,10 @@ class TokenServiceTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
+  // Runs token-service again on the same database with `flags`, and
+  // reconnects the stubs to it.
+  void RestartService(std::vector<std::string> flags);
+
   // A ClientContext carrying "authorization: Bearer <token>".
   static std::unique_ptr<grpc::ClientContext> As(const std::string& token);
 

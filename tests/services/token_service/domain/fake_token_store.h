@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -38,7 +39,9 @@ using ::tokens::test_support::SeededRandom;
 //   - CreateUser of a taken user_id: ALREADY_EXISTS as a FieldError on
 //     "user_id";
 //   - InsertToken for a missing owner: NOT_FOUND; a name already used by one
-//     of the owner's non-revoked tokens: FieldError("name");
+//     of the owner's non-revoked tokens: FieldError("name"); an owner at the
+//     cap on live tokens: FAILED_PRECONDITION (checked first, as the lock
+//     and count precede the insert there);
 //   - RevokeToken of a revoked token: returned unchanged, no event;
 //   - RotateToken: FAILED_PRECONDITION unless the old token is ACTIVE at `now`;
 //   - ListTokens newest first by (created_at, id), ListEvents by id, both DESC;
@@ -180,9 +183,23 @@ class FakeTokenStore final : public TokenStore {
     return out;
   }
 
-  absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event) override {
+  using TokenStore::InsertToken;
+  absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event,
+                                          std::optional<int> max_live_tokens) override {
     absl::MutexLock lock(&mu_);
     if (absl::Status s = Enter(); !s.ok()) return s;
+    if (max_live_tokens.has_value()) {
+      if (users_.count(token.user_id) == 0) return absl::NotFoundError("no such user");
+      const absl::CivilDay today = UtcDay(token.created_at);
+      const int64_t live = std::count_if(tokens_.begin(), tokens_.end(), [&](const auto& entry) {
+        const TokenRecord& t = entry.second.record;
+        return t.user_id == token.user_id && !t.revoked_at.has_value() && t.expires_on > today;
+      });
+      if (live >= *max_live_tokens) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "user ", token.user_id, " already has ", live, " active tokens, the most allowed"));
+      }
+    }
     if (absl::Status s = CheckInsertable(token); !s.ok()) return s;
     const TokenRecord& record = Insert(token, std::nullopt);
     Record(event);

@@ -45,9 +45,13 @@ const absl::Time kStart =
 constexpr char kExpiry[] = "2027-04-11";
 constexpr char kMissingId[] = "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a";
 
+// A caller authenticated by a token that outlives anything these tests
+// issue (the bound a caller's token sets is tested on its own).
 Principal Caller(const std::string& user_id, Role role) {
-  return Principal{user_id, "Name of " + user_id, user_id + "@example.com", role,
+  Principal caller{user_id, "Name of " + user_id, user_id + "@example.com", role,
                    "token-of-" + user_id};
+  caller.token_expires_on = absl::CivilDay(2030, 1, 1);
+  return caller;
 }
 
 std::vector<std::string> IdsOf(const std::vector<TokenRecord>& tokens) {
@@ -124,7 +128,10 @@ class TokenManagerTest : public ::testing::Test {
   FakeTokenStore store_;
   TokenCodec codec_;
   SeededRandom random_{42};
-  TokenManager manager_{store_, codec_, clock_, random_, TokenManagerOptions{}};
+  // The cap and the rate limit have tests of their own (issuance_policy_test);
+  // here they are out of the way of tests that create hundreds of tokens.
+  TokenManager manager_{store_, codec_, clock_, random_,
+                        TokenManagerOptions{365, 100000, 1e9, 1e9}};
 
   const Principal alice_ = Caller("alice", Role::kUser);
   const Principal bob_ = Caller("bob", Role::kUser);

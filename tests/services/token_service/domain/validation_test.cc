@@ -324,6 +324,29 @@ TEST(ValidateExpiryTest, LeapDayCountsInTheRange) {
   EXPECT_FALSE(ValidateExpiry("expires_on", "2029-02-28", today, 365).ok());
 }
 
+// A token never issues one that outlives it: the issuer's expiry is a bound
+// of its own, and the message names the latest date allowed.
+TEST(ValidateExpiryTest, IssuerExpiryBoundsTheDate) {
+  const absl::CivilDay issuer(2026, 12, 8);
+  EXPECT_EQ(ValidateExpiry("expires_on", "2026-12-08", kToday, 365, issuer).value(), issuer);
+  EXPECT_EQ(ValidateExpiry("expires_on", "2026-11-29", kToday, 365, issuer).value(),
+            absl::CivilDay(2026, 11, 29));
+  const std::string outlives =
+      "expiry date must be 2026-12-08 or earlier: a token cannot issue a token that outlives it";
+  ExpectFieldError(ValidateExpiry("expires_on", "2026-12-09", kToday, 365, issuer).status(),
+                   "expires_on", outlives);
+  // Also past the lifetime: the nearer bound is named.
+  ExpectFieldError(ValidateExpiry("expires_on", "2028-01-01", kToday, 365, issuer).status(),
+                   "expires_on", outlives);
+  // An issuer that outlives the lifetime limit leaves that limit in charge.
+  ExpectFieldError(
+      ValidateExpiry("expires_on", "2027-11-29", kToday, 365, absl::CivilDay(2028, 1, 1)).status(),
+      "expires_on", "expiry date must be at most 365 days ahead (2027-11-28 or earlier)");
+  // Other rules come first.
+  ExpectFieldError(ValidateExpiry("expires_on", "2026-11-28", kToday, 365, issuer).status(),
+                   "expires_on", "expiry date must be after 2026-11-28");
+}
+
 TEST(ValidateDateTest, ParsesWithoutRangeRules) {
   EXPECT_EQ(ValidateDate("expires_before", "1999-01-01").value(), absl::CivilDay(1999, 1, 1));
   ExpectFieldError(ValidateDate("expires_before", "").status(), "expires_before",
