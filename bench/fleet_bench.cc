@@ -201,9 +201,12 @@ class DbSampler {
     }
   }
 
-  DbSample Sample() {
+  // From the sampling thread and the main thread alike: one connection runs
+  // one transaction at a time.
+  DbSample Sample() ABSL_LOCKS_EXCLUDED(mu_) {
     DbSample s;
     if (connection_ == nullptr) return s;
+    absl::MutexLock lock(&mu_);
     try {
       pqxx::nontransaction txn(*connection_);
       const pqxx::row row = txn.exec1(
@@ -224,6 +227,7 @@ class DbSampler {
   }
 
  private:
+  absl::Mutex mu_;
   std::unique_ptr<pqxx::connection> connection_;
 };
 
