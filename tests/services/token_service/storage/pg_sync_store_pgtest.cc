@@ -611,6 +611,24 @@ TEST_F(PgChangeListenerTest, ReconnectsAfterALostConnectionAndReportsAChange) {
   EXPECT_TRUE(WaitForChange(listener));
 }
 
+TEST_F(PgChangeListenerTest, AWaitThatFindsTheDatabaseDownReportsAChangeOnceItIsBack) {
+  PgChangeListener listener(url_);
+  ASSERT_TRUE(listener.Wait(absl::Milliseconds(1)));
+  ASSERT_TRUE(testing::SharedPostgres().Stop().ok());
+  // One long wait spans the whole outage. It must not give up on its first
+  // failed reconnection and sleep out its timeout: it keeps trying, and
+  // reports a change (notifications may have been missed) once it is back.
+  std::optional<bool> result;
+  std::thread waiter([&] { result = listener.Wait(absl::Seconds(60)); });
+  absl::SleepFor(absl::Milliseconds(300));  // a few failed attempts
+  const absl::Status restarted = testing::SharedPostgres().Restart();
+  waiter.join();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  EXPECT_EQ(result, std::optional<bool>(true));
+  CreateUser("bob");
+  EXPECT_TRUE(WaitForChange(listener));
+}
+
 TEST_F(PgChangeListenerTest, InterruptEndsAWaitAndEveryLaterOne) {
   PgChangeListener listener(url_);
   ASSERT_TRUE(listener.Wait(absl::Milliseconds(1)));
