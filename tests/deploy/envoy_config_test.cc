@@ -145,6 +145,19 @@ TEST_P(DeployEnvoyConfigTest, EveryRouteGoesToTheDemoUpstream) {
   EXPECT_EQ(address["port_value"].as<int>(), kDemoUpstreamPort);
 }
 
+TEST_P(DeployEnvoyConfigTest, RefusesHeadersWithUnderscores) {
+  // The upstream trusts x-auth-user-id because Envoy overwrites it. Many
+  // frameworks (CGI's HTTP_X_AUTH_USER_ID, and those that fold `_` into `-`)
+  // would read a client's own `x_auth_user_id` as the same header, and the
+  // sidecar's overwrite does not touch that spelling: such a request must not
+  // get through at all (Envoy answers 400).
+  const YAML::Node options = ConnectionManager()["common_http_protocol_options"];
+  ASSERT_TRUE(options) << "no common_http_protocol_options";
+  ASSERT_TRUE(options["headers_with_underscores_action"])
+      << "headers_with_underscores_action unset";
+  EXPECT_EQ(options["headers_with_underscores_action"].as<std::string>(), "REJECT_REQUEST");
+}
+
 TEST_P(DeployEnvoyConfigTest, HasOnlyTheTwoClusters) {
   EXPECT_EQ(config_["static_resources"]["clusters"].size(), 2u);
 }
