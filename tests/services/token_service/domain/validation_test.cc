@@ -1,8 +1,10 @@
 #include "services/token_service/domain/validation.h"
 
+#include <algorithm>
 #include <climits>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "common/status/field_error.h"
 #include "gmock/gmock.h"
@@ -202,6 +205,50 @@ TEST(NormalizeNameTest, LookAlikesNormalizeToOneName) {
     SCOPED_TRACE(absl::CEscape(b));
     EXPECT_EQ(NormalizeName("name", a).value(), NormalizeName("name", b).value());
   }
+}
+
+// Random mixes of the characters above, valid or not: nothing crashes, and
+// what NormalizeName accepts is a fixed point of it, at most 100 code points,
+// that the name filter accepts too (so a stored name can always be searched).
+TEST(NormalizeNameTest, RandomMixesNormalizeToAFixedPoint) {
+  // One line each: ASCII and controls (NUL is added below); Unicode spaces;
+  // format characters; other ignorables and variation selectors; marks,
+  // letters, Hangul jamo; emoji, CJK, Hebrew, Greek; U+2800 and U+0958
+  // (which NFC decomposes); bytes that are not UTF-8.
+  std::vector<std::string> pieces = absl::StrSplit(
+      "a|Z|0| |\t|\n|\x7f|\xC2\x85|"
+      "\xC2\xA0|\xE3\x80\x80|\xE2\x80\x83|"
+      "\xE2\x80\x8B|\xE2\x80\xAE|\xEF\xBB\xBF|\xC2\xAD|"
+      "\xE3\x85\xA4|\xCD\x8F|\xEF\xB8\x8F|\xF3\xA0\x84\x80|"
+      "\xCC\x81|\xCC\xA3|e|\xC3\xA9|\xE1\x84\x80|\xE1\x85\xA1|"
+      "\xE2\x9D\xA4|\xF0\x9F\x94\x91|\xE8\x91\x9B|\xD7\xA9|\xCE\xA3|"
+      "\xE2\xA0\x80|\xE0\xA5\x98|"
+      "\xFF|\xC3|\xED\xA0\x80|\xF4\x90\x80\x80|\x80",
+      '|');
+  pieces.push_back(std::string(1, '\0'));
+  std::mt19937 random(20261128);
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string input;
+    const int length = static_cast<int>(random() % 40);
+    for (int i = 0; i < length; ++i) input += pieces[random() % pieces.size()];
+    SCOPED_TRACE(absl::CEscape(input));
+    absl::StatusOr<std::string> name = NormalizeName("name", input);
+    absl::StatusOr<std::string> filter = NormalizeNameFilter("name_contains", input);
+    if (filter.ok()) FoldForSearch(*filter);
+    if (!name.ok()) {
+      ASSERT_EQ(FieldOf(name.status()), std::optional<std::string>("name")) << name.status();
+      continue;
+    }
+    ++accepted;
+    ASSERT_EQ(NormalizeName("name", *name).value_or("refused"), *name);
+    ASSERT_TRUE(NormalizeNameFilter("name_contains", *name).ok());
+    const size_t code_points = std::count_if(name->begin(), name->end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    });
+    ASSERT_LE(code_points, kMaxNameChars);
+  }
+  EXPECT_GT(accepted, 200);  // the mix is not all refusals
 }
 
 // --- NormalizeNameFilter / FoldForSearch ---------------------------------------
