@@ -48,6 +48,16 @@ ABSL_FLAG(int, token_create_rate, 30,
           "burst, per token-service process; more are refused RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, token_create_burst, 60,
           "Tokens one caller may have issued at once before --token_create_rate applies");
+ABSL_FLAG(int, auth_failure_rate_per_client, 5,
+          "Failed authentications per second one client address may cause by token lookups "
+          "(unknown, revoked or expired tokens, disabled users) after a burst; beyond it, "
+          "its tokens are answered RESOURCE_EXHAUSTED without a lookup (0: no limit)");
+ABSL_FLAG(int, auth_failure_burst_per_client, 50,
+          "Failed authentications one client address may cause at once before "
+          "--auth_failure_rate_per_client applies");
+ABSL_FLAG(absl::Duration, auth_failure_log_interval, absl::Seconds(10),
+          "Of each such interval, the first 10 calls refused for failed authentication are "
+          "logged one by one and the rest summed up in one line");
 ABSL_FLAG(std::string, user, "", "bootstrap-admin / bootstrap-service: the user id");
 ABSL_FLAG(std::string, expires_on, "",
           "bootstrap-admin / bootstrap-service: expiry date of the printed token "
@@ -73,6 +83,9 @@ constexpr EnvBinding kEnv[] = {
     {"max_live_tokens_per_user", "TOKEN_SERVICE_MAX_LIVE_TOKENS_PER_USER"},
     {"token_create_rate", "TOKEN_SERVICE_TOKEN_CREATE_RATE"},
     {"token_create_burst", "TOKEN_SERVICE_TOKEN_CREATE_BURST"},
+    {"auth_failure_rate_per_client", "TOKEN_SERVICE_AUTH_FAILURE_RATE_PER_CLIENT"},
+    {"auth_failure_burst_per_client", "TOKEN_SERVICE_AUTH_FAILURE_BURST_PER_CLIENT"},
+    {"auth_failure_log_interval", "TOKEN_SERVICE_AUTH_FAILURE_LOG_INTERVAL"},
 };
 
 constexpr char kUsage[] =
@@ -138,6 +151,9 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.max_live_tokens_per_user = absl::GetFlag(FLAGS_max_live_tokens_per_user);
   config.token_create_rate = absl::GetFlag(FLAGS_token_create_rate);
   config.token_create_burst = absl::GetFlag(FLAGS_token_create_burst);
+  config.auth_failure_rate_per_client = absl::GetFlag(FLAGS_auth_failure_rate_per_client);
+  config.auth_failure_burst_per_client = absl::GetFlag(FLAGS_auth_failure_burst_per_client);
+  config.auth_failure_log_interval = absl::GetFlag(FLAGS_auth_failure_log_interval);
   config.bootstrap_user = absl::GetFlag(FLAGS_user);
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
@@ -196,6 +212,16 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   }
   if (config.token_create_burst < 1 || config.token_create_burst > 1000000) {
     return InvalidFlag("token_create_burst", "must be between 1 and 1000000");
+  }
+  if (config.auth_failure_rate_per_client < 0 || config.auth_failure_rate_per_client > 1000000) {
+    return InvalidFlag("auth_failure_rate_per_client", "must be between 0 (no limit) and 1000000");
+  }
+  if (config.auth_failure_burst_per_client < 1 || config.auth_failure_burst_per_client > 1000000) {
+    return InvalidFlag("auth_failure_burst_per_client", "must be between 1 and 1000000");
+  }
+  if (config.auth_failure_log_interval < absl::Seconds(1) ||
+      config.auth_failure_log_interval > absl::Hours(1)) {
+    return InvalidFlag("auth_failure_log_interval", "must be between 1s and 1h");
   }
   if ((config.command == Command::kBootstrapAdmin ||
        config.command == Command::kBootstrapService) &&

@@ -31,6 +31,11 @@ struct ServiceConfig {
   int max_live_tokens_per_user = 100;      // --max_live_tokens_per_user
   int token_create_rate = 30;              // --token_create_rate (per caller, per minute)
   int token_create_burst = 60;             // --token_create_burst
+  // --auth_failure_rate_per_client (per second; 0: no limit),
+  // --auth_failure_burst_per_client, --auth_failure_log_interval
+  int auth_failure_rate_per_client = 5;
+  int auth_failure_burst_per_client = 50;
+  absl::Duration auth_failure_log_interval;
   // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)

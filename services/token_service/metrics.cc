@@ -1,24 +1,38 @@
 #include "services/token_service/metrics.h"
 
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 
 namespace tokens::service {
+namespace {
+
+// One counter family `name` with a series per value of `label`, each read
+// at scrape time from a field of `source.stats()`.
+template <typename Source, typename Stats>
+void AddCounterFamily(metrics::Registry& r, const char* name, const char* help, const char* label,
+                      const Source& source,
+                      std::initializer_list<std::pair<const char*, uint64_t Stats::*>> series) {
+  for (const auto& [value, field] : series) {
+    r.AddCounterFn(name, help, {{label, value}},
+                   [&source, field = field] { return static_cast<double>(source.stats().*field); });
+  }
+}
+
+}  // namespace
 
 void RegisterServiceMetrics(metrics::Registry& r, const MetricSources& s) {
   const PgPool& pool = s.pool;
-  constexpr char kErrors[] = "token_service_db_errors_total";
-  constexpr char kErrorsHelp[] =
+  AddCounterFamily<PgPool, PgPool::Stats>(
+      r, "token_service_db_errors_total",
       "Database trouble by kind: connect (cannot connect), pool_timeout (no free connection), "
-      "connection_lost, query (other errors) and conflict (serialization/deadlock, retried).";
-  const auto error = [&](const char* kind, uint64_t PgPool::Stats::*field) {
-    r.AddCounterFn(kErrors, kErrorsHelp, {{"kind", kind}},
-                   [&pool, field] { return static_cast<double>(pool.stats().*field); });
-  };
-  error("connect", &PgPool::Stats::connect_failures);
-  error("pool_timeout", &PgPool::Stats::pool_timeouts);
-  error("connection_lost", &PgPool::Stats::connections_lost);
-  error("query", &PgPool::Stats::query_errors);
-  error("conflict", &PgPool::Stats::conflicts);
+      "connection_lost, query (other errors) and conflict (serialization/deadlock, retried).",
+      "kind", pool,
+      {{"connect", &PgPool::Stats::connect_failures},
+       {"pool_timeout", &PgPool::Stats::pool_timeouts},
+       {"connection_lost", &PgPool::Stats::connections_lost},
+       {"query", &PgPool::Stats::query_errors},
+       {"conflict", &PgPool::Stats::conflicts}});
   r.AddGaugeFn("token_service_db_connections_open", "Pooled database connections open.", {},
                [&pool] { return static_cast<double>(pool.stats().open_connections); });
   const double pool_size = s.pool_size;
@@ -55,6 +69,29 @@ void RegisterServiceMetrics(metrics::Registry& r, const MetricSources& s) {
                "SyncTokens streams waiting for a thread to authenticate them and read where "
                "they start.",
                {}, [&service] { return static_cast<double>(service.stats().opens_waiting); });
+
+  const Authenticator& auth = s.auth;
+  r.AddCounterFn("token_service_auth_lookups_total",
+                 "Tokens looked up in the database to authenticate a call.", {},
+                 [&auth] { return static_cast<double>(auth.stats().lookups); });
+  using AuthStats = Authenticator::Stats;
+  AddCounterFamily<Authenticator, AuthStats>(
+      r, "token_service_auth_failures_total",
+      "Calls refused for failed authentication, by reason: missing, malformed, unknown, "
+      "revoked, expired, user_disabled, rate_limited (RESOURCE_EXHAUSTED: the client caused "
+      "too many failed lookups; no lookup was made).",
+      "reason", auth,
+      {{"missing", &AuthStats::missing},
+       {"malformed", &AuthStats::malformed},
+       {"unknown", &AuthStats::unknown},
+       {"revoked", &AuthStats::revoked},
+       {"expired", &AuthStats::expired},
+       {"user_disabled", &AuthStats::user_disabled},
+       {"rate_limited", &AuthStats::rate_limited}});
+  r.AddCounterFn("token_service_auth_failures_remembered_total",
+                 "Unknown, revoked or expired tokens answered from memory, without a lookup "
+                 "(counted in token_service_auth_failures_total as well).",
+                 {}, [&auth] { return static_cast<double>(auth.stats().remembered); });
 
   const SnapshotImages& images = s.images;
   constexpr char kReads[] = "token_service_sync_snapshot_reads_total";

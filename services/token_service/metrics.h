@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/metrics/registry.h"
+#include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/change_hub.h"
 #include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_sync_manager.h"
@@ -17,6 +18,7 @@ struct MetricSources {
   const TokenSyncManager& sync;
   const SnapshotImages& images;
   const TokenSyncServiceImpl& sync_service;
+  const Authenticator& auth;
 };
 
 // Registers token_service_* metrics read from `sources` at scrape time (see

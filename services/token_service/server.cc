@@ -27,11 +27,19 @@
 #include "services/token_service/storage/pg_pool.h"
 #include "services/token_service/storage/pg_sync_store.h"
 #include "services/token_service/storage/pg_token_store.h"
+#include "services/token_service/transport/failed_auth_log.h"
 #include "services/token_service/transport/grpc_services.h"
 #include "services/token_service/transport/token_sync_service.h"
 
 namespace tokens::service {
 namespace {
+
+AuthenticatorOptions AuthenticatorFor(const ServiceConfig& config) {
+  AuthenticatorOptions options;
+  options.failures_per_second_per_client = config.auth_failure_rate_per_client;
+  options.failure_burst_per_client = config.auth_failure_burst_per_client;
+  return options;
+}
 
 // Everything a running token-service is made of, wired once.
 struct Components {
@@ -39,7 +47,7 @@ struct Components {
       : codec(config.token_prefix),
         pool(config.database_url, PgPool::Options{config.db_pool_size}),
         store(pool),
-        auth(store, codec, clock),
+        auth(store, codec, clock, AuthenticatorFor(config)),
         tokens(store, codec, clock, random,
                {config.max_token_lifetime_days, config.max_live_tokens_per_user,
                 static_cast<double>(config.token_create_rate),
@@ -103,14 +111,19 @@ int RunServer(const ServiceConfig& config) {
   metrics::RpcMetrics user_metrics(registry, "tokens.v1.UserService");
   metrics::RpcMetrics sync_metrics(registry, "tokens.v1.TokenSync");
 
-  TokenServiceImpl token_service(c.auth, c.tokens, &token_metrics);
-  UserServiceImpl user_service(c.auth, c.users, &user_metrics);
+  FailedAuthLogOptions failed_auth_options;
+  failed_auth_options.interval = config.auth_failure_log_interval;
+  FailedAuthLog failed_auth(c.clock, failed_auth_options);
+  failed_auth.StartFlushing();
+  TokenServiceImpl token_service(c.auth, c.tokens, &token_metrics, &failed_auth);
+  UserServiceImpl user_service(c.auth, c.users, &user_metrics, &failed_auth);
   TokenSyncServiceOptions sync_service_options;
   sync_service_options.stall_timeout = config.sync_stall_timeout;
   sync_service_options.max_waiting_opens = static_cast<size_t>(config.sync_max_streams);
-  TokenSyncServiceImpl sync_service(c.auth, sync, images, c.clock, &sync_metrics,
+  TokenSyncServiceImpl sync_service(c.auth, sync, images, c.clock, &sync_metrics, &failed_auth,
                                     sync_service_options);
-  RegisterServiceMetrics(registry, {c.pool, config.db_pool_size, hub, sync, images, sync_service});
+  RegisterServiceMetrics(registry,
+                         {c.pool, config.db_pool_size, hub, sync, images, sync_service, c.auth});
   metrics::HttpExporter exporter(registry);
   if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
 

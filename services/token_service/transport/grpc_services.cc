@@ -33,8 +33,8 @@ absl::Status WriteUser(const absl::StatusOr<User>& user, v1::User* resp) {
 }  // namespace
 
 TokenServiceImpl::TokenServiceImpl(const Authenticator& auth, TokenManager& tokens,
-                                   metrics::RpcMetrics* rpc_metrics)
-    : auth_(auth), tokens_(tokens), rpc_metrics_(rpc_metrics) {
+                                   metrics::RpcMetrics* rpc_metrics, FailedAuthLog* failed_auth)
+    : auth_(auth), tokens_(tokens), rpc_metrics_(rpc_metrics), failed_auth_(failed_auth) {
   const std::string service = "tokens.v1.TokenService.";
   ParseRequestsOf(this, service + "CreateToken", &TokenServiceImpl::CreateToken, rpc_metrics);
   ParseRequestsOf(this, service + "ListTokens", &TokenServiceImpl::ListTokens, rpc_metrics);
@@ -49,7 +49,7 @@ TokenServiceImpl::TokenServiceImpl(const Authenticator& auth, TokenManager& toke
 grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* ctx,
                                            const v1::CreateTokenRequest* req,
                                            v1::CreateTokenResponse* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "CreateToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "CreateToken", [&](const Principal& caller) {
     return WriteIssued(
         tokens_.CreateToken(caller, {req->name(), req->expires_on(), req->user_id()}), resp);
   });
@@ -58,7 +58,7 @@ grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* ctx,
 grpc::Status TokenServiceImpl::ListTokens(grpc::ServerContext* ctx,
                                           const v1::ListTokensRequest* req,
                                           v1::ListTokensResponse* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "ListTokens",
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "ListTokens",
                [&](const Principal& caller) -> absl::Status {
                  absl::StatusOr<std::optional<TokenStatus>> status =
                      StatusFromProto("status", req->status());
@@ -76,14 +76,14 @@ grpc::Status TokenServiceImpl::ListTokens(grpc::ServerContext* ctx,
 
 grpc::Status TokenServiceImpl::GetToken(grpc::ServerContext* ctx, const v1::GetTokenRequest* req,
                                         v1::Token* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "GetToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "GetToken", [&](const Principal& caller) {
     return WriteToken(tokens_.GetToken(caller, req->id()), resp);
   });
 }
 
 grpc::Status TokenServiceImpl::RevokeToken(grpc::ServerContext* ctx,
                                            const v1::RevokeTokenRequest* req, v1::Token* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "RevokeToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "RevokeToken", [&](const Principal& caller) {
     return WriteToken(tokens_.RevokeToken(caller, req->id()), resp);
   });
 }
@@ -91,14 +91,14 @@ grpc::Status TokenServiceImpl::RevokeToken(grpc::ServerContext* ctx,
 grpc::Status TokenServiceImpl::RotateToken(grpc::ServerContext* ctx,
                                            const v1::RotateTokenRequest* req,
                                            v1::RotateTokenResponse* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "RotateToken", [&](const Principal& caller) {
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "RotateToken", [&](const Principal& caller) {
     return WriteIssued(tokens_.RotateToken(caller, req->id()), resp);
   });
 }
 
 grpc::Status TokenServiceImpl::GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest*,
                                           v1::GetProfileResponse* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "GetProfile",
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "GetProfile",
                [&](const Principal& caller) -> absl::Status {
                  absl::StatusOr<User> user = tokens_.GetProfile(caller);
                  if (!user.ok()) return user.status();
@@ -113,20 +113,21 @@ grpc::Status TokenServiceImpl::GetProfile(grpc::ServerContext* ctx, const v1::Ge
 grpc::Status TokenServiceImpl::ListTokenEvents(grpc::ServerContext* ctx,
                                                const v1::ListTokenEventsRequest* req,
                                                v1::ListTokenEventsResponse* resp) {
-  return Serve(
-      auth_, rpc_metrics_, ctx, "ListTokenEvents", [&](const Principal& caller) -> absl::Status {
-        absl::StatusOr<TokenManager::EventPage> page = tokens_.ListEvents(
-            caller, {req->page_size(), req->page_token(), req->user_id(), req->token_id()});
-        if (!page.ok()) return page.status();
-        for (const TokenEvent& event : page->events) ToProto(event, resp->add_events());
-        resp->set_next_page_token(page->next_page_token);
-        return absl::OkStatus();
-      });
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "ListTokenEvents",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<TokenManager::EventPage> page = tokens_.ListEvents(
+                     caller,
+                     {req->page_size(), req->page_token(), req->user_id(), req->token_id()});
+                 if (!page.ok()) return page.status();
+                 for (const TokenEvent& event : page->events) ToProto(event, resp->add_events());
+                 resp->set_next_page_token(page->next_page_token);
+                 return absl::OkStatus();
+               });
 }
 
 UserServiceImpl::UserServiceImpl(const Authenticator& auth, UserManager& users,
-                                 metrics::RpcMetrics* rpc_metrics)
-    : auth_(auth), users_(users), rpc_metrics_(rpc_metrics) {
+                                 metrics::RpcMetrics* rpc_metrics, FailedAuthLog* failed_auth)
+    : auth_(auth), users_(users), rpc_metrics_(rpc_metrics), failed_auth_(failed_auth) {
   const std::string service = "tokens.v1.UserService.";
   ParseRequestsOf(this, service + "CreateUser", &UserServiceImpl::CreateUser, rpc_metrics);
   ParseRequestsOf(this, service + "ListUsers", &UserServiceImpl::ListUsers, rpc_metrics);
@@ -135,31 +136,32 @@ UserServiceImpl::UserServiceImpl(const Authenticator& auth, UserManager& users,
 
 grpc::Status UserServiceImpl::CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
                                          v1::User* resp) {
-  return Serve(
-      auth_, rpc_metrics_, ctx, "CreateUser", [&](const Principal& caller) -> absl::Status {
-        absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
-        if (!role.ok()) return role.status();
-        return WriteUser(
-            users_.CreateUser(caller, {req->user_id(), req->display_name(), req->email(), *role}),
-            resp);
-      });
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "CreateUser",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
+                 if (!role.ok()) return role.status();
+                 return WriteUser(users_.CreateUser(caller, {req->user_id(), req->display_name(),
+                                                             req->email(), *role}),
+                                  resp);
+               });
 }
 
 grpc::Status UserServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest* req,
                                         v1::ListUsersResponse* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "ListUsers", [&](const Principal& caller) -> absl::Status {
-    absl::StatusOr<UserManager::UserPage> page =
-        users_.ListUsers(caller, req->page_size(), req->page_token());
-    if (!page.ok()) return page.status();
-    for (const User& user : page->users) ToProto(user, resp->add_users());
-    resp->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "ListUsers",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<UserManager::UserPage> page =
+                     users_.ListUsers(caller, req->page_size(), req->page_token());
+                 if (!page.ok()) return page.status();
+                 for (const User& user : page->users) ToProto(user, resp->add_users());
+                 resp->set_next_page_token(page->next_page_token);
+                 return absl::OkStatus();
+               });
 }
 
 grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* ctx, const v1::UpdateUserRequest* req,
                                          v1::User* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "UpdateUser",
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "UpdateUser",
                [&](const Principal& caller) -> absl::Status {
                  UserUpdate update;
                  update.user_id = req->user_id();

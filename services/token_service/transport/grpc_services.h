@@ -17,9 +17,12 @@ namespace tokens::service {
 // so that a request that does not parse is INVALID_ARGUMENT.
 class TokenServiceImpl final : public ParsesOwnRequests<v1::TokenService::Service> {
  public:
-  // `rpc_metrics` (optional) records each call's handling time and code.
+  // `rpc_metrics` (optional) records each call's handling time and code;
+  // `failed_auth` (optional) takes the log lines of calls whose caller did
+  // not authenticate, which are otherwise written one by one.
   TokenServiceImpl(const Authenticator& auth, TokenManager& tokens,
-                   metrics::RpcMetrics* rpc_metrics = nullptr);
+                   metrics::RpcMetrics* rpc_metrics = nullptr,
+                   FailedAuthLog* failed_auth = nullptr);
 
   grpc::Status CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
                            v1::CreateTokenResponse* resp) override;
@@ -40,12 +43,13 @@ class TokenServiceImpl final : public ParsesOwnRequests<v1::TokenService::Servic
   const Authenticator& auth_;
   TokenManager& tokens_;
   metrics::RpcMetrics* const rpc_metrics_;
+  FailedAuthLog* const failed_auth_;
 };
 
 class UserServiceImpl final : public ParsesOwnRequests<v1::UserService::Service> {
  public:
   UserServiceImpl(const Authenticator& auth, UserManager& users,
-                  metrics::RpcMetrics* rpc_metrics = nullptr);
+                  metrics::RpcMetrics* rpc_metrics = nullptr, FailedAuthLog* failed_auth = nullptr);
 
   grpc::Status CreateUser(grpc::ServerContext* ctx, const v1::CreateUserRequest* req,
                           v1::User* resp) override;
@@ -58,6 +62,7 @@ class UserServiceImpl final : public ParsesOwnRequests<v1::UserService::Service>
   const Authenticator& auth_;
   UserManager& users_;
   metrics::RpcMetrics* const rpc_metrics_;
+  FailedAuthLog* const failed_auth_;
 };
 
 }  // namespace tokens::service

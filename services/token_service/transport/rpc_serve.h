@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc/peer_address.h"
 #include "common/grpc/request_parsing.h"
 #include "common/log/json_logger.h"
 #include "common/metrics/rpc_metrics.h"
@@ -20,6 +21,7 @@
 #include "grpcpp/support/sync_stream.h"
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/model.h"
+#include "services/token_service/transport/failed_auth_log.h"
 #include "services/token_service/transport/status_conversion.h"
 
 // What every token-service RPC handler does around its use case; shared by
@@ -41,37 +43,53 @@ inline absl::StatusOr<std::optional<absl::string_view>> AuthorizationOf(
   return absl::string_view(first->second.data(), first->second.size());
 }
 
-// Writes the access-log line of a finished call and, with `rpc_metrics`,
-// records its handling time by code; returns `status` as gRPC's. The line
-// names the method, the caller ("-" when unknown) and the outcome; never
-// metadata or request fields, which may hold secrets.
-inline grpc::Status FinishCall(metrics::RpcMetrics* rpc_metrics, absl::string_view method,
-                               absl::string_view who, const absl::Status& status,
-                               absl::Duration elapsed) {
-  static const auto log = Logger("rpc");
-  const double ms = absl::ToDoubleMilliseconds(elapsed);
-  if (status.ok()) {
-    log->info("{} user={} code=OK ms={:.2f}", method, who, ms);
-  } else {
-    log->info("{} user={} code={} ms={:.2f} error=\"{}\"", method, who,
-              absl::StatusCodeToString(status.code()), ms, status.message());
-  }
+// Records a finished call's handling time by code, with `rpc_metrics`, and
+// returns `status` as gRPC's.
+inline grpc::Status RecordCall(metrics::RpcMetrics* rpc_metrics, absl::string_view method,
+                               const absl::Status& status, absl::Duration elapsed) {
   grpc::Status result = ToGrpcStatus(status);
   if (rpc_metrics != nullptr) rpc_metrics->Record(method, result.error_code(), elapsed);
   return result;
 }
 
-// Authenticates, runs `handler(principal)`, then FinishCall.
+// Writes the access-log line of a finished call (AccessLine), then
+// RecordCall.
+inline grpc::Status FinishCall(metrics::RpcMetrics* rpc_metrics, absl::string_view method,
+                               absl::string_view who, const absl::Status& status,
+                               absl::Duration elapsed) {
+  static const auto log = Logger("rpc");
+  log->info("{}", AccessLine(method, who, status, elapsed));
+  return RecordCall(rpc_metrics, method, status, elapsed);
+}
+
+// FinishCall for a call whose caller did not authenticate: its line goes to
+// `failed_auth` (which writes a few and sums up the rest) when there is one.
+inline grpc::Status FinishUnauthenticated(metrics::RpcMetrics* rpc_metrics,
+                                          FailedAuthLog* failed_auth, absl::string_view method,
+                                          absl::string_view client, const absl::Status& status,
+                                          absl::Duration elapsed) {
+  if (failed_auth == nullptr) return FinishCall(rpc_metrics, method, "-", status, elapsed);
+  failed_auth->Record(method, client, status, elapsed);
+  return RecordCall(rpc_metrics, method, status, elapsed);
+}
+
+// Authenticates (by the caller's address too: see Authenticator), runs
+// `handler(principal)`, then FinishCall, or FinishUnauthenticated.
 template <typename Handler>
 grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
-                   grpc::ServerContext* ctx, absl::string_view method, Handler&& handler) {
+                   FailedAuthLog* failed_auth, grpc::ServerContext* ctx, absl::string_view method,
+                   Handler&& handler) {
   const absl::Time start = absl::Now();
+  const std::string client = PeerHost(ctx->peer());
   const absl::StatusOr<std::optional<absl::string_view>> authorization = AuthorizationOf(*ctx);
   absl::StatusOr<Principal> caller =
-      authorization.ok() ? auth.Authenticate(*authorization) : authorization.status();
-  absl::Status status = caller.ok() ? handler(*caller) : caller.status();
-  return FinishCall(rpc_metrics, method, caller.ok() ? caller->user_id : "-", status,
-                    absl::Now() - start);
+      authorization.ok() ? auth.Authenticate(*authorization, client) : authorization.status();
+  if (!caller.ok()) {
+    return FinishUnauthenticated(rpc_metrics, failed_auth, method, client, caller.status(),
+                                 absl::Now() - start);
+  }
+  const absl::Status status = handler(*caller);
+  return FinishCall(rpc_metrics, method, caller->user_id, status, absl::Now() - start);
 }
 
 // A generated service base (`v1::TokenService::Service`, or one with other

@@ -73,6 +73,10 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
     }
     const absl::StatusOr<std::optional<absl::string_view>> value = AuthorizationOf(*ctx_);
     if (!value.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        unauthenticated_ = true;
+      }
       EndWith(value.status());
       return;
     }
@@ -93,32 +97,25 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
   // From the checker: drops the stream if a write has waited longer than
   // the stall timeout, ends it once its caller's token has expired.
   void Check(absl::Time now) {
-    bool stalled = false;
-    std::string user;
     {
       absl::MutexLock lock(&mu_);
       if (finished_) return;
-      user = user_;
       if (write_in_flight_ && !end_.has_value() &&
           absl::Now() - write_started_ >= service_.options_.stall_timeout) {
-        stalled = true;
-        end_ = absl::ResourceExhaustedError(
-            absl::StrCat("the caller took no message for ",
-                         absl::FormatDuration(service_.options_.stall_timeout),
-                         " (--sync_stall_timeout); stream dropped"));
+        const std::string stall = absl::FormatDuration(service_.options_.stall_timeout);
+        end_ = absl::ResourceExhaustedError(absl::StrCat(
+            "the caller took no message for ", stall, " (--sync_stall_timeout); stream dropped"));
+        // Counted and logged before the caller can see the stream end.
+        static const auto log = Logger("feed");
+        log->warn("SyncTokens stream of user={} peer={} dropped: no message taken for {}", user_,
+                  ctx_peer_, stall);
+        service_.CountStall();
         // Fails the outstanding write (OnWriteDone(false)); the reaction
         // runs on gRPC's threads, never inline, so mu_ may be held.
         ctx_->TryCancel();
       } else if (session_ != nullptr && !end_.has_value()) {
         if (absl::Status s = session_->CheckNotExpired(now); !s.ok()) end_ = s;
       }
-    }
-    if (stalled) {
-      static const auto log = Logger("feed");
-      log->warn("SyncTokens stream of user={} peer={} dropped: no message taken for {}", user,
-                ctx_peer_, absl::FormatDuration(service_.options_.stall_timeout));
-      absl::MutexLock lock(&service_.mu_);
-      ++service_.stalled_;
     }
     Advance();
   }
@@ -158,13 +155,14 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
       if (abandoned) opening_ = false;
     }
     if (!abandoned) {
-      absl::StatusOr<Principal> caller = service_.auth_.Authenticate(authorization);
+      absl::StatusOr<Principal> caller = service_.auth_.Authenticate(authorization, ctx_client_);
       absl::StatusOr<std::unique_ptr<FeedSession>> session =
           caller.ok() ? service_.sync_.Open(*caller, from_version, Wake()) : caller.status();
       if (session.ok()) LogOpened(**session, from_version);
       absl::MutexLock lock(&mu_);
       opening_ = false;
       if (caller.ok()) user_ = caller->user_id;
+      unauthenticated_ = !caller.ok();
       if (!session.ok() && !end_.has_value()) end_ = session.status();
       if (session.ok()) session_ = *std::move(session);
     }
@@ -196,6 +194,7 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
     std::optional<absl::Status> finish;
     std::unique_ptr<FeedSession> session;
     std::string user;
+    bool unauthenticated = false;
     {
       absl::MutexLock lock(&mu_);
       if (finished_ || write_in_flight_) return;
@@ -214,12 +213,16 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
         finish = *end_;
         session = std::move(session_);
         user = user_;
+        unauthenticated = unauthenticated_;
       }
     }
     if (finish.has_value()) {
       session.reset();  // leaves the hub, frees its place under the caps
-      Finish(
-          FinishCall(service_.rpc_metrics_, "SyncTokens", user, *finish, absl::Now() - started_));
+      const absl::Duration elapsed = absl::Now() - started_;
+      Finish(unauthenticated
+                 ? FinishUnauthenticated(service_.rpc_metrics_, service_.failed_auth_, "SyncTokens",
+                                         ctx_client_, *finish, elapsed)
+                 : FinishCall(service_.rpc_metrics_, "SyncTokens", user, *finish, elapsed));
       return;
     }
     StartWrite(&writing_);
@@ -246,12 +249,14 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
   TokenSyncServiceImpl& service_;
   grpc::CallbackServerContext* const ctx_;
   const std::string ctx_peer_ = ctx_->peer();
+  const std::string ctx_client_ = PeerHost(ctx_peer_);  // its IP address, for the Authenticator
   const absl::Time started_;
   std::shared_ptr<Stream> self_;  // until OnDone
 
   absl::Mutex mu_;
   bool opening_ ABSL_GUARDED_BY(mu_) = true;
-  std::string user_ ABSL_GUARDED_BY(mu_) = "-";  // the caller once authenticated
+  std::string user_ ABSL_GUARDED_BY(mu_) = "-";        // the caller once authenticated
+  bool unauthenticated_ ABSL_GUARDED_BY(mu_) = false;  // refused by the Authenticator
   std::unique_ptr<FeedSession> session_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -264,12 +269,14 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
 TokenSyncServiceImpl::TokenSyncServiceImpl(const Authenticator& auth, TokenSyncManager& sync,
                                            SnapshotImages& images, const Clock& clock,
                                            metrics::RpcMetrics* rpc_metrics,
+                                           FailedAuthLog* failed_auth,
                                            TokenSyncServiceOptions options)
     : auth_(auth),
       sync_(sync),
       images_(images),
       clock_(clock),
       rpc_metrics_(rpc_metrics),
+      failed_auth_(failed_auth),
       options_(options),
       opener_(options.open_threads, options.max_waiting_opens),
       checker_([this] {
@@ -311,6 +318,11 @@ void TokenSyncServiceImpl::CheckStreams() {
   images_.ReleaseIdle(options_.snapshot_idle);
 }
 
+void TokenSyncServiceImpl::CountStall() {
+  absl::MutexLock lock(&mu_);
+  ++stalled_;
+}
+
 TokenSyncServiceImpl::Stats TokenSyncServiceImpl::stats() const {
   Stats stats;
   stats.opens_waiting = opener_.stats().queued;
@@ -322,21 +334,22 @@ TokenSyncServiceImpl::Stats TokenSyncServiceImpl::stats() const {
 grpc::Status TokenSyncServiceImpl::ReportUsage(grpc::ServerContext* ctx,
                                                const v1::ReportUsageRequest* req,
                                                v1::ReportUsageResponse* resp) {
-  return Serve(
-      auth_, rpc_metrics_, ctx, "ReportUsage", [&](const Principal& caller) -> absl::Status {
-        absl::StatusOr<std::vector<TokenSyncManager::UsageReport>> usages = UsagesFromProto(*req);
-        if (!usages.ok()) return usages.status();
-        absl::StatusOr<int> updated = sync_.ReportUsage(caller, *usages);
-        if (!updated.ok()) return updated.status();
-        resp->set_updated(*updated);
-        return absl::OkStatus();
-      });
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "ReportUsage",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<std::vector<TokenSyncManager::UsageReport>> usages =
+                     UsagesFromProto(*req);
+                 if (!usages.ok()) return usages.status();
+                 absl::StatusOr<int> updated = sync_.ReportUsage(caller, *usages);
+                 if (!updated.ok()) return updated.status();
+                 resp->set_updated(*updated);
+                 return absl::OkStatus();
+               });
 }
 
 grpc::Status TokenSyncServiceImpl::LookupToken(grpc::ServerContext* ctx,
                                                const v1::LookupTokenRequest* req,
                                                v1::LookupTokenResponse* resp) {
-  return Serve(auth_, rpc_metrics_, ctx, "LookupToken",
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "LookupToken",
                [&](const Principal& caller) -> absl::Status {
                  absl::StatusOr<SyncLookup> found = sync_.LookupToken(caller, req->token_hash());
                  if (!found.ok()) return found.status();

@@ -56,11 +56,12 @@ class TokenSyncServiceImpl final
     : public ParsesOwnRequests<
           v1::TokenSync::WithRawCallbackMethod_SyncTokens<v1::TokenSync::Service>> {
  public:
+  // `failed_auth` (optional): see TokenServiceImpl.
   // `rpc_metrics` (optional) records each call's handling time and code
   // (for SyncTokens: the stream's lifetime).
   TokenSyncServiceImpl(const Authenticator& auth, TokenSyncManager& sync, SnapshotImages& images,
                        const Clock& clock, metrics::RpcMetrics* rpc_metrics = nullptr,
-                       TokenSyncServiceOptions options = {});
+                       FailedAuthLog* failed_auth = nullptr, TokenSyncServiceOptions options = {});
   // Stops the checker; the server must have shut down.
   ~TokenSyncServiceImpl() override;
 
@@ -82,12 +83,14 @@ class TokenSyncServiceImpl final
   class Stream;
 
   void CheckStreams();
+  void CountStall();
 
   const Authenticator& auth_;
   TokenSyncManager& sync_;
   SnapshotImages& images_;
   const Clock& clock_;
   metrics::RpcMetrics* const rpc_metrics_;
+  FailedAuthLog* const failed_auth_;
   const TokenSyncServiceOptions options_;
   WorkerPool opener_;
 

@@ -1,6 +1,7 @@
 // Requests no well-behaved client sends, against the real token-service over
 // real gRPC: each case asserts the answer the caller gets and what the
 // server writes to its log.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -8,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/token/random.h"
+#include "common/token/token_codec.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
@@ -18,6 +23,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/prometheus_text.h"
 
 namespace tokens::testing {
 namespace {
@@ -92,8 +98,6 @@ class HostileRequestTest : public TokenServiceTest {
     return tokens_->GetProfile(WithAuthorizations(authorizations).get(), request, &response);
   }
 
-  // Proxies and libraries disagree on which of two copies counts; the sidecar
-  // and the client library refuse them, and so does token-service.
   // Sends `bytes` as the request of `method` ("/tokens.v1.TokenService/
   // CreateToken") as the admin, however they parse.
   grpc::Status RawCall(const std::string& method, const std::string& bytes) {
@@ -110,6 +114,12 @@ class HostileRequestTest : public TokenServiceTest {
                    });
     done.WaitForNotification();
     return status;
+  }
+
+  double Metric(const std::string& series) {
+    absl::StatusOr<MetricsText> scraped = ScrapeMetrics(service_->metrics_address());
+    EXPECT_TRUE(scraped.ok()) << scraped.status();
+    return scraped.ok() ? scraped->Value(series) : -1;
   }
 
   // Every line token-service wrote to stderr so far that is not one JSON
@@ -179,6 +189,8 @@ TEST_F(HostileRequestTest, ARequestThatDoesNotParseIsInvalidArgument) {
   EXPECT_THAT(LinesThatAreNotJson(), ::testing::IsEmpty());
 }
 
+// Proxies and libraries disagree on which of two copies counts; the sidecar
+// and the client library refuse them, and so does token-service.
 TEST_F(HostileRequestTest, TwoAuthorizationHeadersAreRefusedEvenWhenBothAreValid) {
   const std::string bearer = "Bearer " + admin_token_;
   ASSERT_TRUE(GetProfile({bearer}).ok());
@@ -203,6 +215,76 @@ TEST_F(HostileRequestTest, TwoAuthorizationHeadersOpenNoSyncTokensStream) {
   const grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
   EXPECT_EQ(status.error_message(), "more than one authorization header");
+}
+
+// The defaults: a client address may cause 5 failed authentications a
+// second after a burst of 50; of each 10 s, 10 failed calls are logged one
+// by one and the rest summed up in one line.
+constexpr double kFailureRate = 5;
+constexpr double kFailureBurst = 50;
+constexpr int kDetailedPerInterval = 10;
+constexpr double kLogIntervalSeconds = 10;
+constexpr char kLookups[] = "token_service_auth_lookups_total";
+
+TEST_F(HostileRequestTest, AFloodOfUnknownTokensCostsABoundedNumberOfLookupsAndLogLines) {
+  constexpr int kGuesses = 1000;
+  TokenCodec codec("utk");
+  SystemRandom random;
+  std::vector<std::string> guesses;
+  for (int i = 0; i < kGuesses; ++i) guesses.push_back(codec.Generate(random));
+
+  const double lookups_before = Metric(kLookups);
+  EXPECT_GE(lookups_before, 0) << kLookups << " is not exported";
+  const size_t log_before = service_->process().Stderr().size();
+  const absl::Time start = absl::Now();
+  int unauthenticated = 0;
+  int exhausted = 0;
+  std::string remembered;  // the last guess that was looked up and found unknown
+  for (const std::string& guess : guesses) {
+    const grpc::Status status = GetProfile({"Bearer " + guess});
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      EXPECT_EQ(status.error_message(), "unknown token");
+      ++unauthenticated;
+      remembered = guess;
+    } else {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << status.error_message();
+      ++exhausted;
+    }
+  }
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+
+  // Each distinct guess let through costs one lookup; the bound follows from
+  // the token bucket and the time the flood took, whatever that was.
+  const double lookups = Metric(kLookups) - lookups_before;
+  EXPECT_EQ(lookups, unauthenticated);
+  EXPECT_LE(lookups, kFailureBurst + kFailureRate * elapsed + 1) << "over " << elapsed << " s";
+  EXPECT_GT(exhausted, 0);
+
+  // At most the detailed lines of each interval the flood touched and one
+  // summary line each, instead of a line per call.
+  const std::string flood_log = service_->process().Stderr().substr(log_before);
+  const int intervals = static_cast<int>(elapsed / kLogIntervalSeconds) + 2;
+  EXPECT_LE(std::count(flood_log.begin(), flood_log.end(), '\n'),
+            intervals * (kDetailedPerInterval + 1))
+      << flood_log.substr(0, 2000);
+
+  // An unknown token just looked up costs nothing more, even from an
+  // address over its limit.
+  ASSERT_FALSE(remembered.empty());
+  const double lookups_after = Metric(kLookups);
+  for (int i = 0; i < 100; ++i) {
+    const grpc::Status status = GetProfile({"Bearer " + remembered});
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  }
+  EXPECT_EQ(Metric(kLookups), lookups_after);
+
+  // What was not logged one by one is summed up once its interval is over.
+  absl::StatusOr<std::string> summary = service_->process().WaitForStderr(
+      R"((\d+) more failed authentications in the last)", std::chrono::seconds(60));
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  const std::string log = service_->process().Stderr();
+  for (const std::string& guess : guesses) ASSERT_FALSE(absl::StrContains(log, guess));
 }
 
 }  // namespace

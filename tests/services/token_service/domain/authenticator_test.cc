@@ -197,5 +197,192 @@ TEST_F(AuthenticatorTest, OtherStoreErrorsAreNotMistakenForUnknownTokens) {
   EXPECT_THAT(Authenticate("Bearer " + secret), HasCode(absl::StatusCode::kInternal));
 }
 
+// The limits, with a fake clock: the negative cache of unknown hashes and
+// each client's budget of failed lookups.
+class AuthenticatorLimitsTest : public AuthenticatorTest {
+ protected:
+  static constexpr char kAttacker[] = "203.0.113.7";
+  static constexpr char kNeighbour[] = "198.51.100.1";
+
+  // A well-formed token no one has.
+  std::string Unknown() { return codec_.Generate(random_); }
+
+  absl::StatusOr<Principal> From(const std::string& client, const std::string& token,
+                                 const Authenticator& auth) {
+    return auth.Authenticate("Bearer " + token, client);
+  }
+
+  AuthenticatorOptions Options(double rate, double burst) {
+    AuthenticatorOptions options;
+    options.failures_per_second_per_client = rate;
+    options.failure_burst_per_client = burst;
+    return options;
+  }
+};
+
+TEST_F(AuthenticatorLimitsTest, AnUnknownTokenIsRememberedForItsTtlWithoutAnotherLookup) {
+  AuthenticatorOptions options;
+  options.remember_failures_for = absl::Seconds(10);
+  Authenticator auth(store_, codec_, clock_, options);
+  const std::string unknown = Unknown();
+  const int before = store_.calls();
+  EXPECT_THAT(From(kAttacker, unknown, auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(store_.calls(), before + 1);
+  clock_.Advance(absl::Seconds(9));
+  for (int i = 0; i < 100; ++i) {
+    absl::StatusOr<Principal> again = From(kAttacker, unknown, auth);
+    EXPECT_EQ(again.status().message(), "unknown token");
+  }
+  EXPECT_EQ(store_.calls(), before + 1);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_THAT(From(kAttacker, unknown, auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(store_.calls(), before + 2);
+  EXPECT_EQ(auth.stats().unknown, 102u);
+  EXPECT_EQ(auth.stats().remembered, 100u);
+  EXPECT_EQ(auth.stats().lookups, 2u);
+}
+
+TEST_F(AuthenticatorLimitsTest, RememberedUnknownHashesAreBoundedAndTheOldestGoFirst) {
+  AuthenticatorOptions options;
+  options.max_remembered = 2;
+  Authenticator auth(store_, codec_, clock_, options);
+  const std::string a = Unknown(), b = Unknown(), c = Unknown();
+  for (const std::string& token : {a, b, c}) From(kAttacker, token, auth).IgnoreError();
+  const int before = store_.calls();
+  From(kAttacker, c, auth).IgnoreError();
+  From(kAttacker, b, auth).IgnoreError();
+  EXPECT_EQ(store_.calls(), before);  // still remembered
+  From(kAttacker, a, auth).IgnoreError();
+  EXPECT_EQ(store_.calls(), before + 1);  // forgotten, looked up again
+}
+
+TEST_F(AuthenticatorLimitsTest, AClientOverItsBudgetIsRefusedWithoutALookupOthersAreNot) {
+  Authenticator auth(store_, codec_, clock_, Options(/*rate=*/1, /*burst=*/3));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(From(kAttacker, Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  }
+  const int before = store_.calls();
+  absl::StatusOr<Principal> limited = From(kAttacker, Unknown(), auth);
+  EXPECT_THAT(limited, HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(std::string(limited.status().message()), HasSubstr("too many failed"));
+  EXPECT_EQ(store_.calls(), before);
+  // Another address has its own budget.
+  EXPECT_THAT(From(kNeighbour, Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(store_.calls(), before + 1);
+  // The budget refills at the rate.
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_THAT(From(kAttacker, Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From(kAttacker, Unknown(), auth), HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(auth.stats().rate_limited, 2u);
+}
+
+TEST_F(AuthenticatorLimitsTest, ARememberedUnknownTokenIsAnsweredEvenOverTheBudget) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 1));
+  const std::string unknown = Unknown();
+  EXPECT_THAT(From(kAttacker, unknown, auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From(kAttacker, Unknown(), auth), HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(From(kAttacker, unknown, auth).status().message(), "unknown token");
+}
+
+// What the limit costs a client behind the same address as a guesser: its
+// valid tokens never use the budget up, but while it is empty they are
+// refused too (RESOURCE_EXHAUSTED, never UNAUTHENTICATED), until it refills.
+TEST_F(AuthenticatorLimitsTest, ValidTokensUseNoBudgetButWaitWhileItIsEmpty) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 2));
+  const std::string valid = Issue("bob");
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(From(kAttacker, valid, auth).ok());
+  From(kAttacker, Unknown(), auth).IgnoreError();
+  From(kAttacker, Unknown(), auth).IgnoreError();
+  EXPECT_THAT(From(kAttacker, valid, auth), HasCode(absl::StatusCode::kResourceExhausted));
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(From(kAttacker, valid, auth).ok());
+}
+
+// Revoked and expired for good: remembered like unknown tokens.
+TEST_F(AuthenticatorLimitsTest, RevokedAndExpiredTokensAreRememberedAndUseTheBudgetOnce) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 2));
+  std::string id;
+  const std::string revoked = Issue("bob", &id);
+  ASSERT_TRUE(store_.RevokeToken(id, clock_.Now(), TokenEvent{}).ok());
+  const std::string expired = Issue("bob");
+  clock_.Set(StartOfUtcDay(kExpiresOn));
+  const int before = store_.calls();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(From(kAttacker, revoked, auth).status().message(), "token revoked");
+    EXPECT_EQ(From(kAttacker, expired, auth).status().message(), "token expired");
+  }
+  EXPECT_EQ(store_.calls(), before + 2);
+  EXPECT_THAT(From(kAttacker, Unknown(), auth), HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(auth.stats().revoked, 10u);
+  EXPECT_EQ(auth.stats().expired, 10u);
+  EXPECT_EQ(auth.stats().remembered, 18u);
+}
+
+// A disabled user may be enabled again: each try is looked up, and costs.
+TEST_F(AuthenticatorLimitsTest, ADisabledUsersTokenIsLookedUpEachTimeAndUsesTheBudget) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 2));
+  const std::string token = Issue("bob");
+  UserUpdate disable;
+  disable.user_id = "bob";
+  disable.disabled = true;
+  ASSERT_TRUE(store_.UpdateUser(disable, TokenEvent{}).ok());
+  EXPECT_EQ(From(kAttacker, token, auth).status().message(), "user disabled");
+  EXPECT_EQ(From(kAttacker, token, auth).status().message(), "user disabled");
+  EXPECT_THAT(From(kAttacker, token, auth), HasCode(absl::StatusCode::kResourceExhausted));
+  disable.disabled = false;
+  ASSERT_TRUE(store_.UpdateUser(disable, TokenEvent{}).ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(From(kAttacker, token, auth).ok());
+}
+
+TEST_F(AuthenticatorLimitsTest, TrackedClientsAreBoundedAndTheRestShareOneBudget) {
+  AuthenticatorOptions options = Options(/*rate=*/0.001, /*burst=*/1);
+  options.max_tracked_clients = 2;
+  Authenticator auth(store_, codec_, clock_, options);
+  EXPECT_THAT(From("192.0.2.1", Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From("192.0.2.2", Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  // The table is full and nobody in it is idle: the others share a budget.
+  EXPECT_THAT(From("192.0.2.3", Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From("192.0.2.4", Unknown(), auth), HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(From("192.0.2.3", Unknown(), auth), HasCode(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(AuthenticatorLimitsTest, ClientsWithoutAnAddressShareOneBudget) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 1));
+  EXPECT_THAT(From("", Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From("not an address", Unknown(), auth),
+              HasCode(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(AuthenticatorLimitsTest, ZeroRateMeansNoLimit) {
+  Authenticator auth(store_, codec_, clock_, Options(0, 0));
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_THAT(From(kAttacker, Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  }
+  EXPECT_EQ(auth.stats().rate_limited, 0u);
+}
+
+TEST_F(AuthenticatorLimitsTest, StoreOutagesUseNoBudgetAndAreNotRemembered) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 1));
+  const std::string token = Unknown();
+  store_.FailAllCallsWith(absl::UnavailableError("database unavailable"));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(From(kAttacker, token, auth), HasCode(absl::StatusCode::kUnavailable));
+  }
+  EXPECT_EQ(auth.stats().unknown, 0u);
+}
+
+TEST(ClientKeyTest, AnAddressOrItsSlash64) {
+  EXPECT_EQ(ClientKey("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(ClientKey("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("2001:db8:1:2::99"), ClientKey("2001:db8:1:2:ffff::1"));
+  EXPECT_NE(ClientKey("2001:db8:1:2::1"), ClientKey("2001:db8:1:3::1"));
+  EXPECT_EQ(ClientKey("::1"), "::/64");
+  EXPECT_EQ(ClientKey("::ffff:192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(ClientKey(""), "");
+  EXPECT_EQ(ClientKey("localhost"), "");
+  EXPECT_EQ(ClientKey("fe80::1%eth0"), "");
+}
+
 }  // namespace
 }  // namespace tokens::service
