@@ -10,15 +10,16 @@
 namespace tokens {
 namespace {
 
-// Leaked: either library may log from its own threads while the process
-// exits, after static destructors have run.
-spdlog::logger& LibraryLogger(const char* name) {
-  return **new std::shared_ptr<spdlog::logger>(Logger(name));
+// Never destroyed: either library may log from its own threads while the
+// process exits, after static destructors have run. Kept in a static
+// pointer, so LeakSanitizer sees it reachable.
+const std::shared_ptr<spdlog::logger>& LibraryLogger(const char* name) {
+  return *new std::shared_ptr<spdlog::logger>(Logger(name));
 }
 
 void LogFromProtobuf(google::protobuf::LogLevel level, const char* file, int line,
                      const std::string& message) {
-  static spdlog::logger& log = LibraryLogger("protobuf");
+  static const std::shared_ptr<spdlog::logger>* const log = &LibraryLogger("protobuf");
   spdlog::level::level_enum to = spdlog::level::critical;  // LOGLEVEL_FATAL: protobuf aborts next
   switch (level) {
     case google::protobuf::LOGLEVEL_INFO:
@@ -33,15 +34,15 @@ void LogFromProtobuf(google::protobuf::LogLevel level, const char* file, int lin
     default:
       break;
   }
-  log.log(to, "{} ({}:{})", message, file, line);
+  (*log)->log(to, "{} ({}:{})", message, file, line);
 }
 
 void LogFromGrpc(gpr_log_func_args* args) {
-  static spdlog::logger& log = LibraryLogger("grpc");
+  static const std::shared_ptr<spdlog::logger>* const log = &LibraryLogger("grpc");
   spdlog::level::level_enum to = spdlog::level::err;
   if (args->severity == GPR_LOG_SEVERITY_DEBUG) to = spdlog::level::debug;
   if (args->severity == GPR_LOG_SEVERITY_INFO) to = spdlog::level::info;
-  log.log(to, "{} ({}:{})", args->message, args->file, args->line);
+  (*log)->log(to, "{} ({}:{})", args->message, args->file, args->line);
 }
 
 }  // namespace
