@@ -1,8 +1,8 @@
 // Envoy's Check on arbitrary bytes: what parses as a CheckRequest goes
-// through ExtAuthzService's steps (FindAuthorization, ClientAddress, the
-// real Verifier, WriteCheckResponse and AllowBytes), over a TokenCache loaded
-// with the tokens below, and the answer must be a well-formed allow (only for
-// a token that is really good) or a well-formed 401.
+// through ExtAuthzService's steps (FindAuthorization, ChooseClientAddress,
+// the real Verifier, WriteCheckResponse and AllowBytes), over a TokenCache
+// loaded with the tokens below, and the answer must be a well-formed allow
+// (only for a token that is really good) or a well-formed 401.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,6 +26,7 @@
 #include "sidecar/domain/usage.h"
 #include "sidecar/domain/verifier.h"
 #include "sidecar/transport/allow_bytes.h"
+#include "sidecar/transport/client_address.h"
 #include "sidecar/transport/ext_authz_service.h"
 
 namespace tokens::sidecar {
@@ -176,7 +177,10 @@ void Check(const uint8_t* data, size_t size) {
 
   // What ExtAuthzService::Check does, with the waiting check the service
   // makes on a lookup thread after a miss.
-  const Verdict verdict = verifier.CheckHeader(FindAuthorization(request), ClientAddress(request));
+  const std::string client_address =
+      ChooseClientAddress(ClientAddress(request), [] { return std::string("ipv4:127.0.0.1:1"); });
+  if (client_address.size() > 45) __builtin_trap();
+  const Verdict verdict = verifier.CheckHeader(FindAuthorization(request), client_address);
   CheckResponse response;
   WriteCheckResponse(verdict, ExtAuthzOptions{}, &response);
   if (verdict.allowed) {

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
-#include <string>
+#include <optional>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log/json_logger.h"
+#include "common/net/ip_address.h"
 #include "common/time/token_bucket.h"
 
 namespace tokens::sidecar {
@@ -90,35 +91,42 @@ struct MissResolver::Impl {
     return bucket.Take(now, options.lookups_per_second, options.lookup_burst);
   }
 
-  // The per-client bucket; true (no limit) for an unknown address, or when
-  // every tracked client is busy and the table is full (the global bucket
-  // still applies then).
-  bool TakeClientLookupToken(absl::string_view client, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (client.empty()) return true;
+  // The bucket of a tracked client, or nullptr.
+  ClientBucket* FindClient(const IpAddressBytes& client) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = clients.find(client);
-    if (it == clients.end()) {
-      if (clients.size() >= options.max_tracked_clients && !ForgetIdleClients(now)) return true;
-      it = clients
-               .emplace(std::string(client),
-                        ClientBucket{TokenBucket{options.lookup_burst_per_client, now}})
-               .first;
-    }
-    ClientBucket& entry = it->second;
+    return it == clients.end() ? nullptr : &it->second;
+  }
+
+  // One of a tracked client's own lookups; false when it is over its rate.
+  bool TakeClientLookupToken(const IpAddressBytes& client, ClientBucket& entry, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (entry.bucket.Take(now, options.lookups_per_second_per_client,
                           options.lookup_burst_per_client)) {
       return true;
     }
-    // Once a minute per client at most: the address and the limit, never a
-    // token.
+    // Once a minute per client at most: the address as parsed (at most 49
+    // characters, whatever the request said) and the limit, never a token.
     if (now - entry.last_warned >= absl::Minutes(1)) {
       entry.last_warned = now;
       Logger("lookup")->warn(
           "client {} is over {} cache-miss lookups per second; its unknown tokens are denied "
           "without a lookup",
-          client, options.lookups_per_second_per_client);
+          FormatClientNetwork(client), options.lookups_per_second_per_client);
     }
     return false;
+  }
+
+  // Starts tracking a client whose first lookup was just granted, with that
+  // lookup taken from its bucket. Only lookups made add clients, so the
+  // table grows no faster than the global rate. Not tracked when every
+  // tracked client is busy and the table is full: the global limit alone
+  // holds it then.
+  void TrackClient(const IpAddressBytes& client, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (clients.size() >= options.max_tracked_clients && !ForgetIdleClients(now)) return;
+    ClientBucket& entry =
+        clients.emplace(client, ClientBucket{TokenBucket{options.lookup_burst_per_client, now}})
+            .first->second;
+    entry.bucket.Take(now, options.lookups_per_second_per_client, options.lookup_burst_per_client);
   }
 
   // Drops clients whose bucket has refilled (idle ones); whether any went.
@@ -167,7 +175,8 @@ struct MissResolver::Impl {
   absl::flat_hash_map<TokenHash, NegativeEntry> negatives ABSL_GUARDED_BY(mu);
   std::deque<NegativeOrder> negative_order ABSL_GUARDED_BY(mu);
   TokenBucket bucket ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<std::string, ClientBucket> clients ABSL_GUARDED_BY(mu);
+  // Keyed by ClientNetwork(): 16 bytes a client, whatever text it came as.
+  absl::flat_hash_map<IpAddressBytes, ClientBucket> clients ABSL_GUARDED_BY(mu);
   absl::Time clients_swept_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   Stats stats ABSL_GUARDED_BY(mu);
 };
@@ -197,7 +206,15 @@ MissOutcome MissResolver::Resolve(const TokenHash& hash, absl::string_view clien
       impl.mu.Await(absl::Condition(&joined->done));
       return joined->outcome;
     }
-    if (!impl.TakeClientLookupToken(client_address, now)) {
+    // A tracked client's own limit first, so that one over it spends
+    // nothing of everyone's; a client not tracked yet is added only once the
+    // global limit has granted it a lookup. A client is an IPv4 address or
+    // an IPv6 /64; text that is no IP address is no client (the transports
+    // use the peer's address in its place).
+    std::optional<IpAddressBytes> client = ParseIpAddress(client_address);
+    if (client.has_value()) client = ClientNetwork(*client);
+    ClientBucket* tracked = client.has_value() ? impl.FindClient(*client) : nullptr;
+    if (tracked != nullptr && !impl.TakeClientLookupToken(*client, *tracked, now)) {
       ++impl.stats.client_rate_limited;
       MissOutcome outcome;
       outcome.kind = Kind::kRateLimited;
@@ -209,6 +226,7 @@ MissOutcome MissResolver::Resolve(const TokenHash& hash, absl::string_view clien
       outcome.kind = Kind::kRateLimited;
       return outcome;
     }
+    if (client.has_value() && tracked == nullptr) impl.TrackClient(*client, now);
     ++impl.stats.lookups;
     flight = std::make_shared<Flight>();
     impl.flights.emplace(hash, flight);
@@ -229,7 +247,9 @@ MissOutcome MissResolver::Resolve(const TokenHash& hash, absl::string_view clien
 
 MissResolver::Stats MissResolver::stats() const {
   absl::MutexLock lock(&impl_->mu);
-  return impl_->stats;
+  Stats stats = impl_->stats;
+  stats.tracked_clients = impl_->clients.size();
+  return stats;
 }
 
 }  // namespace tokens::sidecar

@@ -55,10 +55,13 @@ struct MissResolverOptions {
   double lookups_per_second = 100;
   double lookup_burst = 200;
   // The same per client address, checked first, so that one client guessing
-  // tokens cannot use up the lookups of everyone else.
+  // tokens cannot use up the lookups of everyone else. Only as fair as the
+  // addresses are true: whoever states them (Envoy's downstream peer, or any
+  // caller of Authenticate) can spread a flood over many.
   double lookups_per_second_per_client = 10;
   double lookup_burst_per_client = 20;
-  // Bound on the client addresses tracked; idle ones are forgotten first.
+  // Bound on the client addresses tracked (16 bytes of key each); idle ones
+  // are forgotten first, and a new one is added only with a lookup made.
   size_t max_tracked_clients = 10000;
   // Bound on remembered negative answers; the oldest are dropped first.
   size_t max_negative_entries = 100000;
@@ -73,7 +76,10 @@ class MissResolver {
   ~MissResolver();
 
   // Thread-safe. Concurrent calls for the same hash share one lookup.
-  // `client_address` (empty: unknown) is what the per-client limit counts.
+  // `client_address` is what the per-client limit counts, by the address it
+  // parses as, however spelled: an IPv4 address, or an IPv6 address's /64
+  // (ClientNetwork). Text that is no IP address, empty included, is an
+  // unknown client that only the global limit holds.
   MissOutcome Resolve(const TokenHash& hash, absl::string_view client_address = {});
 
   // Counters for metrics and tests.
@@ -84,6 +90,7 @@ class MissResolver {
     uint64_t rate_limited = 0;         // over the global rate
     uint64_t client_rate_limited = 0;  // over the per-client rate
     uint64_t unavailable = 0;          // lookups token-service did not answer
+    size_t tracked_clients = 0;        // client addresses with a bucket of their own
   };
   Stats stats() const;
 

@@ -5,10 +5,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc/peer_address.h"
 #include "common/log/json_logger.h"
 #include "common/time/civil_date.h"
 #include "sidecar/transport/answer.h"
+#include "sidecar/transport/client_address.h"
 
 namespace tokens::sidecar {
 
@@ -54,7 +54,7 @@ grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServe
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const std::string client_address =
-      req->client_address().empty() ? PeerHost(ctx->peer()) : req->client_address();
+      ChooseClientAddress(req->client_address(), [ctx] { return ctx->peer(); });
   // The token and header point into `req`, which lives until the reactor
   // has finished.
   const absl::string_view token = req->token();

@@ -28,7 +28,8 @@ std::string DenialMessage(DenyReason reason);
 grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateResponse* response);
 
 // `token` wins over `authorization`; an empty `authorization` means the
-// header was absent. The client address is the request's, else the peer's.
+// header was absent. The client address is the request's when it is an IP
+// address, else the peer's (ChooseClientAddress).
 // Served like ExtAuthzService: answered on gRPC's callback thread when the
 // cache decides, on a `lookups` worker when a miss needs token-service.
 class AuthenticatorService final : public v1::Authenticator::CallbackService {

@@ -12,6 +12,7 @@
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "sidecar/transport/allow_bytes.h"
 #include "sidecar/transport/answer.h"
+#include "sidecar/transport/client_address.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -148,18 +149,20 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
                                  "request: not an envoy.service.auth.v3.CheckRequest"));
     return reactor;
   }
-  std::optional<Verdict> verdict = verifier_.CheckHeaderNow(FindAuthorization(parsed.request()),
-                                                            ClientAddress(parsed.request()));
+  std::string client_address =
+      ChooseClientAddress(ClientAddress(parsed.request()), [ctx] { return ctx->peer(); });
+  std::optional<Verdict> verdict =
+      verifier_.CheckHeaderNow(FindAuthorization(parsed.request()), client_address);
   if (verdict.has_value()) {
     Answer(*std::move(verdict), start, parsed.arena(), response, reactor);
   } else {
-    AnswerAfterLookup(*request, start, response, reactor);
+    AnswerAfterLookup(*request, std::move(client_address), start, response, reactor);
   }
   return reactor;
 }
 
-void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, absl::Time start,
-                                        grpc::ByteBuffer* response,
+void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, std::string client_address,
+                                        absl::Time start, grpc::ByteBuffer* response,
                                         grpc::ServerUnaryReactor* reactor) {
   // A cache miss, answered from a lookup thread after Check() has returned:
   // the request goes along, parsed again (it parsed once already) into memory
@@ -167,10 +170,9 @@ void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, absl::T
   auto* later = new ParsedRequest;
   later->Parse(request);
   const std::optional<absl::string_view> authorization = FindAuthorization(later->request());
-  const absl::string_view client_address = ClientAddress(later->request());
   AnswerWhenDecided(
       std::nullopt, verifier_, lookups_,
-      [this, authorization, client_address] {
+      [this, authorization, client_address = std::move(client_address)] {
         return verifier_.CheckHeader(authorization, client_address);
       },
       [this, start, later, response, reactor](Verdict verdict) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "absl/strings/string_view.h"
 #include "common/metrics/rpc_metrics.h"
@@ -34,6 +35,8 @@ std::optional<absl::string_view> FindAuthorization(
     const envoy::service::auth::v3::CheckRequest& request);
 
 // The downstream client's IP as Envoy saw it; empty when Envoy did not say.
+// As the request states it: Check counts and records the check under
+// ChooseClientAddress() of it.
 absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& request);
 
 // Allow: status OK, the identity headers set with OVERWRITE_IF_EXISTS_OR_ADD
@@ -72,8 +75,9 @@ class ExtAuthzService final
 
  private:
   class ParsedRequest;
-  void AnswerAfterLookup(const grpc::ByteBuffer& request, absl::Time start,
-                         grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor);
+  void AnswerAfterLookup(const grpc::ByteBuffer& request, std::string client_address,
+                         absl::Time start, grpc::ByteBuffer* response,
+                         grpc::ServerUnaryReactor* reactor);
   // Writes the answer to `response` (a denial's message on `arena`) and
   // finishes the call.
   void Answer(Verdict verdict, absl::Time start, google::protobuf::Arena& arena,

@@ -12,6 +12,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
@@ -301,6 +303,84 @@ TEST_F(MissResolverTest, AFullTableIsSweptForIdleClientsAtMostOnceASecond) {
   clock_.Advance(absl::Milliseconds(500));
   EXPECT_EQ(resolver().Resolve(HashOf(6), "10.0.0.3").kind, Kind::kNotFound);
   EXPECT_EQ(resolver().Resolve(HashOf(7), "10.0.0.3").kind, Kind::kRateLimited);
+}
+
+TEST_F(MissResolverTest, ClientsAreKeyedByTheirAddressNotItsSpelling) {
+  options_.lookups_per_second_per_client = 1;
+  options_.lookup_burst_per_client = 2;
+
+  EXPECT_EQ(resolver().Resolve(HashOf(1), "192.0.2.7").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(2), "::ffff:192.0.2.7").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(3), "::FFFF:C000:207").kind, Kind::kRateLimited);
+  EXPECT_EQ(resolver().Resolve(HashOf(4), "2001:db8::1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(5), "2001:0DB8:0:0:0:0:0:1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(6), "2001:db8:0::0:1").kind, Kind::kRateLimited);
+
+  EXPECT_EQ(resolver().stats().tracked_clients, 2u);
+  EXPECT_EQ(resolver().stats().client_rate_limited, 2u);
+}
+
+TEST_F(MissResolverTest, AnIpv6ClientIsItsSlash64) {
+  // One host usually holds a whole /64 and may pick any address in it.
+  options_.lookups_per_second_per_client = 1;
+  options_.lookup_burst_per_client = 2;
+
+  EXPECT_EQ(resolver().Resolve(HashOf(1), "2001:db8:1:2::1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(2), "2001:db8:1:2::2").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(3), "2001:db8:1:2:ffff::9").kind, Kind::kRateLimited);
+  EXPECT_EQ(resolver().Resolve(HashOf(4), "2001:db8:1:3::1").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().stats().tracked_clients, 2u);
+}
+
+TEST_F(MissResolverTest, AnAddressThatIsNoIpAddressIsNoClient) {
+  // The transports put the gRPC peer's address in place of such text; what
+  // still is none (a peer on a unix socket) is an unknown client, held by
+  // the global limit only, and nothing of the text is kept.
+  options_.lookups_per_second_per_client = 1;
+  options_.lookup_burst_per_client = 1;
+  const std::string huge(1 << 20, 'Z');
+  for (uint8_t n = 1; n <= 6; ++n) {
+    EXPECT_EQ(
+        resolver().Resolve(HashOf(n), n % 2 == 0 ? absl::string_view(huge) : "localhost").kind,
+        Kind::kNotFound);
+  }
+  EXPECT_EQ(resolver().stats().tracked_clients, 0u);
+  EXPECT_EQ(resolver().stats().client_rate_limited, 0u);
+}
+
+TEST_F(MissResolverTest, ANewClientIsTrackedOnlyWhenTheGlobalLimitGrantsItALookup) {
+  // A flood from ever new addresses grows the table of clients no faster
+  // than lookups are made.
+  options_.lookups_per_second = 1;
+  options_.lookup_burst = 3;
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_NE(
+        resolver().Resolve(HashOf(static_cast<uint8_t>(i + 1)), absl::StrCat("10.1.0.", i)).kind,
+        Kind::kUnavailable);
+  }
+  const MissResolver::Stats stats = resolver().stats();
+  EXPECT_EQ(stats.lookups, 3u);
+  EXPECT_EQ(stats.rate_limited, 47u);
+  EXPECT_EQ(stats.tracked_clients, 3u);
+}
+
+TEST_F(MissResolverTest, AClientOverItsOwnLimitSpendsNothingOfTheGlobalOne) {
+  options_.lookups_per_second = 0.001;
+  options_.lookup_burst = 3;
+  options_.lookups_per_second_per_client = 0.001;
+  options_.lookup_burst_per_client = 1;
+
+  EXPECT_EQ(resolver().Resolve(HashOf(1), "10.0.0.1").kind, Kind::kNotFound);
+  for (uint8_t n = 2; n <= 9; ++n) {
+    EXPECT_EQ(resolver().Resolve(HashOf(n), "10.0.0.1").kind, Kind::kRateLimited);
+  }
+  EXPECT_EQ(resolver().Resolve(HashOf(10), "10.0.0.2").kind, Kind::kNotFound);
+  EXPECT_EQ(resolver().Resolve(HashOf(11), "10.0.0.3").kind, Kind::kNotFound);
+
+  const MissResolver::Stats stats = resolver().stats();
+  EXPECT_EQ(stats.client_rate_limited, 8u);
+  EXPECT_EQ(stats.rate_limited, 0u);
+  EXPECT_EQ(stats.lookups, 3u);
 }
 
 TEST_F(MissResolverTest, NegativeCacheDropsTheOldestBeyondItsBound) {

@@ -192,9 +192,11 @@ TEST_F(ExtAuthzServiceTest, RemoveAuthorizationOffKeepsTheHeader) {
   EXPECT_EQ(response.ok_response().headers().size(), 3);
 }
 
-TEST_F(ExtAuthzServiceTest, AbsentHeaderAndSourceReachTheVerifierAsSuch) {
+TEST_F(ExtAuthzServiceTest, AnAbsentHeaderReachesTheVerifierAsSuchAndAnAbsentSourceAsThePeer) {
   Start();
-  EXPECT_CALL(verifier_, CheckHeader(Eq(std::nullopt), Eq("")))
+  // The test dialled 127.0.0.1: the peer the server sees, and the client
+  // the check counts against when the request names none (ChooseClientAddress).
+  EXPECT_CALL(verifier_, CheckHeader(Eq(std::nullopt), Eq("127.0.0.1")))
       .WillOnce(Return(Deny(DenyReason::kMissing)));
 
   const CheckResponse response = Check(RequestWithHeaders({{":path", "/"}}, ""));
