@@ -11,6 +11,7 @@
 #include "common/config/env_flags.h"
 #include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
+#include "services/token_service/domain/page_token.h"
 #include "services/token_service/storage/connection_string.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -19,6 +20,10 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9101",
           "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
           "empty turns metrics off)");
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL connection URI (libpq); required");
+ABSL_FLAG(std::string, page_token_key, "",
+          "Secret that seals page tokens (at least 32 characters, e.g. `openssl rand -hex 32`); "
+          "the same on every replica, so that a page from one continues on another. Empty: a "
+          "random key per process. Prefer TOKEN_SERVICE_PAGE_TOKEN_KEY");
 ABSL_FLAG(int, max_token_lifetime_days, 365, "How many days ahead a token's expiry date may be");
 ABSL_FLAG(std::string, token_prefix, "utk", "Prefix of newly issued tokens ([a-z][a-z0-9]{0,15})");
 ABSL_FLAG(int, db_pool_size, 8, "PostgreSQL connections kept by the server");
@@ -70,6 +75,7 @@ constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
     {"metrics_listen", "TOKEN_SERVICE_METRICS_LISTEN"},
     {"database_url", "DATABASE_URL", /*secret=*/true},
+    {"page_token_key", "TOKEN_SERVICE_PAGE_TOKEN_KEY", /*secret=*/true},
     {"max_token_lifetime_days", "TOKEN_SERVICE_MAX_TOKEN_LIFETIME_DAYS"},
     {"token_prefix", "TOKEN_SERVICE_TOKEN_PREFIX"},
     {"db_pool_size", "TOKEN_SERVICE_DB_POOL_SIZE"},
@@ -138,6 +144,8 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.database_url = FlagOrEnvironment(absl::GetFlag(FLAGS_database_url), "DATABASE_URL");
+  config.page_token_key =
+      FlagOrEnvironment(absl::GetFlag(FLAGS_page_token_key), "TOKEN_SERVICE_PAGE_TOKEN_KEY");
   config.max_token_lifetime_days = absl::GetFlag(FLAGS_max_token_lifetime_days);
   config.token_prefix = absl::GetFlag(FLAGS_token_prefix);
   config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
@@ -166,6 +174,13 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   // would repeat it at every attempt.
   if (absl::Status s = CheckConnectionString(config.database_url); !s.ok()) {
     return InvalidFlag("database_url", std::string(s.message()));
+  }
+  // A short key could be guessed; the message never quotes it.
+  if (!config.page_token_key.empty() &&
+      config.page_token_key.size() < PageTokenCodec::kMinKeySize) {
+    return InvalidFlag("page_token_key",
+                       "must be at least 32 characters (e.g. `openssl rand -hex 32`), or empty "
+                       "for a random key per process");
   }
   if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
     return InvalidFlag("listen", "must be host:port");

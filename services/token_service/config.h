@@ -39,6 +39,9 @@ struct ServiceConfig {
   // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)
+  // --page_token_key, TOKEN_SERVICE_PAGE_TOKEN_KEY: seals page tokens ("": a
+  // random key per process).
+  std::string page_token_key;
 };
 
 // One line per flag: name, environment variable, default, meaning. Used by

@@ -51,8 +51,8 @@ struct Components {
         tokens(store, codec, clock, random,
                {config.max_token_lifetime_days, config.max_live_tokens_per_user,
                 static_cast<double>(config.token_create_rate),
-                static_cast<double>(config.token_create_burst)}),
-        users(store, clock) {}
+                static_cast<double>(config.token_create_burst), config.page_token_key}),
+        users(store, clock, config.page_token_key) {}
 
   SystemClock clock;
   SystemRandom random;
@@ -93,6 +93,13 @@ int RunServer(const ServiceConfig& config) {
   BlockStopSignals();
   if (!SchemaIsServeable(config.database_url)) return 1;
   Components c(config);
+  if (config.page_token_key.empty()) {
+    // Harmless on one replica; behind a load balancer, paging would fail
+    // whenever the next page went to another one.
+    Logger("main")->info(
+        "page tokens are sealed with a random key of this process: with several replicas, "
+        "give them all one --page_token_key (TOKEN_SERVICE_PAGE_TOKEN_KEY)");
+  }
   // The change feed: one hub per process reads it for every sidecar stream.
   PgSyncStore sync_store(c.pool);
   PgChangeListener listener(config.database_url);

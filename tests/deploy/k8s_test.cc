@@ -26,7 +26,8 @@ using ::testing::HasSubstr;
 constexpr char kDir[] = "deploy/k8s";
 constexpr char kPodEnvoyConfig[] = "deploy/k8s/envoy/envoy-pod.yaml";
 // Environment variables that carry secrets: only ever from a Secret.
-constexpr const char* kSecretVariables[] = {"DATABASE_URL", "TOKEN_SIDECAR_SERVICE_TOKEN"};
+constexpr const char* kSecretVariables[] = {"DATABASE_URL", "TOKEN_SIDECAR_SERVICE_TOKEN",
+                                            "TOKEN_SERVICE_PAGE_TOKEN_KEY"};
 
 // The manifests: deploy/k8s/*.yaml but kustomization.yaml.
 std::vector<std::string> ManifestFiles() {
@@ -169,6 +170,14 @@ TEST(DeployK8sTest, TokenServiceRunsTwoReplicasAfterTheMigration) {
     EXPECT_EQ(url["valueFrom"]["secretKeyRef"]["name"].as<std::string>(), "token-service-db");
     EXPECT_EQ(url["valueFrom"]["secretKeyRef"]["key"].as<std::string>(), "DATABASE_URL");
   }
+  // Both replicas seal page tokens with one key, so that the next page may
+  // land on either (without it, each has a random key of its own).
+  const YAML::Node page_key = EnvEntry(*server, "TOKEN_SERVICE_PAGE_TOKEN_KEY");
+  ASSERT_TRUE(page_key) << "the replicas need one --page_token_key";
+  EXPECT_EQ(page_key["valueFrom"]["secretKeyRef"]["name"].as<std::string>(),
+            "token-service-page-token");
+  EXPECT_EQ(page_key["valueFrom"]["secretKeyRef"]["key"].as<std::string>(),
+            "TOKEN_SERVICE_PAGE_TOKEN_KEY");
 
   const int grpc_port =
       PortOf(EnvEntry(*server, "TOKEN_SERVICE_LISTEN")["value"].as<std::string>());
@@ -258,7 +267,7 @@ TEST(DeployK8sTest, SecretsAreOnlyEverReferenced) {
       EXPECT_TRUE(entry["valueFrom"]["secretKeyRef"]) << name << ": " << variable;
     }
   });
-  EXPECT_EQ(checked, 3) << "migrate, token-service and token-sidecar read a secret";
+  EXPECT_EQ(checked, 4) << "migrate, token-service (two) and token-sidecar read a secret";
   for (const YAML::Node& r : Resources()) {
     EXPECT_NE(r["kind"].as<std::string>(), "Secret")
         << r["metadata"]["name"].as<std::string>()

@@ -3,7 +3,6 @@
 #include <array>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/field_error.h"
@@ -168,18 +167,20 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   const absl::Time now = clock_.Now();
   query.today = UtcDay(now);
 
-  const uint64_t fingerprint = PageToken::Fingerprint(
+  const PageTokenCodec pages(options_.page_token_key);
+  const uint64_t fingerprint = PageTokenCodec::Fingerprint(
       {query.user_id.value_or("*"), query.status ? TokenStatusName(*query.status) : "",
        query.name_contains, request.expires_before});
   if (!request.page_token.empty()) {
     absl::StatusOr<std::vector<std::string>> keys =
-        PageToken::Decode("page_token", request.page_token, "tokens", fingerprint, 2);
+        pages.Decode("page_token", request.page_token, "tokens", fingerprint, 2);
     if (!keys.ok()) return keys.status();
-    int64_t micros = 0;
-    if (!absl::SimpleAtoi((*keys)[0], &micros) || !ValidateTokenId("page_token", (*keys)[1]).ok()) {
+    absl::StatusOr<absl::Time> created_at = ReadPageKeyTime("page_token", (*keys)[0]);
+    if (!created_at.ok()) return created_at.status();
+    if (!ValidateTokenId("page_token", (*keys)[1]).ok()) {
       return FieldError("page_token", "is not a page token from this list");
     }
-    query.after = TokenCursor{absl::FromUnixMicros(micros), (*keys)[1]};
+    query.after = TokenCursor{*created_at, (*keys)[1]};
   }
   query.limit = *page_size + 1;  // one more tells whether another page exists
 
@@ -187,7 +188,7 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   if (!rows.ok()) return rows.status();
   TokenPage page;
   page.next_page_token =
-      PageToken::TrimToPage(*rows, *page_size, "tokens", fingerprint, [](const TokenRecord& last) {
+      pages.TrimToPage(*rows, *page_size, "tokens", fingerprint, [](const TokenRecord& last) {
         return std::vector<std::string>{absl::StrCat(absl::ToUnixMicros(last.created_at)), last.id};
       });
   page.tokens.reserve(rows->size());
@@ -287,23 +288,22 @@ absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal
     if (absl::Status s = ValidateTokenId("token_id", request.token_id); !s.ok()) return s;
     query.token_id = request.token_id;
   }
-  const uint64_t fingerprint =
-      PageToken::Fingerprint({query.subject_user_id.value_or("*"), query.token_id.value_or("")});
+  const PageTokenCodec pages(options_.page_token_key);
+  const uint64_t fingerprint = PageTokenCodec::Fingerprint(
+      {query.subject_user_id.value_or("*"), query.token_id.value_or("")});
   if (!request.page_token.empty()) {
     absl::StatusOr<std::vector<std::string>> keys =
-        PageToken::Decode("page_token", request.page_token, "events", fingerprint, 1);
+        pages.Decode("page_token", request.page_token, "events", fingerprint, 1);
     if (!keys.ok()) return keys.status();
-    int64_t before = 0;
-    if (!absl::SimpleAtoi((*keys)[0], &before)) {
-      return FieldError("page_token", "is not a page token from this list");
-    }
-    query.before_id = before;
+    absl::StatusOr<int64_t> before = ReadPageKeyRowId("page_token", (*keys)[0]);
+    if (!before.ok()) return before.status();
+    query.before_id = *before;
   }
   query.limit = *page_size + 1;
   absl::StatusOr<std::vector<TokenEvent>> rows = store_.ListEvents(query);
   if (!rows.ok()) return rows.status();
   EventPage page;
-  page.next_page_token = PageToken::TrimToPage(
+  page.next_page_token = pages.TrimToPage(
       *rows, *page_size, "events", fingerprint,
       [](const TokenEvent& last) { return std::vector<std::string>{absl::StrCat(last.id)}; });
   page.events = *std::move(rows);

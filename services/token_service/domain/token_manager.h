@@ -23,6 +23,9 @@ struct TokenManagerOptions {
   // burst; see IssueRateLimiter.
   double token_create_rate = 30;
   double token_create_burst = 60;
+  // The key that seals page tokens (see PageTokenCodec); empty: this
+  // process's random key.
+  std::string page_token_key = "";
 };
 
 // The token use cases behind TokenService: who may do what to which token,

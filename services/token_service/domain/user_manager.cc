@@ -43,18 +43,23 @@ absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& ca
   absl::StatusOr<int> size = ValidatePageSize("page_size", page_size);
   if (!size.ok()) return size.status();
   UserQuery query;
-  const uint64_t fingerprint = PageToken::Fingerprint({});
+  const uint64_t fingerprint = PageTokenCodec::Fingerprint({});
   if (!page_token.empty()) {
     absl::StatusOr<std::vector<std::string>> keys =
-        PageToken::Decode("page_token", page_token, "users", fingerprint, 1);
+        page_tokens_.Decode("page_token", page_token, "users", fingerprint, 1);
     if (!keys.ok()) return keys.status();
+    // Compared with user ids in SQL, where text that could be none (a NUL,
+    // bytes that are not UTF-8) is a database error.
+    if (!ValidateUserId("page_token", (*keys)[0]).ok()) {
+      return FieldError("page_token", "is not a page token from this list");
+    }
     query.after_user_id = (*keys)[0];
   }
   query.limit = *size + 1;
   absl::StatusOr<std::vector<User>> rows = store_.ListUsers(query);
   if (!rows.ok()) return rows.status();
   UserPage page;
-  page.next_page_token = PageToken::TrimToPage(
+  page.next_page_token = page_tokens_.TrimToPage(
       *rows, *size, "users", fingerprint,
       [](const User& last) { return std::vector<std::string>{last.user_id}; });
   page.users = *std::move(rows);

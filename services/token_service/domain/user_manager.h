@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/time/clock.h"
 #include "services/token_service/domain/model.h"
+#include "services/token_service/domain/page_token.h"
 #include "services/token_service/storage/token_store.h"
 
 namespace tokens::service {
@@ -15,7 +17,10 @@ namespace tokens::service {
 // an ADMIN caller. Each change is recorded as an audit event.
 class UserManager {
  public:
-  UserManager(TokenStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `page_token_key` seals the page tokens of ListUsers (see
+  // PageTokenCodec); empty: this process's random key.
+  UserManager(TokenStore& store, const Clock& clock, absl::string_view page_token_key = {})
+      : store_(store), clock_(clock), page_tokens_(page_token_key) {}
 
   struct CreateRequest {
     std::string user_id;
@@ -47,6 +52,7 @@ class UserManager {
 
   TokenStore& store_;
   const Clock& clock_;
+  const PageTokenCodec page_tokens_;
 };
 
 }  // namespace tokens::service

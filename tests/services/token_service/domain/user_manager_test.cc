@@ -279,9 +279,36 @@ TEST_F(UserManagerTest, ListUsersPagesInUserIdOrder) {
 TEST_F(UserManagerTest, ListUsersRejectsBadPaging) {
   EXPECT_THAT(users_.ListUsers(root_, -1, ""), IsFieldError("page_size"));
   EXPECT_THAT(users_.ListUsers(root_, 0, "garbage"), IsFieldError("page_token"));
+  // UserManager's codec without a key uses the process's key, as this one.
+  const PageTokenCodec pages;
   const std::string tokens_cursor =
-      PageToken::Encode("tokens", PageToken::Fingerprint({}), {"alice"});
+      pages.Encode("tokens", PageTokenCodec::Fingerprint({}), {"alice"});
   EXPECT_THAT(users_.ListUsers(root_, 0, tokens_cursor), IsFieldError("page_token"));
+}
+
+TEST_F(UserManagerTest, ListUsersRefusesACursorThatIsNoUserId) {
+  // Sealed with the right key (a leaked one, say): the cursor still has to
+  // be a user id before it goes into SQL.
+  const PageTokenCodec pages;
+  for (const std::string& cursor : {std::string("alice\0x", 7), std::string("\xff\xfe"),
+                                    std::string("Alice"), std::string(5000, 'a')}) {
+    const std::string token = pages.Encode("users", PageTokenCodec::Fingerprint({}), {cursor});
+    EXPECT_THAT(users_.ListUsers(root_, 0, token), IsFieldError("page_token"));
+  }
+  const std::string fine = pages.Encode("users", PageTokenCodec::Fingerprint({}), {"alice"});
+  EXPECT_TRUE(users_.ListUsers(root_, 0, fine).ok());
+}
+
+TEST_F(UserManagerTest, ListUsersTokensAreSealedWithTheGivenKey) {
+  const std::string key(32, 'k');
+  UserManager keyed(store_, clock_, key);
+  absl::StatusOr<UserManager::UserPage> first = keyed.ListUsers(root_, 1, "");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_FALSE(first->next_page_token.empty());
+  // Another replica with the same key continues; one without it refuses.
+  UserManager replica(store_, clock_, key);
+  EXPECT_TRUE(replica.ListUsers(root_, 1, first->next_page_token).ok());
+  EXPECT_THAT(users_.ListUsers(root_, 1, first->next_page_token), IsFieldError("page_token"));
 }
 
 TEST_F(UserManagerTest, ListUsersDefaultPageSize) {
