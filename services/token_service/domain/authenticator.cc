@@ -1,18 +1,14 @@
 #include "services/token_service/domain/authenticator.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth/bearer.h"
+#include "common/net/ip_address.h"
 #include "common/time/civil_date.h"
 #include "common/time/token_bucket.h"
 
@@ -94,19 +90,20 @@ struct Authenticator::Limits {
 
   bool Limited() const { return options.failures_per_second_per_client > 0; }
 
-  // The client's bucket, refilled to `now`: its own, or the shared one of
-  // the clients a full table cannot hold.
-  TokenBucket& BucketOf(const std::string& client, absl::Time now)
+  // The client's bucket, refilled to `now`: its own, or the one shared by
+  // the clients without an address and those a full table cannot hold.
+  TokenBucket& BucketOf(const std::optional<IpAddressBytes>& client, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const double rate = options.failures_per_second_per_client;
     const double burst = options.failure_burst_per_client;
-    auto it = clients.find(client);
+    auto it = client.has_value() ? clients.find(*client) : clients.end();
     if (it == clients.end()) {
-      if (clients.size() >= options.max_tracked_clients && !ForgetIdleClients(now)) {
+      if (!client.has_value() ||
+          (clients.size() >= options.max_tracked_clients && !ForgetIdleClients(now))) {
         overflow.Refill(now, rate, burst);
         return overflow;
       }
-      it = clients.emplace(client, TokenBucket{burst, now}).first;
+      it = clients.emplace(*client, TokenBucket{burst, now}).first;
     }
     it->second.Refill(now, rate, burst);
     return it->second;
@@ -136,7 +133,7 @@ struct Authenticator::Limits {
   mutable absl::Mutex mu;
   absl::flat_hash_map<TokenHash, Remembered> remembered ABSL_GUARDED_BY(mu);
   std::deque<RememberedOrder> remembered_order ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<std::string, TokenBucket> clients ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<IpAddressBytes, TokenBucket> clients ABSL_GUARDED_BY(mu);  // by ClientNetwork
   TokenBucket overflow ABSL_GUARDED_BY(mu);
   absl::Time clients_swept_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   Stats stats ABSL_GUARDED_BY(mu);
@@ -166,7 +163,8 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
     return absl::UnauthenticatedError("malformed token");
   }
   const TokenHash hash = TokenCodec::Hash(*token);
-  const std::string client = ClientKey(client_address);
+  std::optional<IpAddressBytes> client = ParseIpAddress(client_address);
+  if (client.has_value()) client = ClientNetwork(*client);
   {
     absl::MutexLock lock(&limits.mu);
     const absl::Time now = clock_.Now();
@@ -225,26 +223,6 @@ absl::StatusOr<Principal> Authenticator::Check(const TokenHash& hash, Failure* f
 Authenticator::Stats Authenticator::stats() const {
   absl::MutexLock lock(&limits_->mu);
   return limits_->stats;
-}
-
-std::string ClientKey(absl::string_view address) {
-  const std::string text(address);
-  in_addr v4;
-  char buffer[INET6_ADDRSTRLEN];
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-    return inet_ntop(AF_INET, &v4, buffer, sizeof(buffer)) != nullptr ? buffer : "";
-  }
-  in6_addr v6;
-  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return "";
-  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-    std::memcpy(&v4, &v6.s6_addr[12], sizeof(v4));
-    return inet_ntop(AF_INET, &v4, buffer, sizeof(buffer)) != nullptr ? buffer : "";
-  }
-  // One host (one customer of a provider) usually holds a whole /64 and can
-  // pick any address in it: counting per address would give it 2^64 budgets.
-  std::memset(&v6.s6_addr[8], 0, 8);
-  if (inet_ntop(AF_INET6, &v6, buffer, sizeof(buffer)) == nullptr) return "";
-  return absl::StrCat(buffer, "/64");
 }
 
 }  // namespace tokens::service

@@ -33,7 +33,7 @@ struct AuthenticatorOptions {
   double failure_burst_per_client = 50;
   // Bound on the clients tracked. Idle ones (bucket full again) are
   // forgotten first; while the table stays full, the clients it cannot
-  // hold share one bucket.
+  // hold share one bucket, with the clients that have no IP address.
   size_t max_tracked_clients = 10000;
 };
 
@@ -60,8 +60,9 @@ class Authenticator {
                 AuthenticatorOptions options = {});
   ~Authenticator();
 
-  // `client_address`: an IP address, or empty when unknown (such callers
-  // share one budget).
+  // `client_address`: the caller's IP address as text; anything else
+  // (empty: unknown) is a caller without one, and all of those share one
+  // budget.
   absl::StatusOr<Principal> Authenticate(std::optional<absl::string_view> authorization,
                                          absl::string_view client_address = {}) const;
 
@@ -93,10 +94,5 @@ class Authenticator {
   const Clock& clock_;
   const std::unique_ptr<Limits> limits_;
 };
-
-// The key a client's failures are counted under: an IPv4 address as it is,
-// an IPv6 address as its /64 ("2001:db8:1:2::/64"), an IPv4-mapped IPv6
-// address as the IPv4 one; anything else (empty included) as "".
-std::string ClientKey(absl::string_view address);
 
 }  // namespace tokens::service

@@ -372,16 +372,19 @@ TEST_F(AuthenticatorLimitsTest, StoreOutagesUseNoBudgetAndAreNotRemembered) {
   EXPECT_EQ(auth.stats().unknown, 0u);
 }
 
-TEST(ClientKeyTest, AnAddressOrItsSlash64) {
-  EXPECT_EQ(ClientKey("203.0.113.7"), "203.0.113.7");
-  EXPECT_EQ(ClientKey("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
-  EXPECT_EQ(ClientKey("2001:db8:1:2::99"), ClientKey("2001:db8:1:2:ffff::1"));
-  EXPECT_NE(ClientKey("2001:db8:1:2::1"), ClientKey("2001:db8:1:3::1"));
-  EXPECT_EQ(ClientKey("::1"), "::/64");
-  EXPECT_EQ(ClientKey("::ffff:192.0.2.1"), "192.0.2.1");
-  EXPECT_EQ(ClientKey(""), "");
-  EXPECT_EQ(ClientKey("localhost"), "");
-  EXPECT_EQ(ClientKey("fe80::1%eth0"), "");
+// An IPv6 host usually holds a whole /64 and may pick any address in it;
+// an IPv4 address counts the same however it is written.
+TEST_F(AuthenticatorLimitsTest, AnIpv6Slash64IsOneClientAndAMappedIpv4AddressIsItself) {
+  Authenticator auth(store_, codec_, clock_, Options(1, 1));
+  EXPECT_THAT(From("2001:db8:1:2::1", Unknown(), auth),
+              HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From("2001:db8:1:2:ffff::99", Unknown(), auth),
+              HasCode(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(From("2001:db8:1:3::1", Unknown(), auth),
+              HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From("192.0.2.7", Unknown(), auth), HasCode(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(From("::ffff:192.0.2.7", Unknown(), auth),
+              HasCode(absl::StatusCode::kResourceExhausted));
 }
 
 }  // namespace
