@@ -99,13 +99,12 @@ class SyncFleetTest : public TokenServiceTest {
     return metrics.ok() ? metrics->Value(series) : -1;
   }
 
-  // Database sessions of the test's database, other than the asking one,
-  // in state `state` ('idle in transaction', 'active', ...).
-  int Sessions(const std::string& state) {
+  // Sessions of the test's database, other than the asking one, inside a
+  // transaction that began more than two seconds ago.
+  int TransactionsOlderThanTwoSeconds() {
     return std::stoi(
         Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND state = '" +
-            state + "'")[0]);
+            " AND pid <> pg_backend_pid() AND xact_start < now() - interval '2 s'")[0]);
   }
 
   // A SyncTokens stream on a connection of its own whose HTTP/2 window is
@@ -156,9 +155,11 @@ TEST_F(SyncFleetTest, ConsumersThatNeverReadHoldNothingAndDoNotDelayAnotherSnaps
   ASSERT_TRUE(reader.AwaitSnapshotEnd(kPatience)) << "the stalled consumers held the third one up";
 
   // The stalled streams hold no transaction, let alone the snapshot's
-  // cursor. (The hub's reads and the pool come and go; none of them waits
-  // on a consumer.)
-  EXPECT_EQ(Sessions("idle in transaction"), 0);
+  // cursor. Short transactions of other calls come and go (a session is
+  // "idle in transaction" between two statements of one), so what is
+  // asserted is that none has lasted as long as the consumers have stalled.
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(TransactionsOlderThanTwoSeconds(), 0);
   EXPECT_EQ(SnapshotCursors(), 0);
   // One snapshot read from the database served all three.
   EXPECT_EQ(Metric("token_service_sync_snapshot_reads_total{result=\"ok\"}"), 1);
@@ -252,9 +253,9 @@ TEST_F(SyncFleetTest, AThousandOpenStreamsLeaveTheThreadCountWhereTenLeftIt) {
   std::cerr << "token-service threads: " << with_ten << " with 10 streams, " << with_thousand
             << " with 1000\n";
   EXPECT_EQ(Metric("token_service_sync_streams"), 1000);
-  // gRPC may start a thread of its own under load; a thread per stream
-  // would be 990 more.
-  EXPECT_LE(with_thousand, with_ten + 2);
+  // gRPC's own pools may start a few threads more on a busy machine (a
+  // thread per stream would be 990 more); the bound leaves them that room.
+  EXPECT_LE(with_thousand, with_ten + 16);
 
   // Every one of them still follows the feed.
   const v1::CreateTokenResponse created = MustCreate(admin_token_, "fan-out");
