@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc/arena_messages.h"
+#include "common/grpc/request_parsing.h"
 #include "common/log/json_logger.h"
 #include "common/time/civil_date.h"
 #include "sidecar/transport/answer.h"
@@ -42,24 +44,75 @@ grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateRespon
   return grpc::Status::OK;
 }
 
+// One Authenticate call: its parsed request (which the verdict's inputs
+// point into) lives until the call has finished.
+class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
+ public:
+  Call(const AuthenticatorService& service, grpc::ByteBuffer* response)
+      : service_(service), response_(response), start_(absl::Now()) {}
+
+  v1::AuthenticateRequest& request() { return *request_; }
+
+  void Answer(const Verdict& verdict) {
+    static const auto log = Logger("authenticator");
+    if (verdict.allowed) {
+      log->debug("Authenticate allow user={}", verdict.principal.user_id);
+    } else {
+      log->debug("Authenticate deny reason={}", DenyReasonCode(verdict.reason));
+    }
+    v1::AuthenticateResponse* answer =
+        google::protobuf::Arena::CreateMessage<v1::AuthenticateResponse>(&arena_.arena());
+    grpc::Status status = ToAuthenticateResult(verdict, answer);
+    if (status.ok()) {
+      bool own = false;
+      status =
+          grpc::SerializationTraits<v1::AuthenticateResponse>::Serialize(*answer, response_, &own);
+    }
+    Finish(std::move(status));
+  }
+
+  void Refuse(const absl::Status& why) {
+    Finish(grpc::Status(static_cast<grpc::StatusCode>(why.code()), std::string(why.message())));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Finish(grpc::Status status) {
+    if (service_.rpc_metrics_ != nullptr) {
+      service_.rpc_metrics_->Record("Authenticate", status.error_code(), absl::Now() - start_);
+    }
+    grpc::ServerUnaryReactor::Finish(std::move(status));
+  }
+
+  const AuthenticatorService& service_;
+  grpc::ByteBuffer* const response_;
+  const absl::Time start_;
+  InlineArena<1024> arena_;
+  v1::AuthenticateRequest* const request_ =
+      google::protobuf::Arena::CreateMessage<v1::AuthenticateRequest>(&arena_.arena());
+};
+
 AuthenticatorService::AuthenticatorService(TokenVerifier& verifier, WorkerPool& lookups,
                                            metrics::RpcMetrics* rpc_metrics)
-    : verifier_(verifier), lookups_(lookups), rpc_metrics_(rpc_metrics) {
-  SetMessageAllocatorFor_Authenticate(&allocator_);
-}
+    : verifier_(verifier), lookups_(lookups), rpc_metrics_(rpc_metrics) {}
 
 grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServerContext* ctx,
-                                                             const v1::AuthenticateRequest* req,
-                                                             v1::AuthenticateResponse* resp) {
-  const absl::Time start = absl::Now();
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+                                                             const grpc::ByteBuffer* request,
+                                                             grpc::ByteBuffer* response) {
+  auto* call = new Call(*this, response);
+  if (absl::Status parsed = ParseRequest(*request, &call->request()); !parsed.ok()) {
+    call->Refuse(parsed);
+    return call;
+  }
+  const v1::AuthenticateRequest& req = call->request();
   const std::string client_address =
-      ChooseClientAddress(req->client_address(), [ctx] { return ctx->peer(); });
-  // The token and header point into `req`, which lives until the reactor
-  // has finished.
-  const absl::string_view token = req->token();
+      ChooseClientAddress(req.client_address(), [ctx] { return ctx->peer(); });
+  // The token and header point into the call's request, which lives until
+  // the call has finished.
+  const absl::string_view token = req.token();
   std::optional<absl::string_view> authorization;
-  if (!req->authorization().empty()) authorization = req->authorization();
+  if (!req.authorization().empty()) authorization = req.authorization();
   const auto check_now = [&]() -> std::optional<Verdict> {
     if (!token.empty()) return verifier_.CheckTokenNow(token, client_address);
     return verifier_.CheckHeaderNow(authorization, client_address);
@@ -70,24 +123,8 @@ grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServe
         if (!token.empty()) return verifier_.CheckToken(token, client_address);
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [this, start, resp, reactor](Verdict verdict) { Answer(verdict, start, resp, reactor); });
-  return reactor;
-}
-
-void AuthenticatorService::Answer(const Verdict& verdict, absl::Time start,
-                                  v1::AuthenticateResponse* resp,
-                                  grpc::ServerUnaryReactor* reactor) const {
-  static const auto log = Logger("authenticator");
-  if (verdict.allowed) {
-    log->debug("Authenticate allow user={}", verdict.principal.user_id);
-  } else {
-    log->debug("Authenticate deny reason={}", DenyReasonCode(verdict.reason));
-  }
-  grpc::Status status = ToAuthenticateResult(verdict, resp);
-  if (rpc_metrics_ != nullptr) {
-    rpc_metrics_->Record("Authenticate", status.error_code(), absl::Now() - start);
-  }
-  reactor->Finish(std::move(status));
+      [call](Verdict verdict) { call->Answer(verdict); });
+  return call;
 }
 
 }  // namespace tokens::sidecar

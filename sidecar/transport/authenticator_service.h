@@ -3,7 +3,6 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "common/grpc/arena_messages.h"
 #include "common/metrics/rpc_metrics.h"
 #include "common/thread/worker_pool.h"
 #include "sidecar/domain/verifier.h"
@@ -32,24 +31,26 @@ grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateRespon
 // address, else the peer's (ChooseClientAddress).
 // Served like ExtAuthzService: answered on gRPC's callback thread when the
 // cache decides, on a `lookups` worker when a miss needs token-service.
-class AuthenticatorService final : public v1::Authenticator::CallbackService {
+// The request arrives as bytes and is parsed here (ParseRequest), so that
+// one that does not parse, a string that is not UTF-8 among them, is
+// INVALID_ARGUMENT naming the field rather than gRPC's bare INTERNAL.
+class AuthenticatorService final
+    : public v1::Authenticator::WithRawCallbackMethod_Authenticate<v1::Authenticator::Service> {
  public:
   // `lookups` and `rpc_metrics` (optional) must outlive the server.
   AuthenticatorService(TokenVerifier& verifier, WorkerPool& lookups,
                        metrics::RpcMetrics* rpc_metrics = nullptr);
 
   grpc::ServerUnaryReactor* Authenticate(grpc::CallbackServerContext* ctx,
-                                         const v1::AuthenticateRequest* req,
-                                         v1::AuthenticateResponse* resp) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
 
  private:
-  void Answer(const Verdict& verdict, absl::Time start, v1::AuthenticateResponse* resp,
-              grpc::ServerUnaryReactor* reactor) const;
+  class Call;
 
   TokenVerifier& verifier_;
   WorkerPool& lookups_;
   metrics::RpcMetrics* const rpc_metrics_;
-  ArenaMessageAllocator<v1::AuthenticateRequest, v1::AuthenticateResponse, 1024> allocator_;
 };
 
 }  // namespace tokens::sidecar

@@ -4,8 +4,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/synchronization/notification.h"
 #include "common/grpc/peer_address.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/sidecar/transport/fake_verifier.h"
 #include "tokens/v1/authenticator.grpc.pb.h"
@@ -81,6 +83,40 @@ class AuthenticatorServiceTest : public ::testing::Test {
   std::unique_ptr<LocalServer> server_;
   std::unique_ptr<v1::Authenticator::Stub> stub_;
 };
+
+TEST_F(AuthenticatorServiceTest,
+       ARequestThatIsNotUtf8OrNotARequestIsInvalidArgumentAndChecksNothing) {
+  // The strict mock fails the test on any check. Field 2 (token) holding
+  // bytes that are not UTF-8, which proto3 forbids; then bytes that are no
+  // AuthenticateRequest at all (a field cut short).
+  const std::string not_utf8 = std::string(
+      "\x12\x03\xff\xfe"
+      "a",
+      5);
+  const std::string cut_short = std::string(
+      "\x12\x20"
+      "ab",
+      4);
+  grpc::GenericStub stub(server_->NewChannel());
+  for (const std::string& bytes : {not_utf8, cut_short}) {
+    grpc::ClientContext ctx;
+    grpc::Slice slice(bytes);
+    const grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    absl::Notification done;
+    stub.UnaryCall(&ctx, "/tokens.v1.Authenticator/Authenticate", grpc::StubOptions(), &request,
+                   &response, [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    if (bytes == not_utf8) {
+      EXPECT_THAT(status.error_message(), ::testing::StartsWith("token: "));
+    }
+  }
+}
 
 TEST_F(AuthenticatorServiceTest, AllowAnswersThePrincipal) {
   EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("198.51.100.4")))
