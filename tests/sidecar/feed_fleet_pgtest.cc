@@ -7,31 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "tests/sidecar/sidecar_fixture.h"
 #include "tests/support/raw_h2.h"
 
 namespace tokens::testing {
 namespace {
 
-class FeedFleetTest : public SidecarTest {
- protected:
-  // `count` live tokens written straight into the database, so that a
-  // snapshot is far larger than an HTTP/2 flow-control window.
-  void LoadTokens(int count) {
-    Sql(absl::StrCat(
-        "INSERT INTO users (user_id, display_name, role, created_at, updated_at)"
-        " VALUES ('bulk', 'Bulk', 'USER', now(), now());"
-        "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
-        " SELECT gen_random_uuid(), 'bulk', 'bulk-' || i, sha256(('bulk-' || i)::bytea),"
-        "        'utk_bulk…0000', now(), current_date + 30"
-        "   FROM generate_series(1, ",
-        count, ") AS i"));
-  }
-};
+using FeedFleetTest = SidecarTest;
 
 TEST_F(FeedFleetTest, TwoConsumersThatNeverReadDoNotDelayANewSidecar) {
-  LoadTokens(20000);
+  LoadBulkTokens(20000);
   // Two SyncTokens streams with the fixture sidecar's SERVICE token whose
   // windows are shut: token-service can write them nothing.
   std::vector<std::unique_ptr<RawH2Connection>> stalled;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -140,6 +141,17 @@ v1::CreateTokenResponse TokenServiceTest::MustCreate(const std::string& token,
   grpc::Status status = tokens_->CreateToken(As(token).get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response;
+}
+
+void TokenServiceTest::LoadBulkTokens(int count) {
+  Sql(absl::StrCat(
+      "INSERT INTO users (user_id, display_name, role, created_at, updated_at)"
+      " VALUES ('bulk', 'Bulk', 'USER', now(), now());"
+      "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
+      " SELECT gen_random_uuid(), 'bulk', 'bulk-' || i, sha256(('bulk-' || i)::bytea),"
+      "        'utk_bulk…0000', now(), current_date + 30"
+      "   FROM generate_series(1, ",
+      count, ") AS i"));
 }
 
 std::vector<std::string> TokenServiceTest::Sql(const std::string& query) {

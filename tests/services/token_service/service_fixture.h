@@ -71,6 +71,11 @@ class TokenServiceTest : public ::testing::Test {
   v1::CreateTokenResponse MustCreate(const std::string& token, const std::string& name,
                                      int days_ahead = 30);
 
+  // `count` live tokens of a user "bulk", written straight into the
+  // database (no feed version bookkeeping beyond the columns' defaults), for
+  // tests that need a snapshot far larger than an HTTP/2 flow-control window.
+  void LoadBulkTokens(int count);
+
   // Runs SQL on the test database and returns the first column of each row.
   std::vector<std::string> Sql(const std::string& query);
 

@@ -80,19 +80,6 @@ class SyncFleetTest : public TokenServiceTest {
     feed_ = *std::move(started);
   }
 
-  // `count` live tokens written straight into the database, so that a
-  // snapshot is far larger than an HTTP/2 flow-control window.
-  void LoadTokens(int count) {
-    Sql(absl::StrCat(
-        "INSERT INTO users (user_id, display_name, role, created_at, updated_at)"
-        " VALUES ('bulk', 'Bulk', 'USER', now(), now());"
-        "INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on)"
-        " SELECT gen_random_uuid(), 'bulk', 'bulk-' || i, sha256(('bulk-' || i)::bytea),"
-        "        'utk_bulk…0000', now(), current_date + 30"
-        "   FROM generate_series(1, ",
-        count, ") AS i"));
-  }
-
   double Metric(const std::string& series) {
     absl::StatusOr<MetricsText> metrics = ScrapeMetrics(feed_->metrics_address());
     EXPECT_TRUE(metrics.ok()) << metrics.status();
@@ -142,7 +129,7 @@ class SyncFleetTest : public TokenServiceTest {
 };
 
 TEST_F(SyncFleetTest, ConsumersThatNeverReadHoldNothingAndDoNotDelayAnotherSnapshot) {
-  LoadTokens(20000);
+  LoadBulkTokens(20000);
   // Nothing here ends a stream for not reading.
   ASSERT_NO_FATAL_FAILURE(StartFeed({"--sync_stall_timeout", "1h"}));
   StalledConsumer stalled_a = OpenStalled();
@@ -174,7 +161,7 @@ TEST_F(SyncFleetTest, ConsumersThatNeverReadHoldNothingAndDoNotDelayAnotherSnaps
 }
 
 TEST_F(SyncFleetTest, AConsumerThatStopsReadingIsDroppedAfterTheStallTimeout) {
-  LoadTokens(20000);
+  LoadBulkTokens(20000);
   ASSERT_NO_FATAL_FAILURE(StartFeed({"--sync_stall_timeout", "1s"}));
   StalledConsumer stalled = OpenStalled();
   ASSERT_TRUE(stalled.connection->AwaitClosed(stalled.stream, kPatience))
