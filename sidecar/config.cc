@@ -7,6 +7,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "common/config/env_flags.h"
+#include "common/config/transport_flags.h"
 #include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
 
@@ -66,6 +67,12 @@ constexpr EnvBinding kEnv[] = {
     {"max_reconnect_backoff", "TOKEN_SIDECAR_MAX_RECONNECT_BACKOFF"},
     {"log_level", "TOKEN_SIDECAR_LOG_LEVEL"},
     {"shutdown_timeout", "TOKEN_SIDECAR_SHUTDOWN_TIMEOUT"},
+    {"max_concurrent_streams", "TOKEN_SIDECAR_MAX_CONCURRENT_STREAMS"},
+    {"max_connection_idle", "TOKEN_SIDECAR_MAX_CONNECTION_IDLE"},
+    {"max_connection_age", "TOKEN_SIDECAR_MAX_CONNECTION_AGE"},
+    {"max_connection_age_grace", "TOKEN_SIDECAR_MAX_CONNECTION_AGE_GRACE"},
+    {"grpc_memory_quota", "TOKEN_SIDECAR_GRPC_MEMORY_QUOTA"},
+    {"max_metadata_size", "TOKEN_SIDECAR_MAX_METADATA_SIZE"},
 };
 
 constexpr char kUsage[] =
@@ -155,6 +162,9 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   if (config.shutdown_timeout < absl::ZeroDuration()) {
     return InvalidFlag("shutdown_timeout", "must not be negative");
   }
+  absl::StatusOr<TransportLimits> limits = TransportLimitsFromFlags();
+  if (!limits.ok()) return limits.status();
+  config.limits = *limits;
   return config;
 }
 

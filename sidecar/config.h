@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/grpc/transport_limits.h"
 
 namespace tokens::sidecar {
 
@@ -29,6 +30,9 @@ struct SidecarConfig {
   absl::Duration max_reconnect_backoff;
   std::string log_level;
   absl::Duration shutdown_timeout;
+  // --max_concurrent_streams, --max_connection_idle, --max_connection_age,
+  // --max_connection_age_grace, --grpc_memory_quota, --max_metadata_size.
+  TransportLimits limits;
 };
 
 // One line per flag: name, environment variable, default, meaning; a test

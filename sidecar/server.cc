@@ -131,6 +131,7 @@ int RunSidecar(const SidecarConfig& config) {
   ServeOptions options;
   options.listen = config.listen;
   options.shutdown_timeout = config.shutdown_timeout;
+  options.limits = config.limits;
   options.on_built = [&](grpc::Server& server) {
     health = server.GetHealthCheckService();
     health->SetServingStatus(false);

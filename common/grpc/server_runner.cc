@@ -4,11 +4,14 @@
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/grpc/health_service.h"
 #include "common/log/json_logger.h"
+#include "common/process/file_limit.h"
 #include "common/process/stop_signals.h"
-#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 
@@ -16,6 +19,45 @@ namespace tokens {
 namespace {
 
 std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+int Milliseconds(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+// The same limits, one memory quota and one health service for every
+// listener of the process.
+void Prepare(grpc::ServerBuilder& builder, const TransportLimits& limits,
+             grpc::ResourceQuota& quota, HealthService& health) {
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
+  if (limits.max_connection_idle > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               Milliseconds(limits.max_connection_idle));
+  }
+  if (limits.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               Milliseconds(limits.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               Milliseconds(limits.max_connection_age_grace));
+  }
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, limits.max_metadata_size);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Milliseconds(kMinClientPingInterval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, kMaxPingStrikes);
+  builder.SetResourceQuota(quota);
+  builder.RegisterService(&health);
+  builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(health.NewHandle()));
+}
+
+void LogFileLimit() {
+  const auto log = Logger("server");
+  absl::StatusOr<FileLimit> limit = RaiseFileLimit();
+  if (!limit.ok()) {
+    log->warn("open files limit left as it is: {}", limit.status().ToString());
+  } else if (limit->soft_before != limit->soft) {
+    log->info("open files limit: soft {} raised to the hard limit {}", limit->soft_before,
+              limit->hard);
+  } else {
+    log->info("open files limit: soft {}, hard {}", limit->soft, limit->hard);
+  }
+}
 
 }  // namespace
 
@@ -27,11 +69,16 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   // checked by the thread annotations and the tests, not on every lock of a
   // serving process.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Referencing the descriptor keeps health.pb.o linked in, so reflection can
-  // describe grpc.health.v1.Health for grpcurl.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  LogFileLimit();
+  // Declared before the servers, which it outlives.
+  HealthService health;
+  grpc::ResourceQuota quota("grpc-server");
+  quota.Resize(static_cast<size_t>(options.limits.grpc_memory_quota));
+  Prepare(builder, options.limits, quota, health);
+  for (const ServeOptions::Extra& extra : options.extra) {
+    Prepare(*extra.builder, options.limits, quota, health);
+  }
 
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
@@ -65,8 +112,12 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   if (options.on_started) options.on_started(port);
 
   const int signo = WaitForStopSignal();
+  const absl::Time stop_started = absl::Now();
   log->info("received signal {}; draining in-flight calls for up to {}", signo,
             absl::FormatDuration(options.shutdown_timeout));
+  // First tell load balancers and health watchers; then the Watch streams end
+  // like every other long-lived stream, so the drain waits for none of them.
+  health.Drain();
   if (options.on_stopping) options.on_stopping();
   const auto deadline =
       std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.shutdown_timeout);
@@ -75,7 +126,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   server->Wait();
   for (const std::unique_ptr<grpc::Server>& extra : extra_servers) extra->Wait();
   if (options.on_stopped) options.on_stopped();
-  log->info("stopped");
+  log->info("stopped in {} ms", absl::ToInt64Milliseconds(absl::Now() - stop_started));
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/grpc/transport_limits.h"
 #include "common/process/stop_signals.h"  // BlockStopSignals(), for the binaries
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -14,6 +15,8 @@ namespace tokens {
 struct ServeOptions {
   std::string listen;  // host:port; port 0 picks a free port
   absl::Duration shutdown_timeout = absl::Seconds(10);
+  // Applied to every listener, the extra ones included.
+  TransportLimits limits;
   // Runs once the listener is up, with the bound port.
   std::function<void(int port)> on_started;
   // Runs after in-flight calls have drained, before returning.
@@ -35,11 +38,15 @@ struct ServeOptions {
   std::vector<Extra> extra;
 };
 
-// The lifecycle every binary here shares: adds the listener, enables the
-// standard health service and server reflection, starts, logs
-// "listening on host:port", waits for SIGTERM or SIGINT, stops accepting and
-// drains in-flight calls for up to shutdown_timeout. Returns the process exit
-// code: 0 after a clean stop, 1 if an address could not be bound.
+// The lifecycle every binary here shares: raises the soft RLIMIT_NOFILE to
+// the hard limit (logging both), adds the listener with the transport
+// limits, serves grpc.health.v1.Health (HealthService, reachable through
+// grpc::Server::GetHealthCheckService()) and server reflection, starts, logs
+// "listening on host:port", and waits for SIGTERM or SIGINT. Then it drains:
+// every health status becomes NOT_SERVING and Watch streams are told so and
+// ended, on_stopping runs, the servers stop accepting and in-flight calls get
+// up to shutdown_timeout; "stopped in N ms" is logged. Returns the process
+// exit code: 0 after a clean stop, 1 if an address could not be bound.
 int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options);
 
 }  // namespace tokens

@@ -9,6 +9,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
+#include "common/config/transport_flags.h"
 #include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/page_token.h"
@@ -92,6 +93,12 @@ constexpr EnvBinding kEnv[] = {
     {"auth_failure_rate_per_client", "TOKEN_SERVICE_AUTH_FAILURE_RATE_PER_CLIENT"},
     {"auth_failure_burst_per_client", "TOKEN_SERVICE_AUTH_FAILURE_BURST_PER_CLIENT"},
     {"auth_failure_log_interval", "TOKEN_SERVICE_AUTH_FAILURE_LOG_INTERVAL"},
+    {"max_concurrent_streams", "TOKEN_SERVICE_MAX_CONCURRENT_STREAMS"},
+    {"max_connection_idle", "TOKEN_SERVICE_MAX_CONNECTION_IDLE"},
+    {"max_connection_age", "TOKEN_SERVICE_MAX_CONNECTION_AGE"},
+    {"max_connection_age_grace", "TOKEN_SERVICE_MAX_CONNECTION_AGE_GRACE"},
+    {"grpc_memory_quota", "TOKEN_SERVICE_GRPC_MEMORY_QUOTA"},
+    {"max_metadata_size", "TOKEN_SERVICE_MAX_METADATA_SIZE"},
 };
 
 constexpr char kUsage[] =
@@ -238,6 +245,9 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
       config.auth_failure_log_interval > absl::Hours(1)) {
     return InvalidFlag("auth_failure_log_interval", "must be between 1s and 1h");
   }
+  absl::StatusOr<TransportLimits> limits = TransportLimitsFromFlags();
+  if (!limits.ok()) return limits.status();
+  config.limits = *limits;
   if ((config.command == Command::kBootstrapAdmin ||
        config.command == Command::kBootstrapService) &&
       config.bootstrap_user.empty()) {

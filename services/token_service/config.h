@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/grpc/transport_limits.h"
 
 namespace tokens::service {
 
@@ -42,6 +43,10 @@ struct ServiceConfig {
   // --page_token_key, TOKEN_SERVICE_PAGE_TOKEN_KEY: seals page tokens ("": a
   // random key per process).
   std::string page_token_key;
+  // --max_concurrent_streams, --max_connection_idle, --max_connection_age,
+  // --max_connection_age_grace, --grpc_memory_quota, --max_metadata_size:
+  // every listener's.
+  TransportLimits limits;
 };
 
 // One line per flag: name, environment variable, default, meaning. Used by

@@ -144,9 +144,9 @@ int RunServer(const ServiceConfig& config) {
   feed_builder.RegisterService(&sync_service);
   for (grpc::ServerBuilder* b : {&builder, &sync_builder}) {
     // A SyncTokens stream can be quiet for hours. Sidecars ping it every 20 s
-    // to notice a dead peer (see sidecar/server.cc); accept pings that often,
-    // and ping back so that the stream of a vanished sidecar is closed too.
-    b->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    // to notice a dead peer (see sidecar/sync/token_service_client.cc), which
+    // ServeUntilStopped's keepalive enforcement allows (every 10 s at most);
+    // ping back so that the stream of a vanished sidecar is closed too.
     b->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
     b->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
     // Keep pinging a quiet stream (gRPC stops after two pings without data).
@@ -157,6 +157,7 @@ int RunServer(const ServiceConfig& config) {
   ServeOptions options;
   options.listen = config.listen;
   options.shutdown_timeout = config.shutdown_timeout;
+  options.limits = config.limits;
   if (!config.sync_listen.empty()) {
     options.extra.push_back({&sync_builder, config.sync_listen, "TokenSync"});
   }

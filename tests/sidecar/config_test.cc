@@ -98,6 +98,13 @@ TEST_F(SidecarConfigTest, EachBadValueNamesItsFlag) {
       {{"--lookup_threads", "1025"}, "--lookup_threads"},
       {{"--max_reconnect_backoff", "1ms"}, "--max_reconnect_backoff"},
       {{"--shutdown_timeout", "-1s"}, "--shutdown_timeout"},
+      {{"--max_concurrent_streams", "0"}, "--max_concurrent_streams"},
+      {{"--max_connection_idle", "500ms"}, "--max_connection_idle"},
+      {{"--max_connection_age", "25h"}, "--max_connection_age"},
+      {{"--max_connection_age_grace", "-1s"}, "--max_connection_age_grace"},
+      {{"--grpc_memory_quota", "256MB"}, "--grpc_memory_quota"},
+      {{"--grpc_memory_quota", "1KiB"}, "--grpc_memory_quota"},
+      {{"--max_metadata_size", "100"}, "--max_metadata_size"},
   };
   for (const auto& [args, flag] : cases) {
     SCOPED_TRACE(flag);
@@ -110,6 +117,19 @@ TEST_F(SidecarConfigTest, EachBadValueNamesItsFlag) {
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(config.status().message(), HasSubstr(flag));
   }
+}
+
+TEST_F(SidecarConfigTest, TransportLimitsHaveDefaultsAndTakeTheEnvironment) {
+  absl::StatusOr<SidecarConfig> config = Load({"--service_token", token_});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.max_metadata_size, 16384);
+  EXPECT_EQ(config->limits.grpc_memory_quota, int64_t{256} << 20);
+  setenv("TOKEN_SIDECAR_GRPC_MEMORY_QUOTA", "64MiB", 1);
+  config = Load({"--service_token", token_, "--max_connection_age=0s"});
+  unsetenv("TOKEN_SIDECAR_GRPC_MEMORY_QUOTA");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.grpc_memory_quota, int64_t{64} << 20);
+  EXPECT_EQ(config->limits.max_connection_age, absl::ZeroDuration());
 }
 
 TEST_F(SidecarConfigTest, MetricsListenIsAnAddressOrEmpty) {

@@ -77,6 +77,31 @@ TEST_F(ServiceConfigTest, MetricsListenIsAnAddressOrEmpty) {
   }
 }
 
+TEST_F(ServiceConfigTest, EachBadTransportLimitNamesItsFlag) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--max_concurrent_streams=100001", "--max_concurrent_streams"},
+      {"--max_connection_idle=-1s", "--max_connection_idle"},
+      {"--max_connection_age=100ms", "--max_connection_age"},
+      {"--max_connection_age_grace=48h", "--max_connection_age_grace"},
+      {"--grpc_memory_quota=lots", "--grpc_memory_quota"},
+      {"--grpc_memory_quota=99999999999999999999", "--grpc_memory_quota"},
+      {"--max_metadata_size=2000000", "--max_metadata_size"},
+  };
+  for (const auto& [arg, flag] : cases) {
+    SCOPED_TRACE(arg);
+    absl::FlagSaver saver;
+    absl::StatusOr<ServiceConfig> config = Load({arg});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr(flag));
+  }
+  absl::StatusOr<ServiceConfig> config =
+      Load({"--grpc_memory_quota=1073741824", "--max_connection_idle=0s"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.grpc_memory_quota, int64_t{1} << 30);
+  EXPECT_EQ(config->limits.max_connection_idle, absl::ZeroDuration());
+}
+
 TEST_F(ServiceConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {
   tokens::testing::ExpectFlagTableMatches(OPERATIONS_DOCS, "### token-service", DescribeFlags());
 }

@@ -627,7 +627,7 @@ TEST_F(OperationsTest, SigtermStopsCleanly) {
   ASSERT_TRUE(WIFEXITED(*status)) << "killed by signal " << WTERMSIG(*status);
   EXPECT_EQ(WEXITSTATUS(*status), 0);
   const std::string log = service_->process().Stderr();
-  EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped\""));
+  EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped in "));
   ExpectEveryLineIsJson(log, "token-service");
 }
 
@@ -703,7 +703,7 @@ TEST_F(OperationsTest, SigtermDuringConcurrentCallsDrainsThemAndExitsZero) {
     EXPECT_THAT(std::string(line), HasSubstr("code=OK"));
   }
   EXPECT_EQ(handled, ok_calls.load()) << "calls handled by the server but not answered OK";
-  EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped\""));
+  EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped in "));
   ExpectEveryLineIsJson(log, "token-service");
 }
 

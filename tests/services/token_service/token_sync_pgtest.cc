@@ -521,7 +521,7 @@ TEST_F(TokenSyncTest, SigtermWithAnOpenStreamExitsZero) {
   EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
   const std::string log = (*server)->process().Stderr();
   EXPECT_THAT(log, HasSubstr("SyncTokens user=svc"));
-  EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped\""));
+  EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped in "));
 }
 
 }  // namespace
