@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/http/host_port.h"
 
 namespace httplib {
 class Server;
@@ -13,13 +14,11 @@ class Server;
 
 namespace tokens {
 
-// Splits "host:port" / "[v6]:port" into host (brackets removed) and port
-// (0-65535); false when malformed.
-bool SplitHostPort(absl::string_view address, std::string* host, int* port);
-
 // Serves a configured cpp-httplib server on one address from a background
-// thread: the plain-HTTP side of the binaries here (metrics, the demo
-// upstream).
+// thread: the demo upstream. Not for a port that untrusted clients reach:
+// cpp-httplib gives each connection a worker thread and bounds each read()
+// rather than the request, so slow clients can hold every worker (the
+// metrics port uses HttpGetServer instead).
 class HttpListener {
  public:
   explicit HttpListener(httplib::Server& server);

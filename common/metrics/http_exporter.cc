@@ -2,33 +2,29 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/http/host_port.h"
 #include "common/log/json_logger.h"
-#include "httplib.h"
 
 namespace tokens::metrics {
 
-HttpExporter::HttpExporter(const Registry& registry)
-    : server_(std::make_unique<httplib::Server>()),
-      listener_(std::make_unique<HttpListener>(*server_)) {
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server_->set_read_timeout(5, 0);
-  server_->set_write_timeout(5, 0);
-  server_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& res) {
-    res.set_content(registry.Render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+HttpExporter::HttpExporter(const Registry& registry, HttpGetServer::Options limits)
+    : server_(limits) {
+  server_.Serve("/metrics", "text/plain; version=0.0.4; charset=utf-8",
+                [&registry] { return registry.Render(); });
 }
 
 HttpExporter::~HttpExporter() { Stop(); }
 
 absl::StatusOr<int> HttpExporter::Start(absl::string_view listen) {
-  absl::StatusOr<int> port = listener_->Start(listen);
+  absl::StatusOr<int> port = server_.Start(listen);
   if (!port.ok()) {
     return absl::Status(port.status().code(), absl::StrCat("metrics: ", port.status().message()));
   }
   return port;
 }
 
-void HttpExporter::Stop() { listener_->Stop(); }
+void HttpExporter::Stop() { server_.Stop(); }
 
 bool StartMetricsExporter(HttpExporter& exporter, absl::string_view listen) {
   const auto log = Logger("metrics");

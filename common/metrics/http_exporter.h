@@ -1,36 +1,31 @@
 #pragma once
 
-#include <memory>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "common/http/http_listener.h"
+#include "common/http/http_get_server.h"
 #include "common/metrics/registry.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace tokens::metrics {
 
 // Serves `GET /metrics` (the registry in the Prometheus text format) on its
-// own plain-HTTP port, apart from the gRPC listener, with two worker
-// threads. Any other path is 404.
+// own plain-HTTP port, apart from the gRPC listener, from one thread that no
+// client can hold (see HttpGetServer for why and how). Any other path is
+// 404.
 class HttpExporter {
  public:
-  explicit HttpExporter(const Registry& registry);
+  // `limits`: the defaults are what the binaries use; tests shorten them.
+  explicit HttpExporter(const Registry& registry, HttpGetServer::Options limits = {});
   ~HttpExporter();  // Stop()s
 
-  // See HttpListener::Start().
+  // See HttpGetServer::Start().
   absl::StatusOr<int> Start(absl::string_view listen);
   // Stops serving and joins the thread. Idempotent.
   void Stop();
   // After Start(): the bound "host:port".
-  const std::string& address() const { return listener_->address(); }
+  const std::string& address() const { return server_.address(); }
 
  private:
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<HttpListener> listener_;
+  HttpGetServer server_;
 };
 
 // What the binaries do with --metrics_listen: nothing when it is empty;
