@@ -3,6 +3,7 @@
 // case asserts a clear answer, nothing written, and a server that keeps
 // serving afterwards.
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "tests/sidecar/sidecar_fixture.h"
 #include "tests/support/prometheus_text.h"
+#include "tests/support/slow_http_client.h"
 #include "tokens/v1/tokens.grpc.pb.h"
 
 namespace tokens::testing {
@@ -198,6 +200,23 @@ TEST_F(HostileInputTest, AFloodOfRandomTokensFromOneClientCostsABoundedNumberOfL
   const v1::CreateTokenResponse fresh = MustCreate(alice, "after the flood");
   EXPECT_TRUE(Check({{"authorization", "Bearer " + fresh.secret()}}, nullptr, "198.51.100.1")
                   .has_ok_response());
+}
+
+// The metrics port (issue 13): clients dripping a request head a byte at a
+// time, more of them than the port once had threads, hold nothing a
+// concurrent scrape needs.
+TEST_F(HostileInputTest, SlowDripClientsOnTheMetricsPortDoNotStopAConcurrentScrape) {
+  std::vector<std::unique_ptr<DripClient>> drips;
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<std::unique_ptr<DripClient>> drip =
+        DripClient::Start(sidecar_->metrics_address(), absl::Milliseconds(100));
+    ASSERT_TRUE(drip.ok()) << drip.status();
+    drips.push_back(std::move(*drip));
+  }
+  for (const auto& drip : drips) ASSERT_TRUE(drip->AwaitSent(3, absl::Seconds(60)));
+  absl::StatusOr<MetricsText> scraped = ScrapeMetrics(sidecar_->metrics_address());
+  ASSERT_TRUE(scraped.ok()) << scraped.status();
+  EXPECT_FALSE(scraped->samples.empty());
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "tests/services/token_service/service_fixture.h"
 #include "tests/support/prometheus_text.h"
+#include "tests/support/slow_http_client.h"
 
 namespace tokens::testing {
 namespace {
@@ -285,6 +286,23 @@ TEST_F(HostileRequestTest, AFloodOfUnknownTokensCostsABoundedNumberOfLookupsAndL
   ASSERT_TRUE(summary.ok()) << summary.status();
   const std::string log = service_->process().Stderr();
   for (const std::string& guess : guesses) ASSERT_FALSE(absl::StrContains(log, guess));
+}
+
+// The metrics port (issue 13): clients dripping a request head a byte at a
+// time, more of them than the port once had threads, hold nothing a
+// concurrent scrape needs.
+TEST_F(HostileRequestTest, SlowDripClientsOnTheMetricsPortDoNotStopAConcurrentScrape) {
+  std::vector<std::unique_ptr<DripClient>> drips;
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<std::unique_ptr<DripClient>> drip =
+        DripClient::Start(service_->metrics_address(), absl::Milliseconds(100));
+    ASSERT_TRUE(drip.ok()) << drip.status();
+    drips.push_back(std::move(*drip));
+  }
+  for (const auto& drip : drips) ASSERT_TRUE(drip->AwaitSent(3, absl::Seconds(60)));
+  absl::StatusOr<MetricsText> scraped = ScrapeMetrics(service_->metrics_address());
+  ASSERT_TRUE(scraped.ok()) << scraped.status();
+  EXPECT_FALSE(scraped->samples.empty());
 }
 
 }  // namespace
