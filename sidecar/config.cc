@@ -7,6 +7,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "common/config/env_flags.h"
+#include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
 #include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
@@ -45,6 +46,14 @@ ABSL_FLAG(absl::Duration, max_reconnect_backoff, absl::Seconds(5),
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls may take to finish");
+ABSL_FLAG(std::string, token_service_ca, "",
+          "PEM CA certificates token-service's certificate must be signed by; when set, the "
+          "link to token-service is TLS (and must name the host of --token_service)");
+ABSL_FLAG(std::string, token_service_client_cert, "",
+          "PEM client certificate offered to token-service (its mTLS); with "
+          "--token_service_client_key, needs --token_service_ca");
+ABSL_FLAG(std::string, token_service_client_key, "",
+          "PEM private key of --token_service_client_cert (unencrypted)");
 
 namespace tokens::sidecar {
 namespace {
@@ -73,6 +82,13 @@ constexpr EnvBinding kEnv[] = {
     {"max_connection_age_grace", "TOKEN_SIDECAR_MAX_CONNECTION_AGE_GRACE"},
     {"grpc_memory_quota", "TOKEN_SIDECAR_GRPC_MEMORY_QUOTA"},
     {"max_metadata_size", "TOKEN_SIDECAR_MAX_METADATA_SIZE"},
+    {"tls_cert", "TOKEN_SIDECAR_TLS_CERT"},
+    {"tls_key", "TOKEN_SIDECAR_TLS_KEY"},
+    {"tls_client_ca", "TOKEN_SIDECAR_TLS_CLIENT_CA"},
+    {"tls_reload_interval", "TOKEN_SIDECAR_TLS_RELOAD_INTERVAL"},
+    {"token_service_ca", "TOKEN_SIDECAR_TOKEN_SERVICE_CA"},
+    {"token_service_client_cert", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_CERT"},
+    {"token_service_client_key", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_KEY"},
 };
 
 constexpr char kUsage[] =
@@ -80,6 +96,12 @@ constexpr char kUsage[] =
     "token-service; serves Envoy's ext_authz Check and tokens.v1.Authenticator.\n"
     "\n"
     "  TOKEN_SIDECAR_SERVICE_TOKEN=<token of a SERVICE user> token-sidecar [flags]\n"
+    "  token-sidecar probe [--address HOST:PORT] [--probe_timeout 5s]\n"
+    "      exit 0 if the gRPC listener answers SERVING over a new connection, else 1\n"
+    "      (NOT_SERVING until the first snapshot from token-service). With\n"
+    "      --tls_cert/--tls_key it speaks TLS and offers them as its client\n"
+    "      certificate, but does not verify the server's identity: it checks its\n"
+    "      own process over loopback.\n"
     "\n"
     "Every flag also reads an environment variable (the command line wins).";
 
@@ -90,7 +112,10 @@ bool IsHostPort(const std::string& address) {
 
 }  // namespace
 
-std::vector<FlagDoc> DescribeFlags() { return tokens::DescribeFlags(kEnv); }
+std::vector<FlagDoc> DescribeFlags() {
+  static constexpr const char* kProbeOnly[] = {"address", "probe_timeout"};
+  return tokens::DescribeFlags(kEnv, kProbeOnly);
+}
 
 absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   // Abseil allows one usage message per process; tests load several configs.
@@ -98,9 +123,12 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   std::call_once(usage_set, [] { absl::SetProgramUsageMessage(kUsage); });
   if (absl::Status s = ApplyEnvironment(kEnv); !s.ok()) return s;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) return absl::InvalidArgumentError("unexpected argument");
+  if (positional.size() > 2 || (positional.size() == 2 && std::string(positional[1]) != "probe")) {
+    return absl::InvalidArgumentError("unexpected argument (the one command is probe)");
+  }
 
   SidecarConfig config;
+  config.probe_command = positional.size() == 2;
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.token_service = absl::GetFlag(FLAGS_token_service);
@@ -128,6 +156,31 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   if (!TokenCodec::IsValidPrefix(config.token_prefix)) {
     return InvalidFlag("token_prefix", "must match [a-z][a-z0-9]{0,15}");
   }
+  absl::StatusOr<ServingTls> tls = ServingTlsFromFlags();
+  if (!tls.ok()) return tls.status();
+  config.tls = *std::move(tls);
+  // The probe only talks to the listener: no service token, no token-service.
+  if (config.probe_command) {
+    absl::StatusOr<ProbeOptions> probe = ProbeOptionsFromFlags(config.listen);
+    if (!probe.ok()) return probe.status();
+    config.probe = *std::move(probe);
+    config.probe.program = "token-sidecar probe";
+    config.probe.tls = config.tls.files;
+    return config;
+  }
+  config.token_service_tls.ca = absl::GetFlag(FLAGS_token_service_ca);
+  config.token_service_tls.cert = absl::GetFlag(FLAGS_token_service_client_cert);
+  config.token_service_tls.key = absl::GetFlag(FLAGS_token_service_client_key);
+  config.token_service_tls.ca_flag = "token_service_ca";
+  config.token_service_tls.cert_flag = "token_service_client_cert";
+  config.token_service_tls.key_flag = "token_service_client_key";
+  if (config.token_service_tls.ca.empty() &&
+      !(config.token_service_tls.cert.empty() && config.token_service_tls.key.empty())) {
+    return InvalidFlag(config.token_service_tls.cert.empty() ? "token_service_client_key"
+                                                             : "token_service_client_cert",
+                       "needs --token_service_ca (a client certificate is offered over TLS only)");
+  }
+  if (absl::Status s = ReadTlsFiles(config.token_service_tls).status(); !s.ok()) return s;
   if (config.service_token.empty()) {
     return InvalidFlag(
         "service_token",

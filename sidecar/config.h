@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/config/tls_flags.h"
 #include "common/grpc/transport_limits.h"
 
 namespace tokens::sidecar {
@@ -33,6 +34,15 @@ struct SidecarConfig {
   // --max_concurrent_streams, --max_connection_idle, --max_connection_age,
   // --max_connection_age_grace, --grpc_memory_quota, --max_metadata_size.
   TransportLimits limits;
+  // TLS: the listener's (--tls_cert, --tls_key, --tls_client_ca,
+  // --tls_reload_interval) and the link to token-service's
+  // (--token_service_ca, --token_service_client_cert,
+  // --token_service_client_key; no ca: plaintext). The probe command's
+  // --address and --probe_timeout (probe only).
+  ServingTls tls;
+  TlsFiles token_service_tls;
+  bool probe_command = false;
+  ProbeOptions probe;
 };
 
 // One line per flag: name, environment variable, default, meaning; a test

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/grpc/probe.h"
 #include "common/log/json_logger.h"
 #include "common/log/library_logs.h"
 #include "sidecar/config.h"
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "token-sidecar: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
+  // The probe prints its one line itself and needs no logging or service
+  // token (it may run as a Kubernetes exec probe every few seconds).
+  if (config->probe_command) return tokens::RunProbe(config->probe);
   if (!tokens::InitLogging(config->log_level)) {
     std::fprintf(stderr, "token-sidecar: --log_level: unknown level \"%s\"\n",
                  config->log_level.c_str());

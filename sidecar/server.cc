@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/grpc/server_runner.h"
+#include "common/grpc/tls.h"
 #include "common/log/json_logger.h"
 #include "common/metrics/http_exporter.h"
 #include "common/metrics/process_metrics.h"
@@ -82,8 +83,32 @@ int RunSidecar(const SidecarConfig& config) {
   const TokenCodec codec(config.token_prefix);
   TokenCache cache;
   UsageRecorder recorder;
-  TokenServiceClient client(NewTokenServiceChannel(config.token_service), config.service_token,
-                            {config.lookup_timeout});
+  // TLS of the listener and of the link to token-service: each set of files
+  // is re-read while serving.
+  std::unique_ptr<TlsReloader> serving_tls;
+  std::unique_ptr<TlsReloader> link_tls;
+  for (auto [files, reloader] : {std::pair{&config.tls.files, &serving_tls},
+                                 std::pair{&config.token_service_tls, &link_tls}}) {
+    if (files->cert.empty() && files->ca.empty()) continue;
+    absl::StatusOr<std::unique_ptr<TlsReloader>> started =
+        TlsReloader::Start(*files, config.tls.reload_interval);
+    if (!started.ok()) {
+      log->critical("{}", started.status().message());
+      return 1;
+    }
+    *reloader = *std::move(started);
+  }
+  if (link_tls == nullptr) {
+    log->info("link to token-service: plaintext");
+  } else {
+    log->info("link to token-service: TLS, its certificate checked against {}{}",
+              config.token_service_tls.ca,
+              config.token_service_tls.cert.empty() ? "" : ", with a client certificate");
+  }
+  TokenServiceClient client(
+      NewTokenServiceChannel(config.token_service,
+                             link_tls == nullptr ? nullptr : link_tls->ChannelCredentials()),
+      config.service_token, {config.lookup_timeout});
   GrpcFeedSource feed(client);
   MissResolverOptions miss_options;
   miss_options.negative_ttl = config.negative_cache_ttl;
@@ -132,6 +157,10 @@ int RunSidecar(const SidecarConfig& config) {
   options.listen = config.listen;
   options.shutdown_timeout = config.shutdown_timeout;
   options.limits = config.limits;
+  if (serving_tls != nullptr) {
+    options.credentials = serving_tls->ServerCredentials();
+    options.transport = serving_tls->Describe();
+  }
   options.on_built = [&](grpc::Server& server) {
     health = server.GetHealthCheckService();
     health->SetServingStatus(false);

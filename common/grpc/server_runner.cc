@@ -20,6 +20,36 @@ namespace {
 
 std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
 
+// Whether only this host can reach `listen`: a loopback address or name.
+bool IsLoopback(const std::string& listen) {
+  const std::string host = HostOf(listen);
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]" || host == "::1";
+}
+
+std::shared_ptr<grpc::ServerCredentials> CredentialsOf(const ServeOptions& options) {
+  return options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials();
+}
+
+// One line for the transport of all listeners, and a warning for each
+// plaintext one that other hosts can reach.
+void LogTransport(const ServeOptions& options) {
+  const auto log = Logger("server");
+  if (options.credentials != nullptr) {
+    log->info("transport: {}", options.transport.empty() ? "TLS" : options.transport);
+    return;
+  }
+  log->info("transport: plaintext");
+  std::vector<std::string> listens = {options.listen};
+  for (const ServeOptions::Extra& extra : options.extra) listens.push_back(extra.listen);
+  for (const std::string& listen : listens) {
+    if (!IsLoopback(listen)) {
+      log->warn("{} is plaintext and not on loopback: tokens cross the network readable "
+                "(give --tls_cert and --tls_key)",
+                listen);
+    }
+  }
+}
+
 int Milliseconds(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 // The same limits, one memory quota and one health service for every
@@ -81,7 +111,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   }
 
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, CredentialsOf(options), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     log->critical("cannot listen on {}", options.listen);
@@ -91,7 +121,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   std::vector<int> extra_ports;
   for (const ServeOptions::Extra& extra : options.extra) {
     int extra_port = 0;
-    extra.builder->AddListeningPort(extra.listen, grpc::InsecureServerCredentials(), &extra_port);
+    extra.builder->AddListeningPort(extra.listen, CredentialsOf(options), &extra_port);
     extra_servers.push_back(extra.builder->BuildAndStart());
     if (extra_servers.back() == nullptr || extra_port == 0) {
       log->critical("cannot listen on {} ({})", extra.listen, extra.name);
@@ -109,6 +139,7 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
     log->info("{} listening on {}:{}", options.extra[i].name, HostOf(options.extra[i].listen),
               extra_ports[i]);
   }
+  LogTransport(options);
   if (options.on_started) options.on_started(port);
 
   const int signo = WaitForStopSignal();

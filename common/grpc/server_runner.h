@@ -1,12 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "common/grpc/transport_limits.h"
 #include "common/process/stop_signals.h"  // BlockStopSignals(), for the binaries
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
@@ -36,6 +38,11 @@ struct ServeOptions {
     std::string name;
   };
   std::vector<Extra> extra;
+  // The credentials of every listener above (null: plaintext), and how the
+  // log names them ("TLS", "TLS (client certificates required)"); the
+  // runner logs "transport: ..." after the "listening on" lines.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::string transport;
 };
 
 // The lifecycle every binary here shares: raises the soft RLIMIT_NOFILE to

@@ -9,6 +9,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
+#include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
 #include "common/metrics/http_exporter.h"
 #include "common/token/token_codec.h"
@@ -99,6 +100,10 @@ constexpr EnvBinding kEnv[] = {
     {"max_connection_age_grace", "TOKEN_SERVICE_MAX_CONNECTION_AGE_GRACE"},
     {"grpc_memory_quota", "TOKEN_SERVICE_GRPC_MEMORY_QUOTA"},
     {"max_metadata_size", "TOKEN_SERVICE_MAX_METADATA_SIZE"},
+    {"tls_cert", "TOKEN_SERVICE_TLS_CERT"},
+    {"tls_key", "TOKEN_SERVICE_TLS_KEY"},
+    {"tls_client_ca", "TOKEN_SERVICE_TLS_CLIENT_CA"},
+    {"tls_reload_interval", "TOKEN_SERVICE_TLS_RELOAD_INTERVAL"},
 };
 
 constexpr char kUsage[] =
@@ -111,6 +116,13 @@ constexpr char kUsage[] =
     "  token-service bootstrap-service --user ID\n"
     "                                           the same for a SERVICE user, whose\n"
     "                                           token a token-sidecar runs with\n"
+    "  token-service probe [--address HOST:PORT] [--probe_timeout 5s]\n"
+    "                                           exit 0 if the gRPC listener answers\n"
+    "                                           SERVING over a new connection, else 1;\n"
+    "                                           with --tls_cert/--tls_key it speaks TLS\n"
+    "                                           and offers them as client certificate,\n"
+    "                                           but does not verify the server's identity\n"
+    "                                           (it checks its own process over loopback)\n"
     "\n"
     "Every flag also reads an environment variable (the command line wins);\n"
     "see docs or --helpfull.";
@@ -118,8 +130,9 @@ constexpr char kUsage[] =
 }  // namespace
 
 std::vector<FlagDoc> DescribeFlags() {
-  static constexpr const char* kBootstrapOnly[] = {"user", "expires_on"};
-  return tokens::DescribeFlags(kEnv, kBootstrapOnly);
+  static constexpr const char* kCommandOnly[] = {"user", "expires_on", "address",
+                                                 "probe_timeout"};
+  return tokens::DescribeFlags(kEnv, kCommandOnly);
 }
 
 absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
@@ -132,7 +145,7 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   ServiceConfig config;
   if (positional.size() > 2) {
     return absl::InvalidArgumentError(
-        "expected at most one command (migrate, bootstrap-admin, bootstrap-service)");
+        "expected at most one command (migrate, bootstrap-admin, bootstrap-service, probe)");
   }
   if (positional.size() == 2) {
     const std::string command = positional[1];
@@ -142,10 +155,12 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
       config.command = Command::kBootstrapAdmin;
     } else if (command == "bootstrap-service") {
       config.command = Command::kBootstrapService;
+    } else if (command == "probe") {
+      config.command = Command::kProbe;
     } else if (command != "serve") {
       return absl::InvalidArgumentError(
           "unknown command \"" + command +
-          "\" (expected migrate, bootstrap-admin or bootstrap-service)");
+          "\" (expected migrate, bootstrap-admin, bootstrap-service or probe)");
     }
   }
   config.listen = absl::GetFlag(FLAGS_listen);
@@ -172,6 +187,21 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   config.bootstrap_user = absl::GetFlag(FLAGS_user);
   config.bootstrap_expires_on = absl::GetFlag(FLAGS_expires_on);
 
+  absl::StatusOr<ServingTls> tls = ServingTlsFromFlags();
+  if (!tls.ok()) return tls.status();
+  config.tls = *std::move(tls);
+  // The probe only talks to a listener: no database, no secrets.
+  if (config.command == Command::kProbe) {
+    if (config.listen.empty() || config.listen.find(':') == std::string::npos) {
+      return InvalidFlag("listen", "must be host:port");
+    }
+    absl::StatusOr<ProbeOptions> probe = ProbeOptionsFromFlags(config.listen);
+    if (!probe.ok()) return probe.status();
+    config.probe = *std::move(probe);
+    config.probe.program = "token-service probe";
+    config.probe.tls = config.tls.files;
+    return config;
+  }
   if (config.database_url.empty()) {
     return InvalidFlag("database_url",
                        "is required (or set DATABASE_URL), e.g. postgresql://user@host/db");

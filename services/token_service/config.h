@@ -6,11 +6,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/config/tls_flags.h"
 #include "common/grpc/transport_limits.h"
 
 namespace tokens::service {
 
-enum class Command { kServe, kMigrate, kBootstrapAdmin, kBootstrapService };
+enum class Command { kServe, kMigrate, kBootstrapAdmin, kBootstrapService, kProbe };
 
 // Everything token-service reads from its flags (each with an environment
 // fallback; the command line wins), validated once at start-up.
@@ -47,6 +48,11 @@ struct ServiceConfig {
   // --max_connection_age_grace, --grpc_memory_quota, --max_metadata_size:
   // every listener's.
   TransportLimits limits;
+  // TLS of every gRPC listener: --tls_cert, --tls_key, --tls_client_ca,
+  // --tls_reload_interval (TOKEN_SERVICE_TLS_*). The probe command's
+  // --address and --probe_timeout (probe only).
+  ServingTls tls;
+  ProbeOptions probe;
 };
 
 // One line per flag: name, environment variable, default, meaning. Used by

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "common/grpc/probe.h"
 #include "common/log/json_logger.h"
 #include "common/log/library_logs.h"
 #include "services/token_service/config.h"
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "token-service: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
+  // The probe prints its one line itself and needs no logging, database or
+  // secrets (it may run as a Kubernetes exec probe every few seconds).
+  if (config->command == Command::kProbe) return tokens::RunProbe(config->probe);
   // Before anything is logged: an error that quotes the database URL (a
   // libpq message, a status passed up) must not carry its password.
   for (std::string& secret : ConnectionSecrets(config->database_url)) {
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
     case Command::kBootstrapService:
       return RunBootstrap(*config, Role::kService);
     case Command::kServe:
+    case Command::kProbe:
       break;
   }
   return RunServer(*config);

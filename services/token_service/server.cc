@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_join.h"
 #include "common/grpc/server_runner.h"
+#include "common/grpc/tls.h"
 #include "common/log/json_logger.h"
 #include "common/metrics/http_exporter.h"
 #include "common/metrics/process_metrics.h"
@@ -158,6 +159,19 @@ int RunServer(const ServiceConfig& config) {
   options.listen = config.listen;
   options.shutdown_timeout = config.shutdown_timeout;
   options.limits = config.limits;
+  // Both listeners serve the same certificate, re-read while serving.
+  std::unique_ptr<TlsReloader> tls;
+  if (!config.tls.files.cert.empty()) {
+    absl::StatusOr<std::unique_ptr<TlsReloader>> started =
+        TlsReloader::Start(config.tls.files, config.tls.reload_interval);
+    if (!started.ok()) {
+      Logger("main")->critical("{}", started.status().message());
+      return 1;
+    }
+    tls = *std::move(started);
+    options.credentials = tls->ServerCredentials();
+    options.transport = tls->Describe();
+  }
   if (!config.sync_listen.empty()) {
     options.extra.push_back({&sync_builder, config.sync_listen, "TokenSync"});
   }

@@ -109,7 +109,8 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-std::shared_ptr<grpc::Channel> NewTokenServiceChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> NewTokenServiceChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   // Once token-service is back, reconnect well within half a second: the
   // sync stream waits for the connection (wait-for-ready), so this, not
@@ -134,7 +135,8 @@ std::shared_ptr<grpc::Channel> NewTokenServiceChannel(const std::string& address
   // By default gRPC stops pinging after two pings without data, which is
   // exactly the quiet stream that needs them.
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(address, credentials, args);
 }
 
 TokenServiceClient::TokenServiceClient(std::shared_ptr<grpc::Channel> channel,

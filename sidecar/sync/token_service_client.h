@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
 #include "sidecar/domain/feed.h"
 #include "sidecar/domain/miss_resolver.h"
 #include "sidecar/domain/model.h"
@@ -23,8 +24,10 @@
 namespace tokens::sidecar {
 
 // The channel to token-service, with its reconnection and keepalive
-// settings (the comments in the .cc say why).
-std::shared_ptr<grpc::Channel> NewTokenServiceChannel(const std::string& address);
+// settings (the comments in the .cc say why); plaintext when `credentials`
+// is null (TlsReloader::ChannelCredentials() for TLS).
+std::shared_ptr<grpc::Channel> NewTokenServiceChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // Proto -> domain. INVALID_ARGUMENT (naming the field) for a message the
 // sidecar cannot use: a hash that is not 32 bytes, a bad token id or date.
