@@ -1,6 +1,14 @@
 // docker-compose.yml: the services everyone relies on, wired to each other,
 // to deploy/envoy/envoy.yaml and to deploy/Dockerfile, without a committed
-// secret. (The deploy_compose_config ctest has docker-compose validate it.)
+// secret; TLS between the sidecar and token-service with the files the
+// certs service really makes (deploy/tls/make-certs.sh, run here); health
+// checks by the binaries' own probes. (The deploy_compose_config ctest has
+// docker-compose validate it.)
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -8,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
@@ -48,6 +57,21 @@ class DeployComposeTest : public ::testing::Test {
     return "";
   }
 
+  // The named volume and the path inside it of a file `service` reads at
+  // `path` through a volume mount; {"", ""} if no mount holds it.
+  std::pair<std::string, std::string> VolumeFileOf(const std::string& service,
+                                                   const std::string& path) const {
+    for (const YAML::Node& volume : Service(service)["volumes"]) {
+      std::vector<std::string> parts = absl::StrSplit(volume.as<std::string>(), ':');
+      if (parts.size() >= 2 && absl::StartsWith(path, parts[1] + "/")) {
+        EXPECT_TRUE(parts.size() == 3 && parts[2] == "ro")
+            << service << " mounts " << parts[0] << " writable";
+        return {parts[0], path.substr(parts[1].size() + 1)};
+      }
+    }
+    return {"", ""};
+  }
+
   // depends_on: {name: {condition: ...}}; "" if `service` does not wait for `on`.
   std::string Condition(const std::string& service, const std::string& on) const {
     const YAML::Node depends = Service(service)["depends_on"];
@@ -60,8 +84,8 @@ class DeployComposeTest : public ::testing::Test {
 };
 
 TEST_F(DeployComposeTest, HasEveryService) {
-  for (const char* name :
-       {"postgres", "init", "token-service", "token-sidecar", "envoy", "demo-upstream"}) {
+  for (const char* name : {"postgres", "certs", "init", "token-service", "token-sidecar", "envoy",
+                           "demo-upstream"}) {
     EXPECT_TRUE(Service(name).IsMap()) << "no service " << name;
   }
 }
@@ -97,11 +121,22 @@ TEST_F(DeployComposeTest, EnvoysClustersAreTheServicesWhereTheyListen) {
   EXPECT_EQ(Env(upstream->host, "DEMO_UPSTREAM_LISTEN"), absl::StrCat("0.0.0.0:", upstream->port));
 }
 
-TEST_F(DeployComposeTest, TheSidecarDialsTheTokenServiceWhereItListens) {
+TEST_F(DeployComposeTest, TheSidecarDialsTheTokenServicesFeedWhereItListens) {
   const std::string listen = Env("token-service", "TOKEN_SERVICE_LISTEN");
   EXPECT_EQ(HostOf(listen), "0.0.0.0");
-  EXPECT_EQ(Env("token-sidecar", "TOKEN_SERVICE_ADDR"),
-            absl::StrCat("token-service:", PortOf(listen)));
+  const std::string feed = Env("token-service", "TOKEN_SERVICE_SYNC_LISTEN");
+  EXPECT_EQ(HostOf(feed), "0.0.0.0");
+  EXPECT_NE(PortOf(feed), PortOf(listen));
+  EXPECT_EQ(Env("token-sidecar", "TOKEN_SERVICE_ADDR"), absl::StrCat("token-service:", PortOf(feed)));
+}
+
+TEST_F(DeployComposeTest, TokenServiceGetsOnlyVariablesItReads) {
+  const std::set<std::string> known = DocumentedEnvironmentVariables("### token-service");
+  for (const char* service : {"init", "token-service"}) {
+    for (const auto& [name, value] : ComposeEnvironment(Service(service))) {
+      EXPECT_EQ(known.count(name), 1u) << service << ": " << name << " is not a token-service variable";
+    }
+  }
 }
 
 TEST_F(DeployComposeTest, TheSidecarGetsOnlyVariablesItReads) {
@@ -119,7 +154,12 @@ TEST_F(DeployComposeTest, StartsInOrder) {
   EXPECT_EQ(Service("init")["restart"].as<std::string>(), "no");
   EXPECT_EQ(Condition("token-service", "init"), "service_completed_successfully");
   EXPECT_EQ(Condition("token-sidecar", "init"), "service_completed_successfully");
-  EXPECT_NE(Condition("token-sidecar", "token-service"), "");
+  EXPECT_EQ(Service("certs")["restart"].as<std::string>(), "no");
+  EXPECT_EQ(Condition("token-service", "certs"), "service_completed_successfully");
+  EXPECT_EQ(Condition("token-sidecar", "certs"), "service_completed_successfully");
+  // The health checks below make these mean "answers SERVING".
+  EXPECT_EQ(Condition("token-sidecar", "token-service"), "service_healthy");
+  EXPECT_EQ(Condition("envoy", "token-sidecar"), "service_healthy");
 }
 
 TEST_F(DeployComposeTest, InitMigratesAndBootstrapsBothUsers) {
@@ -134,6 +174,7 @@ TEST_F(DeployComposeTest, InitMigratesAndBootstrapsBothUsers) {
 TEST_F(DeployComposeTest, ImagesAreBuiltFromTheDockerfilesTargets) {
   const std::vector<DockerStage> stages = ParseDockerfile(ReadFile(RepoPath("deploy/Dockerfile")));
   const std::vector<std::pair<std::string, std::string>> expected = {
+      {"certs", "make-certs"},
       {"init", "token-service"},
       {"token-service", "token-service"},
       {"token-sidecar", "token-sidecar"},
@@ -194,6 +235,156 @@ TEST_F(DeployComposeTest, ThePasswordIsRequiredFromTheEnvironmentNeverCommitted)
     ASSERT_NE(colon, std::string::npos) << service;
     EXPECT_THAT(url.substr(colon + 1), StartsWith("${POSTGRES_PASSWORD")) << service;
     EXPECT_THAT(url, HasSubstr("@postgres:5432/")) << service;
+  }
+}
+
+
+// --- TLS ---------------------------------------------------------------
+
+// The TLS file variables of the two servers, and which service sets them.
+const std::vector<std::pair<std::string, std::string>> kTlsFiles = {
+    {"token-service", "TOKEN_SERVICE_TLS_CERT"},
+    {"token-service", "TOKEN_SERVICE_TLS_KEY"},
+    {"token-service", "TOKEN_SERVICE_TLS_CLIENT_CA"},
+    {"token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CA"},
+    {"token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_CERT"},
+    {"token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_KEY"},
+};
+
+TEST_F(DeployComposeTest, EveryTlsFileComesReadOnlyFromAVolumeOnlyCertsWrites) {
+  std::map<std::string, std::string> volume_of;  // volume -> the server that reads it
+  for (const auto& [service, variable] : kTlsFiles) {
+    const std::string path = Env(service, variable);
+    ASSERT_FALSE(path.empty()) << service << " does not set " << variable;
+    const std::string volume = VolumeFileOf(service, path).first;
+    ASSERT_FALSE(volume.empty()) << service << ": " << variable << "=" << path
+                                 << " is in no volume it mounts";
+    EXPECT_TRUE(top_level_volumes_[volume]) << "volume " << volume << " is not declared";
+    EXPECT_TRUE(volume_of.emplace(volume, service).first->second == service)
+        << "token-service and the sidecar share volume " << volume;
+    volume_of[volume] = service;
+  }
+  // Each server has a volume of its own, which only certs and it mount:
+  // neither can read the other's key.
+  EXPECT_EQ(volume_of.size(), 2u);
+  for (const auto& [volume, reader] : volume_of) {
+    for (const auto& entry : services_) {
+      const std::string name = entry.first.as<std::string>();
+      bool mounts = false;
+      for (const YAML::Node& mount : entry.second["volumes"]) {
+        mounts |= absl::StartsWith(mount.as<std::string>(), volume + ":");
+      }
+      EXPECT_EQ(mounts, name == "certs" || name == reader) << name << " and volume " << volume;
+    }
+  }
+}
+
+// Runs the certs service's command as written, with deploy/tls/make-certs.sh
+// and /run/tls moved to a fresh directory, and returns that directory.
+std::string RunCertsService(const YAML::Node& certs) {
+  static int runs = 0;
+  const std::string root = absl::StrCat(::testing::TempDir(), "/compose-certs-", getpid(), "-", ++runs);
+  std::string command = certs["command"][0].as<std::string>();
+  // $$ is compose's escape for the shell's $.
+  command = absl::StrReplaceAll(command, {{"$$", "$"}, {"/run/tls", root}});
+  for (const YAML::Node& volume : certs["volumes"]) {
+    std::vector<std::string> parts = absl::StrSplit(volume.as<std::string>(), ':');
+    EXPECT_TRUE(absl::StartsWith(parts[1], "/run/tls/")) << parts[1];
+    std::filesystem::create_directories(root + parts[1].substr(std::string("/run/tls").size()));
+  }
+  const ToolResult result = RunTool(
+      "/bin/sh", {"-ec", command},
+      {{"PATH", absl::StrCat(RepoPath("deploy/tls"), ":", getenv("PATH"))}});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  return root;
+}
+
+// openssl verify of `cert` against `ca`, with extra options; "" if it passes.
+std::string Verify(const std::string& ca, const std::string& cert,
+                   std::vector<std::string> options) {
+  std::vector<std::string> args = {"verify", "-CAfile", ca};
+  args.insert(args.end(), options.begin(), options.end());
+  args.push_back(cert);
+  const ToolResult result = RunTool("/usr/bin/openssl", args);
+  return result.exit_code == 0 ? "" : "openssl verify failed: " + result.out + result.err;
+}
+
+TEST_F(DeployComposeTest, TheCertsServiceMakesWhatTheServersRead) {
+  const std::string root = RunCertsService(Service("certs"));
+  // Where each server's file is, on this machine.
+  auto local = [&](const std::string& service, const std::string& variable) {
+    const std::string path = Env(service, variable);
+    const auto [volume, file] = VolumeFileOf(service, path);
+    for (const YAML::Node& mount : Service("certs")["volumes"]) {
+      std::vector<std::string> parts = absl::StrSplit(mount.as<std::string>(), ':');
+      if (parts[0] == volume) {
+        return absl::StrCat(root, parts[1].substr(std::string("/run/tls").size()), "/", file);
+      }
+    }
+    ADD_FAILURE() << "certs does not mount " << volume;
+    return std::string();
+  };
+  for (const auto& [service, variable] : kTlsFiles) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(local(service, variable)))
+        << service << ": " << variable << " names a file certs does not make";
+  }
+  const std::string server_cert = local("token-service", "TOKEN_SERVICE_TLS_CERT");
+  const std::string client_ca = local("token-service", "TOKEN_SERVICE_TLS_CLIENT_CA");
+  const std::string sidecar_ca = local("token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CA");
+  const std::string client_cert = local("token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_CERT");
+  // The sidecar accepts token-service's certificate for the host it dials.
+  const std::string host = HostOf(Env("token-sidecar", "TOKEN_SERVICE_ADDR"));
+  EXPECT_EQ(Verify(sidecar_ca, server_cert, {"-purpose", "sslserver", "-verify_hostname", host}), "");
+  // token-service accepts the sidecar's client certificate, and its own as
+  // the probe's client certificate.
+  EXPECT_EQ(Verify(client_ca, client_cert, {"-purpose", "sslclient"}), "");
+  EXPECT_EQ(Verify(client_ca, server_cert, {"-purpose", "sslclient"}), "");
+  // ... and the check can fail: not for a host the certificate does not name.
+  EXPECT_NE(Verify(sidecar_ca, server_cert, {"-verify_hostname", "elsewhere.example"}), "");
+
+  // No server volume holds a key but its own; the CA's stays in certs' own.
+  for (const auto& [service, variable] :
+       {std::pair<std::string, std::string>{"token-service", "TOKEN_SERVICE_TLS_KEY"},
+        {"token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_KEY"}}) {
+    const std::string key = local(service, variable);
+    std::vector<std::string> keys;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             std::filesystem::path(key).parent_path())) {
+      if (entry.path().extension() == ".key") keys.push_back(entry.path().string());
+    }
+    EXPECT_THAT(keys, ::testing::ElementsAre(key)) << service;
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST_F(DeployComposeTest, HealthChecksRunTheProbeOnEveryGrpcListener) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> servers = {
+      {"token-service", {"TOKEN_SERVICE_LISTEN", "TOKEN_SERVICE_SYNC_LISTEN"}},
+      {"token-sidecar", {"TOKEN_SIDECAR_LISTEN"}}};
+  for (const auto& [service, listens] : servers) {
+    const YAML::Node check = Service(service)["healthcheck"];
+    ASSERT_TRUE(check["test"]) << service << " has no health check";
+    std::string command;
+    for (size_t i = 1; i < check["test"].size(); ++i) {
+      absl::StrAppend(&command, " ", check["test"][i].as<std::string>());
+    }
+    std::set<int> listening;
+    for (const std::string& listen : listens) listening.insert(PortOf(Env(service, listen)));
+    std::set<int> probed;
+    absl::Duration total;
+    const std::vector<ProbeCall> calls = ProbeCalls(command, service);
+    ASSERT_FALSE(calls.empty()) << service << " is not checked by `" << service << " probe`";
+    for (const ProbeCall& call : calls) {
+      const std::string address =
+          call.address.empty() ? DefaultProbeAddress(Env(service, listens[0])) : call.address;
+      EXPECT_EQ(HostOf(address), "127.0.0.1") << service;
+      probed.insert(PortOf(address));
+      total += call.timeout;
+    }
+    EXPECT_EQ(probed, listening) << service;
+    absl::Duration timeout;
+    ASSERT_TRUE(absl::ParseDuration(check["timeout"].as<std::string>("30s"), &timeout));
+    EXPECT_GE(timeout, total) << service << ": the probes' own timeouts must fit";
   }
 }
 

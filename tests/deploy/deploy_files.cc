@@ -1,8 +1,10 @@
 #include "tests/deploy/deploy_files.h"
 
+#include <chrono>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -12,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "sidecar/config.h"
+#include "tests/support/child_process.h"
 
 namespace tokens::deploy_testing {
 
@@ -56,6 +59,21 @@ std::optional<YAML::Node> FindNamed(const YAML::Node& sequence, absl::string_vie
   return std::nullopt;
 }
 
+ToolResult RunTool(const std::string& binary, std::vector<std::string> args,
+                   std::map<std::string, std::string> env) {
+  testing::ChildProcess::Options options;
+  options.binary = binary;
+  options.args = std::move(args);
+  options.env = std::move(env);
+  absl::StatusOr<testing::ChildProcess::Result> result =
+      testing::ChildProcess::Run(std::move(options), std::chrono::seconds(60));
+  if (!result.ok()) {
+    ADD_FAILURE() << binary << ": " << result.status();
+    return {};
+  }
+  return {result->exit_code, result->out, result->err};
+}
+
 std::string HostOf(absl::string_view address) {
   const size_t colon = address.rfind(':');
   return std::string(colon == absl::string_view::npos ? address : address.substr(0, colon));
@@ -76,6 +94,17 @@ std::vector<std::string> TokenShapedStrings(const std::string& text) {
   static const std::regex kToken(R"(\b[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{39}\b)");
   std::vector<std::string> found;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), kToken);
+       it != std::sregex_iterator(); ++it) {
+    found.push_back(it->str());
+  }
+  return found;
+}
+
+std::vector<std::string> PrivateKeyBlocks(const std::string& text) {
+  static const std::regex kKey(
+      R"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{16,})");
+  std::vector<std::string> found;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), kKey);
        it != std::sregex_iterator(); ++it) {
     found.push_back(it->str());
   }
@@ -114,6 +143,65 @@ std::set<std::string> SidecarEnvironmentVariables() {
     if (!doc.env.empty()) variables.insert(doc.env);
   }
   return variables;
+}
+
+std::set<std::string> DocumentedEnvironmentVariables(absl::string_view heading) {
+  std::set<std::string> variables;
+  bool in_section = false;
+  for (absl::string_view line : absl::StrSplit(ReadFile(RepoPath("docs/operations.md")), '\n')) {
+    if (absl::StartsWith(line, "#")) {
+      in_section = line == heading;
+      continue;
+    }
+    // | `--flag` | `VARIABLE` | default | meaning |
+    std::vector<absl::string_view> cells = absl::StrSplit(line, '|');
+    if (!in_section || cells.size() < 4) continue;
+    absl::string_view variable = absl::StripAsciiWhitespace(cells[2]);
+    if (absl::ConsumePrefix(&variable, "`") && absl::ConsumeSuffix(&variable, "`")) {
+      variables.emplace(variable);
+    }
+  }
+  EXPECT_FALSE(variables.empty()) << "docs/operations.md has no flag table under " << heading;
+  return variables;
+}
+
+std::vector<ProbeCall> ProbeCalls(absl::string_view command, absl::string_view binary) {
+  // Words, with the shell's separators and quotes taken for spaces.
+  std::string text(command);
+  for (char& c : text) {
+    if (std::string_view(";&|()\"'$`").find(c) != std::string_view::npos) c = ' ';
+  }
+  std::vector<std::string> words = absl::StrSplit(text, ' ', absl::SkipWhitespace());
+  std::vector<ProbeCall> calls;
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] != binary || words[i + 1] != "probe") continue;
+    ProbeCall call;
+    for (size_t j = i + 2; j < words.size() && absl::StartsWith(words[j], "--"); ++j) {
+      std::string flag = words[j].substr(2);
+      std::string value;
+      if (const size_t eq = flag.find('='); eq != std::string::npos) {
+        value = flag.substr(eq + 1);
+        flag.resize(eq);
+      } else if (j + 1 < words.size()) {
+        value = words[++j];
+      }
+      if (flag == "address") {
+        call.address = value;
+      } else if (flag == "probe_timeout") {
+        EXPECT_TRUE(absl::ParseDuration(value, &call.timeout)) << "--probe_timeout " << value;
+      }
+    }
+    calls.push_back(call);
+  }
+  return calls;
+}
+
+std::string DefaultProbeAddress(absl::string_view listen) {
+  const std::string host = HostOf(listen);
+  const std::string port = std::string(listen.substr(host.size()));
+  if (host == "0.0.0.0") return "127.0.0.1" + port;
+  if (host == "[::]") return "[::1]" + port;
+  return std::string(listen);
 }
 
 std::optional<Endpoint> EnvoyClusterEndpoint(absl::string_view config_path,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "yaml-cpp/yaml.h"
 
 // Reading the deployment files (deploy/, docker-compose.yml) for the tests
@@ -31,6 +32,16 @@ YAML::Node Get(const YAML::Node& node, std::initializer_list<const char*> path);
 // The element of a sequence whose `name` is `name` (clusters, containers...).
 std::optional<YAML::Node> FindNamed(const YAML::Node& sequence, absl::string_view name);
 
+// Runs `binary args...` to completion (no shell) with `env` added to the
+// environment; a failed start fails the calling test and returns exit code -1.
+struct ToolResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+ToolResult RunTool(const std::string& binary, std::vector<std::string> args,
+                   std::map<std::string, std::string> env = {});
+
 // "host:port" -> host / port; -1 when there is no numeric port.
 std::string HostOf(absl::string_view address);
 int PortOf(absl::string_view address);
@@ -38,6 +49,10 @@ int PortOf(absl::string_view address);
 // The substrings of `text` shaped like one of our tokens with any valid
 // prefix (<prefix>_ and 39 base62 characters): none may be committed.
 std::vector<std::string> TokenShapedStrings(const std::string& text);
+
+// The PEM private key blocks of `text` ("-----BEGIN ... PRIVATE KEY-----"
+// and at least one line of base64): none may be committed.
+std::vector<std::string> PrivateKeyBlocks(const std::string& text);
 
 // A compose service's environment as name -> value (compose accepts a map
 // or a list of "NAME=value").
@@ -49,6 +64,26 @@ int SidecarDefaultPort(absl::string_view flag);
 
 // The environment variables token-sidecar reads its flags from.
 std::set<std::string> SidecarEnvironmentVariables();
+
+// The environment variables of the flag table under `heading` ("###
+// token-service") of docs/operations.md, which ServiceConfigTest and
+// SidecarConfigTest hold to the flag definitions. (The test binary cannot
+// link both binaries' flags: they share names.)
+std::set<std::string> DocumentedEnvironmentVariables(absl::string_view heading);
+
+// One `<binary> probe [flags]` that a shell command (or an exec probe's
+// argv, joined) runs.
+struct ProbeCall {
+  std::string address;  // --address; "" for the default
+  absl::Duration timeout = kDefaultProbeTimeout;  // --probe_timeout
+  // The probe's default --probe_timeout.
+  static constexpr absl::Duration kDefaultProbeTimeout = absl::Seconds(5);
+};
+std::vector<ProbeCall> ProbeCalls(absl::string_view command, absl::string_view binary);
+
+// Where a probe without --address dials: the binary's listen address with a
+// wildcard host (0.0.0.0, [::]) replaced by loopback.
+std::string DefaultProbeAddress(absl::string_view listen);
 
 // An Envoy configuration's cluster endpoint (its first), as host and port;
 // nullopt if the file has no such cluster.

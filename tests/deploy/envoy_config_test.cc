@@ -18,6 +18,8 @@ namespace {
 
 constexpr char kExtAuthzType[] =
     "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz";
+constexpr char kHealthCheckType[] =
+    "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck";
 constexpr char kHttpProtocolOptions[] = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 // demo-upstream's default --listen port (demo_upstream_test holds the binary to it).
 constexpr int kDemoUpstreamPort = 8081;
@@ -77,8 +79,21 @@ TEST_P(DeployEnvoyConfigTest, ListensOn8080AndKeepsTheAdminOnLoopback) {
 TEST_P(DeployEnvoyConfigTest, ExtAuthzAsksTheSidecarFirstAndFailsClosed) {
   const YAML::Node filters = ConnectionManager()["http_filters"];
   ASSERT_GE(filters.size(), 2u);
-  // Order matters: the check runs before the router forwards anything.
-  const YAML::Node ext_authz = filters[0];
+  // Order matters: the check runs before the router forwards anything. Only
+  // the health-check filter may come first, and it forwards nothing: it
+  // answers one exact path itself (not pass-through).
+  size_t first = 0;
+  if (filters[0]["name"].as<std::string>() == "envoy.filters.http.health_check") {
+    const YAML::Node health = filters[0]["typed_config"];
+    EXPECT_EQ(health["@type"].as<std::string>(), kHealthCheckType);
+    ASSERT_TRUE(health["pass_through_mode"]) << "pass_through_mode is required";
+    EXPECT_FALSE(health["pass_through_mode"].as<bool>()) << "it would forward unchecked requests";
+    ASSERT_EQ(health["headers"].size(), 1u);
+    EXPECT_EQ(health["headers"][0]["name"].as<std::string>(), ":path");
+    EXPECT_TRUE(health["headers"][0]["string_match"]["exact"]) << "match one path exactly";
+    first = 1;
+  }
+  const YAML::Node ext_authz = filters[first];
   EXPECT_EQ(ext_authz["name"].as<std::string>(), "envoy.filters.http.ext_authz");
   EXPECT_EQ(filters[filters.size() - 1]["name"].as<std::string>(), "envoy.filters.http.router");
 
