@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/flag_table.h"
+#include "tests/support/test_certs.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -147,6 +148,66 @@ TEST_F(SidecarConfigTest, MetricsListenIsAnAddressOrEmpty) {
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(config.status().message(), HasSubstr("--metrics_listen"));
   }
+}
+
+TEST_F(SidecarConfigTest, TheLinkToTokenServiceIsTlsWithACaAndEachBadSettingNamesItsFlag) {
+  absl::StatusOr<std::unique_ptr<tokens::testing::TestCerts>> certs =
+      tokens::testing::TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  absl::StatusOr<tokens::testing::TestCerts::Pair> a = (*certs)->Client("a", "a");
+  absl::StatusOr<tokens::testing::TestCerts::Pair> b = (*certs)->Client("b", "b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string ca = (*certs)->Ca("a");
+
+  absl::StatusOr<SidecarConfig> config = Load({"--service_token", token_});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->token_service_tls.ca, "");
+  {
+    absl::FlagSaver good_case;
+    config = Load({"--service_token", token_, "--token_service_ca", ca,
+                   "--token_service_client_cert", a->cert, "--token_service_client_key", a->key});
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->token_service_tls.ca, ca);
+    EXPECT_EQ(config->token_service_tls.cert, a->cert);
+  }
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"--token_service_client_cert", a->cert, "--token_service_client_key", a->key},
+       "--token_service_client_cert"},
+      {{"--token_service_client_key", a->key}, "--token_service_client_key"},
+      {{"--token_service_ca", ca, "--token_service_client_cert", a->cert},
+       "--token_service_client_key"},
+      {{"--token_service_ca", ca, "--token_service_client_cert", a->cert,
+        "--token_service_client_key", b->key},
+       "--token_service_client_key"},
+      {{"--token_service_ca", a->key}, "--token_service_ca"},
+      {{"--token_service_ca", (*certs)->dir() + "/none.pem"}, "--token_service_ca"},
+      {{"--tls_cert", a->cert}, "--tls_key"},
+      {{"--tls_client_ca", ca}, "--tls_client_ca"},
+  };
+  for (Case c : cases) {
+    SCOPED_TRACE(c.flag);
+    absl::FlagSaver per_case;  // flags set by one case stay set otherwise
+    c.args.insert(c.args.begin(), {"--service_token", token_});
+    config = Load(c.args);
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr(c.flag + ": "));
+  }
+}
+
+TEST_F(SidecarConfigTest, TheProbeNeedsNoServiceToken) {
+  absl::StatusOr<SidecarConfig> config = Load({"probe", "--listen", "0.0.0.0:7001"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->probe_command);
+  EXPECT_EQ(config->probe.address, "127.0.0.1:7001");
+  config = Load({"serve"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("probe"));
 }
 
 TEST_F(SidecarConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {

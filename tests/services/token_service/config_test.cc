@@ -12,11 +12,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/flag_table.h"
+#include "tests/support/test_certs.h"
 
 namespace tokens::service {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kPollEnv[] = "TOKEN_SERVICE_SYNC_POLL_INTERVAL";
 
@@ -100,6 +102,115 @@ TEST_F(ServiceConfigTest, EachBadTransportLimitNamesItsFlag) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->limits.grpc_memory_quota, int64_t{1} << 30);
   EXPECT_EQ(config->limits.max_connection_idle, absl::ZeroDuration());
+}
+
+// TLS: files checked at start-up, each complaint naming its flag; the
+// probe needs neither a database URL nor a running database.
+class ServiceTlsConfigTest : public ServiceConfigTest {
+ protected:
+  void SetUp() override {
+    ServiceConfigTest::SetUp();
+    absl::StatusOr<std::unique_ptr<tokens::testing::TestCerts>> certs =
+        tokens::testing::TestCerts::Create();
+    ASSERT_TRUE(certs.ok()) << certs.status();
+    certs_ = *std::move(certs);
+    absl::StatusOr<tokens::testing::TestCerts::Pair> a = certs_->Server("a", "a");
+    absl::StatusOr<tokens::testing::TestCerts::Pair> b = certs_->Server("b", "b");
+    ASSERT_TRUE(a.ok() && b.ok());
+    a_ = *a;
+    b_ = *b;
+    for (const char* name : {"TOKEN_SERVICE_TLS_CERT", "TOKEN_SERVICE_TLS_KEY", "DATABASE_URL"}) {
+      unsetenv(name);
+    }
+  }
+  void TearDown() override {
+    for (const char* name : {"TOKEN_SERVICE_TLS_CERT", "TOKEN_SERVICE_TLS_KEY"}) unsetenv(name);
+  }
+
+  // LoadConfig without the fixture's --database_url.
+  absl::StatusOr<ServiceConfig> LoadBare(std::vector<std::string> args) {
+    args.insert(args.begin(), "token-service");
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    return LoadConfig(static_cast<int>(argv.size()), argv.data());
+  }
+
+  std::unique_ptr<tokens::testing::TestCerts> certs_;
+  tokens::testing::TestCerts::Pair a_, b_;
+};
+
+TEST_F(ServiceTlsConfigTest, PlaintextByDefaultAndTheFilesComeFromTheEnvironment) {
+  absl::StatusOr<ServiceConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tls.files.cert, "");
+  EXPECT_EQ(config->tls.reload_interval, absl::Seconds(10));
+  setenv("TOKEN_SERVICE_TLS_CERT", a_.cert.c_str(), 1);
+  setenv("TOKEN_SERVICE_TLS_KEY", a_.key.c_str(), 1);
+  config = Load({"--tls_client_ca", certs_->Ca("a")});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tls.files.cert, a_.cert);
+  EXPECT_EQ(config->tls.files.key, a_.key);
+  EXPECT_EQ(config->tls.files.ca, certs_->Ca("a"));
+}
+
+TEST_F(ServiceTlsConfigTest, EachBadTlsSettingNamesItsFlag) {
+  const std::string key_text = tokens::testing::ReadFileOrDie(a_.key);
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+    std::string why;
+  };
+  const std::vector<Case> cases = {
+      {{"--tls_cert", a_.cert}, "--tls_key", "is required with --tls_cert"},
+      {{"--tls_key", a_.key}, "--tls_cert", "is required with --tls_key"},
+      {{"--tls_client_ca", certs_->Ca("a")}, "--tls_client_ca", "needs --tls_cert"},
+      {{"--tls_cert", a_.cert, "--tls_key", b_.key}, "--tls_key", "does not match"},
+      {{"--tls_cert", a_.key, "--tls_key", a_.key}, "--tls_cert", "not a PEM certificate"},
+      {{"--tls_cert", a_.cert, "--tls_key", a_.cert}, "--tls_key", "not an unencrypted PEM"},
+      {{"--tls_cert", certs_->dir() + "/none.pem", "--tls_key", a_.key}, "--tls_cert",
+       "cannot read"},
+      {{"--tls_cert", a_.cert, "--tls_key", a_.key, "--tls_client_ca", a_.key},
+       "--tls_client_ca", "not a PEM CA certificate"},
+      {{"--tls_reload_interval", "500ms"}, "--tls_reload_interval", "between 1s and 24h"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.flag + " " + c.why);
+    absl::FlagSaver per_case;  // flags set by one case stay set otherwise
+    absl::StatusOr<ServiceConfig> config = Load(c.args);
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr(c.flag + ": "));
+    EXPECT_THAT(config.status().message(), HasSubstr(c.why));
+    EXPECT_THAT(config.status().message(), Not(HasSubstr(key_text.substr(30, 20))));
+  }
+}
+
+TEST_F(ServiceTlsConfigTest, TheProbeNeedsNoDatabaseAndAsksLoopbackForAWildcardListen) {
+  absl::StatusOr<ServiceConfig> config = LoadBare({"probe", "--listen", "0.0.0.0:7000"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->command, Command::kProbe);
+  EXPECT_EQ(config->probe.address, "127.0.0.1:7000");
+  EXPECT_EQ(config->probe.timeout, absl::Seconds(5));
+  config = LoadBare({"probe", "--listen", "[::]:7000", "--tls_cert", a_.cert, "--tls_key", a_.key});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->probe.address, "[::1]:7000");
+  EXPECT_EQ(config->probe.tls.cert, a_.cert);
+  config = LoadBare({"probe", "--address", "10.0.0.1:50051", "--probe_timeout", "1s"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->probe.address, "10.0.0.1:50051");
+  EXPECT_EQ(config->probe.timeout, absl::Seconds(1));
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"probe", "--address", "50051"},
+        std::vector<std::string>{"probe", "--probe_timeout", "0s"}}) {
+    absl::FlagSaver per_case;
+    config = LoadBare(bad);
+    ASSERT_FALSE(config.ok());
+    EXPECT_THAT(config.status().message(), HasSubstr("--" + bad[1].substr(2) + ": "));
+  }
+  // serve still requires the database URL.
+  config = LoadBare({});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("--database_url"));
 }
 
 TEST_F(ServiceConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {
