@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <regex>
 #include <thread>
 #include <utility>
@@ -18,7 +20,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -215,6 +219,10 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options option
     close_all();
     return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(e)));
   }
+  rlimit open_files{};
+  if (options.open_files_limit.has_value()) {
+    open_files.rlim_cur = open_files.rlim_max = *options.open_files_limit;
+  }
   dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (dev_null < 0) {
     int e = errno;
@@ -253,6 +261,11 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options option
     // dup2 clears FD_CLOEXEC on the new descriptor.
     if (::dup2(dev_null, STDIN_FILENO) < 0 || ::dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
         ::dup2(err_pipe[1], STDERR_FILENO) < 0) {
+      int e = errno;
+      (void)!::write(exec_pipe[1], &e, sizeof e);
+      ::_exit(127);
+    }
+    if (options.open_files_limit.has_value() && ::setrlimit(RLIMIT_NOFILE, &open_files) != 0) {
       int e = errno;
       (void)!::write(exec_pipe[1], &e, sizeof e);
       ::_exit(127);
@@ -337,6 +350,20 @@ ChildProcess::~ChildProcess() {
 }
 
 pid_t ChildProcess::pid() const { return impl_->pid; }
+
+absl::StatusOr<int64_t> ChildProcess::ResidentKib() const {
+  std::ifstream status(absl::StrCat("/proc/", impl_->pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipWhitespace());
+    int64_t kib = 0;
+    if (fields.size() >= 2 && fields[0] == "VmRSS:" && absl::SimpleAtoi(fields[1], &kib)) {
+      return kib;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", impl_->pid));
+}
 
 std::string ChildProcess::Stdout() const {
   absl::MutexLock lock(&impl_->mu);

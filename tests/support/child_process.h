@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,12 +27,18 @@ class ChildProcess {
     std::map<std::string, std::string> env;
     // Variables removed from the inherited environment.
     std::vector<std::string> unset_env;
+    // When set, the child's RLIMIT_NOFILE, soft and hard (set before exec,
+    // so the child cannot raise it again).
+    std::optional<uint64_t> open_files_limit;
   };
 
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(Options options);
   ~ChildProcess();
 
   pid_t pid() const;
+
+  // The child's resident memory (VmRSS of /proc/<pid>/status) in KiB.
+  absl::StatusOr<int64_t> ResidentKib() const;
 
   // Everything captured so far.
   std::string Stdout() const;

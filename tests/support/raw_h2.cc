@@ -45,6 +45,23 @@ ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_
   return static_cast<ssize_t>(n);
 }
 
+// HTTP/2 frame header: 24-bit length, type, flags, stream id.
+constexpr size_t kFrameHeaderSize = 9;
+constexpr uint8_t kSettingsFrame = 0x4;
+constexpr uint8_t kAckFlag = 0x1;
+constexpr uint16_t kMaxConcurrentStreamsSetting = 0x3;
+
+// In a SETTINGS frame (header and payload), raises
+// SETTINGS_MAX_CONCURRENT_STREAMS to 2^31 - 1.
+void LiftStreamLimit(uint8_t* frame, size_t size) {
+  for (size_t at = kFrameHeaderSize; at + 6 <= size; at += 6) {
+    const uint16_t id = static_cast<uint16_t>(frame[at] << 8 | frame[at + 1]);
+    if (id != kMaxConcurrentStreamsSetting) continue;
+    frame[at + 2] = 0x7f;
+    frame[at + 3] = frame[at + 4] = frame[at + 5] = 0xff;
+  }
+}
+
 nghttp2_nv Header(const std::string& name, const std::string& value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
@@ -79,7 +96,9 @@ absl::StatusOr<std::unique_ptr<RawH2Connection>> RawH2Connection::Connect(
 }
 
 RawH2Connection::RawH2Connection(int fd, Options options)
-    : fd_(fd), session_(std::make_unique<Session>()) {
+    : fd_(fd),
+      session_(std::make_unique<Session>()),
+      ignore_stream_limit_(options.ignore_stream_limit) {
   session_->owner = this;
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
@@ -110,6 +129,12 @@ RawH2Connection::RawH2Connection(int fd, Options options)
           self->streams_[frame->hd.stream_id].reset_code = frame->rst_stream.error_code;
         }
         if (frame->hd.type == NGHTTP2_GOAWAY) self->closed_ = true;
+        if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0) {
+          ++self->pings_acked_;
+        }
+        if (frame->hd.type == NGHTTP2_SETTINGS && (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0) {
+          self->settings_acked_ = true;
+        }
         return 0;
       });
   nghttp2_session_callbacks_set_on_stream_close_callback(
@@ -120,6 +145,9 @@ RawH2Connection::RawH2Connection(int fd, Options options)
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   if (!options.window_updates) nghttp2_option_set_no_auto_window_update(option, 1);
+  // Oversized metadata is the point of some tests (nghttp2's own default
+  // bound on a header block it sends is 64 KiB).
+  nghttp2_option_set_max_send_header_block_length(option, 64 << 20);
   nghttp2_session_client_new2(&session_->session, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
@@ -165,7 +193,43 @@ int32_t RawH2Connection::StartGrpcCall(const std::string& path,
   const int32_t id = nghttp2_submit_request(session_->session, nullptr, headers.data(),
                                             headers.size(), &provider, nullptr);
   if (id > 0) streams_[id];
+  all_sent_ = false;
   return id;
+}
+
+int32_t RawH2Connection::OpenHalfOpenCall(const std::string& path,
+                                          const std::map<std::string, std::string>& metadata) {
+  absl::MutexLock lock(&mu_);
+  const std::vector<std::pair<std::string, std::string>> fixed = {
+      {":method", "POST"},         {":scheme", "http"}, {":path", path},
+      {":authority", "localhost"}, {"te", "trailers"},  {"content-type", "application/grpc"},
+  };
+  std::vector<nghttp2_nv> headers;
+  for (const auto& [name, value] : fixed) headers.push_back(Header(name, value));
+  for (const auto& [name, value] : metadata) headers.push_back(Header(name, value));
+  const int32_t id = nghttp2_submit_headers(session_->session, NGHTTP2_FLAG_NONE, -1, nullptr,
+                                            headers.data(), headers.size(), nullptr);
+  if (id > 0) streams_[id];
+  all_sent_ = false;
+  return id;
+}
+
+bool RawH2Connection::AwaitSettled(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || (settings_acked_ && all_sent_);
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&settled), timeout) && !closed_;
+}
+
+bool RawH2Connection::RoundTrip(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  const int want = pings_acked_ + 1;
+  if (nghttp2_submit_ping(session_->session, NGHTTP2_FLAG_NONE, nullptr) != 0) return false;
+  const auto answered = [this, want]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || pings_acked_ >= want;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&answered), timeout) && pings_acked_ >= want;
 }
 
 RawH2Connection::Stream RawH2Connection::stream(int32_t id) const {
@@ -204,6 +268,7 @@ void RawH2Connection::Run() {
           return;
         }
       }
+      all_sent_ = nghttp2_session_want_write(session_->session) == 0;
     }
     pollfd pfd{fd_, POLLIN, 0};
     if (poll(&pfd, 1, 20) <= 0) continue;
@@ -213,11 +278,35 @@ void RawH2Connection::Run() {
       closed_ = true;
       return;
     }
-    if (nghttp2_session_mem_recv(session_->session, buffer.data(), static_cast<size_t>(got)) < 0) {
+    if (!Receive(buffer.data(), static_cast<size_t>(got))) {
       closed_ = true;
       return;
     }
   }
+}
+
+bool RawH2Connection::Receive(const uint8_t* data, size_t size) {
+  if (!ignore_stream_limit_) {
+    return nghttp2_session_mem_recv(session_->session, data, size) >= 0;
+  }
+  // Whole frames only, so that a SETTINGS frame can be edited before nghttp2
+  // reads it.
+  inbound_.append(reinterpret_cast<const char*>(data), size);
+  size_t at = 0;
+  while (inbound_.size() - at >= kFrameHeaderSize) {
+    auto* frame = reinterpret_cast<uint8_t*>(inbound_.data() + at);
+    const size_t length = static_cast<size_t>(frame[0]) << 16 | frame[1] << 8 | frame[2];
+    if (inbound_.size() - at < kFrameHeaderSize + length) break;
+    if (frame[3] == kSettingsFrame && (frame[4] & kAckFlag) == 0) {
+      LiftStreamLimit(frame, kFrameHeaderSize + length);
+    }
+    if (nghttp2_session_mem_recv(session_->session, frame, kFrameHeaderSize + length) < 0) {
+      return false;
+    }
+    at += kFrameHeaderSize + length;
+  }
+  inbound_.erase(0, at);
+  return true;
 }
 
 }  // namespace tokens::testing

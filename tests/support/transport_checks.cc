@@ -1,0 +1,161 @@
+#include "tests/support/transport_checks.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "tests/support/health_check.h"
+#include "tests/support/raw_h2.h"
+
+namespace tokens::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using Health = grpc::health::v1::HealthCheckResponse;
+
+constexpr int kResourceExhausted = 8;     // grpc-status
+constexpr int kUnauthenticated = 16;
+
+// AddressSanitizer (scripts/sanitize.sh) adds redzones to every allocation
+// and keeps freed memory in quarantine: extra slack for the memory bound.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int64_t kSanitizerSlackKib = 64 * 1024;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr int64_t kSanitizerSlackKib = 64 * 1024;
+#else
+constexpr int64_t kSanitizerSlackKib = 0;
+#endif
+#else
+constexpr int64_t kSanitizerSlackKib = 0;
+#endif
+
+// Polls `condition` until true or `timeout`; returns the last result.
+template <typename Condition>
+bool Await(Condition condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return condition();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace
+
+StreamFloodResult FloodOneConnection(const ChildProcess& server, const std::string& address,
+                                     const std::string& path,
+                                     const std::map<std::string, std::string>& metadata,
+                                     int streams) {
+  StreamFloodResult result;
+  result.rss_before_kib = server.ResidentKib().value_or(-1);
+  RawH2Connection::Options options;
+  options.ignore_stream_limit = true;
+  absl::StatusOr<std::unique_ptr<RawH2Connection>> connection =
+      RawH2Connection::Connect(address, options);
+  EXPECT_TRUE(connection.ok()) << connection.status();
+  if (!connection.ok()) return result;
+  RawH2Connection& h2 = **connection;
+  // The server enforces its limit once we have acknowledged its SETTINGS.
+  EXPECT_TRUE(h2.AwaitSettled(absl::Seconds(30)));
+  int opened = 0;
+  for (; opened < kDefaultMaxConcurrentStreams; ++opened) {
+    EXPECT_GT(h2.OpenHalfOpenCall(path, metadata), 0);
+  }
+  // Answered only once the server has read every stream before the PING.
+  result.open_at_cap = h2.RoundTrip(absl::Seconds(60)) && !h2.connection_closed();
+  result.rss_at_cap_kib = server.ResidentKib().value_or(-1);
+  for (; opened < streams; ++opened) {
+    if (h2.OpenHalfOpenCall(path, metadata) <= 0) break;
+  }
+  result.closed_beyond_cap = Await([&] { return h2.connection_closed(); }, absl::Seconds(60));
+  result.rss_after_kib = server.ResidentKib().value_or(-1);
+  return result;
+}
+
+void ExpectFloodBounded(const StreamFloodResult& flood) {
+  const int64_t growth =
+      std::max(flood.rss_at_cap_kib, flood.rss_after_kib) - flood.rss_before_kib;
+  std::cout << "stream flood on one connection: server RSS " << flood.rss_before_kib
+            << " KiB before, " << flood.rss_at_cap_kib << " KiB holding "
+            << kDefaultMaxConcurrentStreams << " half-open calls, " << flood.rss_after_kib
+            << " KiB after the streams beyond them (connection "
+            << (flood.closed_beyond_cap ? "closed" : "still open") << ")" << std::endl;
+  EXPECT_TRUE(flood.open_at_cap) << "the server did not hold the calls up to the cap";
+  EXPECT_TRUE(flood.closed_beyond_cap) << "streams beyond the cap were accepted";
+  ASSERT_GT(flood.rss_before_kib, 0);
+  EXPECT_LT(growth, kFloodRssBoundKib + kSanitizerSlackKib);
+}
+
+void ExpectOversizedMetadataRefused(const std::string& address, const std::string& path,
+                                    const std::string& token) {
+  const std::string big(3 << 20, 'a');
+  const std::map<std::string, std::map<std::string, std::string>> cases = {
+      {"3 MB authorization", {{"authorization", "Bearer " + big}}},
+      {"3 MB extra header", {{"authorization", "Bearer " + token}, {"x-extra", big}}},
+  };
+  for (const auto& [name, metadata] : cases) {
+    SCOPED_TRACE(name);
+    // A connection each: the server may end the whole connection.
+    absl::StatusOr<std::unique_ptr<RawH2Connection>> h2 = RawH2Connection::Connect(address, {});
+    ASSERT_TRUE(h2.ok()) << h2.status();
+    ASSERT_TRUE((*h2)->AwaitSettled(absl::Seconds(30)));
+    const int32_t id = (*h2)->StartGrpcCall(path, metadata, "");
+    ASSERT_GT(id, 0);
+    EXPECT_TRUE((*h2)->AwaitClosed(id, absl::Seconds(30)) || (*h2)->connection_closed());
+    const RawH2Connection::Stream s = (*h2)->stream(id);
+    std::cout << name << ": reset " << s.reset_code << ", grpc-status "
+              << (s.grpc_status ? std::to_string(*s.grpc_status) : "none") << " "
+              << s.grpc_message << std::endl;
+    // Never answered by a handler: neither OK nor the authentication's own
+    // UNAUTHENTICATED.
+    EXPECT_NE(s.grpc_status, 0);
+    EXPECT_NE(s.grpc_status, kUnauthenticated);
+    EXPECT_TRUE(s.grpc_status == kResourceExhausted || s.reset_code != 0 ||
+                (*h2)->connection_closed())
+        << "grpc-status " << s.grpc_status.value_or(-1) << ": " << s.grpc_message;
+  }
+  // Below the limit, the same call is served.
+  absl::StatusOr<std::unique_ptr<RawH2Connection>> h2 = RawH2Connection::Connect(address, {});
+  ASSERT_TRUE(h2.ok()) << h2.status();
+  const int32_t id = (*h2)->StartGrpcCall(
+      path, {{"authorization", "Bearer " + token}, {"x-extra", std::string(8192, 'c')}}, "");
+  ASSERT_TRUE((*h2)->AwaitClosed(id, absl::Seconds(30)));
+  EXPECT_EQ((*h2)->stream(id).grpc_status, 0) << (*h2)->stream(id).grpc_message;
+}
+
+void ExpectCleanDrain(ChildProcess& server, const std::string& address) {
+  {
+    // The watcher's own channel, dropped once its stream has ended: an idle
+    // gRPC C++ channel reads its connection only every 5 s (its backup
+    // poller), so it would answer the server's shutdown PING that late, and
+    // the server waits for that answer before closing the connection.
+    HealthWatch watch(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), "");
+    ASSERT_TRUE(watch.AwaitStatus(Health::SERVING, std::chrono::seconds(30)));
+    server.Signal(SIGTERM);
+    EXPECT_TRUE(watch.AwaitStatus(Health::NOT_SERVING, std::chrono::seconds(60)));
+    ASSERT_TRUE(watch.AwaitEnd(std::chrono::seconds(60)));
+    EXPECT_THAT(watch.received(), ElementsAre(Health::SERVING, Health::NOT_SERVING));
+    EXPECT_EQ(watch.end_status().error_code(), grpc::StatusCode::UNAVAILABLE)
+        << watch.end_status().error_message();
+  }
+  absl::StatusOr<int> exit = server.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << server.Stderr();
+  absl::StatusOr<std::string> took =
+      server.WaitForStderr(R"(stopped in ([0-9]+) ms)", std::chrono::seconds(1));
+  ASSERT_TRUE(took.ok()) << took.status();
+  std::cout << "drain with an open Watch stream: stopped in " << *took << " ms" << std::endl;
+}
+
+}  // namespace tokens::testing
