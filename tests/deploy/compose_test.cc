@@ -378,6 +378,15 @@ TEST_F(DeployComposeTest, HealthChecksRunTheProbeOnEveryGrpcListener) {
       const std::string address =
           call.address.empty() ? DefaultProbeAddress(Env(service, listens[0])) : call.address;
       EXPECT_EQ(HostOf(address), "127.0.0.1") << service;
+      // The real binary takes these flags, with the service's settings but
+      // its TLS files, which exist only in the volumes.
+      std::map<std::string, std::string> env;
+      for (const auto& [name, value] : ComposeEnvironment(Service(service))) {
+        if (absl::StrContains(name, "_TLS_") || absl::StrContains(name, "_TOKEN_SERVICE_")) continue;
+        env[name] = value;
+      }
+      ExpectProbeDials(service == "token-service" ? TOKEN_SERVICE_BINARY : TOKEN_SIDECAR_BINARY,
+                       service, call, env, address);
       probed.insert(PortOf(address));
       total += call.timeout;
     }

@@ -10,8 +10,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sidecar/config.h"
 #include "tests/support/child_process.h"
@@ -176,7 +178,9 @@ std::vector<ProbeCall> ProbeCalls(absl::string_view command, absl::string_view b
   for (size_t i = 0; i + 1 < words.size(); ++i) {
     if (words[i] != binary || words[i + 1] != "probe") continue;
     ProbeCall call;
+    call.args.push_back("probe");
     for (size_t j = i + 2; j < words.size() && absl::StartsWith(words[j], "--"); ++j) {
+      call.args.push_back(words[j]);
       std::string flag = words[j].substr(2);
       std::string value;
       if (const size_t eq = flag.find('='); eq != std::string::npos) {
@@ -184,6 +188,7 @@ std::vector<ProbeCall> ProbeCalls(absl::string_view command, absl::string_view b
         flag.resize(eq);
       } else if (j + 1 < words.size()) {
         value = words[++j];
+        call.args.push_back(value);
       }
       if (flag == "address") {
         call.address = value;
@@ -194,6 +199,15 @@ std::vector<ProbeCall> ProbeCalls(absl::string_view command, absl::string_view b
     calls.push_back(call);
   }
   return calls;
+}
+
+void ExpectProbeDials(const std::string& binary_path, absl::string_view name,
+                      const ProbeCall& call, const std::map<std::string, std::string>& env,
+                      absl::string_view address) {
+  const ToolResult result = RunTool(binary_path, call.args, env);
+  EXPECT_THAT(result.out + result.err,
+              ::testing::HasSubstr(absl::StrCat(name, " probe: ", address, ": ")))
+      << name << " " << absl::StrJoin(call.args, " ");
 }
 
 std::string DefaultProbeAddress(absl::string_view listen) {

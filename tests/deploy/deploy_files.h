@@ -76,10 +76,19 @@ std::set<std::string> DocumentedEnvironmentVariables(absl::string_view heading);
 struct ProbeCall {
   std::string address;  // --address; "" for the default
   absl::Duration timeout = kDefaultProbeTimeout;  // --probe_timeout
+  std::vector<std::string> args;  // as written: "probe", then its flags
   // The probe's default --probe_timeout.
   static constexpr absl::Duration kDefaultProbeTimeout = absl::Seconds(5);
 };
 std::vector<ProbeCall> ProbeCalls(absl::string_view command, absl::string_view binary);
+
+// Runs `call` with the real binary and `env`, and checks that it parsed and
+// dialled `address`: its one line is "<name> probe: <address>: ..." (whatever
+// the answer; nothing here need listen there). A flag the binary does not
+// know fails this, as does an address other than the expected one.
+void ExpectProbeDials(const std::string& binary_path, absl::string_view name,
+                      const ProbeCall& call, const std::map<std::string, std::string>& env,
+                      absl::string_view address);
 
 // Where a probe without --address dials: the binary's listen address with a
 // wildcard host (0.0.0.0, [::]) replaced by loopback.

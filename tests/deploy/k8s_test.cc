@@ -562,6 +562,15 @@ TEST(DeployK8sTest, OurServersAreProbedByTheirOwnProbeOnEveryGrpcListener) {
         }
         // The probe runs in the container: its own listeners, over loopback.
         EXPECT_THAT(HostOf(address), ::testing::AnyOf("127.0.0.1", "[::1]")) << where;
+        // The real binary takes these flags, with the container's plain
+        // settings (the TLS files are mounted only in the pod).
+        std::map<std::string, std::string> env;
+        for (const YAML::Node& entry : container["env"]) {
+          const std::string name = entry["name"].as<std::string>();
+          if (entry["value"] && !IsTlsFileVariable(name)) env[name] = entry["value"].as<std::string>();
+        }
+        ExpectProbeDials(binary == "token-service" ? TOKEN_SERVICE_BINARY : TOKEN_SIDECAR_BINARY,
+                         binary, call, env, address);
         probed.insert(PortOf(address));
         total += call.timeout;
       }
