@@ -44,11 +44,14 @@ StreamFloodResult FloodOneConnection(const ChildProcess& server, const std::stri
 // AddressSanitizer) at either point. Logs the measured numbers.
 void ExpectFloodBounded(const StreamFloodResult& flood);
 
-// A 3 MB authorization value and a 3 MB extra header (with a valid
-// `token`) are each refused RESOURCE_EXHAUSTED or reset, never answered by
-// the handler; an 8 KB extra header with the same token is served.
+// A call of `path` with `metadata` and `message` (raw bytes) is answered by
+// its handler; the same call with a 3 MB authorization value, or with a
+// 3 MB extra header, is refused RESOURCE_EXHAUSTED (or reset) by the
+// transport instead; with an 8 KB extra header (under the default 16 KiB
+// --max_metadata_size) it is answered as without it.
 void ExpectOversizedMetadataRefused(const std::string& address, const std::string& path,
-                                    const std::string& token);
+                                    const std::map<std::string, std::string>& metadata,
+                                    const std::string& message);
 
 // SIGTERM with a grpc.health.v1 Watch of "" open on a new connection to
 // `address`: the watcher
@@ -56,5 +59,18 @@ void ExpectOversizedMetadataRefused(const std::string& address, const std::strin
 // process exits 0 (waited for far less than a --shutdown_timeout of 120s).
 // Logs the "stopped in N ms" the server measured.
 void ExpectCleanDrain(ChildProcess& server, const std::string& address);
+
+// A hard RLIMIT_NOFILE low enough for a test to reach with plain TCP
+// connections (ChildProcess::Options::open_files_limit).
+inline constexpr uint64_t kLowOpenFilesLimit = 200;
+
+// For a server started with kLowOpenFilesLimit: checks that it logged the
+// limit it runs with, opens plain TCP connections to `address` until gRPC
+// logs "Failed accept4" (the descriptors are exhausted), closes them all,
+// and then requires that either a new connection is served again, or
+// `<binary> probe --address <address>` exits 1 saying the listener may be
+// wedged. Logs which of the two it saw.
+void ExpectExhaustedListenerRecoversOrIsReported(ChildProcess& server, const std::string& address,
+                                                 const std::string& binary);
 
 }  // namespace tokens::testing
