@@ -133,6 +133,19 @@ TEST_F(TokenServiceTlsTest, ThePlaintextListenerSaysSo) {
       << service_->process().Stderr();
 }
 
+TEST_F(TokenServiceTlsTest, APlaintextListenerBeyondLoopbackIsLoggedAsAWarning) {
+  absl::StatusOr<std::unique_ptr<TokenServiceProcess>> open =
+      TokenServiceProcess::Start(database_url_, {"--listen", "0.0.0.0:0"});
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_TRUE((*open)
+                  ->process()
+                  .WaitForStderr("\"level\":\"warning\".*0.0.0.0:0 is plaintext and not on loopback",
+                                 kCallTimeout)
+                  .ok())
+      << (*open)->process().Stderr();
+  EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("is plaintext and not on loopback")));
+}
+
 TEST_F(TokenServiceTlsTest, MutualTlsRequiresAClientCertificateSignedByTheClientCa) {
   const TestCerts::Pair server = MustServer("a", "server");
   StartTls(server, certs_->Ca("a"));
