@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
+#include "grpc/support/log.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -28,6 +29,9 @@ std::string ProbeAddressFor(const std::string& listen) {
 }
 
 int RunProbe(const ProbeOptions& options) {
+  // One line of output, ours: gRPC's own log (a failed handshake, a refused
+  // connection) would add lines of its format to what the kubelet records.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   const auto fail = [&](const std::string& why) {
     std::fprintf(stderr, "%s: %s: %s\n", options.program.c_str(), options.address.c_str(),
                  why.c_str());

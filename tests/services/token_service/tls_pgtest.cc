@@ -259,6 +259,8 @@ TEST_F(TokenServiceTlsTest, ProbeIsServingOverPlaintextTlsAndMutualTls) {
   ChildProcess::Result plaintext_to_tls = Probe({"--address", tls_service_->address(),
                                                  "--probe_timeout", "2s"});
   EXPECT_EQ(plaintext_to_tls.exit_code, 1);
+  EXPECT_EQ(std::count(plaintext_to_tls.err.begin(), plaintext_to_tls.err.end(), '\n'), 1)
+      << plaintext_to_tls.err;
 
   tls_service_.reset();
   StartTls(server, certs_->Ca("a"));
