@@ -132,7 +132,7 @@ TEST_F(SidecarTlsTest, ASidecarThatDoesNotTrustTokenServiceStaysNotServingAndThe
       tls_sidecar_->process().WaitForStderr("certificate verify failed", kTimeout).ok());
 
   absl::StatusOr<ChildProcess::Result> probe = ChildProcess::Run(
-      {SidecarBinary(), {"probe", "--address", tls_sidecar_->address()}, {}, {}}, kTimeout);
+      {SidecarBinary(), {"probe", "--address", tls_sidecar_->address()}, {}, {}, {}}, kTimeout);
   ASSERT_TRUE(probe.ok()) << probe.status();
   EXPECT_EQ(probe->exit_code, 1) << probe->err;
   EXPECT_THAT(probe->err, HasSubstr("NOT_SERVING"));
@@ -176,7 +176,8 @@ TEST_F(SidecarTlsTest, TheSidecarListenerRequiresClientCertificatesAndTheProbeUs
         {"TOKEN_SIDECAR_TLS_CERT", served.cert},
         {"TOKEN_SIDECAR_TLS_KEY", served.key},
         {"TOKEN_SIDECAR_TLS_CLIENT_CA", certs_->Ca("a")}},
-       {"TOKEN_SIDECAR_SERVICE_TOKEN"}},
+       {"TOKEN_SIDECAR_SERVICE_TOKEN"},
+       {}},
       kTimeout);
   ASSERT_TRUE(probe.ok()) << probe.status();
   EXPECT_EQ(probe->exit_code, 0) << probe->err;

@@ -87,7 +87,8 @@ class TokenServiceTlsTest : public TokenServiceTest {
   ChildProcess::Result Probe(std::vector<std::string> args) {
     args.insert(args.begin(), "probe");
     absl::StatusOr<ChildProcess::Result> result =
-        ChildProcess::Run({TokenServiceBinary(), args, {}, {"DATABASE_URL"}}, std::chrono::seconds(60));
+        ChildProcess::Run({TokenServiceBinary(), args, {}, {"DATABASE_URL"}, {}},
+                          std::chrono::seconds(60));
     EXPECT_TRUE(result.ok()) << result.status();
     return result.ok() ? *result : ChildProcess::Result{-1, "", ""};
   }
@@ -236,7 +237,8 @@ TEST_F(TokenServiceTlsTest, BadTlsFilesStopTheStartWithOneLineNamingTheFlag) {
                                      "--database_url", database_url_};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     absl::StatusOr<ChildProcess::Result> result =
-        ChildProcess::Run({TokenServiceBinary(), args, {}, {"DATABASE_URL"}}, std::chrono::seconds(60));
+        ChildProcess::Run({TokenServiceBinary(), args, {}, {"DATABASE_URL"}, {}},
+                          std::chrono::seconds(60));
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->exit_code, 2) << result->err;
     EXPECT_THAT(result->err, HasSubstr("token-service: " + c.flag + ": "));
@@ -275,7 +277,8 @@ TEST_F(TokenServiceTlsTest, ProbeIsServingOverPlaintextTlsAndMutualTls) {
         {"TOKEN_SERVICE_TLS_CERT", server.cert},
         {"TOKEN_SERVICE_TLS_KEY", server.key},
         {"TOKEN_SERVICE_TLS_CLIENT_CA", certs_->Ca("a")}},
-       {"DATABASE_URL"}},
+       {"DATABASE_URL"},
+       {}},
       std::chrono::seconds(60));
   ASSERT_TRUE(mutual.ok()) << mutual.status();
   EXPECT_EQ(mutual->exit_code, 0) << mutual->err;
