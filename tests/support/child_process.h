@@ -29,7 +29,7 @@ class ChildProcess {
     std::vector<std::string> unset_env;
     // When set, the child's RLIMIT_NOFILE, soft and hard (set before exec,
     // so the child cannot raise it again).
-    std::optional<uint64_t> open_files_limit;
+    std::optional<uint64_t> open_files_limit = std::nullopt;
   };
 
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(Options options);
