@@ -4,12 +4,10 @@
 // calls leave no memory behind and write no long log line, and an address
 // that is not an IP address counts as the caller's own (the gRPC peer's).
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -19,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "tests/sidecar/sidecar_fixture.h"
 #include "tests/support/prometheus_text.h"
+#include "tests/support/sanitizer_slack.h"
 
 namespace tokens::testing {
 namespace {
@@ -33,37 +32,12 @@ constexpr double kBurstPerClient = 20;
 // Far above any line the sidecar writes for itself, far below the address.
 constexpr size_t kLongestLogLine = 2048;
 
-// AddressSanitizer (scripts/sanitize.sh builds the sidecar with it too)
-// keeps freed memory in quarantine (256 MB) before reusing it: the warm-up
-// below fills it, and its churn afterwards measured 37 MB more. Extra slack
-// for it, still far below what the 300 addresses kept.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int64_t kSanitizerSlackKib = 64 * 1024;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr int64_t kSanitizerSlackKib = 64 * 1024;
-#else
-constexpr int64_t kSanitizerSlackKib = 0;
-#endif
-#else
-constexpr int64_t kSanitizerSlackKib = 0;
-#endif
-
 class HostileClientAddressTest : public SidecarTest {
  protected:
   // The sidecar's resident memory in KiB (VmRSS), or -1.
   int64_t SidecarRssKib() {
-    std::ifstream status(absl::StrCat("/proc/", sidecar_->process().pid(), "/status"));
-    std::string line;
-    while (std::getline(status, line)) {
-      std::vector<absl::string_view> fields =
-          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipWhitespace());
-      int64_t kib = 0;
-      if (fields.size() >= 2 && fields[0] == "VmRSS:" && absl::SimpleAtoi(fields[1], &kib)) {
-        return kib;
-      }
-    }
-    return -1;
+    absl::StatusOr<int64_t> kib = sidecar_->process().ResidentKib();
+    return kib.ok() ? *kib : -1;
   }
 
   // A well-formed token that token-service never issued: a cache miss, so a
@@ -128,6 +102,9 @@ TEST_F(HostileClientAddressTest, MegabyteAddressesLeaveNoMemoryBehindAndNoLongLo
   // RSS grew by about their total, 300 MB (Authenticate and Check share an
   // address). Now it grows by a few MB.
   const int64_t after = SidecarRssKib();
+  // Under AddressSanitizer the warm-up fills its quarantine, and its churn
+  // afterwards measured 37 MB more: kSanitizerSlackKib, still far below what
+  // the 300 addresses kept.
   constexpr int64_t kBoundKib = 64 * 1024 + kSanitizerSlackKib;
   EXPECT_LE(after - before, kBoundKib) << "RSS from " << before << " KiB to " << after << " KiB";
 

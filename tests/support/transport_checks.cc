@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/health_check.h"
 #include "tests/support/raw_h2.h"
+#include "tests/support/sanitizer_slack.h"
 
 namespace tokens::testing {
 namespace {
@@ -33,20 +34,6 @@ using ::testing::HasSubstr;
 using Health = grpc::health::v1::HealthCheckResponse;
 
 constexpr int kResourceExhausted = 8;     // grpc-status
-
-// AddressSanitizer (scripts/sanitize.sh) adds redzones to every allocation
-// and keeps freed memory in quarantine: extra slack for the memory bound.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int64_t kSanitizerSlackKib = 64 * 1024;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr int64_t kSanitizerSlackKib = 64 * 1024;
-#else
-constexpr int64_t kSanitizerSlackKib = 0;
-#endif
-#else
-constexpr int64_t kSanitizerSlackKib = 0;
-#endif
 
 // Polls `condition` until true or `timeout`; returns the last result.
 template <typename Condition>
