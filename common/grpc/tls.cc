@@ -1,10 +1,12 @@
 #include "common/grpc/tls.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
 #include "common/log/json_logger.h"
@@ -100,6 +103,42 @@ absl::Status WriteAtomically(const std::string& path, const std::string& content
   return absl::OkStatus();
 }
 
+constexpr char kCopyPrefix[] = "token-tls.";
+constexpr const char* kCopyFiles[] = {"identity.pem", "ca.pem", "identity.pem.new", "ca.pem.new"};
+
+void RemoveCopy(const std::string& directory) {
+  for (const char* name : kCopyFiles) ::unlink(absl::StrCat(directory, "/", name).c_str());
+  ::rmdir(directory.c_str());
+}
+
+// A process killed outright (SIGKILL, the OOM killer) leaves its private
+// copy behind, key included. Each start removes the copies of processes that
+// are gone, and those carrying this process's own pid (a restarted container
+// is pid 1 again): "token-tls.<pid>.XXXXXX", owned by this user.
+void RemoveCopiesOfGoneProcesses(const std::string& parent) {
+  DIR* dir = ::opendir(parent.c_str());
+  if (dir == nullptr) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.rfind(kCopyPrefix, 0) != 0) continue;
+    const size_t dot = name.find('.', sizeof(kCopyPrefix) - 1);
+    pid_t pid = 0;
+    if (dot == std::string::npos ||
+        !absl::SimpleAtoi(name.substr(sizeof(kCopyPrefix) - 1, dot - (sizeof(kCopyPrefix) - 1)),
+                          &pid) ||
+        pid <= 0) {
+      continue;
+    }
+    const std::string path = absl::StrCat(parent, "/", name);
+    struct stat info;
+    if (::lstat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::getuid()) {
+      continue;
+    }
+    if (pid == ::getpid() || (::kill(pid, 0) != 0 && errno == ESRCH)) RemoveCopy(path);
+  }
+  ::closedir(dir);
+}
+
 }  // namespace
 
 absl::StatusOr<TlsMaterial> ReadTlsFiles(const TlsFiles& files) {
@@ -152,8 +191,9 @@ absl::StatusOr<std::unique_ptr<TlsReloader>> TlsReloader::Start(TlsFiles files,
   absl::StatusOr<TlsMaterial> material = ReadTlsFiles(files);
   if (!material.ok()) return material.status();
   const char* tmpdir = std::getenv("TMPDIR");
-  std::string pattern =
-      absl::StrCat(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", "/token-tls.XXXXXX");
+  const std::string parent = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  RemoveCopiesOfGoneProcesses(parent);
+  std::string pattern = absl::StrCat(parent, "/", kCopyPrefix, ::getpid(), ".XXXXXX");
   if (::mkdtemp(pattern.data()) == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot make a private directory for the TLS files (", pattern, "): ", std::strerror(errno),
@@ -182,10 +222,7 @@ TlsReloader::~TlsReloader() {
   if (thread_.joinable()) thread_.join();
   // gRPC's provider may read the files once more; it keeps what it read last
   // when they are gone, and the process is ending.
-  for (const std::string& path : {identity_path_, ca_path_, identity_path_ + ".new", ca_path_ + ".new"}) {
-    ::unlink(path.c_str());
-  }
-  ::rmdir(directory_.c_str());
+  RemoveCopy(directory_);
 }
 
 // The certificate chain and the key in one file, so that gRPC's provider

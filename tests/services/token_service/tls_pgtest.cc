@@ -5,10 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -214,6 +219,48 @@ TEST_F(TokenServiceTlsTest, AReplacedCertificateIsServedToNewConnectionsWithoutA
   EXPECT_TRUE(still.ok()) << still.error_message();
   // The key is never quoted.
   EXPECT_THAT(tls_service_->process().Stderr(), Not(HasSubstr(key.substr(40, 30))));
+}
+
+// The checked copy of the key (see common/grpc/tls.h) does not outlive a
+// killed process for long: the next start removes it.
+TEST_F(TokenServiceTlsTest, TheKeyCopyOfAKilledProcessIsRemovedByTheNextStart) {
+  const std::string tmpdir = certs_->dir() + "/tmp";
+  ASSERT_TRUE(std::filesystem::create_directory(tmpdir));
+  // The binaries inherit TMPDIR; restored however the test ends.
+  struct RestoreTmpdir {
+    ~RestoreTmpdir() {
+      if (saved.has_value()) {
+        setenv("TMPDIR", saved->c_str(), 1);
+      } else {
+        unsetenv("TMPDIR");
+      }
+    }
+    std::optional<std::string> saved;
+  } restore{getenv("TMPDIR") != nullptr ? std::optional<std::string>(getenv("TMPDIR"))
+                                         : std::nullopt};
+  setenv("TMPDIR", tmpdir.c_str(), 1);
+  const auto copies = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(tmpdir)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  };
+  const TestCerts::Pair server = MustServer("a", "server");
+  StartTls(server);
+  const std::vector<std::string> first = copies();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_THAT(first[0], ::testing::StartsWith(
+                            "token-tls." + std::to_string(tls_service_->process().pid()) + "."));
+  tls_service_->process().Signal(SIGKILL);
+  ASSERT_TRUE(tls_service_->process().Wait(kCallTimeout).ok());
+  EXPECT_EQ(copies(), first);  // nothing ran to remove it
+
+  tls_service_.reset();
+  StartTls(server);
+  const std::vector<std::string> second = copies();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0], first[0]);
 }
 
 TEST_F(TokenServiceTlsTest, BadTlsFilesStopTheStartWithOneLineNamingTheFlag) {
