@@ -439,6 +439,39 @@ TEST(DeployK8sTest, EveryTlsFileIsMountedFromTheSecretTheTemplateDescribes) {
                          "client certificate and key";
 }
 
+// A binary with TLS files keeps a checked copy of its certificate and key
+// under $TMPDIR (/tmp by default) for gRPC to read, so that a half-written
+// file is never served (docs/operations.md, TLS). On a read-only root file
+// system that must be a writable volume, and a memory-backed one: the copy
+// holds a private key.
+TEST(DeployK8sTest, EveryContainerWithTlsFilesHasAMemoryBackedTmp) {
+  int checked = 0;
+  ForEachContainer([&](const YAML::Node& pod, const YAML::Node& container) {
+    const std::string name = container["name"].as<std::string>();
+    bool reads_tls_files = false;
+    for (const YAML::Node& entry : container["env"]) {
+      reads_tls_files |= IsTlsFileVariable(entry["name"].as<std::string>());
+    }
+    if (!reads_tls_files) return;
+    ++checked;
+    const YAML::Node tmpdir = EnvEntry(container, "TMPDIR");
+    const std::string dir = tmpdir ? tmpdir["value"].as<std::string>() : "/tmp";
+    std::optional<YAML::Node> mount;
+    for (const YAML::Node& m : container["volumeMounts"]) {
+      if (m["mountPath"].as<std::string>() == dir) mount = m;
+    }
+    ASSERT_TRUE(mount) << name << ": nothing is mounted at " << dir;
+    const YAML::Node read_only = (*mount)["readOnly"];
+    EXPECT_FALSE(read_only && read_only.as<bool>()) << name << ": " << dir << " is read-only";
+    std::optional<YAML::Node> volume =
+        FindNamed(pod["volumes"], (*mount)["name"].as<std::string>());
+    ASSERT_TRUE(volume) << name << ": no volume " << (*mount)["name"].as<std::string>();
+    EXPECT_EQ(Get(*volume, {"emptyDir", "medium"}).as<std::string>(""), "Memory")
+        << name << ": " << dir << " must be an emptyDir in memory";
+  });
+  EXPECT_EQ(checked, 2) << "token-service and the sidecar";
+}
+
 TEST(DeployK8sTest, TheFeedIsTlsWithClientCertificatesSignedByOneCa) {
   std::optional<YAML::Node> service_deployment = Resource("Deployment", "token-service");
   std::optional<YAML::Node> app = Resource("Deployment", "example-app");
