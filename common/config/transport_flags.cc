@@ -10,8 +10,9 @@
 #include "common/config/env_flags.h"
 
 ABSL_FLAG(int, max_concurrent_streams, tokens::TransportLimits{}.max_concurrent_streams,
-          "Streams (calls) one client connection may have open at once; more are refused "
-          "(HTTP/2 REFUSED_STREAM) and clients open another connection");
+          "Streams (calls) one client connection may have open at once, announced in HTTP/2 "
+          "SETTINGS (gRPC clients and Envoy open another connection); a client that opens "
+          "more loses the connection");
 ABSL_FLAG(absl::Duration, max_connection_idle, tokens::TransportLimits{}.max_connection_idle,
           "A client connection without a call for this long is closed (0s: never)");
 ABSL_FLAG(absl::Duration, max_connection_age, tokens::TransportLimits{}.max_connection_age,

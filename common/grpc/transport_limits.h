@@ -12,9 +12,10 @@ namespace tokens {
 // few connections; sidecars holding one SyncTokens stream each) and bound
 // the rest; docs/operations.md explains each choice.
 struct TransportLimits {
-  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams beyond it on one
-  // connection are refused (RST_STREAM REFUSED_STREAM; Envoy and gRPC
-  // clients open another connection instead).
+  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS. Envoy and gRPC clients honour
+  // it and open another connection; gRPC 1.51 answers a stream beyond it
+  // with a connection error ("Max stream count exceeded"), so a client that
+  // ignores it loses the connection and every stream on it.
   int max_concurrent_streams = 1000;
   // A connection without a call for this long is closed (GOAWAY). Zero: never.
   absl::Duration max_connection_idle = absl::Minutes(5);
