@@ -171,7 +171,14 @@ TEST_F(SidecarResilienceTest, ARevocationRightAfterATokenServiceRestartReachesTh
   v1::RevokeTokenRequest revoke;
   revoke.set_id(created.token().id());
   v1::Token revoked;
-  ASSERT_TRUE(tokens_->RevokeToken(As(alice).get(), revoke, &revoked).ok());
+  // The test's own channel lost its connection with the old process and
+  // may be backing off from a refused reconnect: wait for it, as a client
+  // retrying after a restart would.
+  std::unique_ptr<grpc::ClientContext> ctx = As(alice);
+  ctx->set_wait_for_ready(true);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  const grpc::Status status = tokens_->RevokeToken(ctx.get(), revoke, &revoked);
+  ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
 
   // Until the sidecar is back on the feed it answers from its cache, which
   // still holds the token; only the delta makes it say "revoked".
