@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
-#include "common/grpc/calls_in_flight.h"
 #include "common/grpc/server_runner.h"
 #include "common/grpc/tls.h"
 #include "common/log/json_logger.h"
@@ -169,7 +168,6 @@ int RunSidecar(const SidecarConfig& config) {
     periodic_flush = std::make_unique<PeriodicFlush>(flusher, config.usage_flush_interval);
   };
   options.on_stopping = [&] { sync.Stop(); };
-  options.calls_in_flight = CallsInFlight::Count;
   options.on_stopped = [&] {
     // In-flight checks have drained: nothing records usage any more.
     if (periodic_flush != nullptr) periodic_flush->Stop();

@@ -2,18 +2,13 @@
 
 #include <chrono>
 #include <memory>
-#include <thread>
-#include <utility>
-#include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/grpc/health_service.h"
 #include "common/log/json_logger.h"
 #include "common/process/file_limit.h"
 #include "common/process/stop_signals.h"
-#include "grpc/grpc.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/resource_quota.h"
@@ -80,54 +75,6 @@ void Prepare(grpc::ServerBuilder& builder, const TransportLimits& limits,
   builder.RegisterService(&health);
   builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(health.NewHandle()));
 }
-
-// While the servers shut down: once `calls_in_flight` has stayed zero for
-// kQuietBeforeClose, closes every connection left. Why: gRPC's Shutdown()
-// returns only when every connection is closed, and it closes one only after
-// its client has acknowledged the GOAWAY's PING. An idle gRPC C++ or Python
-// client reads its socket only on its 5 s backup poll, so one such client
-// (a health watcher whose stream the drain ended, a sidecar whose feed
-// stream ended) kept the drain waiting 5 s with nothing left to do. The
-// quiet moment covers a call that gRPC has taken but whose handler has not
-// begun counting yet, and lets the last answers reach their sockets.
-class IdleConnectionCloser {
- public:
-  static constexpr absl::Duration kQuietBeforeClose = absl::Milliseconds(100);
-  static constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
-
-  IdleConnectionCloser(std::vector<grpc::Server*> servers,
-                       std::function<int64_t()> calls_in_flight)
-      : servers_(std::move(servers)), calls_in_flight_(std::move(calls_in_flight)) {
-    if (calls_in_flight_) thread_ = std::thread([this] { Run(); });
-  }
-  // After Shutdown() has returned for every server.
-  ~IdleConnectionCloser() {
-    done_.Notify();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    absl::Time quiet_since = absl::InfiniteFuture();
-    while (!done_.WaitForNotificationWithTimeout(kPollInterval)) {
-      const absl::Time now = absl::Now();
-      if (calls_in_flight_() > 0) {
-        quiet_since = absl::InfiniteFuture();
-        continue;
-      }
-      if (quiet_since == absl::InfiniteFuture()) quiet_since = now;
-      if (now - quiet_since < kQuietBeforeClose) continue;
-      Logger("server")->info("no call left; closing the remaining connections");
-      for (grpc::Server* server : servers_) grpc_server_cancel_all_calls(server->c_server());
-      return;
-    }
-  }
-
-  const std::vector<grpc::Server*> servers_;
-  const std::function<int64_t()> calls_in_flight_;
-  absl::Notification done_;
-  std::thread thread_;
-};
 
 void LogFileLimit() {
   const auto log = Logger("server");
@@ -205,16 +152,10 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
   if (options.on_stopping) options.on_stopping();
   const auto deadline =
       std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options.shutdown_timeout);
-  std::vector<grpc::Server*> servers = {server.get()};
-  for (const std::unique_ptr<grpc::Server>& extra : extra_servers) servers.push_back(extra.get());
-  {
-    IdleConnectionCloser closer(servers, options.calls_in_flight);
-    // All at once, so that each stops accepting now and shares the deadline.
-    std::vector<std::thread> stopping;
-    for (grpc::Server* s : servers) stopping.emplace_back([s, deadline] { s->Shutdown(deadline); });
-    for (std::thread& t : stopping) t.join();
-  }
-  for (grpc::Server* s : servers) s->Wait();
+  server->Shutdown(deadline);
+  for (const std::unique_ptr<grpc::Server>& extra : extra_servers) extra->Shutdown(deadline);
+  server->Wait();
+  for (const std::unique_ptr<grpc::Server>& extra : extra_servers) extra->Wait();
   if (options.on_stopped) options.on_stopped();
   log->info("stopped in {} ms", absl::ToInt64Milliseconds(absl::Now() - stop_started));
   return 0;

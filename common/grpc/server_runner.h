@@ -1,6 +1,5 @@
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,10 +29,6 @@ struct ServeOptions {
   // Runs after the stop signal, before the server stops accepting: ends
   // long-lived streams so that draining does not wait for them.
   std::function<void()> on_stopping;
-  // The binary's calls still being handled (e.g. CallsInFlight::Count). When
-  // set, the drain closes every connection left as soon as it has been zero
-  // for a moment, instead of waiting for idle clients (see server_runner.cc).
-  std::function<int64_t()> calls_in_flight;
   // Further servers, each with services of its own on an address of its own
   // (e.g. token-service's --sync_listen), started after the main one and
   // stopped with it. Each logs "<name> listening on host:port".

@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "absl/strings/str_join.h"
-#include "common/grpc/calls_in_flight.h"
 #include "common/grpc/server_runner.h"
 #include "common/grpc/tls.h"
 #include "common/log/json_logger.h"
@@ -179,7 +178,6 @@ int RunServer(const ServiceConfig& config) {
   // SyncTokens streams last until the caller leaves; ending them first lets
   // the drain finish without waiting out the timeout.
   options.on_stopping = [&hub] { hub.Stop(); };
-  options.calls_in_flight = CallsInFlight::Count;
   return ServeUntilStopped(builder, options);
 }
 

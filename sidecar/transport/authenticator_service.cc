@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/arena_messages.h"
-#include "common/grpc/calls_in_flight.h"
 #include "common/grpc/request_parsing.h"
 #include "common/log/json_logger.h"
 #include "common/time/civil_date.h"
@@ -89,8 +88,6 @@ class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
   const AuthenticatorService& service_;
   grpc::ByteBuffer* const response_;
   const absl::Time start_;
-  // Until OnDone(), when gRPC is done with the call.
-  const CallsInFlight::Scope in_flight_;
   InlineArena<1024> arena_;
   v1::AuthenticateRequest* const request_ =
       google::protobuf::Arena::CreateMessage<v1::AuthenticateRequest>(&arena_.arena());

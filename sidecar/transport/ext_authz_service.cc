@@ -6,7 +6,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/arena_messages.h"
-#include "common/grpc/calls_in_flight.h"
 #include "common/log/json_logger.h"
 #include "grpc/slice.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -137,8 +136,6 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
   const absl::Time start = absl::Now();
-  // Ended where the call is finished (below, and in Answer()).
-  CallsInFlight::Begin();
   // gRPC's own reactor: it finishes the call on the thread that finishes it.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // On this thread's stack: nearly every check is answered before Check()
@@ -150,7 +147,6 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
     }
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  "request: not an envoy.service.auth.v3.CheckRequest"));
-    CallsInFlight::End();
     return reactor;
   }
   std::string client_address =
@@ -207,7 +203,6 @@ void ExtAuthzService::Answer(Verdict verdict, absl::Time start, google::protobuf
     rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
   }
   reactor->Finish(grpc::Status::OK);
-  CallsInFlight::End();
 }
 
 }  // namespace tokens::sidecar

@@ -30,7 +30,6 @@ namespace tokens::testing {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using Health = grpc::health::v1::HealthCheckResponse;
 
 constexpr int kResourceExhausted = 8;     // grpc-status
@@ -135,24 +134,23 @@ void ExpectOversizedMetadataRefused(const std::string& address, const std::strin
 }
 
 void ExpectCleanDrain(ChildProcess& server, const std::string& address) {
-  // The watcher keeps its channel until the process has exited, as a client
-  // would. Once its stream has ended the channel is idle, and an idle gRPC
-  // C++ channel reads its connection only on its 5 s backup poll, too late
-  // to answer the server's shutdown PING: gRPC alone would wait for that
-  // answer, so the drain closes the connections left itself once no call is.
-  HealthWatch watch(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), "");
-  ASSERT_TRUE(watch.AwaitStatus(Health::SERVING, std::chrono::seconds(30)));
-  server.Signal(SIGTERM);
-  EXPECT_TRUE(watch.AwaitStatus(Health::NOT_SERVING, std::chrono::seconds(60)));
-  ASSERT_TRUE(watch.AwaitEnd(std::chrono::seconds(60)));
-  EXPECT_THAT(watch.received(), ElementsAre(Health::SERVING, Health::NOT_SERVING));
-  EXPECT_EQ(watch.end_status().error_code(), grpc::StatusCode::UNAVAILABLE)
-      << watch.end_status().error_message();
+  {
+    // The watcher's own channel, dropped once its stream has ended: an idle
+    // gRPC C++ channel reads its connection only every 5 s (its backup
+    // poller), so it would answer the server's shutdown PING that late, and
+    // the server waits for that answer before closing the connection.
+    HealthWatch watch(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), "");
+    ASSERT_TRUE(watch.AwaitStatus(Health::SERVING, std::chrono::seconds(30)));
+    server.Signal(SIGTERM);
+    EXPECT_TRUE(watch.AwaitStatus(Health::NOT_SERVING, std::chrono::seconds(60)));
+    ASSERT_TRUE(watch.AwaitEnd(std::chrono::seconds(60)));
+    EXPECT_THAT(watch.received(), ElementsAre(Health::SERVING, Health::NOT_SERVING));
+    EXPECT_EQ(watch.end_status().error_code(), grpc::StatusCode::UNAVAILABLE)
+        << watch.end_status().error_message();
+  }
   absl::StatusOr<int> exit = server.Wait(std::chrono::seconds(60));
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << server.Stderr();
-  // Not waited out: closed by the drain once no call was left.
-  EXPECT_THAT(server.Stderr(), HasSubstr("no call left; closing the remaining connections"));
   absl::StatusOr<std::string> took =
       server.WaitForStderr(R"(stopped in ([0-9]+) ms)", std::chrono::seconds(1));
   ASSERT_TRUE(took.ok()) << took.status();

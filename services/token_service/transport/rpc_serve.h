@@ -10,7 +10,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/grpc/calls_in_flight.h"
 #include "common/grpc/peer_address.h"
 #include "common/grpc/request_parsing.h"
 #include "common/log/json_logger.h"
@@ -131,7 +130,6 @@ class ParsesOwnRequests : public Base {
         new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
             [impl, method, rpc_metrics, name = descriptor->name()](
                 grpc::ServerContext* ctx, Streamer* stream) -> grpc::Status {
-              const CallsInFlight::Scope in_flight;
               const absl::Time start = absl::Now();
               grpc::ByteBuffer bytes;
               Request request;

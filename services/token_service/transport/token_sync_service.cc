@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc/calls_in_flight.h"
 #include "common/log/json_logger.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/proto_buffer_writer.h"
@@ -252,8 +251,6 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
   const std::string ctx_peer_ = ctx_->peer();
   const std::string ctx_client_ = PeerHost(ctx_peer_);  // its IP address, for the Authenticator
   const absl::Time started_;
-  // Until the stream is destroyed, after gRPC is done with it.
-  const CallsInFlight::Scope in_flight_;
   std::shared_ptr<Stream> self_;  // until OnDone
 
   absl::Mutex mu_;
