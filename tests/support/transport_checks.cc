@@ -159,19 +159,6 @@ void ExpectCleanDrain(ChildProcess& server, const std::string& address) {
 
 void ExpectExhaustedListenerRecoversOrIsReported(ChildProcess& server, const std::string& address,
                                                  const std::string& binary) {
-  if (kUnderAddressSanitizer) {
-    // Built with the sanitizers, the binaries abort when descriptors run
-    // out, on a false report of UndefinedBehaviorSanitizer's vptr check:
-    // gRPC's accept-error path releases a shared_ptr of its own, and the
-    // dynamic linker resolves that release to the instrumented copy of
-    // std::_Sp_counted_base::_M_release_last_use_cold in our binary, which
-    // cannot see the type of gRPC's (uninstrumented, hidden) object ("object
-    // has invalid vptr"; stack from gdb: libgrpc's ExecCtx::Flush). No
-    // runtime suppression applies: matching one needs the symbolizer, which
-    // needs descriptors. The test runs without the sanitizers.
-    GTEST_SKIP() << "UBSan's vptr check aborts on gRPC's own shared_ptr at descriptor exhaustion "
-                    "(see the comment)";
-  }
   // The binary raised its soft limit to the hard one it was given.
   EXPECT_TRUE(server
                   .WaitForStderr(absl::StrCat("open files limit: soft ", kLowOpenFilesLimit,
