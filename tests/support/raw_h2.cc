@@ -68,6 +68,24 @@ nghttp2_nv Header(const std::string& name, const std::string& value) {
                     value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
+// The pseudo-headers and headers every gRPC request carries.
+std::vector<std::pair<std::string, std::string>> GrpcRequestHeaders(const std::string& path) {
+  return {
+      {":method", "POST"},         {":scheme", "http"}, {":path", path},
+      {":authority", "localhost"}, {"te", "trailers"},  {"content-type", "application/grpc"},
+  };
+}
+
+// `fixed`, then `metadata`, as nghttp2 takes them: pointing into both, which
+// must outlive the submit call (nghttp2 copies them there).
+std::vector<nghttp2_nv> Headers(const std::vector<std::pair<std::string, std::string>>& fixed,
+                                const std::map<std::string, std::string>& metadata) {
+  std::vector<nghttp2_nv> headers;
+  for (const auto& [name, value] : fixed) headers.push_back(Header(name, value));
+  for (const auto& [name, value] : metadata) headers.push_back(Header(name, value));
+  return headers;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RawH2Connection>> RawH2Connection::Connect(
@@ -180,13 +198,8 @@ int32_t RawH2Connection::StartGrpcCall(const std::string& path,
   const uint32_t length = htonl(static_cast<uint32_t>(message.size()));
   body.bytes.append(reinterpret_cast<const char*>(&length), sizeof(length));
   body.bytes += message;
-  const std::vector<std::pair<std::string, std::string>> fixed = {
-      {":method", "POST"},         {":scheme", "http"}, {":path", path},
-      {":authority", "localhost"}, {"te", "trailers"},  {"content-type", "application/grpc"},
-  };
-  std::vector<nghttp2_nv> headers;
-  for (const auto& [name, value] : fixed) headers.push_back(Header(name, value));
-  for (const auto& [name, value] : metadata) headers.push_back(Header(name, value));
+  const std::vector<std::pair<std::string, std::string>> fixed = GrpcRequestHeaders(path);
+  const std::vector<nghttp2_nv> headers = Headers(fixed, metadata);
   nghttp2_data_provider provider{};
   provider.source.ptr = &body;
   provider.read_callback = ReadBody;
@@ -200,13 +213,8 @@ int32_t RawH2Connection::StartGrpcCall(const std::string& path,
 int32_t RawH2Connection::OpenHalfOpenCall(const std::string& path,
                                           const std::map<std::string, std::string>& metadata) {
   absl::MutexLock lock(&mu_);
-  const std::vector<std::pair<std::string, std::string>> fixed = {
-      {":method", "POST"},         {":scheme", "http"}, {":path", path},
-      {":authority", "localhost"}, {"te", "trailers"},  {"content-type", "application/grpc"},
-  };
-  std::vector<nghttp2_nv> headers;
-  for (const auto& [name, value] : fixed) headers.push_back(Header(name, value));
-  for (const auto& [name, value] : metadata) headers.push_back(Header(name, value));
+  const std::vector<std::pair<std::string, std::string>> fixed = GrpcRequestHeaders(path);
+  const std::vector<nghttp2_nv> headers = Headers(fixed, metadata);
   const int32_t id = nghttp2_submit_headers(session_->session, NGHTTP2_FLAG_NONE, -1, nullptr,
                                             headers.data(), headers.size(), nullptr);
   if (id > 0) streams_[id];

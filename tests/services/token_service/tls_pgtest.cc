@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <chrono>
 #include <functional>
@@ -26,6 +28,19 @@
 
 namespace tokens::testing {
 namespace {
+
+// Binds `fd` to a free port of 127.0.0.1; returns the port, or 0 (errno set).
+int BindLoopback(int fd) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    return 0;
+  }
+  return ntohs(address.sin_port);
+}
 
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
@@ -336,15 +351,10 @@ TEST_F(TokenServiceTlsTest, ProbeFailsAgainstAClosedPort) {
   // A port that was just free: bound, then closed.
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  socklen_t size = sizeof(address);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
+  const int port = BindLoopback(fd);
+  ASSERT_GT(port, 0) << std::strerror(errno);
   close(fd);
-  ChildProcess::Result result =
-      Probe({"--address", "127.0.0.1:" + std::to_string(ntohs(address.sin_port))});
+  ChildProcess::Result result = Probe({"--address", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("refused"));
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
@@ -355,15 +365,11 @@ TEST_F(TokenServiceTlsTest, ProbeFailsAgainstAClosedPort) {
 TEST_F(TokenServiceTlsTest, ProbeFailsAgainstAListenerThatNeverAnswers) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const int port = BindLoopback(fd);
+  ASSERT_GT(port, 0) << std::strerror(errno);
   ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t size = sizeof(address);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
-  ChildProcess::Result result = Probe(
-      {"--address", "127.0.0.1:" + std::to_string(ntohs(address.sin_port)), "--probe_timeout", "1s"});
+  ChildProcess::Result result =
+      Probe({"--address", "127.0.0.1:" + std::to_string(port), "--probe_timeout", "1s"});
   close(fd);
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("no answer within 1s: the listener may be wedged"));
