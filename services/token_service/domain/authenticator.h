@@ -12,7 +12,7 @@
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/model.h"
-#include "services/token_service/storage/token_store.h"
+#include "services/token_service/domain/ports/token_store.h"
 
 namespace tokens::service {
 

@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "common/time/clock.h"
 #include "services/token_service/domain/change_hub.h"
-#include "services/token_service/storage/sync_store.h"
+#include "services/token_service/domain/ports/sync_store.h"
 
 namespace tokens::service {
 

@@ -10,7 +10,7 @@
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/issue_rate_limiter.h"
 #include "services/token_service/domain/model.h"
-#include "services/token_service/storage/token_store.h"
+#include "services/token_service/domain/ports/token_store.h"
 
 namespace tokens::service {
 

@@ -19,7 +19,7 @@
 #include "services/token_service/domain/change_hub.h"
 #include "services/token_service/domain/model.h"
 #include "services/token_service/domain/snapshot_images.h"
-#include "services/token_service/storage/sync_store.h"
+#include "services/token_service/domain/ports/sync_store.h"
 
 namespace tokens::service {
 

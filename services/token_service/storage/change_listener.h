@@ -6,7 +6,7 @@
 
 #include "absl/time/time.h"
 #include "pqxx/pqxx"
-#include "services/token_service/storage/sync_store.h"
+#include "services/token_service/domain/ports/sync_store.h"
 
 namespace tokens::service {
 

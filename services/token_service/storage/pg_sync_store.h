@@ -1,7 +1,7 @@
 #pragma once
 
 #include "services/token_service/storage/pg_pool.h"
-#include "services/token_service/storage/sync_store.h"
+#include "services/token_service/domain/ports/sync_store.h"
 
 namespace tokens::service {
 

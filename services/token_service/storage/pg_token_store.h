@@ -1,7 +1,7 @@
 #pragma once
 
 #include "services/token_service/storage/pg_pool.h"
-#include "services/token_service/storage/token_store.h"
+#include "services/token_service/domain/ports/token_store.h"
 
 namespace tokens::service {
 

@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/token_service/domain/token_sync_manager.h"
-#include "services/token_service/storage/sync_store.h"
+#include "services/token_service/domain/ports/sync_store.h"
 #include "tokens/v1/sync.pb.h"
 
 // Domain values <-> tokens.v1 TokenSync messages. Nothing here decides

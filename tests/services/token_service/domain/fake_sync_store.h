@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/model.h"
-#include "services/token_service/storage/sync_store.h"
+#include "services/token_service/domain/ports/sync_store.h"
 
 namespace tokens::service::test_support {
 

@@ -27,7 +27,7 @@
 #include "gmock/gmock.h"
 #include "services/token_service/domain/model.h"
 #include "services/token_service/domain/validation.h"
-#include "services/token_service/storage/token_store.h"
+#include "services/token_service/domain/ports/token_store.h"
 #include "tests/support/seeded_random.h"
 
 namespace tokens::service::test_support {

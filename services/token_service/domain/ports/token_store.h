@@ -11,9 +11,9 @@
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/model.h"
 
-// The token-service's persistence boundary. The domain talks only to this
-// interface; PgTokenStore implements it over PostgreSQL and unit tests use
-// fakes. Every change and its audit event commit in one transaction.
+// A port of the domain: the token-service's persistence boundary. The domain
+// talks only to this interface; storage's PgTokenStore implements it over
+// PostgreSQL and unit tests use fakes. Every change and its audit event commit in one transaction.
 // Errors: NOT_FOUND, UNAVAILABLE (database unreachable), INTERNAL, and the
 // FieldErrors named per method.
 namespace tokens::service {
