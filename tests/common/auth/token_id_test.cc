@@ -1,0 +1,91 @@
+#include "common/auth/token_id.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "gtest/gtest.h"
+
+namespace tokens {
+namespace {
+
+constexpr char kText[] = "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a";
+
+// Fills with a fixed byte, so the minted id's bits are known.
+class FixedRandom final : public RandomSource {
+ public:
+  explicit FixedRandom(uint8_t byte) : byte_(byte) {}
+  void Fill(absl::Span<uint8_t> out) override { std::fill(out.begin(), out.end(), byte_); }
+
+ private:
+  uint8_t byte_;
+};
+
+TEST(TokenIdTest, RoundTripsCanonicalText) {
+  std::optional<TokenId> id = TokenId::Parse(kText);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->bytes()[0], 0x0f);
+  EXPECT_EQ(id->bytes()[15], 0x5a);
+  EXPECT_EQ(id->ToString(), kText);
+  char buffer[TokenId::kTextSize];
+  id->Format(buffer);
+  EXPECT_EQ(absl::string_view(buffer, sizeof(buffer)), kText);
+}
+
+TEST(TokenIdTest, ReadsUpperCaseAndWritesLowerCase) {
+  std::optional<TokenId> id = TokenId::Parse("0F8C2E4A-1B3D-4C5E-8F9A-0B1C2D3E4F5A");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->ToString(), kText);
+  EXPECT_EQ(*id, *TokenId::Parse(kText));
+}
+
+TEST(TokenIdTest, RejectsAnythingElse) {
+  for (absl::string_view bad : {
+           "",
+           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5",          // one short
+           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a0",        // one long
+           "0f8c2e4a1b3d4c5e8f9a0b1c2d3e4f5a",             // no dashes
+           "0f8c2e4a-1b3d-4c5e-8f9a0-b1c2d3e4f5a",         // a dash out of place
+           "0f8c2e4a-1b3d-4c5e-8f9a_0b1c2d3e4f5a",         // not a dash
+           "0f8c2e4-a1b3d-4c5e-8f9a-0b1c2d3e4f5a",         // a dash early
+           "0g8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a",         // not hex
+           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5 ",         // a space
+           "{0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5}",        // braces
+           "urn:uuid:0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a",
+       }) {
+    EXPECT_EQ(TokenId::Parse(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(TokenIdTest, DefaultIsTheNilUuid) {
+  EXPECT_EQ(TokenId().ToString(), "00000000-0000-0000-0000-000000000000");
+}
+
+TEST(TokenIdTest, RandomIsAVersion4Uuid) {
+  FixedRandom ones(0xff);
+  EXPECT_EQ(TokenId::Random(ones).ToString(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+  FixedRandom zeros(0x00);
+  EXPECT_EQ(TokenId::Random(zeros).ToString(), "00000000-0000-4000-8000-000000000000");
+}
+
+TEST(TokenIdTest, ComparesAndHashesByValue) {
+  const TokenId a = *TokenId::Parse(kText);
+  const TokenId b = *TokenId::Parse("0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5b");
+  EXPECT_NE(a, b);
+  EXPECT_LT(a, b);
+  EXPECT_FALSE(b < a);
+  EXPECT_EQ(absl::HashOf(a), absl::HashOf(*TokenId::Parse(kText)));
+  EXPECT_NE(absl::HashOf(a), absl::HashOf(b));
+  absl::flat_hash_set<TokenId> set{a, b, *TokenId::Parse(kText)};
+  EXPECT_EQ(set.size(), 2u);
+}
+
+TEST(TokenIdTest, StaysSixteenTrivialBytes) {
+  static_assert(sizeof(TokenId) == 16);
+  static_assert(std::is_trivially_copyable_v<TokenId>);
+  static_assert(std::is_trivially_destructible_v<TokenId>);
+}
+
+}  // namespace
+}  // namespace tokens
