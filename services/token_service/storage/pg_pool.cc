@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/json_logger.h"
+#include "services/token_service/storage/queries.h"
 
 namespace tokens::service {
 namespace {
@@ -116,6 +117,11 @@ absl::StatusOr<PgPool::Slot*> PgPool::Acquire() {
       setup.exec0(absl::StrCat("SET statement_timeout = ",
                                absl::ToInt64Milliseconds(options_.statement_timeout)));
       setup.exec0("SET TIME ZONE 'UTC'");
+      // libpqxx sends each PREPARE on the statement's first use, so a
+      // connection opened before the migrations ran is no trouble.
+      for (const sql::Statement* statement : sql::kPrepared) {
+        slot->conn->prepare(statement->name, statement->text);
+      }
     } catch (...) {
       Trouble trouble = ClassifyCurrentException();
       connect_failures_.fetch_add(1, std::memory_order_relaxed);

@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -21,7 +24,7 @@ namespace tokens::service {
 // they break, so a database restart needs no service restart. Transact() is
 // the only way in: it runs a function inside a transaction and turns every
 // libpqxx exception into an absl::Status, so nothing above storage ever sees
-// one:
+// one (Run<T> is the typed form the stores use):
 //   broken_connection                   -> UNAVAILABLE (connection dropped;
 //                                          nothing was committed: safe to retry)
 //   in_doubt_error, statement_completion_unknown
@@ -51,6 +54,23 @@ class PgPool {
   // Runs `fn` in a READ COMMITTED transaction and commits if it returns OK
   // (aborts otherwise). `what` names the operation in logs.
   absl::Status Transact(absl::string_view what, const Work& fn);
+
+  // Transact for a function that returns a value: its StatusOr, committed if
+  // OK. The function may run more than once (see the retries above); only
+  // the last run's value is returned. Every store method is one Run.
+  template <typename T>
+  absl::StatusOr<T> Run(absl::string_view what,
+                        absl::FunctionRef<absl::StatusOr<T>(pqxx::work&)> fn) {
+    std::optional<T> value;
+    absl::Status status = Transact(what, [&](pqxx::work& txn) {
+      absl::StatusOr<T> result = fn(txn);
+      if (!result.ok()) return result.status();
+      value = *std::move(result);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return *std::move(value);
+  }
 
   // Opens one connection now; for start-up checks.
   absl::Status Ping();

@@ -15,7 +15,6 @@ class PgTokenStore final : public TokenStore {
   absl::StatusOr<User> CreateUser(const User& user, const TokenEvent& event) override;
   absl::StatusOr<User> UpdateUser(const UserUpdate& update, const TokenEvent& event) override;
   absl::StatusOr<std::vector<User>> ListUsers(const UserQuery& query) override;
-  using TokenStore::InsertToken;
   absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event,
                                           std::optional<int> max_live_tokens) override;
   absl::StatusOr<TokenRecord> GetToken(const std::string& id) override;

@@ -3,15 +3,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "common/time/civil_date.h"
 #include "common/token/token_codec.h"
 #include "pqxx/pqxx"
+#include "services/token_service/storage/queries.h"
 
 // How values cross the libpqxx boundary, shared by the Pg* stores (see the
 // conventions at the top of queries.h). Storage-internal.
@@ -39,19 +39,21 @@ inline std::string HashHex(const TokenHash& hash) {
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
-// The column is CHECKed to be 32 bytes, so the copy always fills the hash.
-inline TokenHash HashOf(const pqxx::field& hex) {
+// The column is CHECKed to be 32 bytes; anything else is refused by the
+// row readers (rows.h), not padded.
+inline std::optional<TokenHash> HashOf(const pqxx::field& hex) {
   const std::string bytes = absl::HexStringToBytes(hex.as<std::string>());
   TokenHash hash{};
-  for (size_t i = 0; i < hash.size() && i < bytes.size(); ++i) {
-    hash[i] = static_cast<uint8_t>(bytes[i]);
-  }
+  if (bytes.size() != hash.size()) return std::nullopt;
+  for (size_t i = 0; i < hash.size(); ++i) hash[i] = static_cast<uint8_t>(bytes[i]);
   return hash;
 }
 
-// Dates come from PostgreSQL's own to_char, so they always parse.
-inline absl::CivilDay DateOf(const pqxx::field& f) {
-  return ParseIsoDate(f.as<std::string>()).value_or(absl::CivilDay());
+// Runs `statement`: by name if PgPool prepared it, else with its text.
+template <typename... Args>
+pqxx::result Exec(pqxx::work& txn, const sql::Statement& statement, Args&&... args) {
+  if (statement.name.empty()) return txn.exec_params(statement.text, std::forward<Args>(args)...);
+  return txn.exec_prepared(statement.name, std::forward<Args>(args)...);
 }
 
 }  // namespace tokens::service::pg

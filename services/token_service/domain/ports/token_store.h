@@ -90,10 +90,6 @@ class TokenStore {
   // so that they cannot all pass one count.
   virtual absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event,
                                                   std::optional<int> max_live_tokens) = 0;
-  // Without a cap on live tokens.
-  absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event) {
-    return InsertToken(token, event, std::nullopt);
-  }
   virtual absl::StatusOr<TokenRecord> GetToken(const std::string& id) = 0;
   // Sets revoked_at if not yet revoked and records `event`; a token already
   // revoked is returned unchanged with no event.
@@ -101,7 +97,9 @@ class TokenStore {
                                                   const TokenEvent& event) = 0;
   // Atomically revokes `old_id` and inserts `replacement` (same owner, name
   // and expiry). FAILED_PRECONDITION if the old token is no longer ACTIVE at
-  // `now`, checked under a row lock.
+  // `now` by the domain's rule (StatusAt), applied to the row under a row
+  // lock, so that of two racing rotations one fails; FieldError("name") if
+  // another live token of the owner holds the name.
   virtual absl::StatusOr<TokenRecord> RotateToken(const std::string& old_id,
                                                   const NewToken& replacement, absl::Time now,
                                                   const TokenEvent& event) = 0;

@@ -46,7 +46,7 @@ class AuthenticatorTest : public ::testing::Test {
                  codec_.Hint(secret),
                  clock_.Now(),
                  kExpiresOn};
-    EXPECT_TRUE(store_.InsertToken(row, TokenEvent{}).ok());
+    EXPECT_TRUE(store_.InsertToken(row, TokenEvent{}, std::nullopt).ok());
     if (id != nullptr) *id = token_id;
     return secret;
   }
@@ -181,6 +181,23 @@ TEST_F(AuthenticatorTest, DisabledUser) {
   disable.disabled = false;
   ASSERT_TRUE(store_.UpdateUser(disable, TokenEvent{}).ok());
   EXPECT_TRUE(Authenticate("Bearer " + secret).ok());
+}
+
+// Decide's order (common/auth/decide.h): the token's own, permanent facts
+// before its owner's state, as the sidecar answers too.
+TEST_F(AuthenticatorTest, ExpiredTokenOfADisabledUserIsExpired) {
+  const std::string secret = Issue("bob");
+  UserUpdate disable;
+  disable.user_id = "bob";
+  disable.disabled = true;
+  ASSERT_TRUE(store_.UpdateUser(disable, TokenEvent{}).ok());
+  clock_.Set(StartOfUtcDay(kExpiresOn));
+  ExpectRejected("Bearer " + secret, "token expired", secret);
+  // Expired for good, so remembered: enabling the user changes nothing.
+  disable.disabled = false;
+  ASSERT_TRUE(store_.UpdateUser(disable, TokenEvent{}).ok());
+  ExpectRejected("Bearer " + secret, "token expired", secret);
+  EXPECT_EQ(auth_.stats().user_disabled, 0u);
 }
 
 TEST_F(AuthenticatorTest, StoreOutagePropagatesAsUnavailable) {

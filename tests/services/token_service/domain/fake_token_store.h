@@ -183,7 +183,6 @@ class FakeTokenStore final : public TokenStore {
     return out;
   }
 
-  using TokenStore::InsertToken;
   absl::StatusOr<TokenRecord> InsertToken(const NewToken& token, const TokenEvent& event,
                                           std::optional<int> max_live_tokens) override {
     absl::MutexLock lock(&mu_);

@@ -114,7 +114,7 @@ class StoreTest : public ::testing::Test {
   }
 
   absl::StatusOr<TokenRecord> Insert(const NewToken& t) {
-    return store_->InsertToken(t, CreatedEvent(t));
+    return store_->InsertToken(t, CreatedEvent(t), std::nullopt);
   }
 
   absl::StatusOr<TokenRecord> Revoke(const TokenRecord& t, absl::Time now = absl::Now()) {
