@@ -8,8 +8,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth/bearer.h"
+#include "common/auth/decide.h"
 #include "common/net/ip_address.h"
-#include "common/time/civil_date.h"
 #include "common/time/token_bucket.h"
 
 namespace tokens::service {
@@ -26,22 +26,15 @@ struct RememberedOrder {
   absl::Time expires_at;
 };
 
-// Per Authenticator::Failure, in its order: the reason a client is given
-// and the counter it is counted in.
-struct FailureEntry {
-  const char* message;
-  uint64_t Authenticator::Stats::*counter;
-};
-constexpr FailureEntry kFailureEntries[] = {
-    {"", nullptr},  // kNone
-    {"unknown token", &Authenticator::Stats::unknown},
-    {"token revoked", &Authenticator::Stats::revoked},
-    {"token expired", &Authenticator::Stats::expired},
-    {"user disabled", &Authenticator::Stats::user_disabled},
+// The counter each DenyReason is counted in, indexed by it.
+constexpr uint64_t Authenticator::Stats::*kCounters[kDenyReasonCount] = {
+    &Authenticator::Stats::missing, &Authenticator::Stats::malformed,
+    &Authenticator::Stats::unknown, &Authenticator::Stats::revoked,
+    &Authenticator::Stats::expired, &Authenticator::Stats::user_disabled,
 };
 
-const FailureEntry& EntryOf(Authenticator::Failure failure) {
-  return kFailureEntries[static_cast<size_t>(failure)];
+absl::Status Unauthenticated(DenyReason reason) {
+  return absl::UnauthenticatedError(DenyReasonMessage(reason));
 }
 
 }  // namespace
@@ -51,7 +44,7 @@ const FailureEntry& EntryOf(Authenticator::Failure failure) {
 struct Authenticator::Limits {
   // What a token that failed is remembered as.
   struct Remembered {
-    Failure failure;
+    DenyReason reason;
     absl::Time expires_at;
   };
 
@@ -59,16 +52,16 @@ struct Authenticator::Limits {
       : options(options_in), overflow{options_in.failure_burst_per_client, now} {}
 
   // The failure `hash` is remembered as, if any and still fresh.
-  std::optional<Failure> RememberedFailure(const TokenHash& hash, absl::Time now)
+  std::optional<DenyReason> RememberedFailure(const TokenHash& hash, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = remembered.find(hash);
     if (it == remembered.end()) return std::nullopt;
-    if (now < it->second.expires_at) return it->second.failure;
+    if (now < it->second.expires_at) return it->second.reason;
     remembered.erase(it);
     return std::nullopt;
   }
 
-  void Remember(const TokenHash& hash, Failure failure, absl::Time now)
+  void Remember(const TokenHash& hash, DenyReason reason, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (options.remember_failures_for <= absl::ZeroDuration() || options.max_remembered == 0) {
       return;
@@ -84,7 +77,7 @@ struct Authenticator::Limits {
       remembered_order.pop_front();
     }
     const absl::Time expires_at = now + options.remember_failures_for;
-    remembered[hash] = Remembered{failure, expires_at};
+    remembered[hash] = Remembered{reason, expires_at};
     remembered_order.push_back(RememberedOrder{hash, expires_at});
   }
 
@@ -125,8 +118,8 @@ struct Authenticator::Limits {
     return clients.size() < before;
   }
 
-  void Count(Failure failure) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (uint64_t Stats::*counter = EntryOf(failure).counter) ++(stats.*counter);
+  void Count(DenyReason reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    ++(stats.*kCounters[static_cast<int>(reason)]);
   }
 
   const AuthenticatorOptions options;
@@ -153,14 +146,14 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
   Limits& limits = *limits_;
   if (!authorization.has_value() || authorization->empty()) {
     absl::MutexLock lock(&limits.mu);
-    ++limits.stats.missing;
-    return absl::UnauthenticatedError("missing bearer token");
+    limits.Count(DenyReason::kMissing);
+    return Unauthenticated(DenyReason::kMissing);
   }
   std::optional<absl::string_view> token = ParseBearer(*authorization);
   if (!token.has_value() || codec_.Validate(*token) != TokenFormatError::kOk) {
     absl::MutexLock lock(&limits.mu);
-    ++limits.stats.malformed;
-    return absl::UnauthenticatedError("malformed token");
+    limits.Count(DenyReason::kMalformed);
+    return Unauthenticated(DenyReason::kMalformed);
   }
   const TokenHash hash = TokenCodec::Hash(*token);
   std::optional<IpAddressBytes> client = ParseIpAddress(client_address);
@@ -168,10 +161,10 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
   {
     absl::MutexLock lock(&limits.mu);
     const absl::Time now = clock_.Now();
-    if (std::optional<Failure> failure = limits.RememberedFailure(hash, now)) {
-      limits.Count(*failure);
+    if (std::optional<DenyReason> reason = limits.RememberedFailure(hash, now)) {
+      limits.Count(*reason);
       ++limits.stats.remembered;
-      return absl::UnauthenticatedError(EntryOf(*failure).message);
+      return Unauthenticated(*reason);
     }
     // Checked before the lookup, charged after it fails: a client's valid
     // tokens never use its budget up.
@@ -182,9 +175,9 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
     ++limits.stats.lookups;
   }
 
-  Failure failure = Failure::kNone;
-  absl::StatusOr<Principal> caller = Check(hash, &failure);
-  if (failure == Failure::kNone) return caller;
+  std::optional<DenyReason> denied;
+  absl::StatusOr<Principal> caller = Check(hash, &denied);
+  if (!denied.has_value()) return caller;
 
   absl::MutexLock lock(&limits.mu);
   const absl::Time now = clock_.Now();
@@ -193,27 +186,34 @@ absl::StatusOr<Principal> Authenticator::Authenticate(
         .Take(now, limits.options.failures_per_second_per_client,
               limits.options.failure_burst_per_client);
   }
-  limits.Count(failure);
+  limits.Count(*denied);
   // For good: no token is ever created with a hash presented before, nor
   // un-revoked, nor given a later expiry. A disabled user may be enabled.
-  if (failure != Failure::kUserDisabled) limits.Remember(hash, failure, now);
+  // Decide checks the permanent facts first, so a token that is revoked or
+  // expired is remembered as such even if its user is disabled too.
+  if (*denied != DenyReason::kUserDisabled) limits.Remember(hash, *denied, now);
   return caller;
 }
 
-absl::StatusOr<Principal> Authenticator::Check(const TokenHash& hash, Failure* failure) const {
+absl::StatusOr<Principal> Authenticator::Check(const TokenHash& hash,
+                                               std::optional<DenyReason>* denied) const {
   absl::StatusOr<TokenAuthRecord> record = store_.FindTokenForAuth(hash);
   if (absl::IsNotFound(record.status())) {
-    *failure = Failure::kUnknown;
-  } else if (!record.ok()) {
-    return record.status();
-  } else if (record->revoked) {
-    *failure = Failure::kRevoked;
-  } else if (clock_.Now() >= StartOfUtcDay(record->expires_on)) {
-    *failure = Failure::kExpired;
-  } else if (record->user.disabled) {
-    *failure = Failure::kUserDisabled;
+    *denied = DenyReason::kUnknown;
+    return Unauthenticated(DenyReason::kUnknown);
   }
-  if (*failure != Failure::kNone) return absl::UnauthenticatedError(EntryOf(*failure).message);
+  if (!record.ok()) return record.status();
+  TokenFacts facts;
+  facts.user_id = record->user.user_id;
+  facts.role = record->user.role;
+  facts.user_disabled = record->user.disabled;
+  facts.revoked = record->revoked;
+  facts.expires_on = record->expires_on;
+  const Verdict verdict = Decide(facts, clock_.Now());
+  if (!verdict.allowed) {
+    *denied = verdict.reason;
+    return Unauthenticated(verdict.reason);
+  }
   Principal caller{record->user.user_id, record->user.display_name, record->user.email,
                    record->user.role, record->token_id};
   caller.token_expires_on = record->expires_on;

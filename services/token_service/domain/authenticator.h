@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/auth/deny_reason.h"
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/model.h"
@@ -38,11 +39,13 @@ struct AuthenticatorOptions {
 };
 
 // Turns the `authorization` metadata of a management call into the calling
-// Principal. Failures are UNAUTHENTICATED with a short reason that never
-// echoes the presented token: "missing bearer token", "malformed token",
-// "unknown token", "token expired", "token revoked", "user disabled"; or
-// RESOURCE_EXHAUSTED when the client has caused too many failed lookups.
-// A malformed token is rejected before any lookup.
+// Principal. Failures are UNAUTHENTICATED with the DenyReason's message
+// (common/auth/deny_reason.h), which never echoes the presented token:
+// "missing bearer token", "malformed token", "unknown token", "token
+// revoked", "token expired", "user disabled"; or RESOURCE_EXHAUSTED when the
+// client has caused too many failed lookups. A malformed token is rejected
+// before any lookup. A token that exists is judged by Decide
+// (common/auth/decide.h), as the sidecar judges it.
 //
 // The client is the caller's IP address as the server sees it; IPv6
 // addresses count per /64, which one host usually holds whole. Behind a NAT
@@ -66,9 +69,6 @@ class Authenticator {
   absl::StatusOr<Principal> Authenticate(std::optional<absl::string_view> authorization,
                                          absl::string_view client_address = {}) const;
 
-  // What a lookup found wrong with a well-formed token.
-  enum class Failure { kNone, kUnknown, kRevoked, kExpired, kUserDisabled };
-
   // Counters for metrics and tests.
   struct Stats {
     uint64_t lookups = 0;        // tokens looked up in the store
@@ -85,9 +85,10 @@ class Authenticator {
 
  private:
   struct Limits;
-  // Looks the token up and applies the rules; sets `failure` for a token
-  // that authenticates no one (a store error is none of those).
-  absl::StatusOr<Principal> Check(const TokenHash& hash, Failure* failure) const;
+  // Looks the token up and applies Decide; sets `denied` for a token that
+  // authenticates no one (a store error is none of those).
+  absl::StatusOr<Principal> Check(const TokenHash& hash,
+                                  std::optional<DenyReason>* denied) const;
 
   TokenStore& store_;
   const TokenCodec& codec_;

@@ -3,13 +3,10 @@
 #include <array>
 #include <utility>
 
-#include "common/time/civil_date.h"
+#include "common/auth/decide.h"
 
 namespace tokens::service {
 namespace {
-
-constexpr std::array<std::pair<Role, absl::string_view>, 3> kRoles{
-    {{Role::kUser, "USER"}, {Role::kAdmin, "ADMIN"}, {Role::kService, "SERVICE"}}};
 
 constexpr std::array<std::pair<TokenStatus, absl::string_view>, 3> kTokenStatuses{
     {{TokenStatus::kActive, "ACTIVE"},
@@ -42,9 +39,7 @@ std::optional<E> ValueOf(const std::array<std::pair<E, absl::string_view>, N>& t
 
 }  // namespace
 
-absl::string_view RoleName(Role role) { return NameOf(kRoles, role); }
 absl::string_view TokenStatusName(TokenStatus status) { return NameOf(kTokenStatuses, status); }
-std::optional<Role> RoleFromName(absl::string_view name) { return ValueOf(kRoles, name); }
 absl::string_view EventKindName(EventKind kind) { return NameOf(kEventKinds, kind); }
 std::optional<EventKind> EventKindFromName(absl::string_view name) {
   return ValueOf(kEventKinds, name);
@@ -52,7 +47,7 @@ std::optional<EventKind> EventKindFromName(absl::string_view name) {
 
 TokenStatus StatusAt(const TokenRecord& token, absl::Time now) {
   if (token.revoked_at.has_value()) return TokenStatus::kRevoked;
-  if (now >= StartOfUtcDay(token.expires_on)) return TokenStatus::kExpired;
+  if (IsExpired(token.expires_on, now)) return TokenStatus::kExpired;
   return TokenStatus::kActive;
 }
 

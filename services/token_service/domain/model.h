@@ -8,15 +8,16 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/auth/role.h"
 
 // The token-service's domain vocabulary: plain values, no gRPC, no SQL.
 namespace tokens::service {
 
-enum class Role { kUser, kAdmin, kService };
+// Role, RoleName and RoleFromName are both binaries' (common/auth/role.h).
+using tokens::Role;
+
 enum class TokenStatus { kActive, kExpired, kRevoked };
 
-absl::string_view RoleName(Role role);  // "USER", "ADMIN", "SERVICE"
-std::optional<Role> RoleFromName(absl::string_view name);
 absl::string_view TokenStatusName(TokenStatus status);  // "ACTIVE", "EXPIRED", "REVOKED"
 
 struct User {
@@ -44,7 +45,8 @@ struct TokenRecord {
   TokenStatus status = TokenStatus::kActive;
 };
 
-// Status at `now`: REVOKED wins, then EXPIRED from 00:00 UTC of expires_on.
+// Status at `now`: REVOKED wins, then EXPIRED from 00:00 UTC of expires_on
+// (IsExpired, common/auth/decide.h).
 TokenStatus StatusAt(const TokenRecord& token, absl::Time now);
 
 // Who is calling, established from their bearer token.

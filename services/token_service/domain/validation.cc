@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/auth/token_id.h"
 #include "common/net/ip_address.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
@@ -251,13 +252,12 @@ absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size) {
 
 absl::Status ValidateTokenId(absl::string_view field, absl::string_view id) {
   if (id.empty()) return FieldError(field, "is required");
-  static constexpr absl::string_view kShape = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-  bool ok = id.size() == kShape.size();
-  for (size_t i = 0; ok && i < id.size(); ++i) {
-    ok = kShape[i] == '-' ? id[i] == '-'
-                          : (absl::ascii_isdigit(id[i]) || (id[i] >= 'a' && id[i] <= 'f'));
+  // TokenId reads either case; ids here are compared as text (the stores,
+  // page tokens, the audit trail), so only the canonical spelling is one.
+  std::optional<TokenId> parsed = TokenId::Parse(id);
+  if (!parsed.has_value() || parsed->ToString() != id) {
+    return FieldError(field, "is not a token id");
   }
-  if (!ok) return FieldError(field, "is not a token id");
   return absl::OkStatus();
 }
 

@@ -61,7 +61,8 @@ absl::Status ValidateEmail(absl::string_view field, absl::string_view email);
 // clamped (AIP-158).
 absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
 
-// Token ids are UUIDs in canonical lower-case text form.
+// Token ids are UUIDs in canonical lower-case text form (TokenId,
+// common/auth/token_id.h, writes them so).
 absl::Status ValidateTokenId(absl::string_view field, absl::string_view id);
 
 // A client address as a sidecar reports it: empty (unknown), or at most

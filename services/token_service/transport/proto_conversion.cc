@@ -49,18 +49,6 @@ v1::TokenEvent::Kind ToProto(EventKind kind) {
 
 }  // namespace
 
-v1::Role ToProto(Role role) {
-  switch (role) {
-    case Role::kUser:
-      return v1::USER;
-    case Role::kAdmin:
-      return v1::ADMIN;
-    case Role::kService:
-      return v1::SERVICE;
-  }
-  return v1::ROLE_UNSPECIFIED;
-}
-
 void ToProto(const TokenRecord& token, v1::Token* out) {
   out->set_id(token.id);
   out->set_name(token.name);
@@ -97,18 +85,10 @@ void ToProto(const TokenEvent& event, v1::TokenEvent* out) {
 }
 
 absl::StatusOr<std::optional<Role>> RoleFromProto(const char* field, int role) {
-  switch (role) {
-    case v1::ROLE_UNSPECIFIED:
-      return std::optional<Role>();
-    case v1::USER:
-      return std::optional<Role>(Role::kUser);
-    case v1::ADMIN:
-      return std::optional<Role>(Role::kAdmin);
-    case v1::SERVICE:
-      return std::optional<Role>(Role::kService);
-    default:
-      return FieldError(field, "must be USER, ADMIN or SERVICE");
-  }
+  if (role == v1::ROLE_UNSPECIFIED) return std::optional<Role>();
+  std::optional<Role> known = tokens::RoleFromProto(role);
+  if (!known.has_value()) return FieldError(field, "must be USER, ADMIN or SERVICE");
+  return known;
 }
 
 absl::StatusOr<std::optional<TokenStatus>> StatusFromProto(const char* field, int status) {

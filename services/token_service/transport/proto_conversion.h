@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "common/auth/role_proto.h"
 #include "services/token_service/domain/model.h"
 #include "tokens/v1/tokens.pb.h"
 
@@ -12,9 +13,11 @@ namespace tokens::service {
 void ToProto(const TokenRecord& token, v1::Token* out);
 void ToProto(const User& user, v1::User* out);
 void ToProto(const TokenEvent& event, v1::TokenEvent* out);
-v1::Role ToProto(Role role);
+// RoleToProto (common/auth/role_proto.h), among the other ToProto overloads.
+inline v1::Role ToProto(Role role) { return RoleToProto(role); }
 
-// ROLE_UNSPECIFIED -> nullopt; a number outside the enum is a FieldError.
+// A role in a request: ROLE_UNSPECIFIED -> nullopt (not given); a number
+// outside the enum is a FieldError.
 absl::StatusOr<std::optional<Role>> RoleFromProto(const char* field, int role);
 // TOKEN_STATUS_UNSPECIFIED -> nullopt; a number outside the enum is a FieldError.
 absl::StatusOr<std::optional<TokenStatus>> StatusFromProto(const char* field, int status);

@@ -39,7 +39,7 @@ void ToProto(const SyncedToken& token, v1::SyncedToken* out) {
 
 void ToProto(const SyncedUser& user, v1::SyncedUser* out) {
   out->set_user_id(user.user_id);
-  out->set_role(ToProto(user.role));
+  out->set_role(RoleToProto(user.role));
   out->set_disabled(user.disabled);
   out->set_version(user.version);
 }

@@ -22,9 +22,12 @@ TEST(RoleTest, FromNameIsTheInverseOfRoleName) {
 }
 
 TEST(RoleTest, FromNameRejectsEverythingElse) {
-  for (absl::string_view name : {"", "user", "Admin", "ROLE_UNSPECIFIED", "SERVICE ", "ROOT"}) {
+  // Case-sensitive, like the database's CHECK.
+  for (absl::string_view name :
+       {"", "user", "admin", "Admin", "ROLE_UNSPECIFIED", "ADMIN ", "SERVICE ", "ROOT"}) {
     EXPECT_EQ(RoleFromName(name), std::nullopt) << name;
   }
+  EXPECT_EQ(RoleName(static_cast<Role>(42)), "UNKNOWN");
 }
 
 TEST(RoleProtoTest, RoundTrips) {

@@ -56,23 +56,6 @@ TEST(StatusAtTest, IgnoresTheStoredStatusField) {
   EXPECT_EQ(StatusAt(token, Utc(2026, 6, 2)), TokenStatus::kActive);
 }
 
-TEST(RoleNameTest, RoundTrips) {
-  for (Role role : {Role::kUser, Role::kAdmin, Role::kService}) {
-    EXPECT_EQ(RoleFromName(RoleName(role)), std::optional<Role>(role)) << RoleName(role);
-  }
-  EXPECT_EQ(RoleName(Role::kUser), "USER");
-  EXPECT_EQ(RoleName(Role::kAdmin), "ADMIN");
-  EXPECT_EQ(RoleName(Role::kService), "SERVICE");
-}
-
-TEST(RoleNameTest, UnknownNames) {
-  EXPECT_EQ(RoleFromName(""), std::nullopt);
-  EXPECT_EQ(RoleFromName("admin"), std::nullopt);  // case-sensitive, like the database CHECK
-  EXPECT_EQ(RoleFromName("ROLE_UNSPECIFIED"), std::nullopt);
-  EXPECT_EQ(RoleFromName("ADMIN "), std::nullopt);
-  EXPECT_EQ(RoleName(static_cast<Role>(42)), "UNKNOWN");
-}
-
 TEST(TokenStatusNameTest, NamesMatchTheApiAndTheStatusFilter) {
   EXPECT_EQ(TokenStatusName(TokenStatus::kActive), "ACTIVE");
   EXPECT_EQ(TokenStatusName(TokenStatus::kExpired), "EXPIRED");
