@@ -35,17 +35,11 @@ namespace tokens::service::test_support {
 using ::tokens::test_support::SeededRandom;
 
 // An in-memory TokenStore that keeps the contract documented in
-// token_store.h, and mirrors PgTokenStore where the interface leaves room:
-//   - CreateUser of a taken user_id: ALREADY_EXISTS as a FieldError on
-//     "user_id";
-//   - InsertToken for a missing owner: NOT_FOUND; a name already used by one
-//     of the owner's non-revoked tokens: FieldError("name"); an owner at the
-//     cap on live tokens: FAILED_PRECONDITION (checked first, as the lock
-//     and count precede the insert there);
-//   - RevokeToken of a revoked token: returned unchanged, no event;
-//   - RotateToken: FAILED_PRECONDITION unless the old token is ACTIVE at `now`;
-//   - ListTokens newest first by (created_at, id), ListEvents by id, both DESC;
-//   - returned TokenRecords carry the default status (the domain sets it).
+// token_store.h. The contract test (storage/token_store_contract.h) runs the
+// same cases against it and against PgTokenStore, so where the
+// interface leaves room (the order of checks, which rows a filter keeps) it
+// answers as PostgreSQL does. Returned TokenRecords carry the default status
+// (the domain sets it).
 // Each change and its event apply together or not at all.
 //
 // Test controls: FailAllCallsWith() makes every call return a status (e.g.
@@ -189,10 +183,10 @@ class FakeTokenStore final : public TokenStore {
     if (absl::Status s = Enter(); !s.ok()) return s;
     if (max_live_tokens.has_value()) {
       if (users_.count(token.user_id) == 0) return absl::NotFoundError("no such user");
-      const absl::CivilDay today = UtcDay(token.created_at);
       const int64_t live = std::count_if(tokens_.begin(), tokens_.end(), [&](const auto& entry) {
         const TokenRecord& t = entry.second.record;
-        return t.user_id == token.user_id && !t.revoked_at.has_value() && t.expires_on > today;
+        return t.user_id == token.user_id &&
+               StatusAt(t, token.created_at) == TokenStatus::kActive;
       });
       if (live >= *max_live_tokens) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -234,7 +228,7 @@ class FakeTokenStore final : public TokenStore {
     auto it = tokens_.find(old_id);
     if (it == tokens_.end()) return absl::NotFoundError("no such token");
     TokenRecord& old = it->second.record;
-    if (old.revoked_at.has_value() || now >= StartOfUtcDay(old.expires_on)) {
+    if (StatusAt(old, now) != TokenStatus::kActive) {
       return absl::FailedPreconditionError("only an ACTIVE token can be rotated");
     }
     // The old token is revoked first, so its name is free for the
@@ -291,7 +285,6 @@ class FakeTokenStore final : public TokenStore {
     return {t.created_at, t.id};
   }
 
-  // Mirrors the WHERE clause of PgTokenStore's kListTokens.
   static bool Matches(const TokenRecord& t, const TokenQuery& q) {
     if (q.user_id.has_value() && t.user_id != *q.user_id) return false;
     if (q.status.has_value()) {
