@@ -25,7 +25,9 @@ namespace tokens::service::test_support {
 // An in-memory SyncStore that keeps the contract of sync_store.h: every
 // change takes the next version; Snapshot streams live tokens in chunks of
 // `snapshot_chunk` with each owner once; ChangesSince returns rows above a
-// version plus the owners of changed tokens, OUT_OF_RANGE over the limit.
+// version plus the owners of changed tokens, OUT_OF_RANGE over the limit;
+// RecordUsage counts the tokens whose last use moved forward. The contract
+// test (storage/sync_store_contract.h) holds it to PgSyncStore.
 //
 // Test controls: the mutators below change rows as a committed transaction
 // would; counters tell how often each read ran; Before/AfterNextChangesSince
@@ -207,11 +209,23 @@ class FakeSyncStore final : public SyncStore {
     ++calls_;
     if (!fail_with_.ok()) return fail_with_;
     usage_batches_.push_back(usages);
-    std::set<std::string> known;
+    // Per token the batch's latest use, to the microsecond as PostgreSQL
+    // keeps it; it counts only if it moves the stored one forward.
+    std::map<std::string, absl::Time> latest;
     for (const TokenUsage& u : usages) {
-      if (tokens_.count(u.token_id) > 0) known.insert(u.token_id);
+      if (tokens_.count(u.token_id) == 0) continue;
+      const absl::Time at = absl::FromUnixMicros(absl::ToUnixMicros(u.last_used_at));
+      auto [it, inserted] = latest.emplace(u.token_id, at);
+      if (!inserted) it->second = std::max(it->second, at);
     }
-    return static_cast<int>(known.size());
+    int moved = 0;
+    for (const auto& [id, at] : latest) {
+      auto [it, inserted] = last_used_.emplace(id, at);
+      if (!inserted && it->second >= at) continue;
+      it->second = at;
+      ++moved;
+    }
+    return moved;
   }
 
  private:
@@ -265,6 +279,7 @@ class FakeSyncStore final : public SyncStore {
   int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, SyncedToken> tokens_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SyncedUser> users_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_used_ ABSL_GUARDED_BY(mu_);
   std::function<void()> before_changes_ ABSL_GUARDED_BY(mu_);
   std::function<void()> after_changes_ ABSL_GUARDED_BY(mu_);
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
