@@ -17,6 +17,7 @@
 #include "common/token/token_codec.h"
 #include "grpcpp/server_builder.h"
 #include "services/token_service/domain/authenticator.h"
+#include "services/token_service/domain/bootstrap.h"
 #include "services/token_service/domain/change_hub.h"
 #include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_manager.h"
@@ -201,32 +202,17 @@ int RunBootstrap(const ServiceConfig& config, Role role) {
   }
   Components c(config);
   const std::string command = role == Role::kAdmin ? "bootstrap-admin" : "bootstrap-service";
-  absl::StatusOr<User> user = role == Role::kAdmin ? c.users.EnsureAdmin(config.bootstrap_user)
-                                                   : c.users.EnsureService(config.bootstrap_user);
-  if (!user.ok()) {
-    log->error("{}: {}", command, user.status().ToString());
+  Bootstrap bootstrap(c.tokens, c.users, c.clock);
+  absl::StatusOr<Bootstrap::Result> done =
+      bootstrap.Run({role, config.bootstrap_user, config.bootstrap_expires_on});
+  if (!done.ok()) {
+    log->error("{}: {}", command, done.status().ToString());
     return 1;
   }
-  const absl::Time now = c.clock.Now();
-  std::string expires_on = config.bootstrap_expires_on;
-  if (expires_on.empty()) {
-    expires_on = FormatIsoDate(UtcDay(now) + std::min(90, config.max_token_lifetime_days));
-  }
-  const std::string name =
-      "bootstrap " + absl::FormatTime("%Y-%m-%d %H:%M:%E6S", now, absl::UTCTimeZone());
-  // A SERVICE user may not issue tokens through the API, and no caller
-  // token bounds this one; whoever runs this command on the database already
-  // holds every right, so the token is issued as the operator's, recorded as
-  // the user's own.
-  absl::StatusOr<TokenManager::IssuedToken> issued =
-      c.tokens.IssueOperatorToken(user->user_id, name, expires_on);
-  if (!issued.ok()) {
-    log->error("{}: {}", command, issued.status().ToString());
-    return 1;
-  }
-  log->info("issued {} token {} ({}) for {}, expires on {}", RoleName(role), issued->token.id,
-            issued->token.hint, user->user_id, expires_on);
-  std::printf("%s\n", issued->secret.c_str());
+  const TokenRecord& token = done->issued.token;
+  log->info("issued {} token {} ({}) for {}, expires on {}", RoleName(role), token.id, token.hint,
+            done->user.user_id, FormatIsoDate(token.expires_on));
+  std::printf("%s\n", done->issued.secret.c_str());
   std::fflush(stdout);
   return 0;
 }

@@ -1,10 +1,9 @@
 #include "services/token_service/domain/token_manager.h"
 
-#include <array>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "common/auth/token_id.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
 #include "services/token_service/domain/page_token.h"
@@ -17,25 +16,6 @@ constexpr size_t kMaxFilterChars = 100;
 
 }  // namespace
 
-absl::Status RequireHuman(const Principal& caller) {
-  if (caller.role == Role::kService) {
-    return absl::PermissionDeniedError("SERVICE callers may only use the TokenSync API");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status RequireAdmin(const Principal& caller) {
-  if (!caller.is_admin()) return absl::PermissionDeniedError("this method needs the ADMIN role");
-  return absl::OkStatus();
-}
-
-absl::Status RequireService(const Principal& caller) {
-  if (caller.role != Role::kService) {
-    return absl::PermissionDeniedError("the TokenSync API is for SERVICE callers only");
-  }
-  return absl::OkStatus();
-}
-
 TokenManager::TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock,
                            RandomSource& random, TokenManagerOptions options)
     : store_(store),
@@ -45,25 +25,17 @@ TokenManager::TokenManager(TokenStore& store, const TokenCodec& codec, const Clo
       options_(options),
       issue_rate_(clock, options.token_create_rate, options.token_create_burst) {}
 
-std::string TokenManager::NewUuid() {
-  std::array<uint8_t, 16> b;
-  random_.Fill(absl::MakeSpan(b));
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  std::string out;
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    absl::StrAppendFormat(&out, "%02x", b[i]);
-  }
-  return out;
-}
-
 std::pair<std::string, NewToken> TokenManager::Mint(const std::string& user_id,
                                                     const std::string& name,
                                                     absl::CivilDay expires_on, absl::Time now) {
   std::string secret = codec_.Generate(random_);
-  NewToken row{NewUuid(),           user_id, name,      TokenCodec::Hash(secret),
-               codec_.Hint(secret), now,     expires_on};
+  NewToken row{TokenId::Random(random_).ToString(),
+               user_id,
+               name,
+               TokenCodec::Hash(secret),
+               codec_.Hint(secret),
+               now,
+               expires_on};
   return {std::move(secret), std::move(row)};
 }
 
@@ -83,14 +55,11 @@ absl::StatusOr<TokenManager::CallerBound> TokenManager::BoundOf(const Principal&
 
 absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Principal& caller,
                                                                     const CreateRequest& request) {
-  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  std::string owner = request.user_id.empty() ? caller.user_id : request.user_id;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kCreateToken, owner); !s.ok()) return s;
   absl::StatusOr<CallerBound> bound = BoundOf(caller);
   if (!bound.ok()) return bound.status();
-  std::string owner = request.user_id.empty() ? caller.user_id : request.user_id;
   if (owner != caller.user_id) {
-    if (!caller.is_admin()) {
-      return absl::PermissionDeniedError("only admins may create tokens for other users");
-    }
     if (absl::Status s = ValidateUserId("user_id", owner); !s.ok()) return s;
     absl::StatusOr<User> user = store_.GetUser(owner);
     if (absl::IsNotFound(user.status())) return FieldError("user_id", "no such user");
@@ -98,11 +67,6 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Princi
     if (user->disabled) return FieldError("user_id", "the user is disabled");
   }
   return Issue(caller.user_id, owner, request.name, request.expires_on, *bound);
-}
-
-absl::StatusOr<TokenManager::IssuedToken> TokenManager::IssueOperatorToken(
-    const std::string& owner, const std::string& name, const std::string& expires_on) {
-  return Issue(owner, owner, name, expires_on, std::nullopt);
 }
 
 absl::StatusOr<TokenManager::IssuedToken> TokenManager::Issue(
@@ -131,22 +95,23 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::Issue(
 
 absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal& caller,
                                                                  const ListRequest& request) {
-  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  absl::Status allowed;
+  if (!request.user_id.empty()) {
+    allowed = AccessPolicy::Check(caller, Action::kListTokens, request.user_id);
+  } else {
+    allowed = AccessPolicy::Check(caller, Action::kListTokens,
+                                  request.all_users ? Scope::kAll : Scope::kOwn);
+  }
+  if (!allowed.ok()) return allowed;
   absl::StatusOr<int> page_size = ValidatePageSize("page_size", request.page_size);
   if (!page_size.ok()) return page_size.status();
 
   TokenQuery query;
   if (!request.user_id.empty()) {
     if (request.all_users) return FieldError("user_id", "cannot be combined with all_users");
-    if (request.user_id != caller.user_id && !caller.is_admin()) {
-      return absl::PermissionDeniedError("only admins may list other users' tokens");
-    }
     if (absl::Status s = ValidateUserId("user_id", request.user_id); !s.ok()) return s;
     query.user_id = request.user_id;
-  } else if (request.all_users) {
-    if (!caller.is_admin())
-      return absl::PermissionDeniedError("only admins may list all users' tokens");
-  } else {
+  } else if (!request.all_users) {
     query.user_id = caller.user_id;
   }
   if (request.name_contains.size() > kMaxFilterChars * 4) {
@@ -196,28 +161,25 @@ absl::StatusOr<TokenManager::TokenPage> TokenManager::ListTokens(const Principal
   return page;
 }
 
-absl::StatusOr<TokenRecord> TokenManager::VisibleToken(const Principal& caller,
+absl::StatusOr<TokenRecord> TokenManager::VisibleToken(const Principal& caller, Action action,
                                                        const std::string& id) {
-  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::CheckMethod(caller, action); !s.ok()) return s;
   if (absl::Status s = ValidateTokenId("id", id); !s.ok()) return s;
   absl::StatusOr<TokenRecord> token = store_.GetToken(id);
   if (!token.ok()) return token.status();
-  // Another user's token is reported exactly like a missing one.
-  if (token->user_id != caller.user_id && !caller.is_admin()) {
-    return absl::NotFoundError("no such token");
-  }
+  if (absl::Status s = AccessPolicy::Check(caller, action, token->user_id); !s.ok()) return s;
   return token;
 }
 
 absl::StatusOr<TokenRecord> TokenManager::GetToken(const Principal& caller, const std::string& id) {
-  absl::StatusOr<TokenRecord> token = VisibleToken(caller, id);
+  absl::StatusOr<TokenRecord> token = VisibleToken(caller, Action::kGetToken, id);
   if (!token.ok()) return token.status();
   return WithStatus(*std::move(token), clock_.Now());
 }
 
 absl::StatusOr<TokenRecord> TokenManager::RevokeToken(const Principal& caller,
                                                       const std::string& id) {
-  absl::StatusOr<TokenRecord> token = VisibleToken(caller, id);
+  absl::StatusOr<TokenRecord> token = VisibleToken(caller, Action::kRevokeToken, id);
   if (!token.ok()) return token.status();
   const absl::Time now = clock_.Now();
   if (token->revoked_at.has_value()) return WithStatus(*std::move(token), now);
@@ -231,7 +193,7 @@ absl::StatusOr<TokenRecord> TokenManager::RevokeToken(const Principal& caller,
 
 absl::StatusOr<TokenManager::IssuedToken> TokenManager::RotateToken(const Principal& caller,
                                                                     const std::string& id) {
-  absl::StatusOr<TokenRecord> old = VisibleToken(caller, id);
+  absl::StatusOr<TokenRecord> old = VisibleToken(caller, Action::kRotateToken, id);
   if (!old.ok()) return old.status();
   const absl::Time now = clock_.Now();
   if (StatusAt(*old, now) != TokenStatus::kActive) {
@@ -266,22 +228,32 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::RotateToken(const Princi
 }
 
 absl::StatusOr<User> TokenManager::GetProfile(const Principal& caller) {
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kGetProfile, Scope::kOwn); !s.ok()) {
+    return s;
+  }
   return store_.GetUser(caller.user_id);
 }
 
 absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal& caller,
                                                                  const EventListRequest& request) {
-  if (absl::Status s = RequireHuman(caller); !s.ok()) return s;
+  // Without a user filter: every user's events for whoever may see them,
+  // else the caller's own.
+  Scope scope = Scope::kOwn;
+  if (request.user_id.empty()) {
+    if (AccessPolicy::Allows(caller, Action::kListTokenEvents, Scope::kAll)) scope = Scope::kAll;
+  } else if (request.user_id != caller.user_id) {
+    scope = Scope::kOther;
+  }
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kListTokenEvents, scope); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<int> page_size = ValidatePageSize("page_size", request.page_size);
   if (!page_size.ok()) return page_size.status();
   EventQuery query;
   if (!request.user_id.empty()) {
-    if (request.user_id != caller.user_id && !caller.is_admin()) {
-      return absl::PermissionDeniedError("only admins may list other users' events");
-    }
     if (absl::Status s = ValidateUserId("user_id", request.user_id); !s.ok()) return s;
     query.subject_user_id = request.user_id;
-  } else if (!caller.is_admin()) {
+  } else if (scope == Scope::kOwn) {
     query.subject_user_id = caller.user_id;
   }
   if (!request.token_id.empty()) {

@@ -8,6 +8,7 @@
 #include "common/time/clock.h"
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
+#include "services/token_service/domain/access_policy.h"
 #include "services/token_service/domain/issue_rate_limiter.h"
 #include "services/token_service/domain/model.h"
 #include "services/token_service/domain/ports/token_store.h"
@@ -28,14 +29,13 @@ struct TokenManagerOptions {
   std::string page_token_key = "";
 };
 
-// The token use cases behind TokenService: who may do what to which token,
-// input rules, secrets generated and hashed, audit events written. Knows
-// nothing of gRPC or SQL.
+// The token use cases behind TokenService: input rules, secrets generated
+// and hashed, audit events written. Knows nothing of gRPC or SQL.
 //
-// Visibility: a USER sees only own tokens and events, and another user's
-// token is NOT_FOUND; an ADMIN sees all; a SERVICE caller may not use these
-// methods (PERMISSION_DENIED) except GetProfile: its API is TokenSync (see
-// TokenSyncManager).
+// Who may call what on whose tokens is AccessPolicy's (a USER sees only own
+// tokens and events, and another user's token is NOT_FOUND; an ADMIN sees
+// all; a SERVICE caller has only GetProfile here). Each method asks it once
+// it knows the request's scope, before anything else is checked or read.
 //
 // Issuing (CreateToken, RotateToken) is bound by the caller's own token: a
 // token never issues one that expires after itself, for anyone (so revoking
@@ -58,14 +58,6 @@ class TokenManager {
     std::string secret;
   };
   absl::StatusOr<IssuedToken> CreateToken(const Principal& caller, const CreateRequest& request);
-
-  // A token for `owner` (who must exist) from the bootstrap commands, which
-  // run with the database's credentials and no caller token: the input
-  // rules apply, the caller-bound ones (expiry, cap, rate) do not, since
-  // whoever can run them could write any row anyway. Recorded as the
-  // owner's own creation.
-  absl::StatusOr<IssuedToken> IssueOperatorToken(const std::string& owner, const std::string& name,
-                                                 const std::string& expires_on);
 
   struct ListRequest {
     int page_size = 0;
@@ -101,23 +93,29 @@ class TokenManager {
   absl::StatusOr<EventPage> ListEvents(const Principal& caller, const EventListRequest& request);
 
  private:
+  // Issues the operator's token through Issue(), unbound, within the
+  // configured lifetime.
+  friend class Bootstrap;
+
   // What binds a token issued on behalf of a caller's token.
   struct CallerBound {
     std::string user_id;  // whose rate it counts against
     absl::CivilDay token_expires_on;
   };
-  // Validates the name and expiry, then stores a new token of `owner`.
+  // Validates the name and expiry, then stores a new token of `owner`;
+  // without a bound (the bootstrap commands), the input rules apply and the
+  // caller-bound ones (expiry, cap, rate) do not.
   absl::StatusOr<IssuedToken> Issue(const std::string& actor, const std::string& owner,
                                     const std::string& name, const std::string& expires_on,
                                     const std::optional<CallerBound>& bound);
   // The caller's bound; INTERNAL for a Principal not made from a token.
   absl::StatusOr<CallerBound> BoundOf(const Principal& caller) const;
-  // The token `id` if `caller` may see it, else NOT_FOUND.
-  absl::StatusOr<TokenRecord> VisibleToken(const Principal& caller, const std::string& id);
+  // The token `id` if the policy lets `caller` do `action` to it.
+  absl::StatusOr<TokenRecord> VisibleToken(const Principal& caller, Action action,
+                                           const std::string& id);
   // A fresh secret and the row that stores it (without the secret).
   std::pair<std::string, NewToken> Mint(const std::string& user_id, const std::string& name,
                                         absl::CivilDay expires_on, absl::Time now);
-  std::string NewUuid();
   TokenRecord WithStatus(TokenRecord token, absl::Time now) const;
 
   TokenStore& store_;
@@ -127,12 +125,5 @@ class TokenManager {
   const TokenManagerOptions options_;
   IssueRateLimiter issue_rate_;
 };
-
-// Refuses SERVICE callers: that role exists for the sidecar's sync calls.
-absl::Status RequireHuman(const Principal& caller);
-// Refuses anyone but ADMIN.
-absl::Status RequireAdmin(const Principal& caller);
-// Refuses anyone but SERVICE: the TokenSync API is the sidecars'.
-absl::Status RequireService(const Principal& caller);
 
 }  // namespace tokens::service

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
-#include "services/token_service/domain/token_manager.h"
+#include "services/token_service/domain/access_policy.h"
 #include "services/token_service/domain/validation.h"
 
 namespace tokens::service {
@@ -141,7 +141,8 @@ TokenSyncManager::Stats TokenSyncManager::stats() const {
 absl::StatusOr<std::unique_ptr<FeedSession>> TokenSyncManager::Open(const Principal& caller,
                                                                     int64_t from_version,
                                                                     std::function<void()> wake) {
-  if (absl::Status s = RequireService(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kSyncTokens, Scope::kAll); !s.ok())
+    return s;
   if (from_version < 0) return FieldError("from_version", "must not be negative");
   absl::StatusOr<std::unique_ptr<FeedSession::Slot>> slot = TakeSlot(caller.user_id);
   if (!slot.ok()) return slot.status();
@@ -198,7 +199,8 @@ absl::StatusOr<std::unique_ptr<FeedSession>> TokenSyncManager::Open(const Princi
 
 absl::StatusOr<int> TokenSyncManager::ReportUsage(const Principal& caller,
                                                   const std::vector<UsageReport>& usages) {
-  if (absl::Status s = RequireService(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kReportUsage, Scope::kAll); !s.ok())
+    return s;
   if (usages.size() > kMaxUsageBatch) {
     return FieldError("usages", absl::StrCat("at most ", kMaxUsageBatch, " entries per batch (got ",
                                              usages.size(), ")"));
@@ -225,7 +227,8 @@ absl::StatusOr<int> TokenSyncManager::ReportUsage(const Principal& caller,
 
 absl::StatusOr<SyncLookup> TokenSyncManager::LookupToken(const Principal& caller,
                                                          absl::string_view token_hash) {
-  if (absl::Status s = RequireService(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kLookupToken, Scope::kAll); !s.ok())
+    return s;
   TokenHash hash;
   if (token_hash.size() != hash.size()) {
     return FieldError("token_hash",

@@ -4,14 +4,15 @@
 #include "absl/strings/str_join.h"
 #include "common/status/field_error.h"
 #include "services/token_service/domain/page_token.h"
-#include "services/token_service/domain/token_manager.h"
 #include "services/token_service/domain/validation.h"
 
 namespace tokens::service {
 
 absl::StatusOr<User> UserManager::CreateUser(const Principal& caller,
                                              const CreateRequest& request) {
-  if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kCreateUser, request.user_id); !s.ok()) {
+    return s;
+  }
   return Create(caller.user_id, request);
 }
 
@@ -39,7 +40,9 @@ absl::StatusOr<User> UserManager::Create(const std::string& actor, const CreateR
 
 absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& caller, int page_size,
                                                              const std::string& page_token) {
-  if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kListUsers, Scope::kAll); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<int> size = ValidatePageSize("page_size", page_size);
   if (!size.ok()) return size.status();
   UserQuery query;
@@ -67,7 +70,9 @@ absl::StatusOr<UserManager::UserPage> UserManager::ListUsers(const Principal& ca
 }
 
 absl::StatusOr<User> UserManager::UpdateUser(const Principal& caller, const UserUpdate& update) {
-  if (absl::Status s = RequireAdmin(caller); !s.ok()) return s;
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kUpdateUser, update.user_id); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = ValidateUserId("user_id", update.user_id); !s.ok()) return s;
   UserUpdate clean = update;
   std::vector<std::string> changes;
@@ -97,31 +102,6 @@ absl::StatusOr<User> UserManager::UpdateUser(const Principal& caller, const User
       0,  EventKind::kUserUpdated,    clock_.Now(), caller.user_id, update.user_id, "", "",
       "", absl::StrJoin(changes, ",")};
   return store_.UpdateUser(clean, event);
-}
-
-absl::StatusOr<User> UserManager::EnsureAdmin(const std::string& user_id) {
-  return EnsureUserWithRole(user_id, Role::kAdmin);
-}
-
-absl::StatusOr<User> UserManager::EnsureService(const std::string& user_id) {
-  return EnsureUserWithRole(user_id, Role::kService);
-}
-
-absl::StatusOr<User> UserManager::EnsureUserWithRole(const std::string& user_id, Role role) {
-  absl::StatusOr<User> user = store_.GetUser(user_id);
-  if (absl::IsNotFound(user.status())) {
-    user = Create(user_id, CreateRequest{user_id, user_id, "", role});
-    // Lost a race with a concurrent bootstrap: use the winner's row.
-    if (absl::IsAlreadyExists(user.status())) user = store_.GetUser(user_id);
-  }
-  if (!user.ok()) return user.status();
-  if (user->role != role) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("user ", user_id, " exists with role ", RoleName(user->role)));
-  }
-  if (user->disabled)
-    return absl::FailedPreconditionError(absl::StrCat("user ", user_id, " is disabled"));
-  return user;
 }
 
 }  // namespace tokens::service

@@ -7,14 +7,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/time/clock.h"
+#include "services/token_service/domain/access_policy.h"
 #include "services/token_service/domain/model.h"
 #include "services/token_service/domain/page_token.h"
 #include "services/token_service/domain/ports/token_store.h"
 
 namespace tokens::service {
 
-// The user administration use cases behind UserService; every method needs
-// an ADMIN caller. Each change is recorded as an audit event.
+// The user administration use cases behind UserService; AccessPolicy lets
+// only ADMIN callers in. Each change is recorded as an audit event.
 class UserManager {
  public:
   // `page_token_key` seals the page tokens of ListUsers (see
@@ -39,16 +40,12 @@ class UserManager {
 
   absl::StatusOr<User> UpdateUser(const Principal& caller, const UserUpdate& update);
 
-  // For `token-service bootstrap-admin`: the ADMIN user `user_id`, created
-  // if missing. FAILED_PRECONDITION if it exists but is not an enabled admin.
-  absl::StatusOr<User> EnsureAdmin(const std::string& user_id);
-  // Likewise for `token-service bootstrap-service`: the SERVICE user a
-  // sidecar authenticates as.
-  absl::StatusOr<User> EnsureService(const std::string& user_id);
-
  private:
+  // Creates the bootstrap user through Create(), as its own actor.
+  friend class Bootstrap;
+
+  // Validates and stores a new user, recording `actor` as its creator.
   absl::StatusOr<User> Create(const std::string& actor, const CreateRequest& request);
-  absl::StatusOr<User> EnsureUserWithRole(const std::string& user_id, Role role);
 
   TokenStore& store_;
   const Clock& clock_;

@@ -1,7 +1,9 @@
 // Who may call what, over real gRPC against the real token-service binary
 // and a real PostgreSQL: every RPC of TokenService, UserService and
 // TokenSync, for callers USER, ADMIN and SERVICE, on their own and on
-// another user's resources; and every way of not being authenticated.
+// another user's resources; and every way of not being authenticated. Every
+// refusal comes from the row of AccessPolicy's table for its method
+// (access_policy_test.cc checks that table cell by cell).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,11 +15,13 @@
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
 #include "google/protobuf/descriptor.h"
+#include "services/token_service/domain/access_policy.h"
 #include "tests/services/token_service/service_fixture.h"
 
 namespace tokens::testing {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -221,6 +225,22 @@ std::vector<Rpc> AllRpcs() {
   };
 }
 
+// The messages of the refusals in AccessPolicy's row for `rpc` (a name of
+// the table above, the method's name up to any parenthesis).
+std::vector<std::string> PolicyMessagesOf(const std::string& rpc) {
+  const std::string method = rpc.substr(0, rpc.find('('));
+  std::vector<std::string> messages;
+  for (const service::PolicyRow& row : service::AccessPolicy::Table()) {
+    if (row.name != method) continue;
+    for (const auto* cells : {&row.user, &row.admin, &row.service}) {
+      for (const service::Rule& rule : *cells) {
+        if (rule.access != service::Access::kAllowed) messages.emplace_back(rule.message);
+      }
+    }
+  }
+  return messages;
+}
+
 // RPCs that never write, whoever calls them.
 bool IsReadOnly(const std::string& rpc) {
   static const std::set<std::string> kReadOnly = {"GetProfile", "SyncTokens", "LookupToken",
@@ -373,6 +393,10 @@ TEST_F(AuthorizationTest, MatrixOfCallersRpcsAndResources) {
         EXPECT_EQ(status.error_code(), expected)
             << column << ": " << rpc.name << " -> " << status.error_message();
         EXPECT_THAT(ViolatedFields(status), IsEmpty()) << column << ": " << rpc.name;
+        if (!status.ok()) {
+          EXPECT_THAT(PolicyMessagesOf(rpc.name), Contains(status.error_message()))
+              << column << ": " << rpc.name << " was not refused by its row of the policy";
+        }
         if (status.ok() && !IsReadOnly(rpc.name)) may_write = true;
       }
       if (caller.kind == Kind::kService || (caller.kind == Kind::kUser && !own)) {

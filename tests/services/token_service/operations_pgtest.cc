@@ -204,6 +204,17 @@ TEST(BootstrapAdminTest, PrintsExactlyOneTokenLineAndReusesTheAdmin) {
                         "SELECT count(*) FROM tokens WHERE user_id = 'root' "
                         "AND revoked_at IS NULL"),
               ElementsAre("2"));
+  // The operator is no user: each row is recorded as the admin's own doing;
+  // the tokens expire in 90 days (the default, under the 365-day lifetime).
+  EXPECT_THAT(SqlColumn(url,
+                        "SELECT kind || ':' || actor_user_id || ':' || subject_user_id "
+                        "FROM token_events ORDER BY id"),
+              ElementsAre("USER_CREATED:root:root", "TOKEN_CREATED:root:root",
+                          "TOKEN_CREATED:root:root"));
+  EXPECT_THAT(SqlColumn(url,
+                        "SELECT DISTINCT expires_on - (created_at AT TIME ZONE 'UTC')::date "
+                        "FROM tokens"),
+              ElementsAre("90"));
   // The logs describe the tokens without carrying them.
   for (const ChildProcess::Result* r : {&first, &second}) {
     const std::string secret = r->out.substr(0, r->out.size() - 1);

@@ -1,7 +1,8 @@
 // TokenManager's issuing rules on their own (issue #14): a token never
 // issues one that outlives it, a disabled user gets no new secret, live
-// tokens per user are capped, issuing is rate-limited per caller, and the
-// bootstrap path is bound by the input rules only. Plus IssueRateLimiter.
+// tokens per user are capped, and issuing is rate-limited per caller (the
+// bootstrap path, bound by the input rules only: bootstrap_test.cc). Plus
+// IssueRateLimiter.
 #include <string>
 
 #include "absl/status/status.h"
@@ -185,27 +186,6 @@ TEST_F(IssuancePolicyTest, IssuingIsRateLimitedPerCaller) {
   clock_.Advance(absl::Seconds(1));
   EXPECT_TRUE(Create(alice_year_, "t3", Day(30)).ok());
   EXPECT_THAT(Create(alice_year_, "t4", Day(30)), HasCode(absl::StatusCode::kResourceExhausted));
-}
-
-// --- The bootstrap commands ------------------------------------------------------
-
-TEST_F(IssuancePolicyTest, OperatorTokensAreBoundByTheInputRulesOnly) {
-  Manager(/*max_live=*/1, /*per_minute=*/1, /*burst=*/1);
-  ASSERT_TRUE(Create(alice_week_, "at the cap", Day(7)).ok());
-  // Beyond the cap, the rate, and any caller's expiry: fine.
-  for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<IssuedToken> issued =
-        manager_->IssueOperatorToken("alice", "bootstrap " + std::to_string(i), Day(365));
-    ASSERT_TRUE(issued.ok()) << issued.status();
-    EXPECT_EQ(issued->token.user_id, "alice");
-  }
-  // Recorded as the owner's own creation.
-  EXPECT_EQ(store_.events().back().actor_user_id, "alice");
-  // The input rules hold.
-  EXPECT_THAT(manager_->IssueOperatorToken("alice", "\xE2\x80\x8B", Day(30)), IsFieldError("name"));
-  EXPECT_THAT(manager_->IssueOperatorToken("alice", "late", Day(366)), IsFieldError("expires_on"));
-  EXPECT_THAT(manager_->IssueOperatorToken("nobody", "x", Day(30)),
-              HasCode(absl::StatusCode::kNotFound));
 }
 
 // --- ListTokens' name filter ------------------------------------------------------
