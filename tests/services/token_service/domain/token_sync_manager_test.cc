@@ -153,6 +153,23 @@ class TokenSyncManagerTest : public ::testing::Test {
     store_.PutToken(kSidecar.token_id, kSidecar.user_id, kToday + 30);
   }
 
+  // A hub that keeps one batch of history, so that two more batches leave a
+  // stream's read behind it; with the images and the manager around it.
+  struct ShortHistory {
+    explicit ShortHistory(TokenSyncManagerTest& test)
+        : hub(test.store_, test.listener_, OneBatch()),
+          images(test.store_, hub, test.clock_, TextEncoding()),
+          sync(test.store_, hub, images, test.clock_, test.options_) {}
+    static ChangeHubOptions OneBatch() {
+      ChangeHubOptions options;
+      options.history_batches = 1;
+      return options;
+    }
+    ChangeHub hub;
+    SnapshotImages images;
+    TokenSyncManager sync;
+  };
+
   FakeSyncStore store_{/*snapshot_chunk=*/2};
   FakeChangeListener listener_;
   FakeClock clock_{kNow};
@@ -290,12 +307,8 @@ TEST_F(TokenSyncManagerTest, AVersionFromTheFutureOrTooManyChangesGetASnapshot) 
 }
 
 TEST_F(TokenSyncManagerTest, WhenTheHubRunsPastItsHistoryTheStreamReadsTheGapAgain) {
-  ChangeHubOptions short_history;
-  short_history.history_batches = 1;
-  ChangeHub hub(store_, listener_, short_history);
-  SnapshotImages images(store_, hub, clock_, TextEncoding());
-  TokenSyncManager sync(store_, hub, images, clock_, options_);
-  ASSERT_TRUE(hub.Refresh().ok());
+  ShortHistory feed(*this);
+  ASSERT_TRUE(feed.hub.Refresh().ok());
   const int64_t applied = store_.version();
   store_.PutToken("a", "alice", kToday + 5);
 
@@ -303,13 +316,13 @@ TEST_F(TokenSyncManagerTest, WhenTheHubRunsPastItsHistoryTheStreamReadsTheGapAga
   // so its one-batch history no longer reaches back to the stream's read.
   store_.AfterNextChangesSince([&] {
     store_.PutToken("b", "alice", kToday + 5);
-    ASSERT_TRUE(hub.Refresh().ok());
+    ASSERT_TRUE(feed.hub.Refresh().ok());
     store_.PutToken("c", "alice", kToday + 5);
-    ASSERT_TRUE(hub.Refresh().ok());
+    ASSERT_TRUE(feed.hub.Refresh().ok());
   });
   Reader reader;
   absl::StatusOr<std::unique_ptr<FeedSession>> session =
-      sync.Open(kSidecar, applied, reader.Wake());
+      feed.sync.Open(kSidecar, applied, reader.Wake());
   ASSERT_TRUE(session.ok()) << session.status();
   ASSERT_TRUE(reader.Pull(**session).ok());
 
@@ -410,29 +423,25 @@ TEST_F(TokenSyncManagerTest, ALaterStreamReusesTheSnapshotAndGetsTheChangesSince
 }
 
 TEST_F(TokenSyncManagerTest, ANewSnapshotIsReadWhenTheHubCannotBridgeTheKeptOneOrTheDayChanged) {
-  ChangeHubOptions short_history;
-  short_history.history_batches = 1;
-  ChangeHub hub(store_, listener_, short_history);
-  SnapshotImages images(store_, hub, clock_, TextEncoding());
-  TokenSyncManager sync(store_, hub, images, clock_, options_);
-  ASSERT_TRUE(hub.Refresh().ok());
+  ShortHistory feed(*this);
+  ASSERT_TRUE(feed.hub.Refresh().ok());
   Reader reader;
-  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  ASSERT_TRUE(feed.sync.Open(kSidecar, 0, reader.Wake()).ok());
   ASSERT_EQ(store_.snapshot_calls(), 1);
 
   // Two batches later the hub's one-batch history no longer reaches back.
   for (const char* id : {"a", "b"}) {
     store_.PutToken(id, "alice", kToday + 5);
-    ASSERT_TRUE(hub.Refresh().ok());
+    ASSERT_TRUE(feed.hub.Refresh().ok());
   }
-  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  ASSERT_TRUE(feed.sync.Open(kSidecar, 0, reader.Wake()).ok());
   EXPECT_EQ(store_.snapshot_calls(), 2);
-  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  ASSERT_TRUE(feed.sync.Open(kSidecar, 0, reader.Wake()).ok());
   EXPECT_EQ(store_.snapshot_calls(), 2) << "the new image is shared in turn";
 
   // A new UTC day: tokens that expired at midnight must not be handed out.
   clock_.Advance(absl::Hours(24));
-  ASSERT_TRUE(sync.Open(kSidecar, 0, reader.Wake()).ok());
+  ASSERT_TRUE(feed.sync.Open(kSidecar, 0, reader.Wake()).ok());
   EXPECT_EQ(store_.snapshot_calls(), 3);
 }
 
