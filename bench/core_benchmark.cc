@@ -74,7 +74,7 @@ struct Fixture {
       const std::string token = codec.Generate(random);
       SyncedToken state;
       state.hash = TokenCodec::Hash(token);
-      random.Fill(absl::MakeSpan(state.id));
+      state.id = TokenId::Random(random);
       state.user_id = absl::StrCat("user-", i / kTokensPerUser);
       state.expires_on = expires_on;
       state.version = 2;
@@ -173,7 +173,7 @@ void BM_Verifier(benchmark::State& state) {
   size_t i = StartIndex(state, f.headers.size());
   int64_t until_drain = kChecksPerFlush;
   for (auto _ : state) {
-    const Verdict verdict = f.verifier.CheckHeader(f.headers[i], "10.1.2.3");
+    const CheckResult verdict = f.verifier.CheckHeader(f.headers[i], "10.1.2.3");
     if (!verdict.allowed) state.SkipWithError("denied");
     if (++i == f.headers.size()) i = 0;
     if (--until_drain == 0 && state.thread_index() == 0) {

@@ -83,7 +83,7 @@ namespace {
 namespace v1 = tokens::v1;
 using tokens::sidecar::SyncedTokenFromProto;
 using tokens::sidecar::SyncedUserFromProto;
-using tokens::sidecar::TokenId;
+using tokens::TokenId;
 
 [[noreturn]] void Fail(const std::string& message) {
   std::fprintf(stderr, "bench-fleet: %s\n", message.c_str());
@@ -487,7 +487,7 @@ class Consumer final : public grpc::ClientReadReactor<v1::SyncTokensResponse> {
 
 struct Revocable {
   std::string id;
-  TokenId parsed{};
+  TokenId parsed;
 };
 
 std::vector<Revocable> CreateRevocable(const std::string& target, const std::string& admin,
@@ -524,7 +524,7 @@ std::vector<Revocable> CreateRevocable(const std::string& target, const std::str
     v1::CreateTokenResponse response;
     const grpc::Status status = stub->CreateToken(&ctx, request, &response);
     if (!status.ok()) Fail(absl::StrCat("CreateToken: ", Describe(status)));
-    std::optional<TokenId> parsed = tokens::sidecar::ParseTokenId(response.token().id());
+    std::optional<TokenId> parsed = TokenId::Parse(response.token().id());
     if (!parsed.has_value()) Fail("CreateToken returned a token id that is not a UUID");
     out.push_back(Revocable{response.token().id(), *parsed});
   }

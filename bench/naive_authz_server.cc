@@ -3,7 +3,9 @@
 // (token-service's own authentication query), a prepared statement on a
 // connection per lookup thread. Everything else is token-sidecar's code: the
 // Check transport (ExtAuthzService, which hands every check that needs a
-// lookup to its lookup threads), the bearer parsing and the token codec.
+// lookup to its lookup threads), the bearer parsing and the token codec;
+// the row is read and judged (Decide, common/auth/decide.h) as token-service
+// and the sidecar judge it.
 // It shows what the sidecar's in-memory cache buys.
 //
 // DATABASE_URL (environment) names the database.
@@ -17,13 +19,15 @@
 #include "absl/time/clock.h"
 #include "bench/bench_server.h"
 #include "common/auth/bearer.h"
+#include "common/auth/decide.h"
 #include "common/log/json_logger.h"
 #include "common/thread/worker_pool.h"
-#include "common/time/civil_date.h"
 #include "common/token/token_codec.h"
 #include "pqxx/pqxx"
+#include "services/token_service/domain/model.h"
 #include "services/token_service/storage/pg_values.h"
 #include "services/token_service/storage/queries.h"
+#include "services/token_service/storage/rows.h"
 #include "sidecar/domain/verifier.h"
 #include "sidecar/transport/ext_authz_service.h"
 
@@ -32,25 +36,15 @@ ABSL_FLAG(int, lookup_threads, 16, "threads (and PostgreSQL connections) that lo
 
 namespace {
 
+using tokens::DenyReason;
 using tokens::TokenCodec;
 using tokens::TokenFormatError;
-using tokens::sidecar::DenyReason;
-using tokens::sidecar::Role;
-using tokens::sidecar::Verdict;
+using tokens::sidecar::CheckResult;
 
-constexpr char kStatement[] = "find_token_for_auth";
-
-Verdict Deny(DenyReason reason) {
-  Verdict verdict;
-  verdict.reason = reason;
-  return verdict;
-}
-
-Role RoleFromName(const std::string& name) {
-  for (Role role : {Role::kUser, Role::kAdmin, Role::kService}) {
-    if (tokens::sidecar::RoleName(role) == name) return role;
-  }
-  return Role::kUnspecified;
+CheckResult Deny(DenyReason reason) {
+  CheckResult result;
+  result.reason = reason;
+  return result;
 }
 
 class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
@@ -59,7 +53,7 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
       : database_url_(std::move(database_url)), codec_(codec) {}
 
   // Only what fails before the query is decided without waiting.
-  std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+  std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
                                         absl::string_view client_address) override {
     if (!authorization.has_value()) return Deny(DenyReason::kMissing);
     const std::optional<absl::string_view> token = tokens::ParseBearer(*authorization);
@@ -67,35 +61,36 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
     return CheckTokenNow(*token, client_address);
   }
 
-  std::optional<Verdict> CheckTokenNow(absl::string_view token, absl::string_view) override {
+  std::optional<CheckResult> CheckTokenNow(absl::string_view token, absl::string_view) override {
     if (token.empty()) return Deny(DenyReason::kMissing);
     if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
     return std::nullopt;
   }
 
-  Verdict DenyUnresolved() override { return Deny(DenyReason::kUnknown); }
+  CheckResult DenyUnresolved() override { return Deny(DenyReason::kUnknown); }
 
-  Verdict CheckHeader(std::optional<absl::string_view> authorization,
+  CheckResult CheckHeader(std::optional<absl::string_view> authorization,
                       absl::string_view client_address) override {
-    if (std::optional<Verdict> now = CheckHeaderNow(authorization, client_address)) return *now;
+    if (std::optional<CheckResult> now = CheckHeaderNow(authorization, client_address)) return *now;
     // CheckHeaderNow passed the header, so it parses.
     return Lookup(*tokens::ParseBearer(*authorization));
   }
 
-  Verdict CheckToken(absl::string_view token, absl::string_view client_address) override {
-    if (std::optional<Verdict> now = CheckTokenNow(token, client_address)) return *now;
+  CheckResult CheckToken(absl::string_view token, absl::string_view client_address) override {
+    if (std::optional<CheckResult> now = CheckTokenNow(token, client_address)) return *now;
     return Lookup(token);
   }
 
  private:
   // One indexed query for a well-formed token.
-  Verdict Lookup(absl::string_view token) {
+  CheckResult Lookup(absl::string_view token) {
     const std::string hash_hex = tokens::service::pg::HashHex(TokenCodec::Hash(token));
     try {
       pqxx::nontransaction txn(Connection());
-      const pqxx::result rows = txn.exec_prepared(kStatement, hash_hex);
+      const pqxx::result rows =
+          txn.exec_prepared(tokens::service::sql::kFindTokenForAuth.name, hash_hex);
       if (rows.empty()) return Deny(DenyReason::kUnknown);
-      return Decide(rows[0]);
+      return Judge(rows[0]);
     } catch (const std::exception& e) {
       // Fail closed, like the sidecar without a cache; the next check on
       // this thread reconnects.
@@ -105,30 +100,30 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
     }
   }
 
-  // Columns of kFindTokenForAuth: id, expires_on, revoked, then the owner
-  // (user_id, display_name, email, role, disabled, created_at).
-  static Verdict Decide(const pqxx::row& row) {
-    if (row[2].as<bool>()) return Deny(DenyReason::kRevoked);
-    const Role role = RoleFromName(row[6].as<std::string>());
-    if (role == Role::kUnspecified) return Deny(DenyReason::kUnknown);
-    if (row[7].as<bool>()) return Deny(DenyReason::kUserDisabled);
-    const absl::CivilDay expires_on = tokens::service::pg::DateOf(row[1]);
-    if (tokens::UtcDay(absl::Now()) >= expires_on) return Deny(DenyReason::kExpired);
-    Verdict verdict;
-    verdict.allowed = true;
-    verdict.principal.user_id = row[3].as<std::string>();
-    verdict.principal.role = role;
-    verdict.principal.token_id = tokens::sidecar::ParseTokenId(row[0].as<std::string>())
-                                     .value_or(tokens::sidecar::TokenId{});
-    verdict.principal.expires_on = expires_on;
-    return verdict;
+  // The row read as token-service reads it, judged by the same Decide as
+  // token-service and the sidecar.
+  static CheckResult Judge(const pqxx::row& row) {
+    absl::StatusOr<tokens::service::TokenAuthRecord> record =
+        tokens::service::pg::ReadTokenAuth(row);
+    if (!record.ok()) {
+      tokens::Logger("naive")->warn("unreadable row: {}", record.status().ToString());
+      return Deny(DenyReason::kUnknown);
+    }
+    const tokens::TokenFacts facts = tokens::service::FactsOf(*record);
+    const tokens::Verdict verdict = tokens::Decide(facts, absl::Now());
+    if (!verdict.allowed) return Deny(verdict.reason);
+    CheckResult result;
+    result.allowed = true;
+    result.principal = {facts.user_id, *facts.role, facts.token_id, facts.expires_on};
+    return result;
   }
 
   // Each lookup thread keeps its own connection, as a per-thread pool would.
   pqxx::connection& Connection() {
     if (connection_ == nullptr) {
       connection_ = std::make_unique<pqxx::connection>(database_url_);
-      connection_->prepare(kStatement, std::string(tokens::service::sql::kFindTokenForAuth));
+      connection_->prepare(tokens::service::sql::kFindTokenForAuth.name,
+                           tokens::service::sql::kFindTokenForAuth.text);
     }
     return *connection_;
   }

@@ -3,6 +3,7 @@
 // the real Verifier, WriteCheckResponse and AllowBytes), over a TokenCache
 // loaded with the tokens below, and the answer must be a well-formed allow
 // (only for a token that is really good) or a well-formed 401.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -92,8 +93,10 @@ struct World {
       builder->AddUser(SyncedUser{fixture.user_id, fixture.role, fixture.user_disabled, kVersion});
       SyncedToken token;
       token.hash = TokenCodec::Hash(fixture.secret);
-      token.id[0] = 0xf0;
-      token.id[15] = ++n;
+      std::array<uint8_t, 16> id{};
+      id[0] = 0xf0;
+      id[15] = ++n;
+      token.id = TokenId(id);
       token.user_id = fixture.user_id;
       token.expires_on = fixture.expires_on;
       token.version = kVersion;
@@ -180,7 +183,7 @@ void Check(const uint8_t* data, size_t size) {
   const std::string client_address =
       ChooseClientAddress(ClientAddress(request), [] { return std::string("ipv4:127.0.0.1:1"); });
   if (client_address.size() > 45) __builtin_trap();
-  const Verdict verdict = verifier.CheckHeader(FindAuthorization(request), client_address);
+  const CheckResult verdict = verifier.CheckHeader(FindAuthorization(request), client_address);
   CheckResponse response;
   WriteCheckResponse(verdict, ExtAuthzOptions{}, &response);
   if (verdict.allowed) {

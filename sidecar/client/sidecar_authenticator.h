@@ -63,7 +63,7 @@ class SidecarAuthenticator {
 
   // The caller of an incoming call, from its `authorization` metadata and
   // peer address. UNAUTHENTICATED with the sidecar's message
-  // ("<reason>: <sentence>", e.g. "revoked: the token has been revoked");
+  // ("<reason>: <sentence>", e.g. "revoked: token revoked");
   // UNAVAILABLE when the sidecar did not answer.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& ctx) const;
 

@@ -23,8 +23,10 @@
 // The table is open addressing with linear probing over a power-of-two array
 // of `std::atomic<const Entry*>` (8 bytes a slot), indexed by the first 8
 // bytes of the SHA-256 (uniform, so no further mixing). An Entry (72 bytes)
-// never changes once a reader can see it: an update stores a pointer to a new
-// Entry in the same slot, a removal stores the tombstone sentinel. Tables are
+// is a SyncedToken packed for the table (its owner a pointer to a UserSlot);
+// Find() joins it with the owner into TokenFacts. An Entry never changes once
+// a reader can see it: an update stores a pointer to a new Entry in the same
+// slot, a removal stores the tombstone sentinel. Tables are
 // sized to a load of at most 1/2 when (re)built and rebuilt when entries plus
 // tombstones would pass 7/10, so 1,000,000 tokens take 2^21 slots (16 MiB)
 // plus 72 MB of entries from a slab: about 90 bytes a token. Both are on
@@ -85,10 +87,16 @@ struct UserSlot {
   int64_t version = kUndescribed;  // writer only
 };
 
-uint32_t PackUser(Role role, bool disabled) {
-  return static_cast<uint32_t>(role) << 1 | (disabled ? 1u : 0u);
+// Bit 0: disabled; above it 0 for no role, else the Role plus one.
+uint32_t PackUser(std::optional<Role> role, bool disabled) {
+  const uint32_t role_bits = role.has_value() ? static_cast<uint32_t>(*role) + 1 : 0;
+  return role_bits << 1 | (disabled ? 1u : 0u);
 }
-Role UnpackRole(uint32_t state) { return static_cast<Role>(state >> 1); }
+std::optional<Role> UnpackRole(uint32_t state) {
+  const uint32_t role_bits = state >> 1;
+  if (role_bits == 0) return std::nullopt;
+  return static_cast<Role>(role_bits - 1);
+}
 bool UnpackDisabled(uint32_t state) { return (state & 1u) != 0; }
 
 // Trivial on purpose: slab chunks hold them without construction.
@@ -347,13 +355,13 @@ class Generation {
     return SyncedUser{slot.user_id, UnpackRole(state), UnpackDisabled(state), slot.version};
   }
 
-  // A token whose owner was never described gets a slot with role
-  // kUnspecified, which the verifier refuses until the owner arrives.
+  // A token whose owner was never described gets a slot without a role,
+  // which Decide refuses until the owner arrives.
   UserSlot* FindOrAddUser(absl::string_view user_id) {
     auto it = users_.find(user_id);
     if (it != users_.end()) return it->second.get();
     auto slot = std::make_unique<UserSlot>(std::string(user_id));
-    slot->state.store(PackUser(Role::kUnspecified, false), std::memory_order_relaxed);
+    slot->state.store(PackUser(std::nullopt, false), std::memory_order_relaxed);
     UserSlot* raw = slot.get();
     users_.emplace(raw->user_id, std::move(slot));
     return raw;
@@ -488,13 +496,13 @@ TokenCache::TokenCache() : impl_(std::make_unique<Impl>()) {}
 
 TokenCache::~TokenCache() = default;
 
-std::optional<CachedToken> TokenCache::Find(const TokenHash& hash) const {
+std::optional<TokenFacts> TokenCache::Find(const TokenHash& hash) const {
   ReadSection section(impl_->indicators, impl_->version_index);
   const Table* table = impl_->table.load(std::memory_order_seq_cst);
   const Entry* entry = table->Find(hash);
   if (entry == nullptr) return std::nullopt;
   const uint32_t user_state = entry->user->state.load(std::memory_order_acquire);
-  std::optional<CachedToken> found(std::in_place);
+  std::optional<TokenFacts> found(std::in_place);
   found->token_id = entry->id;
   found->user_id = entry->user->user_id;
   found->role = UnpackRole(user_state);

@@ -19,16 +19,6 @@
 // one hash-table probe plus reading the owner's state; no I/O.
 namespace tokens::sidecar {
 
-// What a reader learns about a cached token: the token joined with its
-// owner's current state. Not the feed's SyncedToken, which carries no owner.
-struct CachedToken {
-  TokenId token_id{};
-  std::string user_id;
-  Role role = Role::kUnspecified;
-  bool user_disabled = false;
-  absl::CivilDay expires_on;
-};
-
 class TokenCache {
  public:
   // Accumulates a full snapshot off to the side while the current contents
@@ -48,9 +38,10 @@ class TokenCache {
 
   // Reader side ------------------------------------------------------------
 
-  // The token with this hash, if cached. Does not look at expiry or the
-  // user's state: the caller decides with its clock.
-  std::optional<CachedToken> Find(const TokenHash& hash) const;
+  // The token with this hash, if cached, joined with its owner's current
+  // state (never revoked: revoked tokens are not kept). Does not look at
+  // expiry or the owner: the caller decides (Decide) with its clock.
+  std::optional<TokenFacts> Find(const TokenHash& hash) const;
 
   // Writer side ------------------------------------------------------------
 

@@ -17,10 +17,9 @@
 // both Envoy's Check and Authenticate.
 namespace tokens::sidecar {
 
-struct Verdict {
-  bool allowed = false;
-  DenyReason reason = DenyReason::kUnknown;  // when !allowed
-  Principal principal;                       // when allowed
+// A check's answer: Decide's verdict and, when allowed, who is calling.
+struct CheckResult : Verdict {
+  Principal principal;  // when allowed
 };
 
 // The interface the transports use, so they can be tested with a fake.
@@ -28,41 +27,42 @@ class TokenVerifier {
  public:
   virtual ~TokenVerifier() = default;
   // `authorization`: the header's value, nullopt when the header is absent.
-  virtual Verdict CheckHeader(std::optional<absl::string_view> authorization,
+  virtual CheckResult CheckHeader(std::optional<absl::string_view> authorization,
                               absl::string_view client_address) = 0;
   // A bare token (Authenticate's `token` field).
-  virtual Verdict CheckToken(absl::string_view token, absl::string_view client_address) = 0;
+  virtual CheckResult CheckToken(absl::string_view token, absl::string_view client_address) = 0;
 
   // The same checks without ever waiting: nullopt when the answer needs a
   // lookup in token-service (a cache miss), which the two above make and
   // wait for. A nullopt is not a check yet: the caller follows it with
   // CheckHeader/CheckToken, or, when it cannot wait, with
   // DenyUnresolved().
-  virtual std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+  virtual std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
                                                 absl::string_view client_address) = 0;
-  virtual std::optional<Verdict> CheckTokenNow(absl::string_view token,
+  virtual std::optional<CheckResult> CheckTokenNow(absl::string_view token,
                                                absl::string_view client_address) = 0;
   // A check that needed a lookup nobody could make (every lookup worker
   // busy): denied as unknown, fail closed.
-  virtual Verdict DenyUnresolved() = 0;
+  virtual CheckResult DenyUnresolved() = 0;
 };
 
 // parse "Bearer <t>" -> format and checksum -> SHA-256 -> cache; on a miss the
-// MissResolver. Then: revoked, expired (against the clock, at every check),
-// user disabled. An allowed check records usage.
+// MissResolver. Then Decide (common/auth/decide.h) against the clock, at
+// every check: revoked, expired, owner unknown, owner disabled, the order
+// token-service answers in too. An allowed check records usage.
 class Verifier final : public TokenVerifier {
  public:
   Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& resolver, UsageRecorder& usage,
            const Clock& clock);
 
-  Verdict CheckHeader(std::optional<absl::string_view> authorization,
+  CheckResult CheckHeader(std::optional<absl::string_view> authorization,
                       absl::string_view client_address) override;
-  Verdict CheckToken(absl::string_view token, absl::string_view client_address) override;
-  std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+  CheckResult CheckToken(absl::string_view token, absl::string_view client_address) override;
+  std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
                                         absl::string_view client_address) override;
-  std::optional<Verdict> CheckTokenNow(absl::string_view token,
+  std::optional<CheckResult> CheckTokenNow(absl::string_view token,
                                        absl::string_view client_address) override;
-  Verdict DenyUnresolved() override;
+  CheckResult DenyUnresolved() override;
 
   // Verdicts so far, for metrics.
   struct Stats {
@@ -74,17 +74,17 @@ class Verifier final : public TokenVerifier {
  private:
   // Everything but the lookup: the verdict when format or cache decide,
   // else nullopt with `hash` set for Resolve().
-  std::optional<Verdict> VerifyHeaderNow(std::optional<absl::string_view> authorization,
+  std::optional<CheckResult> VerifyHeaderNow(std::optional<absl::string_view> authorization,
                                          absl::string_view client_address, TokenHash& hash);
-  std::optional<Verdict> VerifyTokenNow(absl::string_view token, absl::string_view client_address,
+  std::optional<CheckResult> VerifyTokenNow(absl::string_view token, absl::string_view client_address,
                                         TokenHash& hash);
   // A cache miss: asks token-service (through the MissResolver), waiting.
-  Verdict Resolve(const TokenHash& hash, absl::string_view client_address);
-  // Counts `verdict` and returns it.
-  Verdict Counted(Verdict verdict);
+  CheckResult Resolve(const TokenHash& hash, absl::string_view client_address);
+  // Counts `result` and returns it.
+  CheckResult Counted(CheckResult result);
 
-  // Evaluates a token known to exist and, if allowed, records its use.
-  Verdict Decide(CachedToken token, absl::string_view client_address);
+  // Decides on a token known to exist and, if allowed, records its use.
+  CheckResult Admit(TokenFacts token, absl::string_view client_address);
 
   const TokenCodec& codec_;
   TokenCache& cache_;

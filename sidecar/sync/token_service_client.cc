@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/role_proto.h"
 #include "common/net/ip_address.h"
 #include "common/time/civil_date.h"
 #include "google/protobuf/util/time_util.h"
@@ -12,19 +13,6 @@
 
 namespace tokens::sidecar {
 namespace {
-
-Role RoleFromProto(v1::Role role) {
-  switch (role) {
-    case v1::USER:
-      return Role::kUser;
-    case v1::ADMIN:
-      return Role::kAdmin;
-    case v1::SERVICE:
-      return Role::kService;
-    default:
-      return Role::kUnspecified;
-  }
-}
 
 std::chrono::system_clock::time_point Deadline(absl::Duration timeout) {
   return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
@@ -38,7 +26,7 @@ absl::StatusOr<SyncedToken> SyncedTokenFromProto(const v1::SyncedToken& token) {
     return absl::InvalidArgumentError("token_hash: must be 32 bytes");
   }
   std::copy(token.token_hash().begin(), token.token_hash().end(), state.hash.begin());
-  std::optional<TokenId> id = ParseTokenId(token.token_id());
+  std::optional<TokenId> id = TokenId::Parse(token.token_id());
   if (!id) return absl::InvalidArgumentError("token_id: must be a UUID");
   state.id = *id;
   absl::StatusOr<absl::CivilDay> expires_on = ParseIsoDate(token.expires_on());
@@ -96,7 +84,7 @@ v1::ReportUsageRequest UsageToProto(const std::vector<UsageRecord>& batch) {
   request.mutable_usages()->Reserve(static_cast<int>(batch.size()));
   for (const UsageRecord& record : batch) {
     v1::TokenUsage* usage = request.add_usages();
-    usage->set_token_id(FormatTokenId(record.token_id));
+    usage->set_token_id(record.token_id.ToString());
     *usage->mutable_last_used_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
         absl::ToUnixMicros(record.last_used_at));
     usage->set_client_address(UsableClientAddress(record.client_address));

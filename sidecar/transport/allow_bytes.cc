@@ -69,7 +69,7 @@ uint8_t* WriteString(uint8_t tag, absl::string_view value, uint8_t* out) {
 
 AllowBytes::AllowBytes(const Principal& principal, absl::string_view remove_header)
     : remove_header_(remove_header) {
-  FormatTokenId(principal.token_id, token_id_);
+  principal.token_id.Format(token_id_);
   headers_[0] = {kUserIdHeader, principal.user_id};
   headers_[1] = {kUserRoleHeader, RoleName(principal.role)};
   headers_[2] = {kTokenIdHeader, absl::string_view(token_id_, sizeof(token_id_))};

@@ -30,7 +30,7 @@ class AllowBytes {
   };
   static constexpr int kHeaders = 3;
 
-  char token_id_[kTokenIdTextSize];
+  char token_id_[TokenId::kTextSize];
   Header headers_[kHeaders];
   absl::string_view remove_header_;
   size_t ok_size_ = 0;  // OkHttpResponse's serialized size

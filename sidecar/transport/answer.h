@@ -13,11 +13,11 @@ namespace tokens::sidecar {
 // knew the token, or its format was wrong); otherwise on a `lookups` worker
 // with what `wait()` returns (it asks token-service), or, when every worker
 // is busy and the queue full, with verifier.DenyUnresolved(): fail closed.
-// `wait` and `answer(Verdict)` are copied into the worker's job, so
+// `wait` and `answer(CheckResult)` are copied into the worker's job, so
 // they capture only what outlives the call (its request and response, the
 // reactor, the service).
 template <class Wait, class Answer>
-void AnswerWhenDecided(std::optional<Verdict> now, TokenVerifier& verifier, WorkerPool& lookups,
+void AnswerWhenDecided(std::optional<CheckResult> now, TokenVerifier& verifier, WorkerPool& lookups,
                        Wait wait, Answer answer) {
   if (!now.has_value()) {
     if (lookups.TrySchedule([wait, answer]() mutable { answer(wait()); })) return;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/role_proto.h"
 #include "common/grpc/arena_messages.h"
 #include "common/grpc/request_parsing.h"
 #include "common/log/json_logger.h"
@@ -14,32 +15,18 @@
 
 namespace tokens::sidecar {
 
-v1::Role ToProtoRole(Role role) {
-  switch (role) {
-    case Role::kUser:
-      return v1::USER;
-    case Role::kAdmin:
-      return v1::ADMIN;
-    case Role::kService:
-      return v1::SERVICE;
-    case Role::kUnspecified:
-      break;
-  }
-  return v1::ROLE_UNSPECIFIED;
-}
-
 std::string DenialMessage(DenyReason reason) {
   return absl::StrCat(DenyReasonCode(reason), ": ", DenyReasonMessage(reason));
 }
 
-grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateResponse* response) {
+grpc::Status ToAuthenticateResult(const CheckResult& verdict, v1::AuthenticateResponse* response) {
   if (!verdict.allowed) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, DenialMessage(verdict.reason));
   }
   const Principal& principal = verdict.principal;
   response->set_user_id(principal.user_id);
-  response->set_role(ToProtoRole(principal.role));
-  response->set_token_id(FormatTokenId(principal.token_id));
+  response->set_role(RoleToProto(principal.role));
+  response->set_token_id(principal.token_id.ToString());
   response->set_expires_on(FormatIsoDate(principal.expires_on));
   return grpc::Status::OK;
 }
@@ -53,7 +40,7 @@ class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
 
   v1::AuthenticateRequest& request() { return *request_; }
 
-  void Answer(const Verdict& verdict) {
+  void Answer(const CheckResult& verdict) {
     static const auto log = Logger("authenticator");
     if (verdict.allowed) {
       log->debug("Authenticate allow user={}", verdict.principal.user_id);
@@ -113,7 +100,7 @@ grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServe
   const absl::string_view token = req.token();
   std::optional<absl::string_view> authorization;
   if (!req.authorization().empty()) authorization = req.authorization();
-  const auto check_now = [&]() -> std::optional<Verdict> {
+  const auto check_now = [&]() -> std::optional<CheckResult> {
     if (!token.empty()) return verifier_.CheckTokenNow(token, client_address);
     return verifier_.CheckHeaderNow(authorization, client_address);
   };
@@ -123,7 +110,7 @@ grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServe
         if (!token.empty()) return verifier_.CheckToken(token, client_address);
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [call](Verdict verdict) { call->Answer(verdict); });
+      [call](CheckResult verdict) { call->Answer(verdict); });
   return call;
 }
 

@@ -14,17 +14,14 @@
 // token of its own; it is meant to be reachable only inside the pod.
 namespace tokens::sidecar {
 
-// The proto role for a domain role.
-v1::Role ToProtoRole(Role role);
-
 // The message of a denial: "<code>: <sentence>", e.g.
-// "revoked: the token has been revoked", so that a program can split the
+// "revoked: token revoked", so that a program can split the
 // stable code off at the first ':'.
 std::string DenialMessage(DenyReason reason);
 
 // Allow: fills `response` and returns OK. Deny: UNAUTHENTICATED with
 // DenialMessage(reason), `response` untouched.
-grpc::Status ToAuthenticateResult(const Verdict& verdict, v1::AuthenticateResponse* response);
+grpc::Status ToAuthenticateResult(const CheckResult& verdict, v1::AuthenticateResponse* response);
 
 // `token` wins over `authorization`; an empty `authorization` means the
 // header was absent. The client address is the request's when it is an IP

@@ -52,7 +52,7 @@ void WriteAllow(Principal&& principal, const ExtAuthzOptions& options, CheckResp
   auto* ok = response->mutable_ok_response();
   SetHeaderMoved(kUserIdHeader, std::move(principal.user_id), ok->mutable_headers());
   SetHeader(kUserRoleHeader, RoleName(principal.role), ok->mutable_headers());
-  SetHeaderMoved(kTokenIdHeader, FormatTokenId(principal.token_id), ok->mutable_headers());
+  SetHeaderMoved(kTokenIdHeader, principal.token_id.ToString(), ok->mutable_headers());
   if (options.remove_authorization) {
     ok->add_headers_to_remove(kAuthorization.data(), kAuthorization.size());
   }
@@ -98,7 +98,7 @@ absl::string_view ClientAddress(const CheckRequest& request) {
   return request.attributes().source().address().socket_address().address();
 }
 
-void WriteCheckResponse(Verdict verdict, const ExtAuthzOptions& options, CheckResponse* response) {
+void WriteCheckResponse(CheckResult verdict, const ExtAuthzOptions& options, CheckResponse* response) {
   if (verdict.allowed) {
     WriteAllow(std::move(verdict.principal), options, response);
   } else {
@@ -106,7 +106,7 @@ void WriteCheckResponse(Verdict verdict, const ExtAuthzOptions& options, CheckRe
   }
 }
 
-CheckResponse ToCheckResponse(const Verdict& verdict, const ExtAuthzOptions& options) {
+CheckResponse ToCheckResponse(const CheckResult& verdict, const ExtAuthzOptions& options) {
   CheckResponse response;
   WriteCheckResponse(verdict, options, &response);
   return response;
@@ -151,7 +151,7 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
   }
   std::string client_address =
       ChooseClientAddress(ClientAddress(parsed.request()), [ctx] { return ctx->peer(); });
-  std::optional<Verdict> verdict =
+  std::optional<CheckResult> verdict =
       verifier_.CheckHeaderNow(FindAuthorization(parsed.request()), client_address);
   if (verdict.has_value()) {
     Answer(*std::move(verdict), start, parsed.arena(), response, reactor);
@@ -175,13 +175,13 @@ void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, std::st
       [this, authorization, client_address = std::move(client_address)] {
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [this, start, later, response, reactor](Verdict verdict) {
+      [this, start, later, response, reactor](CheckResult verdict) {
         const std::unique_ptr<ParsedRequest> owned(later);
         Answer(std::move(verdict), start, owned->arena(), response, reactor);
       });
 }
 
-void ExtAuthzService::Answer(Verdict verdict, absl::Time start, google::protobuf::Arena& arena,
+void ExtAuthzService::Answer(CheckResult verdict, absl::Time start, google::protobuf::Arena& arena,
                              grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
   if (verdict.allowed) {

@@ -47,9 +47,9 @@ absl::string_view ClientAddress(const envoy::service::auth::v3::CheckRequest& re
 // fixes it) and a JSON body naming the reason.
 // Writes into an empty `response` (on its arena, if it has one), taking
 // over the verdict's strings.
-void WriteCheckResponse(Verdict verdict, const ExtAuthzOptions& options,
+void WriteCheckResponse(CheckResult verdict, const ExtAuthzOptions& options,
                         envoy::service::auth::v3::CheckResponse* response);
-envoy::service::auth::v3::CheckResponse ToCheckResponse(const Verdict& verdict,
+envoy::service::auth::v3::CheckResponse ToCheckResponse(const CheckResult& verdict,
                                                         const ExtAuthzOptions& options);
 
 // A denial is a successful Check whose answer says "deny"; the RPC itself
@@ -80,7 +80,7 @@ class ExtAuthzService final
                          grpc::ServerUnaryReactor* reactor);
   // Writes the answer to `response` (a denial's message on `arena`) and
   // finishes the call.
-  void Answer(Verdict verdict, absl::Time start, google::protobuf::Arena& arena,
+  void Answer(CheckResult verdict, absl::Time start, google::protobuf::Arena& arena,
               grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const;
 
   TokenVerifier& verifier_;

@@ -203,13 +203,7 @@ absl::StatusOr<Principal> Authenticator::Check(const TokenHash& hash,
     return Unauthenticated(DenyReason::kUnknown);
   }
   if (!record.ok()) return record.status();
-  TokenFacts facts;
-  facts.user_id = record->user.user_id;
-  facts.role = record->user.role;
-  facts.user_disabled = record->user.disabled;
-  facts.revoked = record->revoked;
-  facts.expires_on = record->expires_on;
-  const Verdict verdict = Decide(facts, clock_.Now());
+  const Verdict verdict = Decide(FactsOf(*record), clock_.Now());
   if (!verdict.allowed) {
     *denied = verdict.reason;
     return Unauthenticated(verdict.reason);

@@ -51,4 +51,16 @@ TokenStatus StatusAt(const TokenRecord& token, absl::Time now) {
   return TokenStatus::kActive;
 }
 
+TokenFacts FactsOf(const TokenAuthRecord& record) {
+  TokenFacts facts;
+  // A uuid column's text always parses; Decide never reads the id anyway.
+  facts.token_id = TokenId::Parse(record.token_id).value_or(TokenId());
+  facts.user_id = record.user.user_id;
+  facts.role = record.user.role;
+  facts.user_disabled = record.user.disabled;
+  facts.revoked = record.revoked;
+  facts.expires_on = record.expires_on;
+  return facts;
+}
+
 }  // namespace tokens::service

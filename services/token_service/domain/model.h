@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/auth/decide.h"
 #include "common/auth/role.h"
 
 // The token-service's domain vocabulary: plain values, no gRPC, no SQL.
@@ -71,6 +72,9 @@ struct TokenAuthRecord {
   bool revoked = false;
   User user;
 };
+
+// The record as Decide (common/auth/decide.h) reads it.
+TokenFacts FactsOf(const TokenAuthRecord& record);
 
 enum class EventKind { kTokenCreated, kTokenRevoked, kTokenRotated, kUserCreated, kUserUpdated };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -41,7 +42,7 @@ TEST(TokenIdTest, ReadsUpperCaseAndWritesLowerCase) {
 }
 
 TEST(TokenIdTest, RejectsAnythingElse) {
-  for (absl::string_view bad : {
+  for (absl::string_view bad : std::initializer_list<absl::string_view>{
            "",
            "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5",          // one short
            "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a0",        // one long
@@ -53,8 +54,22 @@ TEST(TokenIdTest, RejectsAnythingElse) {
            "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5 ",         // a space
            "{0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5}",        // braces
            "urn:uuid:0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a",
+           "0123abcd-4567-89ef-0a1b--c3d4e5f6a7b",         // a dash for a digit
+           absl::string_view("0123abcd-4567-89ef-0a1b-2c3d4e5f6a7\0", 36),
+           "0123abcd-4567-89ef-0a1b-2c3d4e5f6a\xc3\xa9",   // not ASCII
        }) {
     EXPECT_EQ(TokenId::Parse(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(TokenIdTest, RoundTripsEveryByteValue) {
+  for (int start = 0; start < 256; start += 16) {
+    std::array<uint8_t, 16> bytes;
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(start + i);
+    const TokenId id(bytes);
+    const std::string text = id.ToString();
+    ASSERT_EQ(text.size(), TokenId::kTextSize);
+    EXPECT_EQ(TokenId::Parse(text), id) << text;
   }
 }
 

@@ -18,8 +18,8 @@ namespace tokens::auth_client {
 namespace {
 
 using sidecar::AuthenticatorService;
-using sidecar::DenyReason;
-using sidecar::Role;
+using tokens::DenyReason;
+using tokens::Role;
 using sidecar::testing::Allow;
 using sidecar::testing::Deny;
 using sidecar::testing::kSampleTokenId;
@@ -144,7 +144,7 @@ TEST_F(SidecarAuthenticatorTest, BadTokenIsUnauthenticatedAndTheHandlerNeverRuns
   const grpc::Status status = CallEcho(kBearer, &response);
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(status.error_message(), "revoked: the token has been revoked");
+  EXPECT_EQ(status.error_message(), "revoked: token revoked");
   EXPECT_TRUE(echo_service_->callers().empty());
   EXPECT_EQ(response.user_id(), "");
 }
@@ -157,7 +157,7 @@ TEST_F(SidecarAuthenticatorTest, NoMetadataIsMissing) {
   const grpc::Status status = CallEcho(std::nullopt, &response);
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(status.error_message(), "missing: no bearer token was presented");
+  EXPECT_EQ(status.error_message(), "missing: missing bearer token");
   EXPECT_TRUE(echo_service_->callers().empty());
 }
 

@@ -29,7 +29,7 @@ TokenHash HashOf(int n) { return TokenCodec::Hash(absl::StrCat("token-", n)); }
 SyncedToken Token(int n, int64_t version = 1) {
   SyncedToken token;
   token.hash = HashOf(n);
-  token.id[0] = static_cast<uint8_t>(n);
+  token.id = TokenId({static_cast<uint8_t>(n)});
   token.user_id = "alice";
   token.expires_on = absl::CivilDay(2027, 4, 11);
   token.version = version;

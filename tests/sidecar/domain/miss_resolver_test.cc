@@ -1,5 +1,6 @@
 #include "sidecar/domain/miss_resolver.h"
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <optional>
@@ -42,7 +43,9 @@ TokenHash HashOf(uint8_t n) {
 LookupResult LiveToken(uint8_t n, bool revoked = false) {
   LookupResult result;
   result.token.hash = HashOf(n);
-  result.token.id.fill(n);
+  std::array<uint8_t, 16> id;
+  id.fill(n);
+  result.token.id = TokenId(id);
   result.token.user_id = "alice";
   result.token.expires_on = absl::CivilDay(2027, 4, 11);
   result.token.revoked = revoked;

@@ -1,5 +1,6 @@
 #include "sidecar/domain/token_cache.h"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -23,10 +24,10 @@ constexpr absl::CivilDay kExpiresOn(2027, 4, 11);
 TokenHash HashOf(int n) { return TokenCodec::Hash(absl::StrCat("token-", n)); }
 
 TokenId IdOf(int n) {
-  TokenId id{};
-  for (int i = 0; i < 4; ++i) id[i] = static_cast<uint8_t>(n >> (8 * i));
-  id[15] = 0x5a;
-  return id;
+  std::array<uint8_t, 16> bytes{};
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<uint8_t>(n >> (8 * i));
+  bytes[15] = 0x5a;
+  return TokenId(bytes);
 }
 
 SyncedToken Token(int n, const std::string& user_id, int64_t version,
@@ -77,7 +78,7 @@ TEST(TokenCacheTest, SnapshotServesEveryLiveToken) {
   EXPECT_EQ(cache.version(), 10);
   EXPECT_EQ(cache.size(), 2u);
 
-  const std::optional<CachedToken> alice = cache.Find(HashOf(1));
+  const std::optional<TokenFacts> alice = cache.Find(HashOf(1));
   ASSERT_TRUE(alice.has_value());
   EXPECT_EQ(alice->token_id, IdOf(1));
   EXPECT_EQ(alice->user_id, "alice");
@@ -85,7 +86,7 @@ TEST(TokenCacheTest, SnapshotServesEveryLiveToken) {
   EXPECT_FALSE(alice->user_disabled);
   EXPECT_EQ(alice->expires_on, kExpiresOn);
 
-  const std::optional<CachedToken> bob = cache.Find(HashOf(2));
+  const std::optional<TokenFacts> bob = cache.Find(HashOf(2));
   ASSERT_TRUE(bob.has_value());
   EXPECT_EQ(bob->token_id, IdOf(2));
   EXPECT_EQ(bob->user_id, "bob");
@@ -104,7 +105,7 @@ TEST(TokenCacheTest, SnapshotMayDescribeAnOwnerAfterItsTokens) {
   builder->AddToken(Token(1, "alice", 5));
   builder->AddUser(User("alice", Role::kService, 2));
   cache.Publish(std::move(builder), 5);
-  const std::optional<CachedToken> found = cache.Find(HashOf(1));
+  const std::optional<TokenFacts> found = cache.Find(HashOf(1));
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->role, Role::kService);
 }
@@ -209,7 +210,7 @@ TEST(TokenCacheTest, OlderVersionsAreIgnored) {
   // An older description of the token (another expiry) and of its owner.
   cache.ApplyDelta({User("alice", Role::kUser, 4, /*disabled=*/true)},
                    {Token(1, "alice", 5, absl::CivilDay(2026, 1, 1))}, 5);
-  std::optional<CachedToken> found = cache.Find(HashOf(1));
+  std::optional<TokenFacts> found = cache.Find(HashOf(1));
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->expires_on, kExpiresOn);
   EXPECT_EQ(found->role, Role::kAdmin);
@@ -235,10 +236,10 @@ TEST(TokenCacheTest, TokenOfAnUndescribedOwnerHasNoRoleUntilTheOwnerArrives) {
   TokenCache cache;
   Load(cache, {}, {}, 1);
   cache.ApplyDelta({}, {Token(1, "dave", 2)}, 2);
-  std::optional<CachedToken> found = cache.Find(HashOf(1));
+  std::optional<TokenFacts> found = cache.Find(HashOf(1));
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->user_id, "dave");
-  EXPECT_EQ(found->role, Role::kUnspecified);
+  EXPECT_EQ(found->role, std::nullopt);
 
   cache.ApplyDelta({User("dave", Role::kUser, 1)}, {}, 3);
   EXPECT_EQ(cache.Find(HashOf(1))->role, Role::kUser);
@@ -261,7 +262,7 @@ TEST(TokenCacheTest, InsertLookedUpOnlyAheadOfTheFeed) {
   EXPECT_EQ(cache.Find(HashOf(3)), std::nullopt);
 
   EXPECT_TRUE(cache.InsertLookedUp(User("alice", Role::kUser, 1), Token(4, "alice", 11)));
-  std::optional<CachedToken> found = cache.Find(HashOf(4));
+  std::optional<TokenFacts> found = cache.Find(HashOf(4));
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->token_id, IdOf(4));
   EXPECT_EQ(found->role, Role::kUser);
@@ -351,7 +352,7 @@ TEST(TokenCacheTest, GrowsPastItsInitialCapacity) {
   }
   EXPECT_EQ(cache.size(), static_cast<size_t>(kTokens));
   for (int n = 0; n < kTokens; ++n) {
-    const std::optional<CachedToken> found = cache.Find(HashOf(n));
+    const std::optional<TokenFacts> found = cache.Find(HashOf(n));
     ASSERT_TRUE(found.has_value()) << n;
     ASSERT_EQ(found->token_id, IdOf(n)) << n;
   }
@@ -368,7 +369,7 @@ TEST(TokenCacheTest, LargeSnapshotIsComplete) {
   Load(cache, users, tokens, 2);
   EXPECT_EQ(cache.size(), static_cast<size_t>(kTokens));
   for (int n = 0; n < kTokens; ++n) {
-    const std::optional<CachedToken> found = cache.Find(HashOf(n));
+    const std::optional<TokenFacts> found = cache.Find(HashOf(n));
     ASSERT_TRUE(found.has_value()) << n;
     ASSERT_EQ(found->user_id, absl::StrCat("u", n % 100)) << n;
   }
@@ -441,7 +442,7 @@ TEST(TokenCacheTest, ReadersSeeConsistentAnswersWhileTheWriterWorks) {
     readers.emplace_back([&, r] {
       while (!writer_done.load()) {
         for (int n = r; n < kTokens; n += kReaders) {
-          const std::optional<CachedToken> found = cache.Find(hashes[n]);
+          const std::optional<TokenFacts> found = cache.Find(hashes[n]);
           if (!found.has_value()) {
             if (n < kStable) stable_missing.fetch_add(1);
             continue;

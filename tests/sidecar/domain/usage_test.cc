@@ -33,12 +33,7 @@ using UsageByToken = std::map<TokenId, LastUse>;
 const absl::Time kStart =
     absl::FromCivil(absl::CivilSecond(2026, 11, 28, 12, 0, 0), absl::UTCTimeZone());
 
-TokenId IdOf(int n) {
-  TokenId id{};
-  id[0] = static_cast<uint8_t>(n >> 8);
-  id[1] = static_cast<uint8_t>(n);
-  return id;
-}
+TokenId IdOf(int n) { return TokenId({static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}); }
 
 absl::Time At(int64_t millis) { return kStart + absl::Milliseconds(millis); }
 
@@ -49,7 +44,7 @@ UsageByToken ByToken(const std::vector<UsageRecord>& records) {
     const bool fresh =
         by_token.emplace(record.token_id, LastUse{record.last_used_at, record.client_address})
             .second;
-    EXPECT_TRUE(fresh) << "token " << FormatTokenId(record.token_id) << " listed twice";
+    EXPECT_TRUE(fresh) << "token " << record.token_id.ToString() << " listed twice";
   }
   return by_token;
 }
@@ -226,7 +221,7 @@ TEST_F(UsageFlusherTest, SendsEverythingInBatchesOfAtMostMaxBatch) {
   UsageByToken sent;
   for (const auto& batch : batches) {
     for (const auto& [id, use] : ByToken(batch)) {
-      EXPECT_TRUE(sent.emplace(id, use).second) << "sent twice: " << FormatTokenId(id);
+      EXPECT_TRUE(sent.emplace(id, use).second) << "sent twice: " << id.ToString();
     }
   }
   UsageByToken expected;

@@ -1,5 +1,6 @@
 #include "sidecar/domain/verifier.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -73,10 +74,10 @@ SyncedUser User(const std::string& user_id, Role role, int64_t version, bool dis
 
 // The token id of the n-th token a test issues.
 TokenId IdOf(int n) {
-  TokenId id{};
-  id[0] = 0xab;
-  id[15] = static_cast<uint8_t>(n);
-  return id;
+  std::array<uint8_t, 16> bytes{};
+  bytes[0] = 0xab;
+  bytes[15] = static_cast<uint8_t>(n);
+  return TokenId(bytes);
 }
 
 class VerifierTest : public ::testing::Test {
@@ -111,7 +112,7 @@ class VerifierTest : public ::testing::Test {
     return issued;
   }
 
-  Verdict Check(absl::string_view header) { return verifier_.CheckHeader(header, kClient); }
+  CheckResult Check(absl::string_view header) { return verifier_.CheckHeader(header, kClient); }
 
   static constexpr int64_t kSnapshotVersion = 100;
 
@@ -155,7 +156,7 @@ TEST_F(VerifierTest, MissingOrMalformedHeadersAreDeniedBeforeAnyLookup) {
   };
   for (const auto& [header, reason] : kCases) {
     SCOPED_TRACE(header.has_value() ? "\"" + *header + "\"" : "absent");
-    const Verdict verdict =
+    const CheckResult verdict =
         header.has_value() ? Check(*header) : verifier_.CheckHeader(std::nullopt, kClient);
     EXPECT_FALSE(verdict.allowed);
     EXPECT_EQ(verdict.reason, reason);
@@ -185,7 +186,7 @@ TEST_F(VerifierTest, BareTokens) {
 
 TEST_F(VerifierTest, CachedTokenIsAllowedWithItsPrincipal) {
   const Issued issued = IssueCached("bob", absl::CivilDay(2026, 9, 30));
-  const Verdict verdict = Check("Bearer " + issued.secret);
+  const CheckResult verdict = Check("Bearer " + issued.secret);
   ASSERT_TRUE(verdict.allowed);
   EXPECT_EQ(verdict.principal.user_id, "bob");
   EXPECT_EQ(verdict.principal.role, Role::kAdmin);
@@ -210,7 +211,7 @@ TEST_F(VerifierTest, RevokedByTheFeedIsDenied) {
   cache_.ApplyDelta({}, {issued.state}, issued.state.version);
   // Gone from the cache; token-service confirms it is revoked.
   lookup_.Answer(LookupResult{issued.state, User("alice", Role::kUser, 1)});
-  const Verdict verdict = Check("Bearer " + issued.secret);
+  const CheckResult verdict = Check("Bearer " + issued.secret);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kRevoked);
   // Remembered: the next check does not ask again.
@@ -226,7 +227,7 @@ TEST_F(VerifierTest, ExpiresAtMidnightUtcOfItsExpiryDay) {
   EXPECT_TRUE(Check(header).allowed);
 
   clock_.Set(Utc(2026, 6, 2));
-  Verdict verdict = Check(header);
+  CheckResult verdict = Check(header);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kExpired);
 
@@ -242,7 +243,7 @@ TEST_F(VerifierTest, DisabledUserIsDeniedUntilReEnabled) {
   const std::string header = "Bearer " + issued.secret;
 
   cache_.ApplyDelta({User("alice", Role::kUser, 200, /*disabled=*/true)}, {}, 200);
-  const Verdict verdict = Check(header);
+  const CheckResult verdict = Check(header);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kUserDisabled);
 
@@ -250,17 +251,28 @@ TEST_F(VerifierTest, DisabledUserIsDeniedUntilReEnabled) {
   EXPECT_TRUE(Check(header).allowed);
 }
 
+// Decide's order (common/auth/decide.h), the same as token-service's: the
+// token's own expiry before its owner's state.
+TEST_F(VerifierTest, ExpiredTokenOfADisabledUserIsExpired) {
+  const Issued issued = IssueCached("alice", absl::CivilDay(2026, 6, 2));
+  cache_.ApplyDelta({User("alice", Role::kUser, 200, /*disabled=*/true)}, {}, 200);
+  const std::string header = "Bearer " + issued.secret;
+  EXPECT_EQ(Check(header).reason, DenyReason::kUserDisabled);
+  clock_.Set(Utc(2026, 6, 2));
+  EXPECT_EQ(Check(header).reason, DenyReason::kExpired);
+}
+
 TEST_F(VerifierTest, RoleChangeShowsInThePrincipal) {
   const Issued issued = IssueCached("alice");
   cache_.ApplyDelta({User("alice", Role::kService, 200)}, {}, 200);
-  const Verdict verdict = Check("Bearer " + issued.secret);
+  const CheckResult verdict = Check("Bearer " + issued.secret);
   ASSERT_TRUE(verdict.allowed);
   EXPECT_EQ(verdict.principal.role, Role::kService);
 }
 
 TEST_F(VerifierTest, TokenOfAnUndescribedOwnerIsUnknown) {
   const Issued issued = IssueCached("nobody");
-  const Verdict verdict = Check("Bearer " + issued.secret);
+  const CheckResult verdict = Check("Bearer " + issued.secret);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kUnknown);
 
@@ -272,7 +284,7 @@ TEST_F(VerifierTest, MissFoundByLookupIsAllowedThenCached) {
   const Issued issued = Issue("bob");
   lookup_.Answer(LookupResult{issued.state, User("bob", Role::kAdmin, 2)});
 
-  Verdict verdict = Check("Bearer " + issued.secret);
+  CheckResult verdict = Check("Bearer " + issued.secret);
   ASSERT_TRUE(verdict.allowed);
   EXPECT_EQ(verdict.principal.user_id, "bob");
   EXPECT_EQ(verdict.principal.role, Role::kAdmin);
@@ -300,7 +312,7 @@ TEST_F(VerifierTest, MissFoundByLookupStillChecksOwnerAndExpiry) {
 
 TEST_F(VerifierTest, MissNotFoundOrRevokedIsDenied) {
   const Issued unknown = Issue("alice");
-  Verdict verdict = Check("Bearer " + unknown.secret);
+  CheckResult verdict = Check("Bearer " + unknown.secret);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kUnknown);
 
@@ -337,7 +349,7 @@ TEST_F(VerifierTest, RateLimitedLookupIsUnknown) {
 
   const Issued issued = Issue("alice");
   lookup_.Answer(LookupResult{issued.state, User("alice", Role::kUser, 1)});
-  const Verdict verdict = verifier.CheckHeader("Bearer " + issued.secret, kClient);
+  const CheckResult verdict = verifier.CheckHeader("Bearer " + issued.secret, kClient);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kUnknown);
   EXPECT_EQ(lookup_.calls(), 0);
@@ -378,7 +390,7 @@ TEST_F(VerifierTest, ALookupAnswerTheFeedHasPassedDoesNotAllow) {
     revoked.version += 1;
     cache_.ApplyDelta({}, {revoked}, revoked.version);
   });
-  const Verdict verdict = Check("Bearer " + issued.secret);
+  const CheckResult verdict = Check("Bearer " + issued.secret);
   EXPECT_FALSE(verdict.allowed);
   EXPECT_EQ(verdict.reason, DenyReason::kRevoked);
   EXPECT_EQ(cache_.Find(issued.state.hash), std::nullopt);
@@ -391,7 +403,7 @@ TEST_F(VerifierTest, ALookupAnswerTheFeedHasPassedDefersToTheCache) {
   const Issued issued = Issue("alice");
   lookup_.Answer({issued.state, User("alice", Role::kUser, 1)});
   lookup_.During([&] { cache_.ApplyDelta({}, {issued.state}, issued.state.version + 5); });
-  const Verdict verdict = Check("Bearer " + issued.secret);
+  const CheckResult verdict = Check("Bearer " + issued.secret);
   ASSERT_TRUE(verdict.allowed);
   EXPECT_EQ(verdict.principal.token_id, issued.state.id);
 }

@@ -29,7 +29,7 @@ TEST(SyncedTokenFromProtoTest, ConvertsEveryField) {
   TokenHash expected_hash;
   expected_hash.fill(0x7f);
   EXPECT_EQ(state->hash, expected_hash);
-  EXPECT_EQ(FormatTokenId(state->id), kId);
+  EXPECT_EQ(state->id.ToString(), kId);
   EXPECT_EQ(state->user_id, "alice");
   EXPECT_EQ(state->expires_on, absl::CivilDay(2027, 4, 11));
   EXPECT_FALSE(state->revoked);
@@ -74,8 +74,11 @@ TEST(SyncedUserFromProtoTest, MapsRoles) {
   EXPECT_EQ(state.role, Role::kService);
   EXPECT_TRUE(state.disabled);
   EXPECT_EQ(state.version, 7);
+  // A role this sidecar does not know leaves the owner without one.
   user.set_role(v1::ROLE_UNSPECIFIED);
-  EXPECT_EQ(SyncedUserFromProto(user).role, Role::kUnspecified);
+  EXPECT_EQ(SyncedUserFromProto(user).role, std::nullopt);
+  user.set_role(static_cast<v1::Role>(42));
+  EXPECT_EQ(SyncedUserFromProto(user).role, std::nullopt);
 }
 
 TEST(FeedMessageFromProtoTest, MapsEachKindAndCarriesVersionAndRows) {
@@ -115,7 +118,7 @@ TEST(FeedMessageFromProtoTest, ATokenItCannotHoldFailsTheWholeMessage) {
 
 TEST(UsageToProtoTest, CarriesIdTimeAndAddress) {
   UsageRecord record;
-  record.token_id = *ParseTokenId(kId);
+  record.token_id = *TokenId::Parse(kId);
   record.last_used_at = absl::FromUnixMicros(1'800'000'000'123'456);
   record.client_address = "2001:db8::1";
   const v1::ReportUsageRequest request = UsageToProto({record});
@@ -148,7 +151,7 @@ TEST(UsageToProtoTest, OnlyAPlainIpAddressIsReportedAsTheClient) {
                                                         {"", ""}}) {
     SCOPED_TRACE(given);
     UsageRecord record;
-    record.token_id = *ParseTokenId(kId);
+    record.token_id = *TokenId::Parse(kId);
     record.client_address = given;
     const v1::ReportUsageRequest request = UsageToProto({record});
     ASSERT_EQ(request.usages_size(), 1);

@@ -22,7 +22,7 @@ std::string Written(const Principal& principal, const ExtAuthzOptions& options) 
 }
 
 // What the generated message serializes to for the same verdict.
-std::string Expected(const Verdict& verdict, const ExtAuthzOptions& options) {
+std::string Expected(const CheckResult& verdict, const ExtAuthzOptions& options) {
   std::string bytes;
   EXPECT_TRUE(ToCheckResponse(verdict, options).SerializeToString(&bytes));
   return bytes;
@@ -31,7 +31,7 @@ std::string Expected(const Verdict& verdict, const ExtAuthzOptions& options) {
 TEST(AllowBytesTest, SameBytesAsTheMessageForEveryRoleWithAndWithoutRemoval) {
   for (Role role : {Role::kUser, Role::kAdmin, Role::kService}) {
     for (bool remove : {true, false}) {
-      const Verdict verdict = Allow("5b0c6a1e-7f7d-4a8e-9c39-6c1f0e2d9a11", role);
+      const CheckResult verdict = Allow("5b0c6a1e-7f7d-4a8e-9c39-6c1f0e2d9a11", role);
       const ExtAuthzOptions options{remove};
       EXPECT_EQ(Written(verdict.principal, options), Expected(verdict, options))
           << RoleName(role) << " remove=" << remove;
@@ -43,18 +43,18 @@ TEST(AllowBytesTest, SameBytesForUserIdsWhoseLengthsNeedLongerVarints) {
   // 127/128 cross a one-byte length of the value; about 110 cross it for the
   // header option and the answer around it.
   for (size_t length : {1u, 14u, 100u, 110u, 115u, 120u, 127u, 128u, 300u, 20000u}) {
-    const Verdict verdict = Allow(std::string(length, 'u'), Role::kUser);
+    const CheckResult verdict = Allow(std::string(length, 'u'), Role::kUser);
     EXPECT_EQ(Written(verdict.principal, {}), Expected(verdict, {})) << length;
   }
 }
 
 TEST(AllowBytesTest, AnEmptyUserIdIsLeftOutAsTheMessageLeavesItOut) {
-  const Verdict verdict = Allow("", Role::kUser);
+  const CheckResult verdict = Allow("", Role::kUser);
   EXPECT_EQ(Written(verdict.principal, {}), Expected(verdict, {}));
 }
 
 TEST(AllowBytesTest, ParsesBackToTheAllowingAnswer) {
-  const Verdict verdict = Allow("alice", Role::kAdmin);
+  const CheckResult verdict = Allow("alice", Role::kAdmin);
   CheckResponse parsed;
   ASSERT_TRUE(parsed.ParseFromString(Written(verdict.principal, {})));
   EXPECT_EQ(parsed.status().code(), 0);

@@ -315,7 +315,7 @@ TEST(ExtAuthzWireResponseTest, DenyCarriesDeniedResponseAtTwo) {
   // status = 1: code = 1 is 16 (UNAUTHENTICATED), message = 2.
   const std::vector<Field> status = Decode(One(top, 1, kLengthDelimited).bytes);
   EXPECT_EQ(One(status, 1, kVarint).varint, 16u);
-  EXPECT_EQ(One(status, 2, kLengthDelimited).bytes, "the token has been revoked");
+  EXPECT_EQ(One(status, 2, kLengthDelimited).bytes, "token revoked");
   EXPECT_THAT(All(top, 3), IsEmpty()) << "no ok_response";
 
   // denied_response = 2: status = 1 -> HttpStatus{code = 1: 401}, headers = 2, body = 3.
@@ -329,7 +329,7 @@ TEST(ExtAuthzWireResponseTest, DenyCarriesDeniedResponseAtTwo) {
   EXPECT_EQ(headers.at("content-type").value, "application/json");
   EXPECT_EQ(
       One(denied, 3, kLengthDelimited).bytes,
-      R"({"error":"invalid_token","reason":"revoked","message":"the token has been revoked"})");
+      R"({"error":"invalid_token","reason":"revoked","message":"token revoked"})");
 }
 
 TEST(ExtAuthzWireResponseTest, DenyForMissingTokenHasTheSameChallenge) {

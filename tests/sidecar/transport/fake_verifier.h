@@ -24,25 +24,25 @@ namespace tokens::sidecar::testing {
 // that every check needs a lookup.
 class MockTokenVerifier : public TokenVerifier {
  public:
-  MOCK_METHOD(Verdict, CheckHeader,
+  MOCK_METHOD(CheckResult, CheckHeader,
               (std::optional<absl::string_view> authorization, absl::string_view client_address),
               (override));
-  MOCK_METHOD(Verdict, CheckToken, (absl::string_view token, absl::string_view client_address),
+  MOCK_METHOD(CheckResult, CheckToken, (absl::string_view token, absl::string_view client_address),
               (override));
 
-  std::optional<Verdict> CheckHeaderNow(std::optional<absl::string_view> authorization,
+  std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
                                         absl::string_view client_address) override {
     if (misses_) return std::nullopt;
     return CheckHeader(authorization, client_address);
   }
-  std::optional<Verdict> CheckTokenNow(absl::string_view token,
+  std::optional<CheckResult> CheckTokenNow(absl::string_view token,
                                        absl::string_view client_address) override {
     if (misses_) return std::nullopt;
     return CheckToken(token, client_address);
   }
-  Verdict DenyUnresolved() override {
+  CheckResult DenyUnresolved() override {
     ++unresolved_;
-    Verdict verdict;
+    CheckResult verdict;
     verdict.reason = DenyReason::kUnknown;
     return verdict;
   }
@@ -57,18 +57,18 @@ class MockTokenVerifier : public TokenVerifier {
 
 inline constexpr char kSampleTokenId[] = "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a";
 
-inline Verdict Allow(const std::string& user_id = "alice", Role role = Role::kAdmin) {
-  Verdict verdict;
+inline CheckResult Allow(const std::string& user_id = "alice", Role role = Role::kAdmin) {
+  CheckResult verdict;
   verdict.allowed = true;
   verdict.principal.user_id = user_id;
   verdict.principal.role = role;
-  verdict.principal.token_id = *ParseTokenId(kSampleTokenId);
+  verdict.principal.token_id = *TokenId::Parse(kSampleTokenId);
   verdict.principal.expires_on = absl::CivilDay(2027, 4, 11);
   return verdict;
 }
 
-inline Verdict Deny(DenyReason reason) {
-  Verdict verdict;
+inline CheckResult Deny(DenyReason reason) {
+  CheckResult verdict;
   verdict.allowed = false;
   verdict.reason = reason;
   return verdict;
