@@ -25,7 +25,10 @@ absl::Status CallerStillAllowed(const Principal& caller, const ChangeBatch& batc
   for (const SyncedUser& u : batch.users) {
     if (u.user_id != caller.user_id) continue;
     if (u.disabled) return absl::UnauthenticatedError("the stream's user was disabled");
-    if (u.role != Role::kService) {
+    // The role is the policy's to judge, as when the stream opened.
+    Principal now_as = caller;
+    now_as.role = u.role;
+    if (!AccessPolicy::Allows(now_as, Action::kSyncTokens, Scope::kAll)) {
       return absl::PermissionDeniedError("the stream's user no longer has the SERVICE role");
     }
   }

@@ -93,8 +93,9 @@ class FeedSession {
   std::optional<absl::Status> end_;  // after the item just handed out
 };
 
-// The use cases behind tokens.v1.TokenSync, for callers with role SERVICE
-// only (PERMISSION_DENIED for everyone else):
+// The use cases behind tokens.v1.TokenSync, for the callers AccessPolicy
+// lets in: role SERVICE only (PERMISSION_DENIED for everyone else), while
+// the stream lasts too:
 //  - Open (SyncTokens): a snapshot of every token that can still
 //    authenticate (or, resuming from a version, the changes since), then the
 //    changes as they commit, from the process's ChangeHub, for as long as

@@ -356,6 +356,31 @@ TEST_F(TokenManagerTest, UsersMayListOnlyTheirOwnTokens) {
   EXPECT_THAT(manager_.ListTokens(sidecar_, {}), HasCode(absl::StatusCode::kPermissionDenied));
 }
 
+// Who may ask is settled before what is asked: a request both forbidden and
+// malformed is refused for the former, without a read. (ListTokens and
+// ListTokenEvents used to check the page size, and ListTokens its
+// user_id/all_users conflict, before the caller's role.)
+TEST_F(TokenManagerTest, TheAccessPolicyIsAskedBeforeTheInputIsValidated) {
+  const int calls = store_.calls();
+  ListRequest bad_page;
+  bad_page.user_id = "bob";
+  bad_page.page_size = -1;
+  EXPECT_THAT(manager_.ListTokens(alice_, bad_page), HasCode(absl::StatusCode::kPermissionDenied));
+  ListRequest both;
+  both.user_id = "bob";
+  both.all_users = true;
+  EXPECT_THAT(manager_.ListTokens(alice_, both), HasCode(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(manager_.ListEvents(alice_, {-1, "", "bob", ""}),
+              HasCode(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(manager_.GetToken(sidecar_, "not an id"),
+              HasCode(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(store_.calls(), calls);
+  // Callers who may ask get the field errors as before.
+  EXPECT_THAT(manager_.ListTokens(root_, bad_page), IsFieldError("page_size"));
+  EXPECT_THAT(manager_.ListTokens(root_, both), IsFieldError("user_id"));
+  EXPECT_THAT(manager_.GetToken(alice_, "not an id"), IsFieldError("id"));
+}
+
 TEST_F(TokenManagerTest, AdminsListAllUsersOrOne) {
   Create(alice_, "a");
   Create(bob_, "b");
