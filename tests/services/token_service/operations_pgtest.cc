@@ -206,11 +206,11 @@ TEST(BootstrapAdminTest, PrintsExactlyOneTokenLineAndReusesTheAdmin) {
               ElementsAre("2"));
   // The operator is no user: each row is recorded as the admin's own doing;
   // the tokens expire in 90 days (the default, under the 365-day lifetime).
-  EXPECT_THAT(SqlColumn(url,
-                        "SELECT kind || ':' || actor_user_id || ':' || subject_user_id "
-                        "FROM token_events ORDER BY id"),
-              ElementsAre("USER_CREATED:root:root", "TOKEN_CREATED:root:root",
-                          "TOKEN_CREATED:root:root"));
+  EXPECT_THAT(
+      SqlColumn(url,
+                "SELECT kind || ':' || actor_user_id || ':' || subject_user_id "
+                "FROM token_events ORDER BY id"),
+      ElementsAre("USER_CREATED:root:root", "TOKEN_CREATED:root:root", "TOKEN_CREATED:root:root"));
   EXPECT_THAT(SqlColumn(url,
                         "SELECT DISTINCT expires_on - (created_at AT TIME ZONE 'UTC')::date "
                         "FROM tokens"),
