@@ -10,6 +10,7 @@
 #include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
 #include "common/metrics/http_exporter.h"
+#include "common/process/ready_file.h"
 #include "common/token/token_codec.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
@@ -17,6 +18,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9102",
           "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
           "empty turns metrics off)");
+ABSL_FLAG(std::string, ready_file, "",
+          "Once ready (its first snapshot is loaded (health SERVING)), write this file: JSON with the pid and the "
+          "bound addresses (grpc, metrics); removed on shutdown. Empty: none");
 ABSL_FLAG(std::string, token_service, "127.0.0.1:50051", "token-service's gRPC address");
 ABSL_FLAG(std::string, service_token, "",
           "A token of a SERVICE user, for TokenSync; required. Prefer the environment "
@@ -61,6 +65,7 @@ namespace {
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SIDECAR_LISTEN"},
     {"metrics_listen", "TOKEN_SIDECAR_METRICS_LISTEN"},
+    {"ready_file", "TOKEN_SIDECAR_READY_FILE"},
     {"token_service", "TOKEN_SERVICE_ADDR"},
     {"service_token", "TOKEN_SIDECAR_SERVICE_TOKEN", /*secret=*/true},
     {"usage_flush_interval", "TOKEN_SIDECAR_USAGE_FLUSH_INTERVAL"},
@@ -131,6 +136,7 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   config.probe_command = positional.size() == 2;
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.ready_file = absl::GetFlag(FLAGS_ready_file);
   config.token_service = absl::GetFlag(FLAGS_token_service);
   config.service_token =
       FlagOrEnvironment(absl::GetFlag(FLAGS_service_token), "TOKEN_SIDECAR_SERVICE_TOKEN");
@@ -151,6 +157,9 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   if (!IsHostPort(config.listen)) return InvalidFlag("listen", "must be host:port");
   if (!metrics::IsMetricsAddress(config.metrics_listen)) {
     return InvalidFlag("metrics_listen", "must be host:port, or empty to turn metrics off");
+  }
+  if (absl::Status s = CheckReadyFilePath(config.ready_file); !s.ok()) {
+    return InvalidFlag("ready_file", std::string(s.message()));
   }
   if (!IsHostPort(config.token_service)) return InvalidFlag("token_service", "must be host:port");
   if (!TokenCodec::IsValidPrefix(config.token_prefix)) {

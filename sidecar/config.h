@@ -16,6 +16,7 @@ namespace tokens::sidecar {
 struct SidecarConfig {
   std::string listen;                   // --listen, TOKEN_SIDECAR_LISTEN
   std::string metrics_listen;           // --metrics_listen, TOKEN_SIDECAR_METRICS_LISTEN ("": off)
+  std::string ready_file;               // --ready_file, TOKEN_SIDECAR_READY_FILE ("": none)
   std::string token_service;            // --token_service, TOKEN_SERVICE_ADDR
   std::string service_token;            // --service_token, TOKEN_SIDECAR_SERVICE_TOKEN (required)
   absl::Duration usage_flush_interval;  // --usage_flush_interval

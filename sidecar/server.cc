@@ -125,11 +125,13 @@ int RunSidecar(const SidecarConfig& config) {
   // Not ready until the first snapshot: a load balancer or Envoy health
   // check keeps traffic away, and checks meanwhile fail closed.
   grpc::HealthCheckServiceInterface* health = nullptr;  // set before sync starts
+  ReadyFile ready(config.ready_file);
   SyncClient sync(feed, cache, clock,
                   SyncClient::Options{absl::Milliseconds(100), config.max_reconnect_backoff, {}},
-                  [&health] {
+                  [&health, &ready] {
                     health->SetServingStatus(true);
                     Logger("main")->info("ready: health is SERVING");
+                    AnnounceReady(ready);
                   });
 
   // Cache misses wait on token-service here, never on gRPC's threads. Declared
@@ -145,6 +147,7 @@ int RunSidecar(const SidecarConfig& config) {
   metrics::RpcMetrics authenticator_metrics(registry, "tokens.v1.Authenticator");
   metrics::HttpExporter exporter(registry);
   if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
+  if (!config.metrics_listen.empty()) ready.SetAddress("metrics", exporter.address());
 
   ExtAuthzService ext_authz(verifier, lookups, ExtAuthzOptions{config.remove_authorization},
                             &ext_authz_metrics);
@@ -161,6 +164,8 @@ int RunSidecar(const SidecarConfig& config) {
     options.credentials = serving_tls->ServerCredentials();
     options.transport = serving_tls->Describe();
   }
+  options.ready_file = &ready;
+  options.announce_ready_later = true;
   options.on_built = [&](grpc::Server& server) {
     health = server.GetHealthCheckService();
     health->SetServingStatus(false);

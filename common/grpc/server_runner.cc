@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/grpc/health_service.h"
@@ -91,6 +92,14 @@ void LogFileLimit() {
 
 }  // namespace
 
+void AnnounceReady(ReadyFile& ready_file) {
+  // The process serves either way; whoever waits for the file times out
+  // and finds this line.
+  if (absl::Status status = ready_file.Announce(); !status.ok()) {
+    Logger("server")->error("ready file not written: {}", status.message());
+  }
+}
+
 int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options) {
   const auto log = Logger("server");
   // Debian builds Abseil without NDEBUG, which leaves Mutex deadlock
@@ -133,17 +142,32 @@ int ServeUntilStopped(grpc::ServerBuilder& builder, const ServeOptions& options)
     }
     extra_ports.push_back(extra_port);
   }
+  const auto bound = [](const std::string& listen, int bound_port) {
+    return absl::StrCat(HostOf(listen), ":", bound_port);
+  };
+  if (options.ready_file != nullptr) {
+    options.ready_file->SetAddress("grpc", bound(options.listen, port));
+    for (size_t i = 0; i < options.extra.size(); ++i) {
+      options.ready_file->SetAddress(options.extra[i].ready_name,
+                                     bound(options.extra[i].listen, extra_ports[i]));
+    }
+  }
   if (options.on_built) options.on_built(*server);
-  log->info("listening on {}:{}", HostOf(options.listen), port);
+  log->info("listening on {}", bound(options.listen, port));
   for (size_t i = 0; i < options.extra.size(); ++i) {
-    log->info("{} listening on {}:{}", options.extra[i].name, HostOf(options.extra[i].listen),
-              extra_ports[i]);
+    log->info("{} listening on {}", options.extra[i].name,
+              bound(options.extra[i].listen, extra_ports[i]));
   }
   LogTransport(options);
   if (options.on_started) options.on_started(port);
+  if (options.ready_file != nullptr && !options.announce_ready_later) {
+    AnnounceReady(*options.ready_file);
+  }
 
   const int signo = WaitForStopSignal();
   const absl::Time stop_started = absl::Now();
+  // Not ready from here on: whoever waits for the file must not find it.
+  if (options.ready_file != nullptr) options.ready_file->Withdraw();
   log->info("received signal {}; draining in-flight calls for up to {}", signo,
             absl::FormatDuration(options.shutdown_timeout));
   // First tell load balancers and health watchers; then the Watch streams end

@@ -12,6 +12,7 @@
 #include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
 #include "common/metrics/http_exporter.h"
+#include "common/process/ready_file.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/page_token.h"
 #include "services/token_service/storage/connection_string.h"
@@ -21,6 +22,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9101",
           "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
           "empty turns metrics off)");
+ABSL_FLAG(std::string, ready_file, "",
+          "Once ready (its listeners are up), write this file: JSON with the pid and the "
+          "bound addresses (grpc, sync, metrics); removed on shutdown. Empty: none");
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL connection URI (libpq); required");
 ABSL_FLAG(std::string, page_token_key, "",
           "Secret that seals page tokens (at least 32 characters, e.g. `openssl rand -hex 32`); "
@@ -76,6 +80,7 @@ namespace {
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
     {"metrics_listen", "TOKEN_SERVICE_METRICS_LISTEN"},
+    {"ready_file", "TOKEN_SERVICE_READY_FILE"},
     {"database_url", "DATABASE_URL", /*secret=*/true},
     {"page_token_key", "TOKEN_SERVICE_PAGE_TOKEN_KEY", /*secret=*/true},
     {"max_token_lifetime_days", "TOKEN_SERVICE_MAX_TOKEN_LIFETIME_DAYS"},
@@ -165,6 +170,7 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   }
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.ready_file = absl::GetFlag(FLAGS_ready_file);
   config.database_url = FlagOrEnvironment(absl::GetFlag(FLAGS_database_url), "DATABASE_URL");
   config.page_token_key =
       FlagOrEnvironment(absl::GetFlag(FLAGS_page_token_key), "TOKEN_SERVICE_PAGE_TOKEN_KEY");
@@ -224,6 +230,9 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   }
   if (!metrics::IsMetricsAddress(config.metrics_listen)) {
     return InvalidFlag("metrics_listen", "must be host:port, or empty to turn metrics off");
+  }
+  if (absl::Status s = CheckReadyFilePath(config.ready_file); !s.ok()) {
+    return InvalidFlag("ready_file", std::string(s.message()));
   }
   if (config.max_token_lifetime_days < 1 || config.max_token_lifetime_days > 3650) {
     return InvalidFlag("max_token_lifetime_days", "must be between 1 and 3650");

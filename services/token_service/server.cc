@@ -174,8 +174,11 @@ int RunServer(const ServiceConfig& config) {
     options.transport = tls->Describe();
   }
   if (!config.sync_listen.empty()) {
-    options.extra.push_back({&sync_builder, config.sync_listen, "TokenSync"});
+    options.extra.push_back({&sync_builder, config.sync_listen, "TokenSync", "sync"});
   }
+  ReadyFile ready(config.ready_file);
+  if (!config.metrics_listen.empty()) ready.SetAddress("metrics", exporter.address());
+  options.ready_file = &ready;
   // SyncTokens streams last until the caller leaves; ending them first lets
   // the drain finish without waiting out the timeout.
   options.on_stopping = [&hub] { hub.Stop(); };
