@@ -28,21 +28,45 @@ std::string EchoServiceBinary() { return EXAMPLE_ECHO_SERVICE_BINARY; }
 absl::StatusOr<std::unique_ptr<SidecarProcess>> SidecarProcess::Start(
     const std::string& token_service, const std::string& service_token,
     std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {
-      "--listen",        "127.0.0.1:0", "--metrics_listen",       "127.0.0.1:0",
-      "--token_service", token_service, "--usage_flush_interval", "200ms"};
+  return Spawn(token_service, service_token, std::move(extra_args), /*until_ready=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<SidecarProcess>> SidecarProcess::StartNotReady(
+    const std::string& token_service, const std::string& service_token,
+    std::vector<std::string> extra_args) {
+  return Spawn(token_service, service_token, std::move(extra_args), /*until_ready=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<SidecarProcess>> SidecarProcess::Spawn(
+    const std::string& token_service, const std::string& service_token,
+    std::vector<std::string> extra_args, bool until_ready) {
+  std::vector<std::string> args = {"--listen",        "127.0.0.1:0",
+                                   "--metrics_listen", "",
+                                   "--token_service", token_service,
+                                   "--usage_flush_interval", "200ms"};
+  // A sidecar that is to become ready says where its metrics are in its
+  // ready file; one that is not has no metrics port, since only a log line
+  // would say where.
+  if (until_ready) args[3] = "127.0.0.1:0";
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(
-      {SidecarBinary(), args, {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token}}, {}});
+  ChildProcess::Options options{
+      SidecarBinary(), args, {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token}}, {}};
+  options.ready_file = until_ready;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(std::move(options));
   if (!child.ok()) return child.status();
-  absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kStartTimeout);
-  if (!address.ok()) return address.status();
-  absl::StatusOr<std::string> metrics = (*child)->WaitForMetricsAddress(kStartTimeout);
-  if (!metrics.ok()) return metrics.status();
   auto process = std::unique_ptr<SidecarProcess>(new SidecarProcess());
+  if (until_ready) {
+    absl::StatusOr<ReadyFileContents> ready = (*child)->WaitUntilReady(kStartTimeout);
+    if (!ready.ok()) return ready.status();
+    process->address_ = ready->addresses["grpc"];
+    process->metrics_address_ = ready->addresses["metrics"];
+  } else {
+    // Not ready means no ready file: the listener's log line is all there is.
+    absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kStartTimeout);
+    if (!address.ok()) return address.status();
+    process->address_ = *address;
+  }
   process->process_ = *std::move(child);
-  process->address_ = *address;
-  process->metrics_address_ = *metrics;
   return process;
 }
 

@@ -26,13 +26,21 @@ std::string EchoServiceBinary();
 class SidecarProcess {
  public:
   // Starts the sidecar against `token_service` (host:port) with the service
-  // token in its environment, and waits until it logs "listening on".
+  // token in its environment, and waits for its ready file: it has its
+  // first snapshot and reports SERVING.
   static absl::StatusOr<std::unique_ptr<SidecarProcess>> Start(
+      const std::string& token_service, const std::string& service_token,
+      std::vector<std::string> extra_args = {});
+  // The same for a sidecar that is not expected to become ready (no
+  // token-service, a wrong token or CA): waits only until it listens, and
+  // starts it without a metrics port.
+  static absl::StatusOr<std::unique_ptr<SidecarProcess>> StartNotReady(
       const std::string& token_service, const std::string& service_token,
       std::vector<std::string> extra_args = {});
 
   const std::string& address() const { return address_; }
-  // host:port of the Prometheus endpoint (started on a free port).
+  // host:port of the Prometheus endpoint (started on a free port; "" when
+  // started not ready).
   const std::string& metrics_address() const { return metrics_address_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<grpc::Channel> NewChannel() const;
@@ -42,6 +50,10 @@ class SidecarProcess {
   bool IsServing();
 
  private:
+  static absl::StatusOr<std::unique_ptr<SidecarProcess>> Spawn(
+      const std::string& token_service, const std::string& service_token,
+      std::vector<std::string> extra_args, bool until_ready);
+
   std::unique_ptr<ChildProcess> process_;
   std::string address_;
   std::string metrics_address_;

@@ -181,14 +181,19 @@ TEST_F(SidecarOperationsTest, ATakenMetricsPortStopsTheSidecarWithAMessage) {
 }
 
 TEST_F(SidecarOperationsTest, AnEmptyMetricsAddressTurnsMetricsOff) {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> quiet = ChildProcess::Spawn(
-      {SidecarBinary(),
-       {"--listen", "127.0.0.1:0", "--metrics_listen=", "--token_service", service_->address()},
-       {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token_}},
-       {}});
+  ChildProcess::Options options{
+      SidecarBinary(),
+      {"--listen", "127.0.0.1:0", "--metrics_listen=", "--token_service", service_->address()},
+      {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token_}},
+      {}};
+  options.ready_file = true;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> quiet = ChildProcess::Spawn(std::move(options));
   ASSERT_TRUE(quiet.ok()) << quiet.status();
-  EXPECT_TRUE((*quiet)->WaitForStderr("metrics are off", std::chrono::seconds(30)).ok());
-  EXPECT_TRUE((*quiet)->WaitUntilListening(std::chrono::seconds(30)).ok());
+  absl::StatusOr<ReadyFileContents> ready = (*quiet)->WaitUntilReady(std::chrono::seconds(30));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_EQ(ready->addresses.count("metrics"), 0u);
+  EXPECT_EQ(ready->addresses.count("grpc"), 1u);
+  EXPECT_THAT((*quiet)->Stderr(), HasSubstr("metrics are off"));
   EXPECT_THAT((*quiet)->Stderr(), ::testing::Not(HasSubstr("metrics on http")));
 }
 

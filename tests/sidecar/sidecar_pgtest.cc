@@ -364,7 +364,7 @@ TEST_F(SidecarE2eTest, AUserTokenCannotFeedASidecar) {
   // never becomes ready and denies everything.
   const std::string user_token = NewUserWithToken("mallory", v1::USER);
   absl::StatusOr<std::unique_ptr<SidecarProcess>> sidecar =
-      SidecarProcess::Start(service_->address(), user_token);
+      SidecarProcess::StartNotReady(service_->address(), user_token);
   ASSERT_TRUE(sidecar.ok()) << sidecar.status();
   ASSERT_TRUE((*sidecar)
                   ->process()

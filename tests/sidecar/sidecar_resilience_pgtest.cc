@@ -78,7 +78,7 @@ TEST_F(SidecarResilienceTest, ASidecarStartedWhileTokenServiceIsDownFailsClosed)
   const std::string address = StopTokenService();
 
   absl::StatusOr<std::unique_ptr<SidecarProcess>> cold =
-      SidecarProcess::Start(address, service_token_);
+      SidecarProcess::StartNotReady(address, service_token_);
   ASSERT_TRUE(cold.ok()) << cold.status();
   EXPECT_FALSE((*cold)->IsServing());
   const auto response = CheckToken(alice, cold->get());

@@ -123,7 +123,7 @@ TEST_F(SidecarTlsTest, SyncsOverMutualTlsAndKeepsAllowingNewTokensAcrossACertifi
 TEST_F(SidecarTlsTest, ASidecarThatDoesNotTrustTokenServiceStaysNotServingAndTheProbeSaysSo) {
   StartTlsService(Must(certs_->Server("a", "token-service")));
   Must(certs_->Server("b", "unused"));  // makes CA b
-  absl::StatusOr<std::unique_ptr<SidecarProcess>> sidecar = SidecarProcess::Start(
+  absl::StatusOr<std::unique_ptr<SidecarProcess>> sidecar = SidecarProcess::StartNotReady(
       tls_service_->address(), service_token_,
       LinkFlags("b", Must(certs_->Client("a", "sidecar"))));
   ASSERT_TRUE(sidecar.ok()) << sidecar.status();

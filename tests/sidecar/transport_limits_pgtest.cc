@@ -58,14 +58,13 @@ TEST_F(SidecarTransportTest, AListenerOutOfDescriptorsIsServedAgainOrReportedByT
                                 {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token_}},
                                 {}};
   options.open_files_limit = kLowOpenFilesLimit;
+  options.ready_file = true;
   absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Spawn(options);
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::StatusOr<std::string> address = (*server)->WaitUntilListening(std::chrono::seconds(60));
-  ASSERT_TRUE(address.ok()) << address.status();
   // Ready first, so that the probe's verdict is about the listener.
-  ASSERT_TRUE((*server)->WaitForStderr("ready: health is SERVING", std::chrono::seconds(60)).ok())
-      << (*server)->Stderr();
-  ExpectExhaustedListenerRecoversOrIsReported(**server, *address, SidecarBinary());
+  absl::StatusOr<ReadyFileContents> ready = (*server)->WaitUntilReady(std::chrono::seconds(60));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  ExpectExhaustedListenerRecoversOrIsReported(**server, ready->addresses["grpc"], SidecarBinary());
 }
 
 TEST_F(SidecarTransportTest, AConnectionsMaxAgeEndsTheFeedStreamWhichResumesFromItsVersion) {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -85,6 +86,9 @@ std::map<std::string, std::string> MergeEnv(const ChildProcess::Options& o) {
 struct ChildProcess::Impl {
   pid_t pid = -1;
   std::string binary;
+  // Options::ready_file: the private directory and the file in it.
+  std::string ready_dir;
+  std::string ready_file;
 
   // Parent ends of the stdout/stderr pipes (owned by the reader threads until
   // they are joined) and of the "stop reading" pipe used by the destructor.
@@ -195,6 +199,27 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options option
   std::vector<std::string> arg_strings;
   arg_strings.push_back(options.binary);
   for (const std::string& a : options.args) arg_strings.push_back(a);
+  std::string ready_dir;
+  std::string ready_file;
+  if (options.ready_file) {
+    // Not under $TMPDIR: tests that count the files a binary leaves there
+    // set it for the child.
+    std::string pattern = "/tmp/tokens-ready-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno)));
+    }
+    ready_dir = pattern;
+    ready_file = ready_dir + "/ready.json";
+    arg_strings.push_back("--ready_file");
+    arg_strings.push_back(ready_file);
+  }
+  // Removes the directory unless the child got it.
+  struct DirGuard {
+    std::string* dir;
+    ~DirGuard() {
+      if (!dir->empty()) std::filesystem::remove_all(*dir);
+    }
+  } ready_dir_guard{&ready_dir};
   std::vector<char*> argv;
   for (std::string& s : arg_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -309,6 +334,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(Options option
   Impl& impl = *child->impl_;
   impl.pid = pid;
   impl.binary = binary;
+  impl.ready_dir = std::exchange(ready_dir, "");
+  impl.ready_file = ready_file;
   impl.out_fd = std::exchange(out_pipe[0], -1);
   impl.err_fd = std::exchange(err_pipe[0], -1);
   impl.stop_rd = std::exchange(stop_pipe[0], -1);
@@ -347,6 +374,10 @@ ChildProcess::~ChildProcess() {
   CloseFd(impl.err_fd);
   CloseFd(impl.stop_rd);
   CloseFd(impl.stop_wr);
+  if (!impl.ready_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(impl.ready_dir, ignored);
+  }
 }
 
 pid_t ChildProcess::pid() const { return impl_->pid; }
@@ -428,8 +459,33 @@ absl::StatusOr<std::string> ChildProcess::WaitUntilListening(std::chrono::millis
   return WaitForStderr(R"(listening on ([0-9.]+:[0-9]+))", timeout);
 }
 
-absl::StatusOr<std::string> ChildProcess::WaitForMetricsAddress(std::chrono::milliseconds timeout) {
-  return WaitForStderr(R"(metrics on http://([0-9.]+:[0-9]+)/metrics)", timeout);
+const std::string& ChildProcess::ready_file() const { return impl_->ready_file; }
+
+absl::StatusOr<ReadyFileContents> ChildProcess::WaitUntilReady(std::chrono::milliseconds timeout) {
+  Impl& impl = *impl_;
+  if (impl.ready_file.empty()) {
+    return absl::FailedPreconditionError("started without Options::ready_file");
+  }
+  const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
+  absl::MutexLock lock(&impl.mu);
+  for (;;) {
+    absl::StatusOr<ReadyFileContents> ready = ReadReadyFile(impl.ready_file);
+    // A file of another pid would be a leftover; ours is in a fresh directory.
+    if (ready.ok() && ready->pid == impl.pid) return ready;
+    if (!ready.ok() && ready.status().code() != absl::StatusCode::kNotFound) return ready;
+    if (impl.ReapLocked()) {
+      impl.WaitForEofLocked(absl::Milliseconds(500));
+      return absl::FailedPreconditionError(absl::StrCat(
+          impl.DescribeLocked(), " before it wrote its ready file; stderr:\n", Tail(impl.err)));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(impl.DescribeLocked(), ": no ready file within ", timeout.count(),
+                       "ms; stderr:\n", Tail(impl.err)));
+    }
+    // The file has no notification of its own; new output or a short wait.
+    impl.cv.WaitWithTimeout(&impl.mu, absl::Milliseconds(20));
+  }
 }
 
 void ChildProcess::Signal(int signo) {

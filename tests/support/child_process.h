@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/process/ready_file.h"
 
 namespace tokens::testing {
 
@@ -30,6 +31,9 @@ class ChildProcess {
     // When set, the child's RLIMIT_NOFILE, soft and hard (set before exec,
     // so the child cannot raise it again).
     std::optional<uint64_t> open_files_limit = std::nullopt;
+    // For token-service and token-sidecar: appends "--ready_file PATH" with
+    // a path in a private directory, for WaitUntilReady().
+    bool ready_file = false;
   };
 
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(Options options);
@@ -51,12 +55,20 @@ class ChildProcess {
   absl::StatusOr<std::string> WaitForStderr(const std::string& regex,
                                             std::chrono::milliseconds timeout);
 
-  // For the servers here: waits for the "listening on host:port" line that
-  // ServeUntilStopped() logs and returns "host:port".
-  absl::StatusOr<std::string> WaitUntilListening(std::chrono::milliseconds timeout);
-  // The same for the "metrics on http://host:port/metrics" line; returns
+  // Started with Options::ready_file: waits until the child has written its
+  // ready file (common/process/ready_file.h) and returns what it says: its
+  // bound addresses by name ("grpc", "metrics", "sync"). DEADLINE_EXCEEDED
+  // after `timeout`; FAILED_PRECONDITION if the child exits first (the
+  // message includes the stderr tail).
+  absl::StatusOr<ReadyFileContents> WaitUntilReady(std::chrono::milliseconds timeout);
+  // Where the ready file is ("" without Options::ready_file).
+  const std::string& ready_file() const;
+
+  // For a server without a ready file (the examples), or one that is not to
+  // become ready (a sidecar without its snapshot): waits for the
+  // "listening on host:port" line that ServeUntilStopped() logs and returns
   // "host:port".
-  absl::StatusOr<std::string> WaitForMetricsAddress(std::chrono::milliseconds timeout);
+  absl::StatusOr<std::string> WaitUntilListening(std::chrono::milliseconds timeout);
 
   // Sends a signal to the child.
   void Signal(int signo);

@@ -141,8 +141,16 @@ void ExpectCleanDrain(ChildProcess& server, const std::string& address) {
     // the server waits for that answer before closing the connection.
     HealthWatch watch(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), "");
     ASSERT_TRUE(watch.AwaitStatus(Health::SERVING, std::chrono::seconds(30)));
+    if (!server.ready_file().empty()) {
+      EXPECT_TRUE(ReadReadyFile(server.ready_file()).ok()) << "ready and serving";
+    }
     server.Signal(SIGTERM);
     EXPECT_TRUE(watch.AwaitStatus(Health::NOT_SERVING, std::chrono::seconds(60)));
+    // The ready file goes before the health status changes: whoever reads
+    // it never finds a draining process.
+    if (!server.ready_file().empty()) {
+      EXPECT_EQ(ReadReadyFile(server.ready_file()).status().code(), absl::StatusCode::kNotFound);
+    }
     ASSERT_TRUE(watch.AwaitEnd(std::chrono::seconds(60)));
     EXPECT_THAT(watch.received(), ElementsAre(Health::SERVING, Health::NOT_SERVING));
     EXPECT_EQ(watch.end_status().error_code(), grpc::StatusCode::UNAVAILABLE)

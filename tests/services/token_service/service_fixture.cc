@@ -28,17 +28,17 @@ absl::StatusOr<std::unique_ptr<TokenServiceProcess>> TokenServiceProcess::Start(
   std::vector<std::string> args = {"--listen",    "127.0.0.1:0",    "--metrics_listen",
                                    "127.0.0.1:0", "--database_url", database_url};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-      ChildProcess::Spawn({TokenServiceBinary(), args, {}, {"DATABASE_URL"}});
+  ChildProcess::Options options{TokenServiceBinary(), args, {}, {"DATABASE_URL"}};
+  options.ready_file = true;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(std::move(options));
   if (!child.ok()) return child.status();
-  absl::StatusOr<std::string> address = (*child)->WaitUntilListening(kCommandTimeout);
-  if (!address.ok()) return address.status();
-  absl::StatusOr<std::string> metrics = (*child)->WaitForMetricsAddress(kCommandTimeout);
-  if (!metrics.ok()) return metrics.status();
+  absl::StatusOr<ReadyFileContents> ready = (*child)->WaitUntilReady(kCommandTimeout);
+  if (!ready.ok()) return ready.status();
   auto process = std::unique_ptr<TokenServiceProcess>(new TokenServiceProcess());
   process->process_ = *std::move(child);
-  process->address_ = *address;
-  process->metrics_address_ = *metrics;
+  process->address_ = ready->addresses["grpc"];
+  process->metrics_address_ = ready->addresses["metrics"];
+  process->sync_address_ = ready->addresses["sync"];
   return process;
 }
 

@@ -26,13 +26,15 @@ absl::StatusOr<ChildProcess::Result> RunTokenService(std::vector<std::string> ar
 // A running `token-service` listening on 127.0.0.1 at a port it chose.
 class TokenServiceProcess {
  public:
-  // Starts the server and waits until it logs "listening on".
+  // Starts the server and waits for its ready file.
   static absl::StatusOr<std::unique_ptr<TokenServiceProcess>> Start(
       const std::string& database_url, std::vector<std::string> extra_args = {});
 
   const std::string& address() const { return address_; }
   // host:port of the Prometheus endpoint (started on a free port).
   const std::string& metrics_address() const { return metrics_address_; }
+  // host:port of TokenSync's own listener with --sync_listen, else "".
+  const std::string& sync_address() const { return sync_address_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<grpc::Channel> NewChannel() const;
 
@@ -40,6 +42,7 @@ class TokenServiceProcess {
   std::unique_ptr<ChildProcess> process_;
   std::string address_;
   std::string metrics_address_;
+  std::string sync_address_;
 };
 
 // The UTC date `days` from today, as YYYY-MM-DD.

@@ -257,12 +257,11 @@ TEST_F(SyncFleetTest, AThousandOpenStreamsLeaveTheThreadCountWhereTenLeftIt) {
 
 TEST_F(SyncFleetTest, SyncListenServesTokenSyncOnItsOwnPortOnly) {
   ASSERT_NO_FATAL_FAILURE(StartFeed({"--sync_listen", "127.0.0.1:0"}));
-  absl::StatusOr<std::string> sync_address = feed_->process().WaitForStderr(
-      R"(TokenSync listening on ([0-9.]+:[0-9]+))", std::chrono::seconds(30));
-  ASSERT_TRUE(sync_address.ok()) << sync_address.status();
-  ASSERT_NE(*sync_address, feed_->address());
+  const std::string& sync_address = feed_->sync_address();
+  ASSERT_FALSE(sync_address.empty());
+  ASSERT_NE(sync_address, feed_->address());
 
-  FeedConsumer on_sync_port(*sync_address, svc_);
+  FeedConsumer on_sync_port(sync_address, svc_);
   EXPECT_TRUE(on_sync_port.AwaitSnapshotEnd(kPatience));
   FeedConsumer on_main_port(feed_->address(), svc_);
   std::optional<grpc::Status> refused = on_main_port.AwaitEnd(kPatience);
@@ -271,14 +270,14 @@ TEST_F(SyncFleetTest, SyncListenServesTokenSyncOnItsOwnPortOnly) {
 
   // The management API stays on --listen alone; health answers on both.
   auto on_sync = v1::TokenService::NewStub(
-      grpc::CreateChannel(*sync_address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(sync_address, grpc::InsecureChannelCredentials()));
   v1::GetProfileRequest request;
   v1::GetProfileResponse profile;
   EXPECT_EQ(on_sync->GetProfile(As(admin_token_).get(), request, &profile).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
   auto on_main = v1::TokenService::NewStub(feed_->NewChannel());
   EXPECT_TRUE(on_main->GetProfile(As(admin_token_).get(), request, &profile).ok());
-  EXPECT_EQ(HealthStatus(*sync_address), "SERVING");
+  EXPECT_EQ(HealthStatus(sync_address), "SERVING");
   EXPECT_EQ(HealthStatus(feed_->address()), "SERVING");
 }
 

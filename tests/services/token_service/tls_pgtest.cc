@@ -185,16 +185,15 @@ TEST_F(TokenServiceTlsTest, MutualTlsRequiresAClientCertificateSignedByTheClient
 
 TEST_F(TokenServiceTlsTest, TheSyncListenerServesTheSameCredentials) {
   StartTls(MustServer("a", "server"), certs_->Ca("a"), {"--sync_listen", "127.0.0.1:0"});
-  absl::StatusOr<std::string> sync_address = tls_service_->process().WaitForStderr(
-      "TokenSync listening on ([0-9.]+:[0-9]+)", kCallTimeout);
-  ASSERT_TRUE(sync_address.ok()) << sync_address.status();
+  const std::string& sync_address = tls_service_->sync_address();
+  ASSERT_FALSE(sync_address.empty());
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status =
-      HealthCheck(NewOwnChannel(*sync_address, TlsClientCredentials(certs_->Ca("a"),
+      HealthCheck(NewOwnChannel(sync_address, TlsClientCredentials(certs_->Ca("a"),
                                                                     MustClient("a", "client"))),
                   "", &response, kCallTimeout);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  ExpectRefused(HealthCheck(NewOwnChannel(*sync_address, TlsClientCredentials(certs_->Ca("a"))), "",
+  ExpectRefused(HealthCheck(NewOwnChannel(sync_address, TlsClientCredentials(certs_->Ca("a"))), "",
                             &response, kCallTimeout));
 }
 

@@ -47,11 +47,13 @@ TEST_F(TransportLimitsTest, AListenerOutOfDescriptorsIsServedAgainOrReportedByTh
                                 {},
                                 {"DATABASE_URL"}};
   options.open_files_limit = kLowOpenFilesLimit;
+  options.ready_file = true;
   absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Spawn(options);
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::StatusOr<std::string> address = (*server)->WaitUntilListening(std::chrono::seconds(60));
-  ASSERT_TRUE(address.ok()) << address.status();
-  ExpectExhaustedListenerRecoversOrIsReported(**server, *address, TokenServiceBinary());
+  absl::StatusOr<ReadyFileContents> ready = (*server)->WaitUntilReady(std::chrono::seconds(60));
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  ExpectExhaustedListenerRecoversOrIsReported(**server, ready->addresses["grpc"],
+                                              TokenServiceBinary());
 }
 
 }  // namespace
