@@ -23,26 +23,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_PORT=5432
 DB_NAME=tokens
-DB_SUPERUSER=postgres
+DB_SUPERUSER=postgres # the superuser pg_init creates
 # sun_path holds 107 characters plus the terminating NUL.
 MAX_SOCKET_PATH=107
 
 usage() {
   echo "usage: $0 start|stop|status|url" >&2
   exit 2
-}
-
-find_pg_bindir() {
-  local dir
-  dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null |
-    sort -V | tail -n1)
-  if [[ -n $dir && -x $dir/pg_ctl ]]; then
-    printf '%s\n' "$dir"
-  elif command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(command -v pg_ctl)"
-  else
-    die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: run scripts/install-deps.sh"
-  fi
 }
 
 if [[ $EUID -eq 0 ]]; then
@@ -52,16 +39,6 @@ if [[ $EUID -eq 0 ]]; then
 else
   AS_ROOT=0
 fi
-
-# as_pg CMD...: runs CMD as the user that owns the cluster, from / so that an
-# unreadable working directory doesn't matter.
-as_pg() {
-  if ((AS_ROOT)); then
-    (cd / && runuser -u postgres -- "$@")
-  else
-    (cd / && "$@")
-  fi
-}
 
 # The directory is chosen the same way by every subcommand, so stop/status/url
 # find the cluster that start created.
@@ -95,32 +72,14 @@ note_fallback() {
   fi
 }
 
-# Percent-encodes everything but RFC 3986 unreserved characters.
-percent_encode() {
-  local LC_ALL=C s=$1 out="" c i
-  for ((i = 0; i < ${#s}; i++)); do
-    c=${s:i:1}
-    case $c in
-      [A-Za-z0-9._~-]) out+=$c ;;
-      *) out+=$(printf '%%%02X' "'$c") ;;
-    esac
-  done
-  printf '%s\n' "$out"
-}
-
-db_url() {
-  printf 'postgresql://%s@/%s?host=%s\n' "$DB_SUPERUSER" "$DB_NAME" "$(percent_encode "$PG_DIR")"
-}
+db_url() { pg_url "$PG_DIR" "$DB_NAME"; }
 
 # psql_admin ARGS...: psql as the superuser to database "postgres".
 psql_admin() {
   "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U "$DB_SUPERUSER" -d postgres "$@"
 }
 
-is_running() {
-  [[ -f $DATA_DIR/PG_VERSION ]] || return 1
-  as_pg "$BIN/pg_ctl" -D "$DATA_DIR" status >/dev/null 2>&1
-}
+is_running() { pg_running "$BIN" "$DATA_DIR"; }
 
 # postgresql.conf includes local.conf, which start rewrites every time so a
 # moved repository still gets the right socket directory.
@@ -138,10 +97,7 @@ EOF
 
 init_cluster() {
   log "initializing a private PostgreSQL cluster in $DATA_DIR"
-  as_pg "$BIN/initdb" -D "$DATA_DIR" -U "$DB_SUPERUSER" --auth=trust -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1 || {
-    cat "$PG_DIR/initdb.log" >&2
-    die "initdb failed"
-  }
+  pg_init "$BIN" "$DATA_DIR" "$PG_DIR/initdb.log"
   printf "\ninclude_if_exists = 'local.conf'\n" >>"$DATA_DIR/postgresql.conf"
 }
 
@@ -156,10 +112,7 @@ cmd_start() {
     [[ -f $DATA_DIR/PG_VERSION ]] || init_cluster
     write_local_conf
     log "starting PostgreSQL (socket dir $PG_DIR, log $SERVER_LOG)"
-    if ! as_pg "$BIN/pg_ctl" -D "$DATA_DIR" -l "$SERVER_LOG" -w -t 60 start >/dev/null; then
-      tail -n 30 "$SERVER_LOG" >&2 || true
-      die "PostgreSQL failed to start"
-    fi
+    pg_start "$BIN" "$DATA_DIR" "$SERVER_LOG"
   fi
   local exists
   exists=$(psql_admin -tAc "select 1 from pg_database where datname = '$DB_NAME'")
@@ -173,7 +126,7 @@ cmd_start() {
 cmd_stop() {
   if is_running; then
     log "stopping PostgreSQL ($DATA_DIR)"
-    as_pg "$BIN/pg_ctl" -D "$DATA_DIR" -m fast -w -t 60 stop >/dev/null
+    pg_stop "$BIN" "$DATA_DIR"
   else
     log "PostgreSQL is not running ($DATA_DIR)"
   fi
@@ -192,7 +145,7 @@ cmd_status() {
 [[ $# -eq 1 ]] || usage
 case $1 in
   start | stop | status)
-    BIN=$(find_pg_bindir)
+    BIN=$(pg_bindir)
     "cmd_$1"
     ;;
   url) db_url ;;

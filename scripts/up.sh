@@ -14,7 +14,8 @@
 # docker-compose.yml runs the same topology with Envoy on a Docker host.
 #
 # Environment (every address may use port 0: the port the process picked is
-# read from its log, printed, and given to the processes that dial it):
+# read from its ready file (--ready_file; demo-upstream, which has none: from
+# the port it listens on), printed, and given to the processes that dial it):
 #   DATABASE_URL                  use this database instead of the private one
 #   TOKEN_SERVICE_LISTEN          token-service's gRPC address (default 127.0.0.1:50051)
 #   TOKEN_SERVICE_METRICS_LISTEN  its /metrics address (default 127.0.0.1:9101)
@@ -29,6 +30,7 @@
 #   SKIP_BUILD=1                  don't run scripts/build.sh
 #
 # Files (under the state directory): logs/<process>.log, run/<process>.pid,
+#        run/<process>.ready (the ready file: pid and addresses),
 #        admin-token (mode 600). The sidecar's SERVICE token is passed to it
 #        in the environment and not written anywhere.
 set -euo pipefail
@@ -51,49 +53,12 @@ ADMIN_USER="admin"
 ADMIN_TOKEN_FILE="$LOCAL_DIR/admin-token"
 
 # The addresses clients dial (host:port, with the real port), set once each
-# process has logged where it listens.
+# process is ready.
 SERVICE_ADDR=""
 SERVICE_METRICS_ADDR=""
 SIDECAR_ADDR=""
 SIDECAR_METRICS_ADDR=""
 UPSTREAM_ADDR=""
-
-# The address clients dial: a wildcard listen host becomes loopback, and a
-# bare IPv6 host gets its brackets.
-client_address() {
-  local addr=$1 host port
-  port=${addr##*:}
-  host=${addr%:*}
-  case $host in
-    "" | 0.0.0.0 | "*") host=127.0.0.1 ;;
-    "[::]" | "::") host="[::1]" ;;
-    \[*) ;;
-    *:*) host="[$host]" ;;
-  esac
-  printf '%s:%s\n' "$host" "$port"
-}
-
-# logged_address NAME PREFIX SUFFIX: the host:port that NAME's log announced
-# as PREFIX<host:port>SUFFIX (e.g. "listening on 127.0.0.1:43117"), in the
-# form clients dial. Waits up to READY_TIMEOUT seconds for that line.
-logged_address() {
-  local name=$1 prefix=$2 suffix=$3 logfile="$LOG_DIR/$1.log" deadline line
-  deadline=$((SECONDS + READY_TIMEOUT))
-  while :; do
-    line=$(grep -oE -- "${prefix}[^\" ]+${suffix}" "$logfile" | head -n1 || true)
-    if [[ -n $line ]]; then
-      line=${line#"$prefix"}
-      client_address "${line%"$suffix"}"
-      return 0
-    fi
-    ((SECONDS < deadline)) || break
-    sleep 0.1
-  done
-  die "$name did not log \"$prefix...$suffix\" within ${READY_TIMEOUT}s (see ${logfile#"$REPO_ROOT"/})"
-}
-
-listen_address() { logged_address "$1" "listening on " ""; }
-metrics_address() { logged_address "$1" "metrics on http://" "/metrics"; }
 
 # A path for display: relative to the repository when it is inside it.
 shown() { printf '%s\n' "${1#"$REPO_ROOT"/}"; }
@@ -197,10 +162,10 @@ main() {
   log "applying the schema"
   "$TOKEN_SERVICE_BIN" migrate
 
-  start_process token-service "listening on" "$READY_TIMEOUT" \
+  start_process token-service ready-file "$READY_TIMEOUT" \
     "$TOKEN_SERVICE_BIN" --listen "$LISTEN" --metrics_listen "$METRICS_LISTEN"
-  SERVICE_ADDR=$(listen_address token-service)
-  SERVICE_METRICS_ADDR=$(metrics_address token-service)
+  SERVICE_ADDR=$(process_address token-service)
+  SERVICE_METRICS_ADDR=$(process_address token-service metrics)
 
   # The sidecar runs as a SERVICE user; its token goes to it through the
   # environment only (command lines are visible to every local user).
@@ -209,18 +174,19 @@ main() {
   service_token=$("$TOKEN_SERVICE_BIN" bootstrap-service --user "$SIDECAR_USER" |
     sed '/^[[:space:]]*$/d')
   [[ -n $service_token ]] || die "bootstrap-service printed no token"
-  TOKEN_SIDECAR_SERVICE_TOKEN=$service_token start_process token-sidecar "ready: health is SERVING" \
+  # Ready once it has its first snapshot (health SERVING).
+  TOKEN_SIDECAR_SERVICE_TOKEN=$service_token start_process token-sidecar ready-file \
     "$READY_TIMEOUT" "$TOKEN_SIDECAR_BIN" --listen "$SIDECAR_LISTEN" \
     --metrics_listen "$SIDECAR_METRICS_LISTEN" --token_service "$SERVICE_ADDR"
   unset service_token
-  SIDECAR_ADDR=$(listen_address token-sidecar)
-  SIDECAR_METRICS_ADDR=$(metrics_address token-sidecar)
+  SIDECAR_ADDR=$(process_address token-sidecar)
+  SIDECAR_METRICS_ADDR=$(process_address token-sidecar metrics)
 
   # Behind Envoy in docker-compose.yml; here it is called directly, with the
   # headers Envoy would forward.
-  start_process demo-upstream "listening on" "$READY_TIMEOUT" \
+  start_process demo-upstream port "$READY_TIMEOUT" \
     "$DEMO_UPSTREAM_BIN" --listen "$UPSTREAM_LISTEN"
-  UPSTREAM_ADDR=$(listen_address demo-upstream)
+  UPSTREAM_ADDR=$(process_address demo-upstream)
   # scripts/down.sh stops every process that has a pid file in the run
   # directory, newest first.
 
