@@ -602,8 +602,9 @@ bulk-loaded into the private PostgreSQL with `generate_series` (distinct
 {float(load['load_seconds']):.1f} s including `VACUUM ANALYZE`), with
 token-service stopped so its change feed did not fan the rows out as a
 delta. Then a token-sidecar was started against token-service
-(`SyncTokens` from version 0) and timed from the process start until its
-log said `ready: health is SERVING`; peak RSS is `VmHWM` at that moment,
+(`SyncTokens` from version 0) and timed from the process start until it
+wrote its ready file (`--ready_file`: the snapshot is loaded and health is
+`SERVING`); peak RSS is `VmHWM` at that moment,
 "after load" is `VmRSS` one second later. Where the sidecar serves metrics,
 `token_sidecar_sync_last_snapshot_seconds` shows the part spent receiving and
 building the snapshot. The baseline is a sidecar whose
@@ -1044,8 +1045,9 @@ sidecar allows each. Then, round by round, it says `restart`; the harness
 stops token-service (SIGTERM, and waits until the process has exited: the
 sidecar's stream breaks and its channel starts backing off), leaves it down
 for the time below, starts it again with `--listen` on the same address and
-answers `ready` as soon as its log says `listening on` (read every 10 ms, so
-the clock starts up to about 10 ms after token-service listens). At once
+answers `ready` as soon as its ready file appears (`--ready_file`, looked
+for every 10 ms, so the clock starts up to about 10 ms after token-service
+serves). At once
 bench-client revokes that round's token through token-service (each attempt
 on a new connection, again every 5 ms while the answer is `UNAVAILABLE`) and
 calls the sidecar's `Authenticate` every {poll:g} ms until it denies the token.

@@ -196,6 +196,7 @@ PG_BIN=""
 PG_STARTED=0
 declare -A PID_OF=() # name -> pid of what we started
 STARTED=()           # names, in start order
+declare -A HAS_READY_FILE=() # binary -> 1 if it takes --ready_file, else 0
 
 make_work_dir() {
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/tokens-bench.XXXXXX")
@@ -205,15 +206,7 @@ make_work_dir() {
   LOGS="$WORK/logs"
   RESULTS="$WORK/results"
   PG_DIR="$WORK/pg"
-  mkdir -m 0700 "$PRIVATE" "$LOGS" "$RESULTS"
-}
-
-as_pg() {
-  if [[ $EUID -eq 0 ]]; then
-    (cd / && runuser -u postgres -- "$@")
-  else
-    (cd / && "$@")
-  fi
+  mkdir -m 0700 "$PRIVATE" "$LOGS" "$RESULTS" "$WORK/run"
 }
 
 # stop NAME: SIGTERM, up to 15 s to drain, then SIGKILL.
@@ -239,7 +232,7 @@ cleanup() {
   trap - EXIT INT TERM
   for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do stop "${STARTED[i]}"; done
   if ((PG_STARTED)); then
-    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    pg_stop "$PG_BIN" "$PG_DIR/data" 2>/dev/null || true
   fi
   [[ -n $WORK ]] || exit "$status"
   if ((status != 0)); then
@@ -260,42 +253,56 @@ cleanup() {
   exit "$status"
 }
 
-# start NAME CMD...: starts CMD in the background, output to $LOGS/NAME.log.
+# start NAME CMD...: starts CMD in the background, output to $LOGS/NAME.log,
+# and waits until it is ready (scripts/lib.sh's wait_until_ready): a binary
+# with --ready_file once it has written that file, any other server (the
+# baselines, an older build) once it listens.
 start() {
-  local name=$1
+  local name=$1 timeout=${START_TIMEOUT:-120} ready=port
   shift
+  local args=("$@") bin
   : >"$LOGS/$name.log"
-  "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # The server binary: the first argument that is a path (not env, taskset,
+  # nor a VAR=value of env).
+  for bin in "$@"; do
+    [[ $bin == */* && $bin != *=* ]] && break
+  done
+  rm -f "$WORK/run/$name.ready"
+  # Asked once per binary, so that no timed start pays for it.
+  if [[ -z ${HAS_READY_FILE[$bin]:-} ]]; then
+    HAS_READY_FILE[$bin]=0
+    if supports_flag "$bin" ready_file; then HAS_READY_FILE[$bin]=1; fi
+  fi
+  if ((HAS_READY_FILE[$bin])); then
+    args+=(--ready_file "$WORK/run/$name.ready")
+    ready="ready-file:$WORK/run/$name.ready"
+  fi
+  "${args[@]}" >>"$LOGS/$name.log" 2>&1 </dev/null &
   PID_OF[$name]=$!
   STARTED+=("$name")
+  wait_until_ready "$name" "${PID_OF[$name]}" "$ready" "$timeout" "$LOGS/$name.log" ||
+    die "$name did not become ready"
 }
 
-# wait_for_log NAME TEXT [TIMEOUT]: until NAME's log contains TEXT.
-wait_for_log() {
-  local name=$1 text=$2 timeout=${3:-60} pid deadline
-  pid=${PID_OF[$name]}
-  deadline=$((SECONDS + timeout))
-  until grep -qF -- "$text" "$LOGS/$name.log"; do
-    pid_alive "$pid" || die "$name exited before logging \"$text\""
-    ((SECONDS < deadline)) || die "$name did not log \"$text\" within ${timeout}s"
-    sleep 0.01
-  done
-}
-
-# port_of NAME: the gRPC port NAME logged ("listening on host:port").
-port_of() {
-  wait_for_log "$1" "listening on"
-  grep -m1 -oE 'listening on [^"]*:[0-9]+' "$LOGS/$1.log" | sed -E 's/.*:([0-9]+)$/\1/'
+# address_of NAME [WHICH]: where NAME serves: WHICH ("grpc" by default,
+# "metrics") from its ready file, or the port a server without one listens on.
+address_of() {
+  local name=$1 which=${2:-grpc}
+  if [[ -f $WORK/run/$name.ready ]]; then
+    ready_address "$WORK/run/$name.ready" "$which"
+  elif [[ $which == grpc ]]; then
+    client_address "$(listening_address "${PID_OF[$name]}")"
+  else
+    return 1
+  fi
 }
 
 # scrape_metrics NAME FILE: NAME's Prometheus metrics, when it serves them.
 scrape_metrics() {
-  local port
-  port=$(grep -i 'metrics' "$LOGS/$1.log" | grep -m1 -oE '(127\.0\.0\.1|localhost|\[::1\]):[0-9]+' |
-    sed -E 's/.*:([0-9]+)$/\1/' || true)
-  [[ -n $port ]] || return 0
+  local address
+  address=$(address_of "$1" metrics) || return 0
   python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
-    "http://127.0.0.1:$port/metrics" >"$2" 2>/dev/null || rm -f "$2"
+    "http://$address/metrics" >"$2" 2>/dev/null || rm -f "$2"
 }
 
 # supports_flag BINARY FLAG: whether BINARY --helpfull lists --FLAG.
@@ -477,16 +484,11 @@ describe_machine() {
 # --- PostgreSQL, token-service, sidecars ----------------------------------------
 
 start_postgres() {
-  PG_BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n1)
-  [[ -n $PG_BIN && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
-  if [[ $EUID -eq 0 ]]; then
-    id -u postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' system user"
-  fi
+  PG_BIN=$(pg_bindir)
   mkdir -m 0700 "$PG_DIR"
   if [[ $EUID -eq 0 ]]; then chown postgres:postgres "$PG_DIR"; fi
   log "PostgreSQL: a private cluster on a Unix socket"
-  as_pg env LC_ALL=C "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 \
-    --no-locale --no-sync >"$LOGS/initdb.log" 2>&1 || die "initdb failed"
+  pg_init "$PG_BIN" "$PG_DIR/data" "$LOGS/initdb.log"
   cat >>"$PG_DIR/data/postgresql.conf" <<EOF
 listen_addresses = ''
 port = 5432
@@ -496,8 +498,7 @@ shared_buffers = 256MB
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
 EOF
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >/dev/null ||
-    die "PostgreSQL failed to start: $(tail -n 5 "$PG_DIR/server.log" 2>/dev/null)"
+  pg_start "$PG_BIN" "$PG_DIR/data" "$PG_DIR/server.log"
   PG_STARTED=1
   echo "postgresql=$("$PG_BIN/postgres" --version)" >>"$RESULTS/machine.txt"
   psql_db -d postgres -c "CREATE DATABASE tokens" >/dev/null
@@ -507,9 +508,7 @@ EOF
 }
 
 # database_url DB: the URI of database DB of the private cluster.
-database_url() {
-  echo "postgresql://postgres@/$1?host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")"
-}
+database_url() { pg_url "$PG_DIR" "$1"; }
 
 psql_db() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres "$@"; }
 sql_in() {
@@ -532,11 +531,12 @@ client() { BENCH_ADMIN_TOKEN=$ADMIN_TOKEN "$BENCH_CLIENT" "$@"; }
 
 start_service() {
   start token-service "$TOKEN_SERVICE" --listen 127.0.0.1:0 "${SERVICE_FLAGS[@]}"
-  SERVICE_ADDR="127.0.0.1:$(port_of token-service)"
+  SERVICE_ADDR=$(address_of token-service)
 }
 
 # start_sidecar NAME [--pinned] [FLAGS...]: --pinned puts it on the server
-# core. Waits until it is ready; its address is then $(address_of NAME).
+# core. Waits until it is ready (its first snapshot loaded); its address is
+# then $(address_of NAME).
 start_sidecar() {
   local name=$1 pin=()
   shift
@@ -546,10 +546,7 @@ start_sidecar() {
   fi
   TOKEN_SIDECAR_SERVICE_TOKEN=$SERVICE_TOKEN start "$name" "${pin[@]}" "$TOKEN_SIDECAR" \
     --listen 127.0.0.1:0 --token_service "$SERVICE_ADDR" "${SIDECAR_FLAGS[@]}" "$@"
-  wait_for_log "$name" "ready: health is SERVING" 120
 }
-
-address_of() { echo "127.0.0.1:$(port_of "$1")"; }
 
 # --- The benchmarks ----------------------------------------------------------------
 
@@ -873,7 +870,14 @@ fleet_run() {
   local design=$1 consumers=$2 count=$3 bin=${FLEET_BIN[$1]} name="fleet-$1" url extra flags=() loadavg
   url=$(database_url "$FLEET_DB")
   read -r -a extra <<<"${FLEET_FLAGS[$design]}"
-  if supports_flag "$bin" metrics_listen; then flags+=(--metrics_listen=127.0.0.1:0); fi
+  # A binary without a ready file is found by the one port it listens on.
+  if supports_flag "$bin" metrics_listen; then
+    if supports_flag "$bin" ready_file; then
+      flags+=(--metrics_listen=127.0.0.1:0)
+    else
+      flags+=(--metrics_listen=)
+    fi
+  fi
   # The revocations to time are issued up front, faster than the issuing
   # rate limit lets any caller.
   if supports_flag "$bin" token_create_rate; then
@@ -886,7 +890,7 @@ fleet_run() {
   # How busy the machine was (other work on it shows here), before and after.
   loadavg=$(cut -d' ' -f1 /proc/loadavg)
   BENCH_ADMIN_TOKEN=$FLEET_ADMIN BENCH_SERVICE_TOKEN=$FLEET_SERVICE "$BENCH_FLEET" \
-    --target "127.0.0.1:$(port_of "$name")" --consumers "$consumers" \
+    --target "$(address_of "$name")" --consumers "$consumers" \
     --revocations "$FLEET_REVOCATIONS" --service_pid "${PID_OF[$name]}" --database_url "$url" \
     --label "$design" --snapshot_timeout "$FLEET_TIMEOUT" >"$WORK/fleet.out" 2>>"$LOGS/bench-fleet.log" ||
     die "bench-fleet against the $design token-service failed: $(tail -n 2 "$LOGS/bench-fleet.log")"
@@ -905,12 +909,11 @@ resync_service() {
   read -r -a extra <<<"${FLEET_FLAGS[new]}"
   start resync-service env DATABASE_URL="$(database_url "$FLEET_DB")" "$TOKEN_SERVICE" \
     --listen "$1" "${SERVICE_FLAGS[@]}" "${extra[@]}"
-  wait_for_log resync-service "listening on" 30
 }
 
 # resync_restart VARIANT DOWN: stops token-service, leaves it down DOWN
 # seconds (its sidecar's stream breaks and the channel backs off), starts it
-# again on the same address and waits until it listens.
+# again on the same address and waits until it is ready.
 resync_restart() {
   local variant=$1 down=$2 t0 t1 t2
   t0=$(now_ns)
@@ -989,7 +992,7 @@ fleet_resync() {
     echo "command=$(resync_environment)$SHOWN_COMMAND"
   } >"$RESULTS/resync.txt"
   resync_service 127.0.0.1:0
-  RESYNC_ADDR="127.0.0.1:$(port_of resync-service)"
+  RESYNC_ADDR=$(address_of resync-service)
   SERVICE_ADDR=$RESYNC_ADDR SERVICE_TOKEN=$FLEET_SERVICE start_sidecar resync-sidecar
   for i in "${!FLEET_RESYNC_LIST[@]}"; do
     resync_run "$((i + 1))" "${FLEET_RESYNC_LIST[i]%:*}" "${FLEET_RESYNC_LIST[i]#*:}"
