@@ -31,7 +31,10 @@ namespace tokens::service {
 //                                       -> UNKNOWN (connection dropped during
 //                                          COMMIT: the change may or may not
 //                                          have been applied; never retried)
-//   unique_violation                    -> ALREADY_EXISTS (message: constraint)
+//   unique_violation                    -> ALREADY_EXISTS (message: constraint;
+//                                          the stores meet expected conflicts
+//                                          with ON CONFLICT, so this is a
+//                                          conflict nobody planned for)
 //   serialization_failure, deadlock     -> retried, then ABORTED
 //   any other error                     -> INTERNAL
 // Log lines carry the first line of PostgreSQL's message only: details can

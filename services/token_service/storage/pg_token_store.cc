@@ -110,9 +110,9 @@ absl::StatusOr<User> PgTokenStore::UpdateUser(const UserUpdate& update, const To
   std::optional<std::string> disabled;
   if (update.disabled.has_value()) disabled = *update.disabled ? "true" : "false";
   return pool_.Run<User>("update user", [&](pqxx::work& txn) -> absl::StatusOr<User> {
-    pqxx::result r = Exec(txn, sql::kUpdateUser, update.user_id, OrNull(update.display_name),
-                          OrNull(update.email), OrNull(role), OrNull(disabled),
-                          Micros(event.occurred_at));
+    pqxx::result r =
+        Exec(txn, sql::kUpdateUser, update.user_id, OrNull(update.display_name),
+             OrNull(update.email), OrNull(role), OrNull(disabled), Micros(event.occurred_at));
     if (r.empty()) return absl::NotFoundError("no such user");
     absl::StatusOr<User> user = pg::ReadUser(r[0]);
     if (user.ok()) InsertEvent(txn, event);
@@ -145,21 +145,21 @@ absl::StatusOr<TokenRecord> PgTokenStore::InsertToken(const NewToken& token,
 }
 
 absl::StatusOr<TokenRecord> PgTokenStore::GetToken(const std::string& id) {
-  return pool_.Run<TokenRecord>("get token",
-                                [&](pqxx::work& txn) -> absl::StatusOr<TokenRecord> {
-                                  return SelectToken(txn, id);
-                                });
+  return pool_.Run<TokenRecord>("get token", [&](pqxx::work& txn) -> absl::StatusOr<TokenRecord> {
+    return SelectToken(txn, id);
+  });
 }
 
 absl::StatusOr<TokenRecord> PgTokenStore::RevokeToken(const std::string& id, absl::Time now,
                                                       const TokenEvent& event) {
-  return pool_.Run<TokenRecord>(
-      "revoke token", [&](pqxx::work& txn) -> absl::StatusOr<TokenRecord> {
-        pqxx::result r = Exec(txn, sql::kRevokeToken, id, Micros(now));
-        // Zero rows: already revoked by someone else, or gone. Either way no event.
-        if (r.affected_rows() == 1) InsertEvent(txn, event);
-        return SelectToken(txn, id);
-      });
+  // Zero rows updated: already revoked by someone else, or gone. Either way
+  // no event.
+  return pool_.Run<TokenRecord>("revoke token",
+                                [&](pqxx::work& txn) -> absl::StatusOr<TokenRecord> {
+                                  pqxx::result r = Exec(txn, sql::kRevokeToken, id, Micros(now));
+                                  if (r.affected_rows() == 1) InsertEvent(txn, event);
+                                  return SelectToken(txn, id);
+                                });
 }
 
 absl::StatusOr<TokenRecord> PgTokenStore::RotateToken(const std::string& old_id,

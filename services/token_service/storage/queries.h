@@ -44,10 +44,9 @@ inline std::string TokenLive(absl::string_view today) {
 }
 
 inline const Statement kFindTokenForAuth{
-    "find_token_for_auth",
-    absl::StrCat("SELECT ", pg::kTokenAuthColumns, ", ", pg::kUserColumns,
-                 " FROM tokens t JOIN users u USING (user_id)"
-                 " WHERE t.token_hash = decode($1, 'hex')")};
+    "find_token_for_auth", absl::StrCat("SELECT ", pg::kTokenAuthColumns, ", ", pg::kUserColumns,
+                                        " FROM tokens t JOIN users u USING (user_id)"
+                                        " WHERE t.token_hash = decode($1, 'hex')")};
 
 inline const Statement kGetUser{
     "get_user", absl::StrCat("SELECT ", pg::kUserColumns, " FROM users u WHERE u.user_id = $1")};
@@ -69,14 +68,14 @@ inline const Statement kInsertUser{
 // trigger, see migrations/0002_change_feed.sql) only when something a
 // sidecar caches (role, disabled) changes.
 inline const Statement kUpdateUser{
-    "update_user", absl::StrCat("UPDATE users u SET"
-                                "   display_name = coalesce($2, u.display_name),"
-                                "   email = coalesce($3, u.email),"
-                                "   role = coalesce($4, u.role),"
-                                "   disabled = coalesce($5::boolean, u.disabled),"
-                                "   updated_at = ",
-                                MicrosToTs("$6"), " WHERE u.user_id = $1 RETURNING ",
-                                pg::kUserColumns)};
+    "update_user",
+    absl::StrCat("UPDATE users u SET"
+                 "   display_name = coalesce($2, u.display_name),"
+                 "   email = coalesce($3, u.email),"
+                 "   role = coalesce($4, u.role),"
+                 "   disabled = coalesce($5::boolean, u.disabled),"
+                 "   updated_at = ",
+                 MicrosToTs("$6"), " WHERE u.user_id = $1 RETURNING ", pg::kUserColumns)};
 
 // $1 the last user_id of the previous page (NULL: first page).
 inline const Statement kListUsers{
@@ -103,14 +102,14 @@ inline const Statement kInsertToken{
 // live tokens is counted by one of them at a time. FOR NO KEY UPDATE rather
 // than FOR UPDATE: the foreign-key checks of other writes (FOR KEY SHARE)
 // need not wait for it. No row: no such user.
-inline const Statement kLockTokenOwner{
-    "lock_token_owner", "SELECT 1 FROM users WHERE user_id = $1 FOR NO KEY UPDATE"};
+inline const Statement kLockTokenOwner{"lock_token_owner",
+                                       "SELECT 1 FROM users WHERE user_id = $1 FOR NO KEY UPDATE"};
 
 // Live tokens of owner $1 on UTC day $2. The partial index
 // tokens_live_name_key (user_id, name) WHERE revoked_at IS NULL finds them.
 inline const Statement kCountLiveTokens{
-    "count_live_tokens", absl::StrCat("SELECT count(*) FROM tokens t WHERE t.user_id = $1 AND ",
-                                      TokenLive("$2"))};
+    "count_live_tokens",
+    absl::StrCat("SELECT count(*) FROM tokens t WHERE t.user_id = $1 AND ", TokenLive("$2"))};
 
 inline const Statement kGetToken{
     "get_token", absl::StrCat("SELECT ", pg::kTokenColumns,
@@ -118,10 +117,10 @@ inline const Statement kGetToken{
 
 // The token, row-locked so that a concurrent revoke or rotate waits for this
 // one.
-inline const Statement kLockToken{
-    "lock_token", absl::StrCat("SELECT ", pg::kTokenColumns,
-                               " FROM tokens t JOIN users u USING (user_id)"
-                               " WHERE t.id = $1::uuid FOR UPDATE OF t")};
+inline const Statement kLockToken{"lock_token",
+                                  absl::StrCat("SELECT ", pg::kTokenColumns,
+                                               " FROM tokens t JOIN users u USING (user_id)"
+                                               " WHERE t.id = $1::uuid FOR UPDATE OF t")};
 
 // The change version is taken by trigger.
 inline const Statement kRevokeToken{
@@ -137,25 +136,26 @@ inline const Statement kRevokeToken{
 // the NULL branches fold away and the (user_id, created_at, id) or
 // (created_at, id) index drives the scan; a generic plan cannot know which.
 inline const Statement kListTokens{
-    "", absl::StrCat("SELECT ", pg::kTokenColumns,
-                     " FROM tokens t JOIN users u USING (user_id)"
-                     " WHERE ($1::text IS NULL OR t.user_id = $1)"
-                     "   AND ($2::text IS NULL"
-                     "        OR ($2 = 'REVOKED' AND t.revoked_at IS NOT NULL)"
-                     "        OR ($2 = 'ACTIVE' AND ",
-                     TokenLive("$3"),
-                     ")"
-                     "        OR ($2 = 'EXPIRED' AND t.revoked_at IS NULL AND ",
-                     TokenExpired("$3"),
-                     "))"
-                     "   AND ($4::text IS NULL"
-                     "        OR (t.name_folded IS NOT NULL AND strpos(t.name_folded, $4) > 0)"
-                     "        OR (t.name_folded IS NULL AND strpos(lower(t.name), lower($9::text)) > 0))"
-                     "   AND ($5::date IS NULL OR t.expires_on < $5::date)"
-                     "   AND ($6::bigint IS NULL OR (t.created_at, t.id) < (",
-                     MicrosToTs("$6"),
-                     ", $7::uuid))"
-                     " ORDER BY t.created_at DESC, t.id DESC LIMIT $8")};
+    "", absl::StrCat(
+            "SELECT ", pg::kTokenColumns,
+            " FROM tokens t JOIN users u USING (user_id)"
+            " WHERE ($1::text IS NULL OR t.user_id = $1)"
+            "   AND ($2::text IS NULL"
+            "        OR ($2 = 'REVOKED' AND t.revoked_at IS NOT NULL)"
+            "        OR ($2 = 'ACTIVE' AND ",
+            TokenLive("$3"),
+            ")"
+            "        OR ($2 = 'EXPIRED' AND t.revoked_at IS NULL AND ",
+            TokenExpired("$3"),
+            "))"
+            "   AND ($4::text IS NULL"
+            "        OR (t.name_folded IS NOT NULL AND strpos(t.name_folded, $4) > 0)"
+            "        OR (t.name_folded IS NULL AND strpos(lower(t.name), lower($9::text)) > 0))"
+            "   AND ($5::date IS NULL OR t.expires_on < $5::date)"
+            "   AND ($6::bigint IS NULL OR (t.created_at, t.id) < (",
+            MicrosToTs("$6"),
+            ", $7::uuid))"
+            " ORDER BY t.created_at DESC, t.id DESC LIMIT $8")};
 
 inline const Statement kInsertEvent{
     "insert_event",
@@ -221,10 +221,9 @@ inline const Statement kChangedUsers{
                      " ORDER BY u.version LIMIT $2::bigint")};
 
 inline const Statement kLookupSyncToken{
-    "lookup_sync_token",
-    absl::StrCat("SELECT ", pg::kSyncTokenColumns, ", ", pg::kSyncUserColumns,
-                 " FROM tokens t JOIN users u USING (user_id)"
-                 " WHERE t.token_hash = decode($1, 'hex')")};
+    "lookup_sync_token", absl::StrCat("SELECT ", pg::kSyncTokenColumns, ", ", pg::kSyncUserColumns,
+                                      " FROM tokens t JOIN users u USING (user_id)"
+                                      " WHERE t.token_hash = decode($1, 'hex')")};
 
 // A whole ReportUsage batch in one statement. $1 is a JSON array of
 // {"id": uuid, "us": micros since the epoch, "from": address or ""}. Per
@@ -245,9 +244,8 @@ inline const Statement kRecordUsage{
 
 // The statements PgPool prepares on each connection.
 inline const std::vector<const Statement*> kPrepared = {
-    &kFindTokenForAuth, &kGetUser,     &kInsertUser,      &kUpdateUser,
-    &kInsertToken,      &kLockTokenOwner, &kCountLiveTokens, &kGetToken,
-    &kLockToken,        &kRevokeToken, &kInsertEvent,     &kFeedVersion,
-    &kLookupSyncToken,  &kRecordUsage};
+    &kFindTokenForAuth, &kGetUser,         &kInsertUser,      &kUpdateUser, &kInsertToken,
+    &kLockTokenOwner,   &kCountLiveTokens, &kGetToken,        &kLockToken,  &kRevokeToken,
+    &kInsertEvent,      &kFeedVersion,     &kLookupSyncToken, &kRecordUsage};
 
 }  // namespace tokens::service::sql

@@ -26,8 +26,8 @@
 #include "common/token/token_codec.h"
 #include "gmock/gmock.h"
 #include "services/token_service/domain/model.h"
-#include "services/token_service/domain/validation.h"
 #include "services/token_service/domain/ports/token_store.h"
+#include "services/token_service/domain/validation.h"
 #include "tests/support/seeded_random.h"
 
 namespace tokens::service::test_support {
@@ -185,8 +185,7 @@ class FakeTokenStore final : public TokenStore {
       if (users_.count(token.user_id) == 0) return absl::NotFoundError("no such user");
       const int64_t live = std::count_if(tokens_.begin(), tokens_.end(), [&](const auto& entry) {
         const TokenRecord& t = entry.second.record;
-        return t.user_id == token.user_id &&
-               StatusAt(t, token.created_at) == TokenStatus::kActive;
+        return t.user_id == token.user_id && StatusAt(t, token.created_at) == TokenStatus::kActive;
       });
       if (live >= *max_live_tokens) {
         return absl::FailedPreconditionError(absl::StrCat(

@@ -100,7 +100,7 @@ TYPED_TEST_P(SyncStoreContract, SnapshotHasTheLiveTokensWithEachOwnerOnce) {
   this->env_.PutToken(a2, "alice", this->kToday + 30);
   this->env_.PutToken(a3, "alice", this->kToday + 30);
   this->env_.Revoke(a3);
-  this->env_.PutToken(a4, "alice", this->kToday);  // expired since 00:00 UTC
+  this->env_.PutToken(a4, "alice", this->kToday);    // expired since 00:00 UTC
   this->env_.PutToken(b1, "bob", this->kToday + 2);  // a disabled owner's: included
   this->env_.PutToken(c1, "carol", this->kToday + 2);
   this->env_.Revoke(c1);
@@ -217,9 +217,8 @@ TYPED_TEST_P(SyncStoreContract, RecordUsageCountsTheTokensWhoseLastUseMovedForwa
   const absl::Time t = this->Now();
   EXPECT_EQ(*this->store().RecordUsage({}), 0);
   const int64_t v0 = this->Version();
-  EXPECT_EQ(*this->store().RecordUsage({{a, t, "10.0.0.1"},
-                                        {a, t + absl::Seconds(1), ""},
-                                        {this->Id(999), t, ""}}),
+  EXPECT_EQ(*this->store().RecordUsage(
+                {{a, t, "10.0.0.1"}, {a, t + absl::Seconds(1), ""}, {this->Id(999), t, ""}}),
             1);
   // The same batch again, or an earlier use: nothing moves.
   EXPECT_EQ(*this->store().RecordUsage({{a, t + absl::Seconds(1), ""}}), 0);

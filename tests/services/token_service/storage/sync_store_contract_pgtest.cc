@@ -39,21 +39,23 @@ struct PgSyncStoreEnv {
       ASSERT_TRUE(tokens->UpdateUser(update, event).ok());
       return;
     }
-    ASSERT_TRUE(tokens->CreateUser(User{user_id, user_id, "", role, false, absl::Now()}, event).ok());
+    ASSERT_TRUE(
+        tokens->CreateUser(User{user_id, user_id, "", role, false, absl::Now()}, event).ok());
     if (disabled) PutUser(user_id, role, disabled);
   }
   void PutToken(const std::string& token_id, const std::string& user_id,
                 absl::CivilDay expires_on) {
-    const NewToken t{token_id, user_id,     "token " + token_id, TokenCodec::Hash("secret of " + token_id),
-                     "utk_…",  absl::Now(), expires_on};
-    const TokenEvent event{0, EventKind::kTokenCreated, t.created_at, user_id, user_id, token_id,
-                           t.name, "", ""};
+    const NewToken t{
+        token_id, user_id,     "token " + token_id, TokenCodec::Hash("secret of " + token_id),
+        "utk_…",  absl::Now(), expires_on};
+    const TokenEvent event{
+        0, EventKind::kTokenCreated, t.created_at, user_id, user_id, token_id, t.name, "", ""};
     absl::StatusOr<TokenRecord> inserted = tokens->InsertToken(t, event, std::nullopt);
     ASSERT_TRUE(inserted.ok()) << inserted.status();
   }
   void Revoke(const std::string& token_id) {
-    const TokenEvent event{0, EventKind::kTokenRevoked, absl::Now(), "admin", "", token_id, "",
-                           "", ""};
+    const TokenEvent event{0, EventKind::kTokenRevoked, absl::Now(), "admin", "", token_id, "", "",
+                           ""};
     ASSERT_TRUE(tokens->RevokeToken(token_id, absl::Now(), event).ok());
   }
 

@@ -1,10 +1,11 @@
 // The SyncStore contract against FakeSyncStore: what the domain tests rely
 // on is what PgSyncStore does (sync_store_contract_pgtest.cc).
+#include "tests/services/token_service/storage/sync_store_contract.h"
+
 #include <string>
 
 #include "absl/status/status.h"
 #include "tests/services/token_service/domain/fake_sync_store.h"
-#include "tests/services/token_service/storage/sync_store_contract.h"
 
 namespace tokens::service::test_support {
 namespace {

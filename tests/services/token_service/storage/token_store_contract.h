@@ -59,11 +59,12 @@ class TokenStoreContract : public ::testing::Test {
   // Ids in a fixed order: Id(2) > Id(1), as text and as a uuid.
   static std::string Id(int n) { return absl::StrFormat("00000000-0000-4000-8000-%012d", n); }
 
-  NewToken Token(const std::string& user_id, const std::string& name,
-                 absl::Time created_at = Now(), absl::CivilDay expires_on = kToday + 30) {
+  NewToken Token(const std::string& user_id, const std::string& name, absl::Time created_at = Now(),
+                 absl::CivilDay expires_on = kToday + 30) {
     const std::string id = Id(++next_id_);
-    return NewToken{id,        user_id,   name, TokenCodec::Hash("secret of " + id), "utk_…" + id.substr(32),
-                    created_at, expires_on};
+    return NewToken{
+        id,         user_id,   name, TokenCodec::Hash("secret of " + id), "utk_…" + id.substr(32),
+        created_at, expires_on};
   }
 
   static TokenEvent CreatedEvent(const NewToken& t) {
@@ -82,10 +83,10 @@ class TokenStoreContract : public ::testing::Test {
 
   absl::StatusOr<TokenRecord> Rotate(const std::string& old_id, const NewToken& replacement,
                                      absl::Time at = Now()) {
-    return store().RotateToken(old_id, replacement, at,
-                               TokenEvent{0, EventKind::kTokenRotated, at, replacement.user_id,
-                                          replacement.user_id, replacement.id, replacement.name,
-                                          old_id, ""});
+    return store().RotateToken(
+        old_id, replacement, at,
+        TokenEvent{0, EventKind::kTokenRotated, at, replacement.user_id, replacement.user_id,
+                   replacement.id, replacement.name, old_id, ""});
   }
 
   static TokenQuery Query() {
@@ -150,8 +151,8 @@ TYPED_TEST_P(TokenStoreContract, GetAndUpdateUser) {
   update.email = "a@example.org";
   update.role = Role::kService;
   update.disabled = true;
-  const TokenEvent event{0, EventKind::kUserUpdated, this->Now(), "admin", "alice", "", "", "",
-                         "role=SERVICE"};
+  const TokenEvent event{0,  EventKind::kUserUpdated, this->Now(), "admin", "alice", "", "",
+                         "", "role=SERVICE"};
   absl::StatusOr<User> updated = this->store().UpdateUser(update, event);
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->display_name, "User alice");  // not set: unchanged
@@ -333,8 +334,8 @@ TYPED_TEST_P(TokenStoreContract, FindTokenForAuthByHash) {
   disable.user_id = "alice";
   disable.disabled = true;
   ASSERT_TRUE(this->store()
-                  .UpdateUser(disable, TokenEvent{0, EventKind::kUserUpdated, this->Now(),
-                                                  "admin", "alice", "", "", "", ""})
+                  .UpdateUser(disable, TokenEvent{0, EventKind::kUserUpdated, this->Now(), "admin",
+                                                  "alice", "", "", "", ""})
                   .ok());
   ASSERT_TRUE(this->Revoke(row.id).ok());
   found = this->store().FindTokenForAuth(row.hash);
@@ -349,11 +350,11 @@ TYPED_TEST_P(TokenStoreContract, ListFiltersByUserAndStatus) {
   const absl::Time long_ago = this->Now() - absl::Hours(24 * 60);
   const std::string active = this->Put(this->Token("alice", "active", this->Now()));
   // Expires today: EXPIRED from 00:00 UTC today.
-  const std::string expired =
-      this->Put(this->Token("alice", "expired", long_ago, this->kToday));
+  const std::string expired = this->Put(this->Token("alice", "expired", long_ago, this->kToday));
   const std::string tomorrow =
       this->Put(this->Token("alice", "tomorrow", long_ago + absl::Seconds(1), this->kToday + 1));
-  const std::string revoked = this->Put(this->Token("alice", "revoked", this->Now() - absl::Hours(1)));
+  const std::string revoked =
+      this->Put(this->Token("alice", "revoked", this->Now() - absl::Hours(1)));
   ASSERT_TRUE(this->Revoke(revoked).ok());
   // Revoked and expired: REVOKED wins.
   const std::string both =
@@ -385,7 +386,8 @@ TYPED_TEST_P(TokenStoreContract, ListFiltersByNameIgnoringCaseInEveryScript) {
   const std::string ecole = this->Put(this->Token("alice", "École prod", this->Now()));
   const std::string strasse =
       this->Put(this->Token("alice", "Hauptstraße", this->Now() - absl::Seconds(1)));
-  const std::string ci = this->Put(this->Token("alice", "CI deploy", this->Now() - absl::Seconds(2)));
+  const std::string ci =
+      this->Put(this->Token("alice", "CI deploy", this->Now() - absl::Seconds(2)));
   const std::string percent =
       this->Put(this->Token("alice", "100% off_", this->Now() - absl::Seconds(3)));
   TokenQuery query = this->Query();
@@ -529,9 +531,8 @@ TYPED_TEST_P(TokenStoreContract, ListEventsNewestFirstWithFiltersAndPaging) {
   EXPECT_EQ(walked, expected);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(TokenStoreContract,
-                            CreateUserReturnsTheUserAndATakenIdIsAFieldError, GetAndUpdateUser,
-                            ListUsersPagesByUserId, InsertReturnsTheRecord,
+REGISTER_TYPED_TEST_SUITE_P(TokenStoreContract, CreateUserReturnsTheUserAndATakenIdIsAFieldError,
+                            GetAndUpdateUser, ListUsersPagesByUserId, InsertReturnsTheRecord,
                             InsertForAMissingOwnerIsNotFound, ALiveNameIsTakenARevokedOneIsFree,
                             TheCapCountsLiveTokensOnly, RevokeOnceRecordsOneEvent,
                             RotateReplacesAnActiveTokenOnly,

@@ -1,8 +1,9 @@
 // The TokenStore contract against FakeTokenStore: what the domain tests rely
 // on is what PgTokenStore does (token_store_contract_pgtest.cc).
+#include "tests/services/token_service/storage/token_store_contract.h"
+
 #include "absl/status/status.h"
 #include "tests/services/token_service/domain/fake_token_store.h"
-#include "tests/services/token_service/storage/token_store_contract.h"
 
 namespace tokens::service::test_support {
 namespace {
