@@ -18,7 +18,6 @@
 #include "absl/flags/flag.h"
 #include "absl/time/clock.h"
 #include "bench/bench_server.h"
-#include "common/auth/bearer.h"
 #include "common/auth/decide.h"
 #include "common/log/json_logger.h"
 #include "common/thread/worker_pool.h"
@@ -38,7 +37,6 @@ namespace {
 
 using tokens::DenyReason;
 using tokens::TokenCodec;
-using tokens::TokenFormatError;
 using tokens::sidecar::CheckResult;
 
 CheckResult Deny(DenyReason reason) {
@@ -54,34 +52,36 @@ class PostgresVerifier final : public tokens::sidecar::TokenVerifier {
 
   // Only what fails before the query is decided without waiting.
   std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
-                                        absl::string_view client_address) override {
-    if (!authorization.has_value()) return Deny(DenyReason::kMissing);
-    const std::optional<absl::string_view> token = tokens::ParseBearer(*authorization);
-    if (!token.has_value()) return Deny(DenyReason::kMalformed);
-    return CheckTokenNow(*token, client_address);
+                                            absl::string_view) override {
+    return DeniedNow(tokens::ReadAuthorization(authorization, codec_));
   }
 
   std::optional<CheckResult> CheckTokenNow(absl::string_view token, absl::string_view) override {
-    if (token.empty()) return Deny(DenyReason::kMissing);
-    if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
-    return std::nullopt;
+    return DeniedNow(tokens::ReadToken(token, codec_));
   }
 
   CheckResult DenyUnresolved() override { return Deny(DenyReason::kUnknown); }
 
   CheckResult CheckHeader(std::optional<absl::string_view> authorization,
-                      absl::string_view client_address) override {
-    if (std::optional<CheckResult> now = CheckHeaderNow(authorization, client_address)) return *now;
-    // CheckHeaderNow passed the header, so it parses.
-    return Lookup(*tokens::ParseBearer(*authorization));
+                          absl::string_view) override {
+    return Check(tokens::ReadAuthorization(authorization, codec_));
   }
 
-  CheckResult CheckToken(absl::string_view token, absl::string_view client_address) override {
-    if (std::optional<CheckResult> now = CheckTokenNow(token, client_address)) return *now;
-    return Lookup(token);
+  CheckResult CheckToken(absl::string_view token, absl::string_view) override {
+    return Check(tokens::ReadToken(token, codec_));
   }
 
  private:
+  static std::optional<CheckResult> DeniedNow(const tokens::Presented& presented) {
+    if (!presented.denied.has_value()) return std::nullopt;
+    return Deny(*presented.denied);
+  }
+
+  CheckResult Check(const tokens::Presented& presented) {
+    if (presented.denied.has_value()) return Deny(*presented.denied);
+    return Lookup(presented.token);
+  }
+
   // One indexed query for a well-formed token.
   CheckResult Lookup(absl::string_view token) {
     const std::string hash_hex = tokens::service::pg::HashHex(TokenCodec::Hash(token));

@@ -1,5 +1,6 @@
 #include "common/auth/decide.h"
 
+#include "common/auth/bearer.h"
 #include "common/time/civil_date.h"
 
 namespace tokens {
@@ -7,7 +8,24 @@ namespace {
 
 Verdict Deny(DenyReason reason) { return Verdict{false, reason}; }
 
+Presented Denied(DenyReason reason) { return Presented{reason, {}}; }
+
 }  // namespace
+
+Presented ReadAuthorization(std::optional<absl::string_view> authorization,
+                            const TokenCodec& codec) {
+  if (!authorization.has_value()) return Denied(DenyReason::kMissing);
+  const std::optional<absl::string_view> token = ParseBearer(*authorization);
+  if (!token.has_value()) return Denied(DenyReason::kMalformed);
+  return ReadToken(*token, codec);
+}
+
+Presented ReadToken(absl::string_view token, const TokenCodec& codec) {
+  if (token.empty()) return Denied(DenyReason::kMissing);
+  // Format and checksum: a mistyped or random token costs no lookup.
+  if (codec.Validate(token) != TokenFormatError::kOk) return Denied(DenyReason::kMalformed);
+  return Presented{std::nullopt, token};
+}
 
 bool IsExpired(absl::CivilDay expires_on, absl::Time now) {
   // now >= StartOfUtcDay(expires_on), said by days: UtcDay is the cheap one

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/time/time.h"
-#include "common/auth/bearer.h"
 
 namespace tokens::sidecar {
 namespace {
@@ -40,15 +39,15 @@ CheckResult Verifier::Admit(TokenFacts token, absl::string_view client_address) 
   CheckResult result;
   result.allowed = true;
   // Decide allows only a token whose owner is known.
-  result.principal = Principal{std::move(token.user_id), *token.role, token.token_id,
-                               token.expires_on};
+  result.principal =
+      Principal{std::move(token.user_id), *token.role, token.token_id, token.expires_on};
   // Only an allowed check records usage.
   usage_.Record(result.principal.token_id, now, client_address);
   return result;
 }
 
 CheckResult Verifier::CheckHeader(std::optional<absl::string_view> authorization,
-                              absl::string_view client_address) {
+                                  absl::string_view client_address) {
   TokenHash hash;
   std::optional<CheckResult> verdict = VerifyHeaderNow(authorization, client_address, hash);
   return Counted(verdict.has_value() ? *std::move(verdict) : Resolve(hash, client_address));
@@ -61,7 +60,7 @@ CheckResult Verifier::CheckToken(absl::string_view token, absl::string_view clie
 }
 
 std::optional<CheckResult> Verifier::CheckHeaderNow(std::optional<absl::string_view> authorization,
-                                                absl::string_view client_address) {
+                                                    absl::string_view client_address) {
   TokenHash hash;
   std::optional<CheckResult> verdict = VerifyHeaderNow(authorization, client_address, hash);
   if (!verdict.has_value()) return std::nullopt;
@@ -69,7 +68,7 @@ std::optional<CheckResult> Verifier::CheckHeaderNow(std::optional<absl::string_v
 }
 
 std::optional<CheckResult> Verifier::CheckTokenNow(absl::string_view token,
-                                               absl::string_view client_address) {
+                                                   absl::string_view client_address) {
   TokenHash hash;
   std::optional<CheckResult> verdict = VerifyTokenNow(token, client_address, hash);
   if (!verdict.has_value()) return std::nullopt;
@@ -94,22 +93,23 @@ CheckResult Verifier::Counted(CheckResult result) {
 }
 
 std::optional<CheckResult> Verifier::VerifyHeaderNow(std::optional<absl::string_view> authorization,
-                                                 absl::string_view client_address,
-                                                 TokenHash& hash) {
+                                                     absl::string_view client_address,
+                                                     TokenHash& hash) {
   // A header that is present but empty (or repeated: the transport passes
   // "" then) is not "Bearer <token>": malformed, not missing.
-  if (!authorization.has_value()) return Deny(DenyReason::kMissing);
-  const std::optional<absl::string_view> token = ParseBearer(*authorization);
-  if (!token.has_value()) return Deny(DenyReason::kMalformed);
-  return VerifyTokenNow(*token, client_address, hash);
+  return VerifyNow(ReadAuthorization(authorization, codec_), client_address, hash);
 }
 
 std::optional<CheckResult> Verifier::VerifyTokenNow(absl::string_view token,
-                                                absl::string_view client_address, TokenHash& hash) {
-  if (token.empty()) return Deny(DenyReason::kMissing);
-  // Format and checksum first: a mistyped or random token costs no lookup.
-  if (codec_.Validate(token) != TokenFormatError::kOk) return Deny(DenyReason::kMalformed);
-  hash = TokenCodec::Hash(token);
+                                                    absl::string_view client_address,
+                                                    TokenHash& hash) {
+  return VerifyNow(ReadToken(token, codec_), client_address, hash);
+}
+
+std::optional<CheckResult> Verifier::VerifyNow(const Presented& presented,
+                                               absl::string_view client_address, TokenHash& hash) {
+  if (presented.denied.has_value()) return Deny(*presented.denied);
+  hash = TokenCodec::Hash(presented.token);
   if (std::optional<TokenFacts> cached = cache_.Find(hash)) {
     return Admit(*std::move(cached), client_address);
   }

@@ -28,7 +28,7 @@ class TokenVerifier {
   virtual ~TokenVerifier() = default;
   // `authorization`: the header's value, nullopt when the header is absent.
   virtual CheckResult CheckHeader(std::optional<absl::string_view> authorization,
-                              absl::string_view client_address) = 0;
+                                  absl::string_view client_address) = 0;
   // A bare token (Authenticate's `token` field).
   virtual CheckResult CheckToken(absl::string_view token, absl::string_view client_address) = 0;
 
@@ -38,9 +38,9 @@ class TokenVerifier {
   // CheckHeader/CheckToken, or, when it cannot wait, with
   // DenyUnresolved().
   virtual std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
-                                                absl::string_view client_address) = 0;
+                                                    absl::string_view client_address) = 0;
   virtual std::optional<CheckResult> CheckTokenNow(absl::string_view token,
-                                               absl::string_view client_address) = 0;
+                                                   absl::string_view client_address) = 0;
   // A check that needed a lookup nobody could make (every lookup worker
   // busy): denied as unknown, fail closed.
   virtual CheckResult DenyUnresolved() = 0;
@@ -56,12 +56,12 @@ class Verifier final : public TokenVerifier {
            const Clock& clock);
 
   CheckResult CheckHeader(std::optional<absl::string_view> authorization,
-                      absl::string_view client_address) override;
+                          absl::string_view client_address) override;
   CheckResult CheckToken(absl::string_view token, absl::string_view client_address) override;
   std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
-                                        absl::string_view client_address) override;
+                                            absl::string_view client_address) override;
   std::optional<CheckResult> CheckTokenNow(absl::string_view token,
-                                       absl::string_view client_address) override;
+                                           absl::string_view client_address) override;
   CheckResult DenyUnresolved() override;
 
   // Verdicts so far, for metrics.
@@ -75,9 +75,13 @@ class Verifier final : public TokenVerifier {
   // Everything but the lookup: the verdict when format or cache decide,
   // else nullopt with `hash` set for Resolve().
   std::optional<CheckResult> VerifyHeaderNow(std::optional<absl::string_view> authorization,
-                                         absl::string_view client_address, TokenHash& hash);
-  std::optional<CheckResult> VerifyTokenNow(absl::string_view token, absl::string_view client_address,
-                                        TokenHash& hash);
+                                             absl::string_view client_address, TokenHash& hash);
+  std::optional<CheckResult> VerifyTokenNow(absl::string_view token,
+                                            absl::string_view client_address, TokenHash& hash);
+  // Both: the cache's answer for a token that passed ReadAuthorization or
+  // ReadToken (common/auth/decide.h).
+  std::optional<CheckResult> VerifyNow(const Presented& presented, absl::string_view client_address,
+                                       TokenHash& hash);
   // A cache miss: asks token-service (through the MissResolver), waiting.
   CheckResult Resolve(const TokenHash& hash, absl::string_view client_address);
   // Counts `result` and returns it.

@@ -98,7 +98,8 @@ absl::string_view ClientAddress(const CheckRequest& request) {
   return request.attributes().source().address().socket_address().address();
 }
 
-void WriteCheckResponse(CheckResult verdict, const ExtAuthzOptions& options, CheckResponse* response) {
+void WriteCheckResponse(CheckResult verdict, const ExtAuthzOptions& options,
+                        CheckResponse* response) {
   if (verdict.allowed) {
     WriteAllow(std::move(verdict.principal), options, response);
   } else {

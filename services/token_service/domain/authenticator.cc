@@ -7,7 +7,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "common/auth/bearer.h"
 #include "common/auth/decide.h"
 #include "common/net/ip_address.h"
 #include "common/time/token_bucket.h"
@@ -144,18 +143,16 @@ Authenticator::~Authenticator() = default;
 absl::StatusOr<Principal> Authenticator::Authenticate(
     std::optional<absl::string_view> authorization, absl::string_view client_address) const {
   Limits& limits = *limits_;
-  if (!authorization.has_value() || authorization->empty()) {
+  // The sidecar's rule for what was presented: no header is missing,
+  // anything else that is not a well-formed bearer token (an empty header
+  // included) malformed.
+  const Presented presented = ReadAuthorization(authorization, codec_);
+  if (presented.denied.has_value()) {
     absl::MutexLock lock(&limits.mu);
-    limits.Count(DenyReason::kMissing);
-    return Unauthenticated(DenyReason::kMissing);
+    limits.Count(*presented.denied);
+    return Unauthenticated(*presented.denied);
   }
-  std::optional<absl::string_view> token = ParseBearer(*authorization);
-  if (!token.has_value() || codec_.Validate(*token) != TokenFormatError::kOk) {
-    absl::MutexLock lock(&limits.mu);
-    limits.Count(DenyReason::kMalformed);
-    return Unauthenticated(DenyReason::kMalformed);
-  }
-  const TokenHash hash = TokenCodec::Hash(*token);
+  const TokenHash hash = TokenCodec::Hash(presented.token);
   std::optional<IpAddressBytes> client = ParseIpAddress(client_address);
   if (client.has_value()) client = ClientNetwork(*client);
   {

@@ -87,8 +87,7 @@ class Authenticator {
   struct Limits;
   // Looks the token up and applies Decide; sets `denied` for a token that
   // authenticates no one (a store error is none of those).
-  absl::StatusOr<Principal> Check(const TokenHash& hash,
-                                  std::optional<DenyReason>* denied) const;
+  absl::StatusOr<Principal> Check(const TokenHash& hash, std::optional<DenyReason>* denied) const;
 
   TokenStore& store_;
   const TokenCodec& codec_;

@@ -4,6 +4,7 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/token/random.h"
 #include "gtest/gtest.h"
 
 namespace tokens {
@@ -27,6 +28,45 @@ TEST(IsExpiredTest, BeforeTheEpoch) {
   const absl::Time midnight = At(absl::CivilSecond(1969, 12, 31, 0, 0, 0));
   EXPECT_FALSE(IsExpired(day, midnight - absl::Nanoseconds(1)));
   EXPECT_TRUE(IsExpired(day, midnight));
+}
+
+// A fixed, valid token of the default format.
+std::string AToken(const TokenCodec& codec) {
+  class Counting final : public RandomSource {
+   public:
+    void Fill(absl::Span<uint8_t> out) override {
+      for (uint8_t& b : out) b = next_++;
+    }
+
+   private:
+    uint8_t next_ = 1;
+  } random;
+  return codec.Generate(random);
+}
+
+TEST(ReadAuthorizationTest, MissingOnlyWithoutAHeader) {
+  const TokenCodec codec;
+  const std::string token = AToken(codec);
+  EXPECT_EQ(ReadAuthorization(std::nullopt, codec).denied, DenyReason::kMissing);
+  // Present but empty, or not "Bearer <token>": malformed, in both processes.
+  for (const std::string header : {std::string(), std::string("Bearer "), "Basic " + token, token,
+                                   "Bearer " + token + "x", "Bearer " + token + " " + token}) {
+    EXPECT_EQ(ReadAuthorization(header, codec).denied, DenyReason::kMalformed) << header;
+  }
+  const std::string header = "bearer  " + token;
+  const Presented presented = ReadAuthorization(header, codec);
+  EXPECT_EQ(presented.denied, std::nullopt);
+  EXPECT_EQ(presented.token, token);
+}
+
+TEST(ReadTokenTest, EmptyIsMissingAndABadOneMalformed) {
+  const TokenCodec codec;
+  const std::string token = AToken(codec);
+  EXPECT_EQ(ReadToken("", codec).denied, DenyReason::kMissing);
+  EXPECT_EQ(ReadToken(token.substr(1), codec).denied, DenyReason::kMalformed);
+  EXPECT_EQ(ReadToken("Bearer " + token, codec).denied, DenyReason::kMalformed);
+  EXPECT_EQ(ReadToken(token, codec).denied, std::nullopt);
+  EXPECT_EQ(ReadToken(token, codec).token, token);
 }
 
 struct Case {

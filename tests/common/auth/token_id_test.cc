@@ -44,19 +44,19 @@ TEST(TokenIdTest, ReadsUpperCaseAndWritesLowerCase) {
 TEST(TokenIdTest, RejectsAnythingElse) {
   for (absl::string_view bad : std::initializer_list<absl::string_view>{
            "",
-           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5",          // one short
-           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a0",        // one long
-           "0f8c2e4a1b3d4c5e8f9a0b1c2d3e4f5a",             // no dashes
-           "0f8c2e4a-1b3d-4c5e-8f9a0-b1c2d3e4f5a",         // a dash out of place
-           "0f8c2e4a-1b3d-4c5e-8f9a_0b1c2d3e4f5a",         // not a dash
-           "0f8c2e4-a1b3d-4c5e-8f9a-0b1c2d3e4f5a",         // a dash early
-           "0g8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a",         // not hex
-           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5 ",         // a space
-           "{0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5}",        // braces
+           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5",    // one short
+           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a0",  // one long
+           "0f8c2e4a1b3d4c5e8f9a0b1c2d3e4f5a",       // no dashes
+           "0f8c2e4a-1b3d-4c5e-8f9a0-b1c2d3e4f5a",   // a dash out of place
+           "0f8c2e4a-1b3d-4c5e-8f9a_0b1c2d3e4f5a",   // not a dash
+           "0f8c2e4-a1b3d-4c5e-8f9a-0b1c2d3e4f5a",   // a dash early
+           "0g8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a",   // not hex
+           "0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5 ",   // a space
+           "{0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5}",  // braces
            "urn:uuid:0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a",
-           "0123abcd-4567-89ef-0a1b--c3d4e5f6a7b",         // a dash for a digit
+           "0123abcd-4567-89ef-0a1b--c3d4e5f6a7b",  // a dash for a digit
            absl::string_view("0123abcd-4567-89ef-0a1b-2c3d4e5f6a7\0", 36),
-           "0123abcd-4567-89ef-0a1b-2c3d4e5f6a\xc3\xa9",   // not ASCII
+           "0123abcd-4567-89ef-0a1b-2c3d4e5f6a\xc3\xa9",  // not ASCII
        }) {
     EXPECT_EQ(TokenId::Parse(bad), std::nullopt) << bad;
   }

@@ -31,12 +31,12 @@ class MockTokenVerifier : public TokenVerifier {
               (override));
 
   std::optional<CheckResult> CheckHeaderNow(std::optional<absl::string_view> authorization,
-                                        absl::string_view client_address) override {
+                                            absl::string_view client_address) override {
     if (misses_) return std::nullopt;
     return CheckHeader(authorization, client_address);
   }
   std::optional<CheckResult> CheckTokenNow(absl::string_view token,
-                                       absl::string_view client_address) override {
+                                           absl::string_view client_address) override {
     if (misses_) return std::nullopt;
     return CheckToken(token, client_address);
   }

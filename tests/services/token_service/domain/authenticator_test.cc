@@ -104,7 +104,13 @@ TEST_F(AuthenticatorTest, SchemeIsCaseInsensitiveAndSpacesAreTolerated) {
 
 TEST_F(AuthenticatorTest, MissingHeader) {
   ExpectRejected(std::nullopt, "missing bearer token", "");
-  ExpectRejected("", "missing bearer token", "");
+  EXPECT_EQ(store_.calls(), 0);
+}
+
+// As the sidecar answers it (ReadAuthorization, common/auth/decide.h): a
+// header that is there but empty is not "Bearer <token>".
+TEST_F(AuthenticatorTest, EmptyHeaderIsMalformed) {
+  ExpectRejected("", "malformed token", "");
   EXPECT_EQ(store_.calls(), 0);
 }
 
