@@ -34,7 +34,6 @@ void ToProto(const SyncedToken& token, v1::SyncedToken* out) {
   out->set_expires_on(FormatIsoDate(token.expires_on));
   out->set_revoked(token.revoked);
   out->set_version(token.version);
-  out->set_rotated_from(token.rotated_from);
 }
 
 void ToProto(const SyncedUser& user, v1::SyncedUser* out) {

@@ -31,7 +31,6 @@ struct SyncedToken {
   absl::CivilDay expires_on;
   bool revoked = false;
   int64_t version = 0;
-  std::string rotated_from;  // empty unless issued by RotateToken
 };
 
 // What a sidecar needs of a token's owner.

@@ -295,8 +295,8 @@ TEST_F(ChangeHubTest, TheBackgroundThreadPollsWithoutNotifications) {
 TEST(ChangesAboveTest, KeepsLaterRowsAndTheOwnersOfLaterTokens) {
   ChangeBatch batch{10, 20, {}, {}};
   batch.tokens = {
-      {{}, "old", "ann", kExpiry, false, 11, ""},
-      {{}, "new", "bob", kExpiry, true, 18, ""},
+      {{}, "old", "ann", kExpiry, false, 11},
+      {{}, "new", "bob", kExpiry, true, 18},
   };
   batch.users = {
       {"bob", Role::kUser, false, 5},    // older than the floor, owner of "new"

@@ -20,13 +20,8 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 SyncedToken Token(const std::string& id, const std::string& user_id, int64_t version) {
-  return SyncedToken{TokenCodec::Hash("secret of " + id),
-                   id,
-                   user_id,
-                   absl::CivilDay(2027, 4, 11),
-                   false,
-                   version,
-                   ""};
+  return SyncedToken{TokenCodec::Hash("secret of " + id), id,    user_id,
+                     absl::CivilDay(2027, 4, 11),         false, version};
 }
 
 SyncedUser User(const std::string& user_id, int64_t version) {
@@ -48,7 +43,6 @@ std::vector<std::string> UserIds(const v1::SyncTokensResponse& message) {
 TEST(SyncConversionTest, TokenAndUserCarryEveryField) {
   SyncedToken token = Token("0f8c2e4a-1b3d-4c5e-8f9a-0b1c2d3e4f5a", "alice", 42);
   token.revoked = true;
-  token.rotated_from = "7d8e2c1a-0f3b-4c5d-8e9f-a0b1c2d3e4f5";
   v1::SyncedToken t;
   ToProto(token, &t);
   EXPECT_EQ(t.token_hash(), std::string(token.hash.begin(), token.hash.end()));
@@ -58,7 +52,6 @@ TEST(SyncConversionTest, TokenAndUserCarryEveryField) {
   EXPECT_EQ(t.expires_on(), "2027-04-11");
   EXPECT_TRUE(t.revoked());
   EXPECT_EQ(t.version(), 42);
-  EXPECT_EQ(t.rotated_from(), token.rotated_from);
 
   v1::SyncedUser u;
   ToProto(SyncedUser{"svc", Role::kService, true, 7}, &u);
