@@ -212,7 +212,7 @@ TEST_F(SidecarE2eTest, AClientSuppliedIdentityHeaderIsOverwritten) {
   EXPECT_EQ(UpstreamHeader(response, "x-auth-user-role"), "USER");
 }
 
-TEST_F(SidecarE2eTest, LastUsedAtAppearsInListTokensAfterAFlush) {
+TEST_F(SidecarE2eTest, LastUsedAtAndFromAppearInListTokensAfterAFlush) {
   const std::string alice = NewUserWithToken("alice", v1::USER);
   const v1::CreateTokenResponse created = MustCreate(alice, "used");
   EXPECT_FALSE(created.token().has_last_used_at());
@@ -235,6 +235,7 @@ TEST_F(SidecarE2eTest, LastUsedAtAppearsInListTokensAfterAFlush) {
   }));
   EXPECT_GE(listed.last_used_at().seconds(), absl::ToUnixSeconds(before));
   EXPECT_LE(listed.last_used_at().seconds(), absl::ToUnixSeconds(absl::Now()) + 1);
+  EXPECT_EQ(listed.last_used_from(), "203.0.113.7") << "shown where the user looks";
   EXPECT_EQ(Sql("SELECT last_used_from FROM tokens WHERE id = '" + created.token().id() + "'"),
             std::vector<std::string>{"203.0.113.7"});
 }

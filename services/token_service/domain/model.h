@@ -39,6 +39,9 @@ struct TokenRecord {
   std::string user_display_name;
   absl::Time created_at;
   std::optional<absl::Time> last_used_at;
+  // The client's address at that use, as the sidecar reported it; empty
+  // until first use.
+  std::string last_used_from;
   absl::CivilDay expires_on;
   std::optional<absl::Time> revoked_at;
   // Not stored: filled in by the domain from the clock when the record is
@@ -61,8 +64,6 @@ struct Principal {
   // SyncTokens stream must end when its token does); nullopt when the
   // Principal was not made from a token.
   std::optional<absl::CivilDay> token_expires_on = std::nullopt;
-
-  bool is_admin() const { return role == Role::kAdmin; }
 };
 
 // What authentication needs to know about a presented token's row.

@@ -61,6 +61,7 @@ absl::StatusOr<TokenRecord> ReadToken(const pqxx::row& row) {
   t.user_display_name = row["user_display_name"].as<std::string>();
   t.created_at = MicrosOf(row["token_created_us"]);
   t.last_used_at = TimeOrNull(row["token_last_used_us"]);
+  t.last_used_from = row["token_last_used_from"].as<std::string>();
   t.expires_on = *expires_on;
   t.revoked_at = TimeOrNull(row["token_revoked_us"]);
   return t;
@@ -105,7 +106,6 @@ absl::StatusOr<SyncedToken> ReadSyncToken(const pqxx::row& row) {
   t.expires_on = *expires_on;
   t.revoked = row["token_revoked"].as<bool>();
   t.version = row["token_version"].as<int64_t>();
-  t.rotated_from = row["token_rotated_from"].as<std::string>();
   return t;
 }
 

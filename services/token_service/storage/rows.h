@@ -30,6 +30,7 @@ inline constexpr absl::string_view kTokenColumns =
     " t.user_id AS token_user_id, u.display_name AS user_display_name,"
     " (extract(epoch FROM t.created_at) * 1000000)::bigint AS token_created_us,"
     " (extract(epoch FROM t.last_used_at) * 1000000)::bigint AS token_last_used_us,"
+    " coalesce(t.last_used_from, '') AS token_last_used_from,"
     " to_char(t.expires_on, 'YYYY-MM-DD') AS token_expires_on,"
     " (extract(epoch FROM t.revoked_at) * 1000000)::bigint AS token_revoked_us";
 absl::StatusOr<TokenRecord> ReadToken(const pqxx::row& row);
@@ -54,8 +55,7 @@ absl::StatusOr<TokenEvent> ReadEvent(const pqxx::row& row);
 inline constexpr absl::string_view kSyncTokenColumns =
     "encode(t.token_hash, 'hex') AS token_hash, t.id::text AS token_id,"
     " t.user_id AS token_user_id, to_char(t.expires_on, 'YYYY-MM-DD') AS token_expires_on,"
-    " t.revoked_at IS NOT NULL AS token_revoked, t.version AS token_version,"
-    " coalesce(t.rotated_from::text, '') AS token_rotated_from";
+    " t.revoked_at IS NOT NULL AS token_revoked, t.version AS token_version";
 absl::StatusOr<SyncedToken> ReadSyncToken(const pqxx::row& row);
 
 // A SyncedUser, from users u.

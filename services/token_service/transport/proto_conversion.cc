@@ -58,6 +58,7 @@ void ToProto(const TokenRecord& token, v1::Token* out) {
   SetTimestamp(token.created_at, out->mutable_created_at());
   if (token.last_used_at.has_value())
     SetTimestamp(*token.last_used_at, out->mutable_last_used_at());
+  out->set_last_used_from(token.last_used_from);
   out->set_expires_on(FormatIsoDate(token.expires_on));
   out->set_status(ToProto(token.status));
   if (token.revoked_at.has_value()) SetTimestamp(*token.revoked_at, out->mutable_revoked_at());

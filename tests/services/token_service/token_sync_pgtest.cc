@@ -266,7 +266,6 @@ TEST_F(TokenSyncTest, SnapshotThenADeltaForEveryChange) {
   EXPECT_EQ(t->user_id(), "alice");
   EXPECT_EQ(t->expires_on(), DateFromToday(30));
   EXPECT_FALSE(t->revoked());
-  EXPECT_TRUE(t->rotated_from().empty());
   ASSERT_NE(FindUser(*delta, "alice"), nullptr) << "a new token travels with its owner";
   EXPECT_EQ(delta->version(), DatabaseVersion());
 
@@ -285,7 +284,7 @@ TEST_F(TokenSyncTest, SnapshotThenADeltaForEveryChange) {
   ASSERT_TRUE(delta.has_value());
   const v1::SyncedToken* fresh = FindToken(*delta, rotated.token().id());
   EXPECT_EQ(fresh->token_hash(), HashOf(rotated.secret()));
-  EXPECT_EQ(fresh->rotated_from(), second.token().id());
+  EXPECT_EQ(fresh->user_id(), "alice");
   EXPECT_FALSE(fresh->revoked());
   const v1::SyncedToken* old = FindToken(*delta, second.token().id());
   ASSERT_NE(old, nullptr);
@@ -447,6 +446,7 @@ TEST_F(TokenSyncTest, ReportUsageMovesLastUsedForwardOnly) {
     if (t.id() != token.token().id()) continue;
     found = true;
     EXPECT_EQ(t.last_used_at(), hour_ago);
+    EXPECT_EQ(t.last_used_from(), "192.0.2.7") << "the older use's address moved nothing either";
   }
   EXPECT_TRUE(found);
 

@@ -99,7 +99,7 @@ TEST_F(PgTokenStoreTest, ConcurrentRevokesRecordOneEvent) {
   EXPECT_EQ(absl::ToUnixMicros(*again->revoked_at), *revoked_at.begin());
   EXPECT_EQ(CountEvents("TOKEN_REVOKED", "token_id", token->id), 1);
 
-  EXPECT_EQ(Revoke(TokenRecord{NewUuid(), "x", "", "alice", "", base, std::nullopt, Today(),
+  EXPECT_EQ(Revoke(TokenRecord{NewUuid(), "x", "", "alice", "", base, std::nullopt, "", Today(),
                                std::nullopt})
                 .status()
                 .code(),
