@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/decide.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
 #include "services/token_service/domain/access_policy.h"
@@ -96,7 +97,7 @@ absl::StatusOr<std::optional<FeedItem>> FeedSession::Next() {
 }
 
 absl::Status FeedSession::CheckNotExpired(absl::Time now) const {
-  if (caller_.token_expires_on.has_value() && now >= StartOfUtcDay(*caller_.token_expires_on)) {
+  if (caller_.token_expires_on.has_value() && IsExpired(*caller_.token_expires_on, now)) {
     return absl::UnauthenticatedError("the stream's token expired");
   }
   return absl::OkStatus();

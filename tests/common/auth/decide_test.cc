@@ -49,8 +49,8 @@ TEST(ReadAuthorizationTest, MissingOnlyWithoutAHeader) {
   const std::string token = AToken(codec);
   EXPECT_EQ(ReadAuthorization(std::nullopt, codec).denied, DenyReason::kMissing);
   // Present but empty, or not "Bearer <token>": malformed, in both processes.
-  for (const std::string header : {std::string(), std::string("Bearer "), "Basic " + token, token,
-                                   "Bearer " + token + "x", "Bearer " + token + " " + token}) {
+  for (const std::string& header : {std::string(), std::string("Bearer "), "Basic " + token, token,
+                                    "Bearer " + token + "x", "Bearer " + token + " " + token}) {
     EXPECT_EQ(ReadAuthorization(header, codec).denied, DenyReason::kMalformed) << header;
   }
   const std::string header = "bearer  " + token;

@@ -103,7 +103,9 @@ TEST(AccessPolicyTest, MatrixOfRolesActionsAndScopes) {
             << row.name << " by " << RoleName(role) << " on " << ScopeName(kScopes[i]) << ": "
             << status;
         // Every refusal says why.
-        if (!status.ok()) EXPECT_FALSE(status.message().empty()) << row.name;
+        if (!status.ok()) {
+          EXPECT_FALSE(status.message().empty()) << row.name;
+        }
       }
     }
     EXPECT_EQ(Letter(AccessPolicy::CheckOperator(row.action)), row.operator_) << row.name;

@@ -83,14 +83,5 @@ TEST(EventKindNameTest, UnknownNames) {
   EXPECT_EQ(EventKindName(static_cast<EventKind>(42)), "UNKNOWN");
 }
 
-TEST(PrincipalTest, OnlyAdminIsAdmin) {
-  Principal p;
-  EXPECT_FALSE(p.is_admin());
-  p.role = Role::kService;
-  EXPECT_FALSE(p.is_admin());
-  p.role = Role::kAdmin;
-  EXPECT_TRUE(p.is_admin());
-}
-
 }  // namespace
 }  // namespace tokens::service
