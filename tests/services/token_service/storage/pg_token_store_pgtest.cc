@@ -32,6 +32,7 @@
 namespace tokens::service {
 namespace {
 
+using test_support::MigratedDatabase;
 using test_support::NewUuid;
 using test_support::RunConcurrently;
 using test_support::StoreTest;
@@ -218,11 +219,9 @@ class PgPoolRestartTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<PostgresInstance>> pg = PostgresInstance::Start();
     ASSERT_TRUE(pg.ok()) << pg.status();
     pg_ = *std::move(pg);
-    absl::StatusOr<std::string> url = pg_->CreateDatabase();
+    absl::StatusOr<std::string> url = MigratedDatabase(*pg_);
     ASSERT_TRUE(url.ok()) << url.status();
     url_ = *url;
-    absl::StatusOr<std::vector<int>> applied = Migrate(url_);
-    ASSERT_TRUE(applied.ok()) << applied.status();
   }
 
   absl::Status Select1(PgPool& pool) {

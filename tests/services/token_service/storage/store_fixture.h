@@ -73,16 +73,25 @@ inline void RunConcurrently(int n, const std::function<void(int)>& fn) {
 
 inline absl::CivilDay Today() { return UtcDay(absl::Now()); }
 
+// A fresh database on `server` with every migration applied: its URL.
+inline absl::StatusOr<std::string> MigratedDatabase(
+    ::tokens::testing::PostgresInstance& server = SharedPostgres()) {
+  absl::StatusOr<std::string> url = server.CreateDatabase();
+  if (!url.ok()) return url.status();
+  if (absl::StatusOr<std::vector<int>> applied = Migrate(*url); !applied.ok()) {
+    return applied.status();
+  }
+  return url;
+}
+
 // A fresh, migrated database on the shared PostgreSQL, a pool and a
 // PgTokenStore on it, user "alice", and helpers that write through the store.
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::string> url = SharedPostgres().CreateDatabase();
+    absl::StatusOr<std::string> url = MigratedDatabase();
     ASSERT_TRUE(url.ok()) << url.status();
     url_ = *url;
-    absl::StatusOr<std::vector<int>> applied = Migrate(url_);
-    ASSERT_TRUE(applied.ok()) << applied.status();
     pool_ = std::make_unique<PgPool>(url_, PgPool::Options{32});
     store_ = std::make_unique<PgTokenStore>(*pool_);
     CreateUser("alice");

@@ -12,18 +12,16 @@
 #include "services/token_service/storage/pg_pool.h"
 #include "services/token_service/storage/pg_sync_store.h"
 #include "services/token_service/storage/pg_token_store.h"
+#include "tests/services/token_service/storage/store_fixture.h"
 #include "tests/services/token_service/storage/sync_store_contract.h"
-#include "tests/support/postgres_instance.h"
 
 namespace tokens::service::test_support {
 namespace {
 
 struct PgSyncStoreEnv {
   absl::Status SetUp() {
-    absl::StatusOr<std::string> url = ::tokens::testing::SharedPostgres().CreateDatabase();
+    absl::StatusOr<std::string> url = MigratedDatabase();
     if (!url.ok()) return url.status();
-    absl::StatusOr<std::vector<int>> applied = Migrate(*url);
-    if (!applied.ok()) return applied.status();
     pool = std::make_unique<PgPool>(*url, PgPool::Options{4});
     tokens = std::make_unique<PgTokenStore>(*pool);
     sync = std::make_unique<PgSyncStore>(*pool);

@@ -9,18 +9,16 @@
 #include "services/token_service/storage/migrations.h"
 #include "services/token_service/storage/pg_pool.h"
 #include "services/token_service/storage/pg_token_store.h"
+#include "tests/services/token_service/storage/store_fixture.h"
 #include "tests/services/token_service/storage/token_store_contract.h"
-#include "tests/support/postgres_instance.h"
 
 namespace tokens::service::test_support {
 namespace {
 
 struct PgTokenStoreEnv {
   absl::Status SetUp() {
-    absl::StatusOr<std::string> url = ::tokens::testing::SharedPostgres().CreateDatabase();
+    absl::StatusOr<std::string> url = MigratedDatabase();
     if (!url.ok()) return url.status();
-    absl::StatusOr<std::vector<int>> applied = Migrate(*url);
-    if (!applied.ok()) return applied.status();
     pool = std::make_unique<PgPool>(*url, PgPool::Options{4});
     pg = std::make_unique<PgTokenStore>(*pool);
     return absl::OkStatus();
