@@ -43,6 +43,6 @@ mkdir -p corpus/ext_authz_check_fuzzer
 : >corpus/ext_authz_check_fuzzer/empty
 for textproto in seeds/ext_authz_check_fuzzer/*.textproto; do
   name=$(basename "$textproto" .textproto)
-  protoc --proto_path="$repo/proto" --encode=envoy.service.auth.v3.CheckRequest \
+  protoc --proto_path="$repo/proto/third_party" --encode=envoy.service.auth.v3.CheckRequest \
     envoy/service/auth/v3/external_auth.proto <"$textproto" >"corpus/ext_authz_check_fuzzer/$name"
 done
