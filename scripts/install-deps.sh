@@ -17,6 +17,7 @@ PACKAGES=(
   libcpp-httplib-dev libyaml-cpp-dev libicu-dev docker-compose
   postgresql postgresql-contrib nghttp2-client libnghttp2-dev util-linux procps curl jq
   clang-14 libclang-rt-14-dev
+  python3 python3-grpcio python3-protobuf python3-prometheus-client
 )
 
 # grpcurl is not packaged by Debian; "buf curl" is the reflection client that
