@@ -9,7 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
-#include "examples/echo/v1/echo.grpc.pb.h"
+#include "echo.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"

@@ -1,5 +1,6 @@
-#include "sidecar/client/sidecar_authenticator.h"
+#include "user_tokens/auth_client/sidecar_authenticator.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,7 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "examples/echo/v1/echo.grpc.pb.h"
+#include "echo.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sidecar/transport/authenticator_service.h"
@@ -33,29 +34,21 @@ namespace echo = examples::echo::v1;
 
 constexpr char kBearer[] = "Bearer utk_3q8ZbXw0RkT2vLmN5pQs7YdHcJfG9aUe1iOo0z4Kx";
 
-// A microservice that authenticates with the helper and remembers who its
-// handler ran for. An empty message is refused by the handler itself, to
-// show that a handler's absl::Status reaches the client.
-class RecordingEchoService final : public echo::Echo::Service {
+// What a microservice's handler does once the helper let a call through:
+// remembers the caller. An empty message is refused by the handler itself,
+// to show that a handler's absl::Status reaches the client.
+class Recorder {
  public:
-  explicit RecordingEchoService(const SidecarAuthenticator& auth) : auth_(auth) {}
-
-  grpc::Status Echo(grpc::ServerContext* ctx, const echo::EchoRequest* req,
-                    echo::EchoResponse* resp) override {
-    return Authenticated(auth_, ctx, req, resp,
-                         [this](const Caller& caller, const echo::EchoRequest* request,
-                                echo::EchoResponse* response) -> absl::Status {
-                           {
-                             absl::MutexLock lock(&mu_);
-                             callers_.push_back(caller);
-                           }
-                           if (request->message().empty()) {
-                             return absl::InvalidArgumentError("message is empty");
-                           }
-                           response->set_message(request->message());
-                           response->set_user_id(caller.user_id);
-                           return absl::OkStatus();
-                         });
+  absl::Status Handle(const Caller& caller, const echo::EchoRequest* request,
+                      echo::EchoResponse* response) {
+    {
+      absl::MutexLock lock(&mu_);
+      callers_.push_back(caller);
+    }
+    if (request->message().empty()) return absl::InvalidArgumentError("message is empty");
+    response->set_message(request->message());
+    response->set_user_id(caller.user_id);
+    return absl::OkStatus();
   }
 
   std::vector<Caller> callers() const {
@@ -64,19 +57,67 @@ class RecordingEchoService final : public echo::Echo::Service {
   }
 
  private:
-  const SidecarAuthenticator& auth_;
   mutable absl::Mutex mu_;
   std::vector<Caller> callers_ ABSL_GUARDED_BY(mu_);
 };
 
-class SidecarAuthenticatorTest : public ::testing::Test {
+// The same microservice on each of gRPC's server APIs: the synchronous one
+// (Authenticate blocks the handler's thread) and the callback one
+// (AuthenticateAsync; the reactor finishes when the sidecar answers).
+class SyncEchoService final : public echo::Echo::Service {
+ public:
+  SyncEchoService(const SidecarAuthenticator& auth, Recorder& recorder)
+      : auth_(auth), recorder_(recorder) {}
+
+  grpc::Status Echo(grpc::ServerContext* ctx, const echo::EchoRequest* req,
+                    echo::EchoResponse* resp) override {
+    return Authenticated(auth_, ctx, req, resp,
+                         [this](const Caller& caller, const echo::EchoRequest* request,
+                                echo::EchoResponse* response) {
+                           return recorder_.Handle(caller, request, response);
+                         });
+  }
+
+ private:
+  const SidecarAuthenticator& auth_;
+  Recorder& recorder_;
+};
+
+class CallbackEchoService final : public echo::Echo::CallbackService {
+ public:
+  CallbackEchoService(const SidecarAuthenticator& auth, Recorder& recorder)
+      : auth_(auth), recorder_(recorder) {}
+
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const echo::EchoRequest* req,
+                                 echo::EchoResponse* resp) override {
+    return Authenticated(auth_, ctx, req, resp,
+                         [this](const Caller& caller, const echo::EchoRequest* request,
+                                echo::EchoResponse* response) {
+                           return recorder_.Handle(caller, request, response);
+                         });
+  }
+
+ private:
+  const SidecarAuthenticator& auth_;
+  Recorder& recorder_;
+};
+
+enum class ServerApi { kSync, kCallback };
+
+// Every case runs against a service on each API, both behind the real
+// Authenticator service of the sidecar (with a mock verifier) over real gRPC.
+class SidecarAuthenticatorTest : public ::testing::TestWithParam<ServerApi> {
  protected:
   void SetUp() override {
     sidecar_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{&authenticator_});
     // Generous: the assertions are about outcomes, never about time.
     auth_ = std::make_unique<SidecarAuthenticator>(
         sidecar_->NewChannel(), SidecarAuthenticator::Options{absl::Seconds(30)});
-    echo_service_ = std::make_unique<RecordingEchoService>(*auth_);
+    if (GetParam() == ServerApi::kSync) {
+      echo_service_ = std::make_unique<SyncEchoService>(*auth_, recorder_);
+    } else {
+      echo_service_ = std::make_unique<CallbackEchoService>(*auth_, recorder_);
+    }
     echo_server_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{echo_service_.get()});
     echo_ = echo::Echo::NewStub(echo_server_->NewChannel());
   }
@@ -100,12 +141,19 @@ class SidecarAuthenticatorTest : public ::testing::Test {
   AuthenticatorService authenticator_{verifier_, lookups_};
   std::unique_ptr<LocalServer> sidecar_;
   std::unique_ptr<SidecarAuthenticator> auth_;
-  std::unique_ptr<RecordingEchoService> echo_service_;
+  Recorder recorder_;
+  std::unique_ptr<grpc::Service> echo_service_;
   std::unique_ptr<LocalServer> echo_server_;
   std::unique_ptr<echo::Echo::Stub> echo_;
 };
 
-TEST_F(SidecarAuthenticatorTest, GoodTokenReachesTheHandlerWithTheCaller) {
+INSTANTIATE_TEST_SUITE_P(BothServerApis, SidecarAuthenticatorTest,
+                         ::testing::Values(ServerApi::kSync, ServerApi::kCallback),
+                         [](const ::testing::TestParamInfo<ServerApi>& api) {
+                           return api.param == ServerApi::kSync ? "Sync" : "Callback";
+                         });
+
+TEST_P(SidecarAuthenticatorTest, GoodTokenReachesTheHandlerWithTheCaller) {
   // The echo service's caller dialled from 127.0.0.1; that is the address
   // the sidecar records.
   EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("127.0.0.1")))
@@ -117,7 +165,7 @@ TEST_F(SidecarAuthenticatorTest, GoodTokenReachesTheHandlerWithTheCaller) {
   ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
   EXPECT_EQ(response.message(), "hello");
   EXPECT_EQ(response.user_id(), "alice");
-  const std::vector<Caller> callers = echo_service_->callers();
+  const std::vector<Caller> callers = recorder_.callers();
   ASSERT_EQ(callers.size(), 1u);
   EXPECT_EQ(callers[0].user_id, "alice");
   EXPECT_EQ(callers[0].role, "SERVICE");
@@ -125,7 +173,7 @@ TEST_F(SidecarAuthenticatorTest, GoodTokenReachesTheHandlerWithTheCaller) {
   EXPECT_EQ(callers[0].expires_on, "2027-04-11");
 }
 
-TEST_F(SidecarAuthenticatorTest, HandlerErrorReachesTheClient) {
+TEST_P(SidecarAuthenticatorTest, HandlerErrorReachesTheClient) {
   EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _)).WillOnce(Return(Allow()));
 
   echo::EchoResponse response;
@@ -133,10 +181,10 @@ TEST_F(SidecarAuthenticatorTest, HandlerErrorReachesTheClient) {
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "message is empty");
-  EXPECT_EQ(echo_service_->callers().size(), 1u);
+  EXPECT_EQ(recorder_.callers().size(), 1u);
 }
 
-TEST_F(SidecarAuthenticatorTest, BadTokenIsUnauthenticatedAndTheHandlerNeverRuns) {
+TEST_P(SidecarAuthenticatorTest, BadTokenIsUnauthenticatedAndTheHandlerNeverRuns) {
   EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
       .WillOnce(Return(Deny(DenyReason::kRevoked)));
 
@@ -145,11 +193,11 @@ TEST_F(SidecarAuthenticatorTest, BadTokenIsUnauthenticatedAndTheHandlerNeverRuns
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(status.error_message(), "revoked: token revoked");
-  EXPECT_TRUE(echo_service_->callers().empty());
+  EXPECT_TRUE(recorder_.callers().empty());
   EXPECT_EQ(response.user_id(), "");
 }
 
-TEST_F(SidecarAuthenticatorTest, NoMetadataIsMissing) {
+TEST_P(SidecarAuthenticatorTest, NoMetadataIsMissing) {
   EXPECT_CALL(verifier_, CheckHeader(Eq(std::nullopt), _))
       .WillOnce(Return(Deny(DenyReason::kMissing)));
 
@@ -158,10 +206,10 @@ TEST_F(SidecarAuthenticatorTest, NoMetadataIsMissing) {
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(status.error_message(), "missing: missing bearer token");
-  EXPECT_TRUE(echo_service_->callers().empty());
+  EXPECT_TRUE(recorder_.callers().empty());
 }
 
-TEST_F(SidecarAuthenticatorTest, SidecarDownFailsClosed) {
+TEST_P(SidecarAuthenticatorTest, SidecarDownFailsClosed) {
   sidecar_->Stop();
   // StrictMock: the verifier is never asked.
 
@@ -169,11 +217,11 @@ TEST_F(SidecarAuthenticatorTest, SidecarDownFailsClosed) {
   const grpc::Status status = CallEcho(kBearer, &response);
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
-  EXPECT_TRUE(echo_service_->callers().empty());
+  EXPECT_TRUE(recorder_.callers().empty());
   EXPECT_EQ(response.user_id(), "");
 }
 
-TEST_F(SidecarAuthenticatorTest, HeaderValueOverloadPassesTheGivenAddress) {
+TEST_P(SidecarAuthenticatorTest, HeaderValueOverloadPassesTheGivenAddress) {
   EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("192.0.2.10")))
       .WillOnce(Return(Allow("carol", Role::kUser)));
 
@@ -228,6 +276,80 @@ TEST(SidecarAuthenticatorFailureTest, SidecarErrorIsUnavailableNotAllowed) {
   absl::StatusOr<Caller> caller = auth.Authenticate(kBearer, "");
 
   EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnavailable) << caller.status();
+}
+
+// Where AuthenticateAsync's verdict lands, for the tests to wait on.
+struct AsyncVerdict {
+  SidecarAuthenticator::Done Receiver() {
+    return [this](absl::StatusOr<Caller> verdict) {
+      caller = std::move(verdict);
+      calls.fetch_add(1);
+      done.Notify();
+    };
+  }
+  absl::StatusOr<Caller> Wait() {
+    done.WaitForNotification();
+    return caller;
+  }
+
+  absl::Notification done;
+  std::atomic<int> calls{0};
+  absl::StatusOr<Caller> caller = absl::UnknownError("no verdict");
+};
+
+TEST(SidecarAuthenticatorAsyncTest, ReturnsBeforeTheSidecarAnswers) {
+  StalledAuthenticator stalled;
+  LocalServer sidecar({&stalled});
+  const SidecarAuthenticator auth(sidecar.NewChannel(),
+                                  SidecarAuthenticator::Options{absl::Seconds(30)});
+  AsyncVerdict verdict;
+
+  auth.AuthenticateAsync(kBearer, "192.0.2.10", verdict.Receiver());
+
+  // The sidecar cannot have answered: it holds every call until released.
+  EXPECT_FALSE(verdict.done.HasBeenNotified());
+  stalled.Release();
+  absl::StatusOr<Caller> caller = verdict.Wait();
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->user_id, "too-late");
+  EXPECT_EQ(verdict.calls.load(), 1);
+}
+
+TEST(SidecarAuthenticatorAsyncTest, NoAnswerBeforeTheDeadlineIsUnavailable) {
+  StalledAuthenticator stalled;
+  LocalServer sidecar({&stalled});
+  const SidecarAuthenticator auth(sidecar.NewChannel(),
+                                  SidecarAuthenticator::Options{absl::Milliseconds(50)});
+  AsyncVerdict verdict;
+
+  auth.AuthenticateAsync(kBearer, "", verdict.Receiver());
+
+  EXPECT_EQ(verdict.Wait().status().code(), absl::StatusCode::kUnavailable);
+  stalled.Release();
+  EXPECT_EQ(verdict.calls.load(), 1);
+}
+
+TEST(SidecarAuthenticatorAsyncTest, SidecarErrorIsUnavailableNotAllowed) {
+  BrokenAuthenticator broken;
+  LocalServer sidecar({&broken});
+  const SidecarAuthenticator auth(sidecar.NewChannel());
+  AsyncVerdict verdict;
+
+  auth.AuthenticateAsync(kBearer, "", verdict.Receiver());
+
+  EXPECT_EQ(verdict.Wait().status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(SidecarAuthenticatorAsyncTest, SidecarDownIsUnavailable) {
+  BrokenAuthenticator broken;
+  LocalServer sidecar({&broken});
+  const SidecarAuthenticator auth(sidecar.NewChannel());
+  sidecar.Stop();
+  AsyncVerdict verdict;
+
+  auth.AuthenticateAsync(std::nullopt, "", verdict.Receiver());
+
+  EXPECT_EQ(verdict.Wait().status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST(ToGrpcStatusTest, CodeAndMessageCarryOver) {

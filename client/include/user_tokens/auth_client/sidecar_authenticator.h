@@ -1,0 +1,150 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "grpcpp/support/status.h"
+#include "tokens/v1/authenticator.grpc.pb.h"
+
+// For microservices: authenticate the bearer token of each incoming gRPC call
+// through the pod's token-sidecar (tokens.v1.Authenticator/Authenticate).
+// Installed as UserTokens::auth_client (docs/client.md); it needs gRPC,
+// protobuf, Abseil and UserTokens::protos, nothing else of this project.
+//
+// gRPC's server interceptors cannot reject a call cleanly, so this is a
+// helper the handler calls first. The same line serves both of gRPC's server
+// APIs:
+//
+//   // Synchronous API: blocks this gRPC thread for the sidecar's answer.
+//   grpc::Status Echo(grpc::ServerContext* ctx, const EchoRequest* req,
+//                     EchoResponse* resp) override {
+//     return tokens::auth_client::Authenticated(auth_, ctx, req, resp,
+//         [](const tokens::auth_client::Caller& caller, const EchoRequest* req,
+//            EchoResponse* resp) { ...; return grpc::Status::OK; });
+//   }
+//
+//   // Callback API: returns at once; the handler runs when the sidecar has
+//   // answered, on a gRPC thread, and must not block either.
+//   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx,
+//                                  const EchoRequest* req, EchoResponse* resp) override {
+//     return tokens::auth_client::Authenticated(auth_, ctx, req, resp, <same handler>);
+//   }
+//
+//   tokens::auth_client::SidecarAuthenticator auth_(
+//       grpc::CreateChannel("127.0.0.1:50052", grpc::InsecureChannelCredentials()));
+namespace tokens::auth_client {
+
+// Who made the call, as the sidecar established it.
+struct Caller {
+  std::string user_id;
+  std::string role;        // "USER", "ADMIN" or "SERVICE"
+  std::string token_id;    // the token's id (a UUID), never its secret
+  std::string expires_on;  // YYYY-MM-DD; the token stops working at 00:00 UTC that day
+};
+
+// Asks the sidecar about the `authorization` metadata of incoming calls.
+// Fails closed: when the sidecar cannot answer, the call is UNAVAILABLE,
+// never allowed. Thread-safe. It must outlive the calls it was asked about,
+// AuthenticateAsync's pending ones included: destroy it after the server
+// that uses it has shut down.
+class SidecarAuthenticator {
+ public:
+  struct Options {
+    // How long one Authenticate may take before the call fails UNAVAILABLE.
+    absl::Duration deadline = absl::Milliseconds(200);
+  };
+
+  // Receives the verdict of AuthenticateAsync.
+  using Done = absl::AnyInvocable<void(absl::StatusOr<Caller>)>;
+
+  explicit SidecarAuthenticator(std::shared_ptr<grpc::ChannelInterface> sidecar)
+      : SidecarAuthenticator(std::move(sidecar), Options()) {}
+  SidecarAuthenticator(std::shared_ptr<grpc::ChannelInterface> sidecar, Options options);
+
+  // The caller of an incoming call (grpc::ServerContext or
+  // grpc::CallbackServerContext), from its `authorization` metadata and peer
+  // address. UNAUTHENTICATED with the sidecar's message
+  // ("<reason>: <sentence>", e.g. "revoked: token revoked");
+  // UNAVAILABLE when the sidecar did not answer. Blocks for the answer (at
+  // most Options::deadline): for synchronous services.
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
+
+  // The same for a header value (nullopt: no header) and a client address,
+  // for callers that are not gRPC servers.
+  absl::StatusOr<Caller> Authenticate(std::optional<absl::string_view> authorization,
+                                      absl::string_view client_address) const;
+
+  // The non-blocking form, for callback services and anything else that must
+  // not hold a thread while the sidecar answers: returns at once and calls
+  // `done` exactly once with what Authenticate would have returned. `done`
+  // runs on one of gRPC's threads (or, rarely, on this one before this
+  // returns), so it must not block. `ctx` is read before this returns.
+  void AuthenticateAsync(const grpc::ServerContextBase& ctx, Done done) const;
+  void AuthenticateAsync(std::optional<absl::string_view> authorization,
+                         absl::string_view client_address, Done done) const;
+
+ private:
+  const std::unique_ptr<v1::Authenticator::Stub> stub_;
+  const Options options_;
+};
+
+// absl::Status -> grpc::Status, code for code.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+namespace internal {
+
+// Runs the handler of Authenticated() and gives its status as a grpc::Status.
+template <class Req, class Resp, class Handler>
+grpc::Status RunHandler(Handler& handler, const Caller& caller, const Req* req, Resp* resp) {
+  using Result = std::invoke_result_t<Handler&, const Caller&, const Req*, Resp*>;
+  static_assert(std::is_same_v<Result, grpc::Status> || std::is_same_v<Result, absl::Status>,
+                "the handler returns grpc::Status or absl::Status");
+  if constexpr (std::is_same_v<Result, absl::Status>) {
+    return ToGrpcStatus(handler(caller, req, resp));
+  } else {
+    return handler(caller, req, resp);
+  }
+}
+
+}  // namespace internal
+
+// Synchronous API: runs `handler(caller, req, resp)` only for an
+// authenticated call; any other call gets the authentication error and the
+// handler never runs. `handler` returns grpc::Status or absl::Status.
+template <class Req, class Resp, class Handler>
+grpc::Status Authenticated(const SidecarAuthenticator& auth, grpc::ServerContext* ctx,
+                           const Req* req, Resp* resp, Handler&& handler) {
+  absl::StatusOr<Caller> caller = auth.Authenticate(*ctx);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return internal::RunHandler(handler, *caller, req, resp);
+}
+
+// Callback API: the same without blocking. Returns the call's reactor, which
+// the handler's status finishes once the sidecar has answered; `req` and
+// `resp` stay valid until then, as gRPC keeps them until Finish.
+template <class Req, class Resp, class Handler>
+grpc::ServerUnaryReactor* Authenticated(const SidecarAuthenticator& auth,
+                                        grpc::CallbackServerContext* ctx, const Req* req,
+                                        Resp* resp, Handler&& handler) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auth.AuthenticateAsync(
+      *ctx, [reactor, req, resp, handler = std::forward<Handler>(handler)](
+                absl::StatusOr<Caller> caller) mutable {
+        reactor->Finish(caller.ok() ? internal::RunHandler(handler, *caller, req, resp)
+                                    : ToGrpcStatus(caller.status()));
+      });
+  return reactor;
+}
+
+}  // namespace tokens::auth_client
