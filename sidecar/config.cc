@@ -1,11 +1,7 @@
 #include "sidecar/config.h"
 
-#include <mutex>
-
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
+#include "common/config/command_line.h"
 #include "common/config/env_flags.h"
 #include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
@@ -19,7 +15,8 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9102",
           "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
           "empty turns metrics off)");
 ABSL_FLAG(std::string, ready_file, "",
-          "Once ready (its first snapshot is loaded (health SERVING)), write this file: JSON with the pid and the "
+          "Once ready (its first snapshot is loaded (health SERVING)), write this file: JSON with "
+          "the pid and the "
           "bound addresses (grpc, metrics); removed on shutdown. Empty: none");
 ABSL_FLAG(std::string, token_service, "127.0.0.1:50051", "token-service's gRPC address");
 ABSL_FLAG(std::string, service_token, "",
@@ -96,7 +93,7 @@ constexpr EnvBinding kEnv[] = {
     {"token_service_client_key", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_KEY"},
 };
 
-constexpr char kUsage[] =
+constexpr char kSynopsis[] =
     "token-sidecar: checks bearer tokens from an in-memory cache kept in step with\n"
     "token-service; serves Envoy's ext_authz Check and tokens.v1.Authenticator.\n"
     "\n"
@@ -107,33 +104,52 @@ constexpr char kUsage[] =
     "      --tls_cert/--tls_key it speaks TLS and offers them as its client\n"
     "      certificate, but does not verify the server's identity: it checks its\n"
     "      own process over loopback.\n"
-    "\n"
-    "Every flag also reads an environment variable (the command line wins).";
+    "  token-sidecar --help | --version";
+
+constexpr const char* kProbeOnly[] = {"address", "probe_timeout"};
+
+constexpr ProgramFlags kFlags = {"token-sidecar", kSynopsis, kEnv, kProbeOnly};
 
 bool IsHostPort(const std::string& address) {
   const size_t colon = address.rfind(':');
   return colon != std::string::npos && colon > 0 && colon + 1 < address.size();
 }
 
+absl::StatusOr<SidecarConfig> Validate(const CommandLine& line);
+
 }  // namespace
 
-std::vector<FlagDoc> DescribeFlags() {
-  static constexpr const char* kProbeOnly[] = {"address", "probe_timeout"};
-  return tokens::DescribeFlags(kEnv, kProbeOnly);
-}
+std::vector<FlagDoc> DescribeFlags() { return tokens::DescribeFlags(kEnv, kProbeOnly); }
+
+std::string HelpText() { return tokens::HelpText(kFlags); }
 
 absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
-  // Abseil allows one usage message per process; tests load several configs.
-  static std::once_flag usage_set;
-  std::call_once(usage_set, [] { absl::SetProgramUsageMessage(kUsage); });
-  if (absl::Status s = ApplyEnvironment(kEnv); !s.ok()) return s;
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 2 || (positional.size() == 2 && std::string(positional[1]) != "probe")) {
-    return absl::InvalidArgumentError("unexpected argument (the one command is probe)");
+  absl::StatusOr<CommandLine> line = ParseFlags(kFlags, argc, argv);
+  if (!line.ok()) return line.status();
+  SidecarConfig config;
+  if (line->request == Request::kHelp) {
+    config.command = Command::kHelp;
+    return config;
+  }
+  if (line->request == Request::kVersion) {
+    config.command = Command::kVersion;
+    return config;
+  }
+  absl::StatusOr<SidecarConfig> validated = Validate(*line);
+  if (!validated.ok()) return AttributeToSource(*line, validated.status());
+  return validated;
+}
+
+namespace {
+
+absl::StatusOr<SidecarConfig> Validate(const CommandLine& line) {
+  if (line.args.size() > 1 || (line.args.size() == 1 && line.args[0] != "probe")) {
+    return absl::InvalidArgumentError("unexpected argument \"" + line.args.back() +
+                                      "\" (the one command is probe)");
   }
 
   SidecarConfig config;
-  config.probe_command = positional.size() == 2;
+  if (line.args.size() == 1) config.command = Command::kProbe;
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.ready_file = absl::GetFlag(FLAGS_ready_file);
@@ -169,7 +185,7 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   if (!tls.ok()) return tls.status();
   config.tls = *std::move(tls);
   // The probe only talks to the listener: no service token, no token-service.
-  if (config.probe_command) {
+  if (config.command == Command::kProbe) {
     absl::StatusOr<ProbeOptions> probe = ProbeOptionsFromFlags(config.listen);
     if (!probe.ok()) return probe.status();
     config.probe = *std::move(probe);
@@ -230,4 +246,5 @@ absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
   return config;
 }
 
+}  // namespace
 }  // namespace tokens::sidecar

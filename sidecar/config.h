@@ -11,9 +11,13 @@
 
 namespace tokens::sidecar {
 
+// kHelp and kVersion: --help or --version was given; nothing else is read.
+enum class Command { kServe, kProbe, kHelp, kVersion };
+
 // Everything token-sidecar reads from its flags (each with an environment
 // fallback; the command line wins), validated once at start-up.
 struct SidecarConfig {
+  Command command = Command::kServe;
   std::string listen;                   // --listen, TOKEN_SIDECAR_LISTEN
   std::string metrics_listen;           // --metrics_listen, TOKEN_SIDECAR_METRICS_LISTEN ("": off)
   std::string ready_file;               // --ready_file, TOKEN_SIDECAR_READY_FILE ("": none)
@@ -42,16 +46,20 @@ struct SidecarConfig {
   // --address and --probe_timeout (probe only).
   ServingTls tls;
   TlsFiles token_service_tls;
-  bool probe_command = false;
-  ProbeOptions probe;
+  ProbeOptions probe;  // probe only
 };
 
 // One line per flag: name, environment variable, default, meaning; a test
 // holds docs/sidecar.md to it.
 std::vector<FlagDoc> DescribeFlags();
 
+// --help's text: the commands, then every flag with its environment
+// variable, default and meaning.
+std::string HelpText();
+
 // Parses argv (after applying environment fallbacks) and validates the
-// result. INVALID_ARGUMENT names the flag at fault; the service token's
+// result. INVALID_ARGUMENT, one line, names the flag at fault (and its
+// environment variable when the value came from there); the service token's
 // value never appears in a message.
 absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv);
 

@@ -1,13 +1,10 @@
 #include "services/token_service/config.h"
 
 #include <cstdlib>
-#include <mutex>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/command_line.h"
 #include "common/config/env_flags.h"
 #include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
@@ -111,7 +108,7 @@ constexpr EnvBinding kEnv[] = {
     {"tls_reload_interval", "TOKEN_SERVICE_TLS_RELOAD_INTERVAL"},
 };
 
-constexpr char kUsage[] =
+constexpr char kSynopsis[] =
     "token-service: user API tokens over gRPC and PostgreSQL.\n"
     "\n"
     "  token-service [flags]                    serve the gRPC API\n"
@@ -128,32 +125,47 @@ constexpr char kUsage[] =
     "                                           and offers them as client certificate,\n"
     "                                           but does not verify the server's identity\n"
     "                                           (it checks its own process over loopback)\n"
-    "\n"
-    "Every flag also reads an environment variable (the command line wins);\n"
-    "see docs or --helpfull.";
+    "  token-service --help | --version";
+
+constexpr const char* kCommandOnly[] = {"user", "expires_on", "address", "probe_timeout"};
+
+constexpr ProgramFlags kFlags = {"token-service", kSynopsis, kEnv, kCommandOnly};
+
+absl::StatusOr<ServiceConfig> Validate(const CommandLine& line);
 
 }  // namespace
 
-std::vector<FlagDoc> DescribeFlags() {
-  static constexpr const char* kCommandOnly[] = {"user", "expires_on", "address",
-                                                 "probe_timeout"};
-  return tokens::DescribeFlags(kEnv, kCommandOnly);
-}
+std::vector<FlagDoc> DescribeFlags() { return tokens::DescribeFlags(kEnv, kCommandOnly); }
+
+std::string HelpText() { return tokens::HelpText(kFlags); }
 
 absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
-  // Abseil allows one usage message per process; tests load several configs.
-  static std::once_flag usage_set;
-  std::call_once(usage_set, [] { absl::SetProgramUsageMessage(kUsage); });
-  if (absl::Status s = ApplyEnvironment(kEnv); !s.ok()) return s;
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-
+  absl::StatusOr<CommandLine> line = ParseFlags(kFlags, argc, argv);
+  if (!line.ok()) return line.status();
   ServiceConfig config;
-  if (positional.size() > 2) {
+  if (line->request == Request::kHelp) {
+    config.command = Command::kHelp;
+    return config;
+  }
+  if (line->request == Request::kVersion) {
+    config.command = Command::kVersion;
+    return config;
+  }
+  absl::StatusOr<ServiceConfig> validated = Validate(*line);
+  if (!validated.ok()) return AttributeToSource(*line, validated.status());
+  return validated;
+}
+
+namespace {
+
+absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
+  ServiceConfig config;
+  if (line.args.size() > 1) {
     return absl::InvalidArgumentError(
         "expected at most one command (migrate, bootstrap-admin, bootstrap-service, probe)");
   }
-  if (positional.size() == 2) {
-    const std::string command = positional[1];
+  if (line.args.size() == 1) {
+    const std::string& command = line.args[0];
     if (command == "migrate") {
       config.command = Command::kMigrate;
     } else if (command == "bootstrap-admin") {
@@ -295,4 +307,5 @@ absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
   return config;
 }
 
+}  // namespace
 }  // namespace tokens::service

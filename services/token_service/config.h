@@ -11,7 +11,16 @@
 
 namespace tokens::service {
 
-enum class Command { kServe, kMigrate, kBootstrapAdmin, kBootstrapService, kProbe };
+// kHelp and kVersion: --help or --version was given; nothing else is read.
+enum class Command {
+  kServe,
+  kMigrate,
+  kBootstrapAdmin,
+  kBootstrapService,
+  kProbe,
+  kHelp,
+  kVersion
+};
 
 // Everything token-service reads from its flags (each with an environment
 // fallback; the command line wins), validated once at start-up.
@@ -60,8 +69,13 @@ struct ServiceConfig {
 // --help and checked against the operator docs by a test.
 std::vector<FlagDoc> DescribeFlags();
 
+// --help's text: the commands, then every flag with its environment
+// variable, default and meaning.
+std::string HelpText();
+
 // Parses argv (after applying environment fallbacks) and validates the
-// result. INVALID_ARGUMENT names the flag at fault.
+// result. INVALID_ARGUMENT, one line, names the flag at fault (and its
+// environment variable when the value came from there).
 absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv);
 
 }  // namespace tokens::service

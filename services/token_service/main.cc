@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "common/config/command_line.h"
 #include "common/grpc/probe.h"
 #include "common/log/json_logger.h"
 #include "common/log/library_logs.h"
@@ -16,6 +17,14 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "token-service: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (config->command == Command::kHelp) {
+    std::fputs(HelpText().c_str(), stdout);
+    return 0;
+  }
+  if (config->command == Command::kVersion) {
+    std::printf("%s\n", tokens::VersionLine("token-service").c_str());
+    return 0;
   }
   // The probe prints its one line itself and needs no logging, database or
   // secrets (it may run as a Kubernetes exec probe every few seconds).
@@ -41,6 +50,8 @@ int main(int argc, char** argv) {
       return RunBootstrap(*config, Role::kService);
     case Command::kServe:
     case Command::kProbe:
+    case Command::kHelp:
+    case Command::kVersion:
       break;
   }
   return RunServer(*config);

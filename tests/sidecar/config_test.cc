@@ -4,15 +4,18 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/reflection.h"
+#include "common/config/command_line.h"
 #include "common/token/random.h"
 #include "common/token/token_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/command_line_checks.h"
 #include "tests/support/flag_table.h"
 #include "tests/support/test_certs.h"
 
@@ -203,7 +206,7 @@ TEST_F(SidecarConfigTest, TheLinkToTokenServiceIsTlsWithACaAndEachBadSettingName
 TEST_F(SidecarConfigTest, TheProbeNeedsNoServiceToken) {
   absl::StatusOr<SidecarConfig> config = Load({"probe", "--listen", "0.0.0.0:7001"});
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_TRUE(config->probe_command);
+  EXPECT_EQ(config->command, Command::kProbe);
   EXPECT_EQ(config->probe.address, "127.0.0.1:7001");
   config = Load({"serve"});
   ASSERT_FALSE(config.ok());
@@ -212,6 +215,106 @@ TEST_F(SidecarConfigTest, TheProbeNeedsNoServiceToken) {
 
 TEST_F(SidecarConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {
   tokens::testing::ExpectFlagTableMatches(OPERATIONS_DOCS, "### token-sidecar", DescribeFlags());
+}
+
+// Every flag this process registers (those of the libraries token-sidecar
+// links) is in DescribeFlags(), which --help, the parser and the docs table
+// read: a new flag not listed there fails here.
+TEST_F(SidecarConfigTest, EveryRegisteredFlagIsDescribedWithItsMeaning) {
+  std::vector<std::string> described;
+  for (const FlagDoc& flag : DescribeFlags()) {
+    described.push_back(flag.flag);
+    EXPECT_FALSE(flag.help.empty()) << flag.flag;
+  }
+  EXPECT_THAT(RegisteredFlags(), ::testing::UnorderedElementsAreArray(described));
+}
+
+TEST_F(SidecarConfigTest, HelpAndVersionNeedNoServiceToken) {
+  absl::StatusOr<SidecarConfig> config = Load({"--help"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->command, Command::kHelp);
+  config = Load({"--version"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->command, Command::kVersion);
+}
+
+TEST_F(SidecarConfigTest, BooleansTakeTheNoPrefixAndNoOtherWord) {
+  absl::StatusOr<SidecarConfig> config =
+      Load({"--service_token", token_, "--noremove_authorization_header"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->remove_authorization);
+  config = Load({"--service_token", token_, "--remove_authorization_header"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->remove_authorization);
+  config = Load({"--service_token", token_, "--remove_authorization_header=maybe"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            "--remove_authorization_header: \"maybe\" is not true or false");
+}
+
+// The real binary, as an operator runs it.
+class SidecarCommandLineTest : public ::testing::Test {
+ protected:
+  tokens::testing::CommandLineRun Run(const std::vector<std::string>& args,
+                                      const std::map<std::string, std::string>& env = {}) {
+    return tokens::testing::RunBinary(TOKEN_SIDECAR_BINARY, args, DescribeFlags(), env);
+  }
+  void ExpectOneLineError(const tokens::testing::CommandLineRun& run,
+                          const std::vector<std::string>& expected) {
+    tokens::testing::ExpectOneLineError("token-sidecar", run, expected);
+  }
+};
+
+TEST_F(SidecarCommandLineTest, HelpListsEveryFlagWithItsVariableAndDefaultButNoSecret) {
+  SystemRandom random;
+  tokens::testing::ExpectHelpListsEveryFlag(
+      TOKEN_SIDECAR_BINARY, DescribeFlags(),
+      {{"TOKEN_SIDECAR_SERVICE_TOKEN", TokenCodec().Generate(random)},
+       {"TOKEN_SIDECAR_LISTEN", "192.0.2.7:7001"},
+       {"TOKEN_SIDECAR_USAGE_FLUSH_INTERVAL", "1234567"}});
+  const tokens::testing::CommandLineRun run = Run({"-h"});
+  EXPECT_THAT(run.out, HasSubstr("token-sidecar probe"));
+  EXPECT_THAT(run.out, HasSubstr("\n  --version\n"));
+}
+
+TEST_F(SidecarCommandLineTest, VersionIsTheProjectVersionAndCommit) {
+  tokens::testing::ExpectVersion(TOKEN_SIDECAR_BINARY, "token-sidecar", DescribeFlags());
+}
+
+TEST_F(SidecarCommandLineTest, ABadValueIsOneLineNamingItsFlagAndExitCode2) {
+  ExpectOneLineError(Run({"--usage_flush_interval=5"}),
+                     {"--usage_flush_interval: \"5\" is not a duration; give a unit, e.g. 5s"});
+  ExpectOneLineError(Run({"--lookup_rate", "fast"}), {"--lookup_rate: \"fast\" is not a number"});
+  SystemRandom random;
+  ExpectOneLineError(
+      Run({"--lookup_threads=0"}, {{"TOKEN_SIDECAR_SERVICE_TOKEN", TokenCodec().Generate(random)}}),
+      {"--lookup_threads: must be from 1 to 1024"});
+  ExpectOneLineError(Run({"--no_such_flag=1"}), {"--no_such_flag: unknown flag"});
+  ExpectOneLineError(Run({"--token_service"}), {"--token_service: needs a value"});
+  ExpectOneLineError(Run({"serve"}), {"unexpected argument \"serve\""});
+  // The service token's complaint never quotes it.
+  const tokens::testing::CommandLineRun run = Run({"--service_token=utk_not-a-token"});
+  ExpectOneLineError(run, {"--service_token: is not a well-formed token"});
+  EXPECT_THAT(run.err, Not(HasSubstr("not-a-token")));
+}
+
+TEST_F(SidecarCommandLineTest, ABadValueInTheEnvironmentNamesTheVariableAndTheFlag) {
+  ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_LOOKUP_TIMEOUT", "500"}}),
+                     {"TOKEN_SIDECAR_LOOKUP_TIMEOUT (--lookup_timeout): \"500\" is not a "
+                      "duration; give a unit"});
+  ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_LISTEN", "no-port"}}),
+                     {"TOKEN_SIDECAR_LISTEN (--listen): must be host:port"});
+  ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_SERVICE_TOKEN", "utk_not-a-token"}}),
+                     {"TOKEN_SIDECAR_SERVICE_TOKEN (--service_token): is not a well-formed"});
+}
+
+TEST_F(SidecarCommandLineTest, TheProbesFlagsAreCheckedLikeTheOthers) {
+  ExpectOneLineError(Run({"probe", "--probe_timeout=1"}),
+                     {"--probe_timeout: \"1\" is not a duration; give a unit"});
+  ExpectOneLineError(Run({"probe", "--probe_timeout=50ms"}),
+                     {"--probe_timeout: must be between 100ms and 5m"});
+  ExpectOneLineError(Run({"probe"}, {{"TOKEN_SIDECAR_LISTEN", ":7001"}}),
+                     {"TOKEN_SIDECAR_LISTEN (--listen): must be host:port"});
 }
 
 }  // namespace

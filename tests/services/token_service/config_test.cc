@@ -4,13 +4,16 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/reflection.h"
+#include "common/config/command_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/command_line_checks.h"
 #include "tests/support/flag_table.h"
 #include "tests/support/test_certs.h"
 
@@ -167,10 +170,12 @@ TEST_F(ServiceTlsConfigTest, EachBadTlsSettingNamesItsFlag) {
       {{"--tls_cert", a_.cert, "--tls_key", b_.key}, "--tls_key", "does not match"},
       {{"--tls_cert", a_.key, "--tls_key", a_.key}, "--tls_cert", "not a PEM certificate"},
       {{"--tls_cert", a_.cert, "--tls_key", a_.cert}, "--tls_key", "not an unencrypted PEM"},
-      {{"--tls_cert", certs_->dir() + "/none.pem", "--tls_key", a_.key}, "--tls_cert",
+      {{"--tls_cert", certs_->dir() + "/none.pem", "--tls_key", a_.key},
+       "--tls_cert",
        "cannot read"},
       {{"--tls_cert", a_.cert, "--tls_key", a_.key, "--tls_client_ca", a_.key},
-       "--tls_client_ca", "not a PEM CA certificate"},
+       "--tls_client_ca",
+       "not a PEM CA certificate"},
       {{"--tls_reload_interval", "500ms"}, "--tls_reload_interval", "between 1s and 24h"},
   };
   for (const Case& c : cases) {
@@ -215,6 +220,109 @@ TEST_F(ServiceTlsConfigTest, TheProbeNeedsNoDatabaseAndAsksLoopbackForAWildcardL
 
 TEST_F(ServiceConfigTest, TheOperatorGuideListsEveryFlagWithItsVariableAndDefault) {
   tokens::testing::ExpectFlagTableMatches(OPERATIONS_DOCS, "### token-service", DescribeFlags());
+}
+
+// Every flag this process registers (those of the libraries token-service
+// links) is in DescribeFlags(), which --help, the parser and the docs table
+// read: a new flag not listed there fails here.
+TEST_F(ServiceConfigTest, EveryRegisteredFlagIsDescribedWithItsMeaning) {
+  std::vector<std::string> described;
+  for (const FlagDoc& flag : DescribeFlags()) {
+    described.push_back(flag.flag);
+    EXPECT_FALSE(flag.help.empty()) << flag.flag;
+  }
+  EXPECT_THAT(RegisteredFlags(), ::testing::UnorderedElementsAreArray(described));
+}
+
+TEST_F(ServiceConfigTest, HelpAndVersionWinOverEverythingElse) {
+  setenv(kPollEnv, "5", 1);  // would be refused
+  for (const char* asked : {"--help", "-h", "--helpfull"}) {
+    absl::StatusOr<ServiceConfig> config = Load({"no-such-command", "--no_such_flag", asked});
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->command, Command::kHelp);
+  }
+  absl::StatusOr<ServiceConfig> config = Load({"-version"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->command, Command::kVersion);
+}
+
+TEST_F(ServiceConfigTest, AFlagOnTheCommandLineIsNotReadFromTheEnvironment) {
+  setenv(kPollEnv, "5", 1);
+  absl::StatusOr<ServiceConfig> config = Load({"--sync_poll_interval=2s"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->sync_poll_interval, absl::Seconds(2));
+}
+
+// The real binary, as an operator runs it.
+class ServiceCommandLineTest : public ::testing::Test {
+ protected:
+  tokens::testing::CommandLineRun Run(const std::vector<std::string>& args,
+                                      const std::map<std::string, std::string>& env = {}) {
+    return tokens::testing::RunBinary(TOKEN_SERVICE_BINARY, args, DescribeFlags(), env);
+  }
+  void ExpectOneLineError(const tokens::testing::CommandLineRun& run,
+                          const std::vector<std::string>& expected) {
+    tokens::testing::ExpectOneLineError("token-service", run, expected);
+  }
+};
+
+TEST_F(ServiceCommandLineTest, HelpListsEveryFlagWithItsVariableAndDefaultButNoSecret) {
+  tokens::testing::ExpectHelpListsEveryFlag(
+      TOKEN_SERVICE_BINARY, DescribeFlags(),
+      {{"DATABASE_URL", "postgresql://tokens:pw-in-the-environment@db/tokens"},
+       {"TOKEN_SERVICE_PAGE_TOKEN_KEY", "page-token-key-in-the-environment-0123456789"},
+       {"TOKEN_SERVICE_SHUTDOWN_TIMEOUT", "1234567"}});
+  const tokens::testing::CommandLineRun run = Run({"--help"});
+  for (const char* command : {"migrate", "bootstrap-admin", "bootstrap-service", "probe"}) {
+    EXPECT_THAT(run.out, HasSubstr(std::string("token-service ") + command));
+  }
+  EXPECT_THAT(run.out, HasSubstr("\n  --version\n"));
+}
+
+TEST_F(ServiceCommandLineTest, VersionIsTheProjectVersionAndCommit) {
+  tokens::testing::ExpectVersion(TOKEN_SERVICE_BINARY, "token-service", DescribeFlags());
+}
+
+TEST_F(ServiceCommandLineTest, ABadValueIsOneLineNamingItsFlagAndExitCode2) {
+  ExpectOneLineError(Run({"--shutdown_timeout=5"}),
+                     {"--shutdown_timeout: \"5\" is not a duration; give a unit, e.g. 5s"});
+  ExpectOneLineError(Run({"--db_pool_size", "many"}),
+                     {"--db_pool_size: \"many\" is not a whole number"});
+  ExpectOneLineError(Run({"--database_url=postgresql:///tokens", "--db_pool_size=0"}),
+                     {"--db_pool_size: must be between 1 and 256"});
+  ExpectOneLineError(Run({"--listen"}), {"--listen: needs a value"});
+  ExpectOneLineError(Run({"--no_such_flag"}), {"--no_such_flag: unknown flag"});
+  ExpectOneLineError(Run({"--flagfile=/dev/null"}), {"--flagfile: unknown flag"});
+  ExpectOneLineError(Run({"no-such-command", "--database_url=postgresql:///tokens"}),
+                     {"unknown command \"no-such-command\""});
+}
+
+TEST_F(ServiceCommandLineTest, ABadValueInTheEnvironmentNamesTheVariableAndTheFlag) {
+  ExpectOneLineError(Run({}, {{"TOKEN_SERVICE_SHUTDOWN_TIMEOUT", "5"}}),
+                     {"TOKEN_SERVICE_SHUTDOWN_TIMEOUT (--shutdown_timeout): \"5\" is not a "
+                      "duration; give a unit"});
+  ExpectOneLineError(
+      Run({"--database_url=postgresql:///tokens"}, {{"TOKEN_SERVICE_DB_POOL_SIZE", "0"}}),
+      {"TOKEN_SERVICE_DB_POOL_SIZE (--db_pool_size): must be between 1 and 256"});
+  // A secret's complaint names its variable, never its value.
+  const tokens::testing::CommandLineRun run =
+      Run({}, {{"DATABASE_URL", "postgresql:///tokens"},
+               {"TOKEN_SERVICE_PAGE_TOKEN_KEY", "short-secret-key"}});
+  ExpectOneLineError(run, {"TOKEN_SERVICE_PAGE_TOKEN_KEY (--page_token_key): must be at least 32"});
+  EXPECT_THAT(run.err, Not(HasSubstr("short-secret-key")));
+  // The command line wins, so a bad variable it overrides is not read.
+  ExpectOneLineError(
+      Run({"--database_url=postgresql:///tokens", "--shutdown_timeout=1s", "--db_pool_size=0"},
+          {{"TOKEN_SERVICE_SHUTDOWN_TIMEOUT", "5"}}),
+      {"--db_pool_size: must be between 1 and 256"});
+}
+
+TEST_F(ServiceCommandLineTest, TheProbesFlagsAreCheckedLikeTheOthers) {
+  ExpectOneLineError(Run({"probe", "--probe_timeout=5"}),
+                     {"--probe_timeout: \"5\" is not a duration; give a unit"});
+  ExpectOneLineError(Run({"probe", "--probe_timeout=10m"}),
+                     {"--probe_timeout: must be between 100ms and 5m"});
+  ExpectOneLineError(Run({"probe", "--address=50051"}), {"--address: must be host:port"});
 }
 
 }  // namespace
