@@ -6,22 +6,6 @@
 
 namespace tokens {
 
-absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings) {
-  for (const EnvBinding& b : bindings) {
-    if (b.secret) continue;
-    const char* value = std::getenv(b.env);
-    if (value == nullptr || *value == '\0') continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(b.flag);
-    std::string error;
-    // Only typed flags (numbers, durations, booleans) can fail to parse, so
-    // the parser's message never quotes a secret, which is always a string.
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(std::string(b.env) + ": " + error);
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status InvalidFlag(const std::string& flag, const std::string& why) {
   return absl::InvalidArgumentError("--" + flag + ": " + why);
 }

@@ -7,23 +7,19 @@
 #include "absl/types/span.h"
 
 // Environment-variable fallbacks for Abseil flags, shared by the binaries:
-// each flag may also be set through a variable, and the command line wins.
+// each flag may also be set through a variable, and the command line wins
+// (ParseFlags() in common/config/command_line.h sets them).
 namespace tokens {
 
 struct EnvBinding {
   const char* flag;  // name without "--"
   const char* env;
   // A secret (a token, a URL with a password) never becomes the flag's value
-  // through the environment: --help output prints flags' current values.
-  // Read it with FlagOrEnvironment() after parsing instead.
+  // through the environment: whatever prints flags' current values (Abseil's
+  // own usage, a debugger's dump) would show it. Read it with
+  // FlagOrEnvironment() after parsing instead.
   bool secret = false;
 };
-
-// Sets every non-secret flag whose variable is set and non-empty, before the
-// command line is parsed, so a flag given on the command line still
-// overrides it. INVALID_ARGUMENT naming the variable if a value does not
-// parse.
-absl::Status ApplyEnvironment(absl::Span<const EnvBinding> bindings);
 
 // INVALID_ARGUMENT "--<flag>: <why>": how a binary reports a bad flag.
 absl::Status InvalidFlag(const std::string& flag, const std::string& why);

@@ -13,11 +13,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/command_line.h"
 #include "common/config/env_flags.h"
 #include "common/http/http_listener.h"
 #include "common/log/json_logger.h"
@@ -35,33 +34,42 @@ constexpr tokens::EnvBinding kEnv[] = {
     {"log_level", "DEMO_UPSTREAM_LOG_LEVEL"},
 };
 
+constexpr tokens::ProgramFlags kFlags = {
+    "demo-upstream",
+    "demo-upstream: an HTTP service for Envoy to route to; answers every request\n"
+    "with the x-auth-* headers that token-sidecar added.\n"
+    "\n"
+    "  demo-upstream [flags]\n"
+    "  demo-upstream --help | --version",
+    kEnv,
+    {}};
+
 // The headers token-sidecar sets through Envoy on an allowed request.
 constexpr char kUserIdHeader[] = "x-auth-user-id";
 constexpr char kRoleHeader[] = "x-auth-user-role";
 constexpr char kTokenIdHeader[] = "x-auth-token-id";
 
 struct DemoConfig {
+  tokens::Request request = tokens::Request::kRun;  // --help, --version
   std::string listen;
   std::string log_level;
 };
 
 absl::StatusOr<DemoConfig> LoadConfig(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "an HTTP service for Envoy to route to; answers every request "
-      "with the x-auth-* headers that token-sidecar added.\n"
-      "Every flag also reads an environment variable (the command line wins).");
-  if (absl::Status s = tokens::ApplyEnvironment(kEnv); !s.ok()) return s;
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[1], "\""));
-  }
+  absl::StatusOr<tokens::CommandLine> line = tokens::ParseFlags(kFlags, argc, argv);
+  if (!line.ok()) return line.status();
   DemoConfig config;
+  config.request = line->request;
+  if (config.request != tokens::Request::kRun) return config;
+  if (!line->args.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", line->args[0], "\""));
+  }
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.listen = absl::GetFlag(FLAGS_listen);
   std::string host;
   int port = 0;
   if (!tokens::SplitHostPort(config.listen, &host, &port)) {
-    return tokens::InvalidFlag("listen", "must be host:port");
+    return tokens::AttributeToSource(*line, tokens::InvalidFlag("listen", "must be host:port"));
   }
   return config;
 }
@@ -99,6 +107,14 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "demo-upstream: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (config->request == tokens::Request::kHelp) {
+    std::fputs(tokens::HelpText(kFlags).c_str(), stdout);
+    return 0;
+  }
+  if (config->request == tokens::Request::kVersion) {
+    std::printf("%s\n", tokens::VersionLine(kFlags.program).c_str());
+    return 0;
   }
   if (!tokens::InitLogging(config->log_level)) {
     std::fprintf(stderr, "demo-upstream: --log_level: unknown level \"%s\"\n",

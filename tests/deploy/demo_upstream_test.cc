@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
@@ -14,6 +15,7 @@
 #include "httplib.h"
 #include "tests/deploy/deploy_files.h"
 #include "tests/support/child_process.h"
+#include "tests/support/command_line_checks.h"
 
 namespace tokens::deploy_testing {
 namespace {
@@ -116,9 +118,25 @@ TEST_F(DemoUpstreamTest, TakesItsAddressFromTheEnvironment) {
 TEST(DemoUpstreamFlagsTest, ListensWhereEnvoyExpectsItByDefault) {
   // Envoy's demo_upstream clusters (deploy/) dial port 8081.
   absl::StatusOr<ChildProcess::Result> help =
-      ChildProcess::Run({DEMO_UPSTREAM_BINARY, {"--helpfull"}, {}, {}}, kTimeout);
+      ChildProcess::Run({DEMO_UPSTREAM_BINARY, {"--help"}, {}, {}}, kTimeout);
   ASSERT_TRUE(help.ok()) << help.status();
-  EXPECT_THAT(help->out + help->err, HasSubstr(R"(default: "127.0.0.1:8081")"));
+  EXPECT_THAT(help->out, HasSubstr("--listen (DEMO_UPSTREAM_LISTEN; default: 127.0.0.1:8081)"));
+}
+
+// The same command line as token-service's and token-sidecar's.
+TEST(DemoUpstreamFlagsTest, HelpVersionAndBadFlagsAsInTheBinaries) {
+  const std::vector<FlagDoc> flags = {{"listen", "DEMO_UPSTREAM_LISTEN", "127.0.0.1:8081", ""},
+                                      {"log_level", "DEMO_UPSTREAM_LOG_LEVEL", "info", ""}};
+  tokens::testing::ExpectHelpListsEveryFlag(DEMO_UPSTREAM_BINARY, flags, {});
+  tokens::testing::ExpectVersion(DEMO_UPSTREAM_BINARY, "demo-upstream", flags);
+  tokens::testing::ExpectOneLineError(
+      "demo-upstream", tokens::testing::RunBinary(DEMO_UPSTREAM_BINARY, {"--no_such_flag"}, flags),
+      {"--no_such_flag: unknown flag"});
+  tokens::testing::ExpectOneLineError(
+      "demo-upstream",
+      tokens::testing::RunBinary(DEMO_UPSTREAM_BINARY, {}, flags,
+                                 {{"DEMO_UPSTREAM_LISTEN", "nowhere"}}),
+      {"DEMO_UPSTREAM_LISTEN (--listen): must be host:port"});
 }
 
 TEST(DemoUpstreamFlagsTest, ABadAddressIsExitCode2) {
