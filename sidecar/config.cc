@@ -8,6 +8,7 @@
 #include "common/metrics/http_exporter.h"
 #include "common/process/ready_file.h"
 #include "common/token/token_codec.h"
+#include "spdlog/common.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "gRPC listen address for Envoy's Check and Authenticate (host:port; port 0 picks one)");
@@ -236,6 +237,12 @@ absl::StatusOr<SidecarConfig> Validate(const CommandLine& line) {
   }
   if (config.max_reconnect_backoff < absl::Milliseconds(100)) {
     return InvalidFlag("max_reconnect_backoff", "must be at least 100ms");
+  }
+  // As InitLogging() reads it, checked here so that the message can name
+  // the variable the level came from.
+  if (spdlog::level::from_str(config.log_level) == spdlog::level::off &&
+      config.log_level != "off") {
+    return InvalidFlag("log_level", "must be trace, debug, info, warn, error, critical or off");
   }
   if (config.shutdown_timeout < absl::ZeroDuration()) {
     return InvalidFlag("shutdown_timeout", "must not be negative");

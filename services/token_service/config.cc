@@ -13,6 +13,7 @@
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/page_token.h"
 #include "services/token_service/storage/connection_string.h"
+#include "spdlog/common.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port; port 0 picks a free one)");
@@ -251,6 +252,12 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   }
   if (!TokenCodec::IsValidPrefix(config.token_prefix)) {
     return InvalidFlag("token_prefix", "must match [a-z][a-z0-9]{0,15}");
+  }
+  // As InitLogging() reads it, checked here so that the message can name
+  // the variable the level came from.
+  if (spdlog::level::from_str(config.log_level) == spdlog::level::off &&
+      config.log_level != "off") {
+    return InvalidFlag("log_level", "must be trace, debug, info, warn, error, critical or off");
   }
   if (config.db_pool_size < 1 || config.db_pool_size > 256) {
     return InvalidFlag("db_pool_size", "must be between 1 and 256");

@@ -302,6 +302,10 @@ TEST_F(SidecarCommandLineTest, ABadValueInTheEnvironmentNamesTheVariableAndTheFl
   ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_LOOKUP_TIMEOUT", "500"}}),
                      {"TOKEN_SIDECAR_LOOKUP_TIMEOUT (--lookup_timeout): \"500\" is not a "
                       "duration; give a unit"});
+  SystemRandom random;
+  ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_SERVICE_TOKEN", TokenCodec().Generate(random)},
+                              {"TOKEN_SIDECAR_LOG_LEVEL", "verbose"}}),
+                     {"TOKEN_SIDECAR_LOG_LEVEL (--log_level): must be trace, debug"});
   ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_LISTEN", "no-port"}}),
                      {"TOKEN_SIDECAR_LISTEN (--listen): must be host:port"});
   ExpectOneLineError(Run({}, {{"TOKEN_SIDECAR_SERVICE_TOKEN", "utk_not-a-token"}}),

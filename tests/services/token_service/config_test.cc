@@ -304,6 +304,9 @@ TEST_F(ServiceCommandLineTest, ABadValueInTheEnvironmentNamesTheVariableAndTheFl
   ExpectOneLineError(
       Run({"--database_url=postgresql:///tokens"}, {{"TOKEN_SERVICE_DB_POOL_SIZE", "0"}}),
       {"TOKEN_SERVICE_DB_POOL_SIZE (--db_pool_size): must be between 1 and 256"});
+  ExpectOneLineError(
+      Run({"--database_url=postgresql:///tokens"}, {{"TOKEN_SERVICE_LOG_LEVEL", "verbose"}}),
+      {"TOKEN_SERVICE_LOG_LEVEL (--log_level): must be trace, debug"});
   // A secret's complaint names its variable, never its value.
   const tokens::testing::CommandLineRun run =
       Run({}, {{"DATABASE_URL", "postgresql:///tokens"},
