@@ -1,6 +1,8 @@
 #include "common/log/json_logger.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -19,6 +21,10 @@
 namespace tokens {
 namespace {
 
+// The fields of the LogEvent being written on this thread (already JSON,
+// `,"key":value…`), or null. Set only by LogEvent, for the length of its call.
+thread_local const std::string* t_event_fields = nullptr;
+
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -29,7 +35,7 @@ class JsonFormatter final : public spdlog::formatter {
         JsonEscape(absl::string_view(msg.logger_name.data(), msg.logger_name.size())),
         R"(","msg":")",
         JsonEscape(RedactSecrets(absl::string_view(msg.payload.data(), msg.payload.size()))),
-        "\"}\n");
+        "\"", t_event_fields != nullptr ? *t_event_fields : std::string(), "}\n");
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -171,6 +177,47 @@ std::string JsonEscape(absl::string_view text) {
 }
 
 std::unique_ptr<spdlog::formatter> NewJsonFormatter() { return std::make_unique<JsonFormatter>(); }
+
+void LogValue::AppendJson(std::string& out) const {
+  if (const auto* text = std::get_if<absl::string_view>(&value_)) {
+    absl::StrAppend(&out, "\"", JsonEscape(RedactSecrets(*text)), "\"");
+  } else if (const auto* b = std::get_if<bool>(&value_)) {
+    out += *b ? "true" : "false";
+  } else if (const auto* x = std::get_if<double>(&value_)) {
+    if (!std::isfinite(*x)) {
+      out += "null";
+      return;
+    }
+    // The shortest text that reads back as the same double.
+    char buffer[32];
+    const std::to_chars_result written = std::to_chars(buffer, buffer + sizeof(buffer), *x);
+    out.append(buffer, written.ptr);
+  } else if (const auto* n = std::get_if<int64_t>(&value_)) {
+    absl::StrAppend(&out, *n);
+  } else {
+    absl::StrAppend(&out, std::get<uint64_t>(value_));
+  }
+}
+
+std::string LogFields::ToJson() const {
+  std::string out;
+  for (const auto& [key, value] : fields_) {
+    const bool reserved = key == "ts" || key == "level" || key == "logger" || key == "msg";
+    absl::StrAppend(&out, ",\"", JsonEscape(key), reserved ? "_" : "", "\":");
+    value.AppendJson(out);
+  }
+  return out;
+}
+
+void LogEvent(spdlog::logger& logger, spdlog::level::level_enum level, absl::string_view msg,
+              const LogFields& fields) {
+  if (!logger.should_log(level)) return;
+  const std::string json = fields.ToJson();
+  const std::string* const outer = t_event_fields;
+  t_event_fields = &json;
+  logger.log(level, "{}", msg);
+  t_event_fields = outer;
+}
 
 bool InitLogging(absl::string_view level) {
   spdlog::level::level_enum parsed = spdlog::level::from_str(std::string(level));

@@ -1,8 +1,13 @@
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <variant>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "spdlog/formatter.h"
 #include "spdlog/logger.h"
@@ -38,6 +43,65 @@ std::string RedactSecrets(absl::string_view text);
 // The formatter behind Logger(): one JSON object per line. Exposed so tests can
 // check the exact lines it writes.
 std::unique_ptr<spdlog::formatter> NewJsonFormatter();
+
+// One value of a structured log line: a string, an integer, a number or a
+// boolean, written as that JSON type. Holds a view of a string: build it
+// where the line is written, in the call's arguments.
+class LogValue {
+ public:
+  LogValue(absl::string_view text) : value_(text) {}
+  LogValue(const char* text) : value_(absl::string_view(text)) {}
+  LogValue(const std::string& text) : value_(absl::string_view(text)) {}
+  LogValue(bool b) : value_(b) {}
+  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                                             std::is_signed_v<T>,
+                                         int> = 0>
+  LogValue(T n) : value_(static_cast<int64_t>(n)) {}
+  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                                             std::is_unsigned_v<T>,
+                                         int> = 0>
+  LogValue(T n) : value_(static_cast<uint64_t>(n)) {}
+  LogValue(double x) : value_(x) {}
+
+  // The JSON text: a string escaped (JsonEscape) with the secrets of
+  // RedactSecrets replaced; a number that is not finite as null.
+  void AppendJson(std::string& out) const;
+
+ private:
+  std::variant<absl::string_view, int64_t, uint64_t, double, bool> value_;
+};
+
+// The keys and values a line carries besides ts, level, logger and msg, in
+// order. A key that is one of those four is written with a '_' appended.
+class LogFields {
+ public:
+  LogFields() = default;
+  LogFields(std::initializer_list<std::pair<absl::string_view, LogValue>> fields)
+      : fields_(fields.begin(), fields.end()) {}
+
+  LogFields& Add(absl::string_view key, LogValue value) {
+    fields_.emplace_back(key, value);
+    return *this;
+  }
+  // `,"key":value` for each field.
+  std::string ToJson() const;
+
+ private:
+  absl::InlinedVector<std::pair<absl::string_view, LogValue>, 8> fields_;
+};
+
+// Writes `msg` at `level` to `logger` with `fields` as keys of the line's
+// JSON object, e.g.
+//   LogEvent(*log, spdlog::level::info, "CreateToken",
+//            {{"method", "CreateToken"}, {"code", "OK"}, {"duration_ms", 0.7}});
+//   {"ts":…,"level":"info","logger":"rpc","msg":"CreateToken","method":"CreateToken",
+//    "code":"OK","duration_ms":0.7}
+// Nothing is formatted when the level is off. The fields reach the formatter
+// on this thread, so `logger` must write synchronously, as Logger()'s do;
+// they never pass through the message, so no text a client chose can add a
+// key.
+void LogEvent(spdlog::logger& logger, spdlog::level::level_enum level, absl::string_view msg,
+              const LogFields& fields);
 
 }  // namespace tokens
 

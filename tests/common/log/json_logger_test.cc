@@ -1,5 +1,7 @@
 #include "common/log/json_logger.h"
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -283,6 +285,76 @@ TEST(JsonFormatterTest, EveryLoggedLineIsAJsonObject) {
   }
   EXPECT_THAT(messages, ElementsAre("plain", "with absl::string_view: no such \"token\"\n",
                                     "multi\nline\n", "42 \x02"));
+}
+
+// The lines a logger writes through the JSON formatter, each without its
+// "ts" (which the clock decides).
+class LogEventTest : public ::testing::Test {
+ protected:
+  LogEventTest() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+    sink_->set_formatter(NewJsonFormatter());
+    logger_.set_level(spdlog::level::info);
+  }
+
+  std::vector<std::string> LinesAfterTs() {
+    std::vector<std::string> lines = absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+    for (std::string& line : lines) {
+      EXPECT_TRUE(std::regex_match(line, std::regex(R"(\{"ts":"[^"]+",.*\})"))) << line;
+      line = line.substr(line.find("\"level\""));
+    }
+    return lines;
+  }
+
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  spdlog::logger logger_{"rpc", sink_};
+};
+
+TEST_F(LogEventTest, FieldsAreTypedKeysOfTheLine) {
+  const std::string method = "CreateToken";
+  LogEvent(logger_, spdlog::level::info, method,
+           {{"method", method},
+            {"code", "OK"},
+            {"duration_ms", 0.703125},
+            {"attempt", 3},
+            {"version", int64_t{-7}},
+            {"big", std::numeric_limits<uint64_t>::max()},
+            {"cached", true},
+            {"ratio", std::numeric_limits<double>::quiet_NaN()}});
+  EXPECT_THAT(LinesAfterTs(),
+              ElementsAre(R"("level":"info","logger":"rpc","msg":"CreateToken",)"
+                          R"("method":"CreateToken","code":"OK","duration_ms":0.703125,)"
+                          R"("attempt":3,"version":-7,"big":18446744073709551615,)"
+                          R"("cached":true,"ratio":null})"));
+}
+
+TEST_F(LogEventTest, ValuesAreEscapedAndRedactedAndCannotAddKeys) {
+  RedactFromLogs("Zq8Wfield%secret");
+  LogFields fields;
+  fields.Add("error", "x\",\"level\":\"critical\"}\n{\"a\":\"b")
+      .Add("peer", "db Zq8Wfield%secret postgresql://u:pw@h/x")
+      .Add("msg", "a key of the line's own");
+  LogEvent(logger_, spdlog::level::warn, "bad \"news\"", fields);
+  const std::vector<std::string> lines = LinesAfterTs();
+  ASSERT_EQ(lines.size(), 1u) << out_.str();
+  EXPECT_EQ(lines[0],
+            R"("level":"warning","logger":"rpc","msg":"bad \"news\"",)"
+            R"("error":"x\",\"level\":\"critical\"}\n{\"a\":\"b",)"
+            R"("peer":"db [redacted] postgresql://u:[redacted]@h/x",)"
+            R"("msg_":"a key of the line's own"})");
+  std::optional<std::map<std::string, std::string>> parsed = ParseFlatJson(out_.str().substr(
+      0, out_.str().size() - 1));
+  ASSERT_TRUE(parsed.has_value()) << out_.str();
+  EXPECT_EQ(parsed->at("level"), "warning");
+}
+
+TEST_F(LogEventTest, NothingIsWrittenBelowTheLevelAndLaterLinesHaveNoFields) {
+  LogEvent(logger_, spdlog::level::debug, "quiet", {{"method", "Check"}});
+  LogEvent(logger_, spdlog::level::info, "loud", {{"method", "Check"}});
+  logger_.info("plain {}", 1);
+  EXPECT_THAT(LinesAfterTs(),
+              ElementsAre(R"("level":"info","logger":"rpc","msg":"loud","method":"Check"})",
+                          R"("level":"info","logger":"rpc","msg":"plain 1"})"));
 }
 
 TEST(RedactSecretsTest, RegisteredSecretsNeverReachALine) {
