@@ -1,14 +1,25 @@
 #include "common/metrics/process_metrics.h"
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fstream>
 
-#include "absl/time/clock.h"
-
 namespace tokens::metrics {
 namespace {
+
+// When the process started, to the microsecond: read while the program is
+// loaded, before main() and whatever it waits for (a database, a snapshot).
+// /proc/self/stat's start time, which Prometheus' Go client reads, is only
+// good to the second (the boot time is whole seconds). clock_gettime needs
+// no other static object, so the order of static initialisation is no risk.
+double NowUnixSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec / 1000) / 1e6;
+}
+const double kProcessStart = NowUnixSeconds();
 
 double ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -28,10 +39,9 @@ double CpuSeconds() {
 }  // namespace
 
 void AddProcessMetrics(Registry& registry) {
-  const double start = absl::ToUnixMicros(absl::Now()) / 1e6;
   registry.AddGaugeFn("process_start_time_seconds",
                       "Start time of the process since the Unix epoch, in seconds.", {},
-                      [start] { return start; });
+                      [] { return kProcessStart; });
   registry.AddGaugeFn("process_resident_memory_bytes", "Resident memory size in bytes.", {},
                       ResidentBytes);
   registry.AddCounterFn("process_cpu_seconds_total", "User and system CPU time spent, in seconds.",

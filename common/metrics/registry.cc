@@ -1,6 +1,7 @@
 #include "common/metrics/registry.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -30,14 +31,6 @@ bool ValidName(absl::string_view name, bool allow_colon) {
 [[noreturn]] void Misuse(const std::string& what) {
   Logger("metrics")->critical("metrics registry misuse: {}", what);
   std::abort();
-}
-
-// Prometheus' float format: integers without a fraction, +Inf/-Inf/NaN.
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrFormat("%.0f", v);
-  return absl::StrFormat("%.9g", v);
 }
 
 void AppendLabels(std::string& out, const Labels& labels, absl::string_view extra_name = {},
@@ -80,6 +73,24 @@ std::string EscapeHelp(absl::string_view help) { return Escape(help, /*quotes=*/
 }  // namespace
 
 std::string EscapeLabelValue(absl::string_view value) { return Escape(value, /*quotes=*/true); }
+
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // Every integer below 2^63 is written out in full; "-0" is just 0.
+  if (v == std::floor(v) && std::fabs(v) < 0x1p63) {
+    return absl::StrFormat("%.0f", v == 0 ? 0.0 : v);
+  }
+  // The fewest digits that read back as the same double: a Unix time in
+  // seconds keeps its microseconds. Written out, except, as Go's client does,
+  // below 1e-4 ("5e-05"), and from 2^63 on ("1e+300").
+  const bool scientific = std::fabs(v) < 1e-4 || std::fabs(v) >= 0x1p63;
+  char buffer[64];  // fixed: below 2^63, at most 19 digits before the point and 17 after
+  const std::to_chars_result written =
+      std::to_chars(buffer, buffer + sizeof(buffer), v,
+                    scientific ? std::chars_format::scientific : std::chars_format::fixed);
+  return std::string(buffer, written.ptr);
+}
 
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)),
@@ -207,11 +218,12 @@ std::string Registry::Render() const {
         absl::StrAppend(&out, " ", cumulative, "\n");
         continue;
       }
-      const double value =
-          s.counter != nullptr ? static_cast<double>(s.counter->value()) : s.read();
       absl::StrAppend(&out, family->name);
       AppendLabels(out, s.labels);
-      absl::StrAppend(&out, " ", FormatValue(value), "\n");
+      // A counter's integer as it is, past 2^53 too.
+      absl::StrAppend(&out, " ",
+                      s.counter != nullptr ? absl::StrCat(s.counter->value()) : FormatValue(s.read()),
+                      "\n");
     }
   }
   return out;

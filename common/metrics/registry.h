@@ -104,6 +104,12 @@ class Registry {
   std::vector<std::unique_ptr<Family>> families_ ABSL_GUARDED_BY(mu_);
 };
 
+// A sample value as Prometheus' text format writes it: an integer in full
+// ("1796610650", never "1.79661065e+09"), any other number in the shortest
+// form that reads back as the same double ("1796610650.123", "0.00025"),
+// and "+Inf", "-Inf", "NaN".
+std::string FormatValue(double value);
+
 // Escapes a label value for the exposition format (\\, \" and \n).
 std::string EscapeLabelValue(absl::string_view value);
 

@@ -1,5 +1,7 @@
 #include "common/metrics/registry.h"
 
+#include <cstdint>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -76,6 +78,57 @@ TEST(RegistryTest, EscapesLabelValuesAndHelp) {
   EXPECT_THAT(text, HasSubstr("# HELP c_total Line one\\nback\\\\slash\n"));
   EXPECT_THAT(text, HasSubstr("c_total{v=\"a\\\"b\\\\c\\nd\"} 0\n"));
   EXPECT_TRUE(ParseMetricsText(text).ok());
+}
+
+TEST(FormatValueTest, IntegersInFullAndOtherNumbersToTheLastDigitThatCounts) {
+  EXPECT_EQ(FormatValue(0), "0");
+  EXPECT_EQ(FormatValue(-0.0), "0");
+  EXPECT_EQ(FormatValue(42), "42");
+  EXPECT_EQ(FormatValue(-7), "-7");
+  // A Unix time: all its digits, never 1.79661065e+09.
+  EXPECT_EQ(FormatValue(1796610650), "1796610650");
+  EXPECT_EQ(FormatValue(1796610650.123), "1796610650.123");
+  EXPECT_EQ(FormatValue(1796610650.123456), "1796610650.123456");
+  EXPECT_EQ(FormatValue(123456789012345678.0), "123456789012345680");
+  EXPECT_EQ(FormatValue(0.1), "0.1");
+  EXPECT_EQ(FormatValue(0.00025), "0.00025");
+  EXPECT_EQ(FormatValue(0.0001), "0.0001");
+  EXPECT_EQ(FormatValue(0.00005), "5e-05");
+  EXPECT_EQ(FormatValue(2.5), "2.5");
+  EXPECT_EQ(FormatValue(1.0 / 3), "0.3333333333333333");
+  EXPECT_EQ(FormatValue(1e-9), "1e-09");
+  EXPECT_EQ(FormatValue(1e300), "1e+300");
+  EXPECT_EQ(FormatValue(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(FormatValue(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(FormatValue(std::numeric_limits<double>::quiet_NaN()), "NaN");
+}
+
+TEST(RegistryTest, RendersExactValues) {
+  Registry registry;
+  Counter& big = registry.AddCounter("big_total", "Past 2^53.");
+  big.Increment((uint64_t{1} << 53) + 1);
+  registry.AddGaugeFn("start_time_seconds", "A time.", {}, [] { return 1796610650.25; });
+  registry.AddGaugeFn("ratio", "A ratio.", {}, [] { return 0.1; });
+  Histogram& h = registry.AddHistogram("d_seconds", "D.", {}, {0.00005, 2.5});
+  h.Observe(0.00004);
+  h.Observe(1);
+  EXPECT_EQ(registry.Render(),
+            "# HELP big_total Past 2^53.\n"
+            "# TYPE big_total counter\n"
+            "big_total 9007199254740993\n"
+            "# HELP start_time_seconds A time.\n"
+            "# TYPE start_time_seconds gauge\n"
+            "start_time_seconds 1796610650.25\n"
+            "# HELP ratio A ratio.\n"
+            "# TYPE ratio gauge\n"
+            "ratio 0.1\n"
+            "# HELP d_seconds D.\n"
+            "# TYPE d_seconds histogram\n"
+            "d_seconds_bucket{le=\"5e-05\"} 1\n"
+            "d_seconds_bucket{le=\"2.5\"} 2\n"
+            "d_seconds_bucket{le=\"+Inf\"} 2\n"
+            "d_seconds_sum 1.00004\n"
+            "d_seconds_count 2\n");
 }
 
 TEST(RegistryTest, ConcurrentUpdatesAreAllCounted) {
