@@ -3,10 +3,16 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "common/version/build_info.h"
 
 namespace tokens::sidecar {
 
 void RegisterSidecarMetrics(metrics::Registry& r, const MetricSources& s) {
+  r.AddGaugeFn("token_sidecar_build_info",
+               "Always 1; its labels say what is running: the project version and git commit.",
+               {{"version", std::string(BuildVersion())}, {"commit", std::string(BuildCommit())}},
+               [] { return 1.0; });
+
   const Verifier& verifier = s.verifier;
   constexpr char kChecks[] = "token_sidecar_checks_total";
   constexpr char kChecksHelp[] =

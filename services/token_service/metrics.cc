@@ -2,7 +2,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <utility>
+
+#include "common/version/build_info.h"
 
 namespace tokens::service {
 namespace {
@@ -22,6 +25,11 @@ void AddCounterFamily(metrics::Registry& r, const char* name, const char* help, 
 }  // namespace
 
 void RegisterServiceMetrics(metrics::Registry& r, const MetricSources& s) {
+  r.AddGaugeFn("token_service_build_info",
+               "Always 1; its labels say what is running: the project version and git commit.",
+               {{"version", std::string(BuildVersion())}, {"commit", std::string(BuildCommit())}},
+               [] { return 1.0; });
+
   const PgPool& pool = s.pool;
   AddCounterFamily<PgPool, PgPool::Stats>(
       r, "token_service_db_errors_total",

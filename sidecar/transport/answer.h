@@ -1,12 +1,35 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <utility>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/log/json_logger.h"
 #include "common/thread/worker_pool.h"
 #include "sidecar/domain/verifier.h"
 
 namespace tokens::sidecar {
+
+// The debug line of one decided check (`method`: "Check" or "Authenticate")
+// begun at `start`: the decision, and the user and token, or the reason of a
+// denial, as keys of the JSON line. Formats nothing unless `log` writes
+// debug lines.
+inline void LogVerdict(spdlog::logger& log, absl::string_view method, const CheckResult& verdict,
+                       absl::Time start) {
+  if (!log.should_log(spdlog::level::debug)) return;
+  LogFields fields{{"method", method}, {"decision", verdict.allowed ? "allow" : "deny"}};
+  std::string token_id;
+  if (verdict.allowed) {
+    token_id = verdict.principal.token_id.ToString();
+    fields.Add("user_id", verdict.principal.user_id).Add("token_id", token_id);
+  } else {
+    fields.Add("reason", DenyReasonCode(verdict.reason));
+  }
+  fields.Add("duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start));
+  LogEvent(log, spdlog::level::debug, method, fields);
+}
 
 // How both transports answer from gRPC's callback threads, which must never
 // wait: with `now` when the verifier decided without waiting (the cache

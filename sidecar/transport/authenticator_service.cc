@@ -36,17 +36,15 @@ grpc::Status ToAuthenticateResult(const CheckResult& verdict, v1::AuthenticateRe
 class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
  public:
   Call(const AuthenticatorService& service, grpc::ByteBuffer* response)
-      : service_(service), response_(response), start_(absl::Now()) {}
+      : service_(service), response_(response), start_(absl::Now()) {
+    if (service_.rpc_metrics_ != nullptr) service_.rpc_metrics_->Started("Authenticate");
+  }
 
   v1::AuthenticateRequest& request() { return *request_; }
 
   void Answer(const CheckResult& verdict) {
     static const auto log = Logger("authenticator");
-    if (verdict.allowed) {
-      log->debug("Authenticate allow user={}", verdict.principal.user_id);
-    } else {
-      log->debug("Authenticate deny reason={}", DenyReasonCode(verdict.reason));
-    }
+    LogVerdict(*log, "Authenticate", verdict, start_);
     v1::AuthenticateResponse* answer =
         google::protobuf::Arena::CreateMessage<v1::AuthenticateResponse>(&arena_.arena());
     grpc::Status status = ToAuthenticateResult(verdict, answer);
@@ -67,7 +65,7 @@ class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
  private:
   void Finish(grpc::Status status) {
     if (service_.rpc_metrics_ != nullptr) {
-      service_.rpc_metrics_->Record("Authenticate", status.error_code(), absl::Now() - start_);
+      service_.rpc_metrics_->Handled("Authenticate", status.error_code(), absl::Now() - start_);
     }
     grpc::ServerUnaryReactor::Finish(std::move(status));
   }

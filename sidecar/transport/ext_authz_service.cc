@@ -137,6 +137,7 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
   const absl::Time start = absl::Now();
+  if (rpc_metrics_ != nullptr) rpc_metrics_->Started("Check");
   // gRPC's own reactor: it finishes the call on the thread that finishes it.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // On this thread's stack: nearly every check is answered before Check()
@@ -144,7 +145,7 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
   ParsedRequest parsed;
   if (!parsed.Parse(*request)) {
     if (rpc_metrics_ != nullptr) {
-      rpc_metrics_->Record("Check", grpc::StatusCode::INVALID_ARGUMENT, absl::Now() - start);
+      rpc_metrics_->Handled("Check", grpc::StatusCode::INVALID_ARGUMENT, absl::Now() - start);
     }
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  "request: not an envoy.service.auth.v3.CheckRequest"));
@@ -185,8 +186,8 @@ void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, std::st
 void ExtAuthzService::Answer(CheckResult verdict, absl::Time start, google::protobuf::Arena& arena,
                              grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
+  LogVerdict(*log, "Check", verdict, start);
   if (verdict.allowed) {
-    log->debug("Check allow user={}", verdict.principal.user_id);
     const AllowBytes bytes(verdict.principal,
                            options_.remove_authorization ? kAuthorization : absl::string_view());
     grpc_slice slice = grpc_slice_malloc(bytes.size());
@@ -194,14 +195,13 @@ void ExtAuthzService::Answer(CheckResult verdict, absl::Time start, google::prot
     grpc::Slice owned(slice, grpc::Slice::STEAL_REF);
     *response = grpc::ByteBuffer(&owned, 1);
   } else {
-    log->debug("Check deny reason={}", DenyReasonCode(verdict.reason));
     auto* message = google::protobuf::Arena::CreateMessage<CheckResponse>(&arena);
     WriteCheckResponse(std::move(verdict), options_, message);
     bool own_buffer = false;
     grpc::SerializationTraits<CheckResponse>::Serialize(*message, response, &own_buffer);
   }
   if (rpc_metrics_ != nullptr) {
-    rpc_metrics_->Record("Check", grpc::StatusCode::OK, absl::Now() - start);
+    rpc_metrics_->Handled("Check", grpc::StatusCode::OK, absl::Now() - start);
   }
   reactor->Finish(grpc::Status::OK);
 }

@@ -86,11 +86,11 @@ done
 allowed=$(metric 'token_sidecar_checks_total{result="allowed",reason="valid"}' "$SIDECAR_METRICS")
 revoked=$(metric 'token_sidecar_checks_total{result="denied",reason="revoked"}' "$SIDECAR_METRICS")
 missing=$(metric 'token_sidecar_checks_total{result="denied",reason="missing"}' "$SIDECAR_METRICS")
-check_ok=$(metric 'grpc_server_handling_seconds_count{grpc_service="envoy.service.auth.v3.Authorization",grpc_method="Check",grpc_code="OK"}' "$SIDECAR_METRICS")
-created=$(metric 'grpc_server_handling_seconds_count{grpc_service="tokens.v1.TokenService",grpc_method="CreateToken",grpc_code="OK"}' "$SERVICE_METRICS")
+check_ok=$(metric 'grpc_server_handled_total{grpc_type="unary",grpc_service="envoy.service.auth.v3.Authorization",grpc_method="Check",grpc_code="OK"}' "$SIDECAR_METRICS")
+created=$(metric 'grpc_server_handled_total{grpc_type="unary",grpc_service="tokens.v1.TokenService",grpc_method="CreateToken",grpc_code="OK"}' "$SERVICE_METRICS")
 ((allowed >= 1)) || check_failed "token_sidecar_checks_total allowed/valid is $allowed"
 ((revoked >= 2)) || check_failed "token_sidecar_checks_total denied/revoked is $revoked"
 ((missing >= 1)) || check_failed "token_sidecar_checks_total denied/missing is $missing"
-((check_ok >= 4)) || check_failed "Check's grpc_server_handling_seconds_count (OK) is $check_ok"
-((created >= 2)) || check_failed "CreateToken's grpc_server_handling_seconds_count (OK) is $created"
+((check_ok >= 4)) || check_failed "Check's grpc_server_handled_total (OK) is $check_ok"
+((created >= 2)) || check_failed "CreateToken's grpc_server_handled_total (OK) is $created"
 passed "metrics: checks allowed=$allowed denied(revoked)=$revoked denied(missing)=$missing, Check OK=$check_ok, CreateToken OK=$created"

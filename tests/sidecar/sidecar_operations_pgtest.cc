@@ -37,8 +37,8 @@ std::string ReadOperationsGuide() {
 }
 
 constexpr char kCheckOk[] =
-    "grpc_server_handling_seconds_count{grpc_service=\"envoy.service.auth.v3.Authorization\","
-    "grpc_method=\"Check\",grpc_code=\"OK\"}";
+    "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"envoy.service.auth.v3."
+    "Authorization\",grpc_method=\"Check\",grpc_code=\"OK\"}";
 constexpr char kAllowed[] = "token_sidecar_checks_total{result=\"allowed\",reason=\"valid\"}";
 
 TEST_F(SidecarOperationsTest, TheSidecarsMetricsShowChecksCacheFeedAndUsage) {
@@ -83,11 +83,11 @@ TEST_F(SidecarOperationsTest, TheSidecarsMetricsShowChecksCacheFeedAndUsage) {
   EXPECT_GE(service.Value("token_service_sync_streams"), 1);
   EXPECT_GE(service.Value("token_service_db_connections_open"), 1);
   EXPECT_EQ(service.Value("token_service_db_errors_total{kind=\"query\"}"), 0);
-  EXPECT_GE(service.Value("grpc_server_handling_seconds_count{grpc_service=\"tokens.v1."
-                          "UserService\",grpc_method=\"CreateUser\",grpc_code=\"OK\"}"),
+  EXPECT_GE(service.Value("grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"tokens."
+                          "v1.UserService\",grpc_method=\"CreateUser\",grpc_code=\"OK\"}"),
             1);
-  EXPECT_GE(service.Value("grpc_server_handling_seconds_count{grpc_service=\"tokens.v1."
-                          "TokenSync\",grpc_method=\"ReportUsage\",grpc_code=\"OK\"}"),
+  EXPECT_GE(service.Value("grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"tokens."
+                          "v1.TokenSync\",grpc_method=\"ReportUsage\",grpc_code=\"OK\"}"),
             1);
 }
 

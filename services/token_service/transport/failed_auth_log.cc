@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/log/json_logger.h"
+#include "common/metrics/rpc_metrics.h"
 
 namespace tokens::service {
 namespace {
@@ -28,19 +28,31 @@ std::string Largest(const absl::flat_hash_map<std::string, uint64_t>& counts, si
 
 }  // namespace
 
-std::string AccessLine(absl::string_view method, absl::string_view who, const absl::Status& status,
-                       absl::Duration elapsed) {
-  const double ms = absl::ToDoubleMilliseconds(elapsed);
-  if (status.ok()) return absl::StrFormat("%s user=%s code=OK ms=%.2f", method, who, ms);
-  return absl::StrFormat("%s user=%s code=%s ms=%.2f error=\"%s\"", method, who,
-                         absl::StatusCodeToString(status.code()), ms, status.message());
+LogFields CallFields(const CallRecord& call) {
+  LogFields fields{
+      {"method", call.method},
+      {"code", metrics::GrpcCodeName(static_cast<grpc::StatusCode>(call.status.code()))}};
+  if (!call.user_id.empty()) fields.Add("user_id", call.user_id);
+  if (!call.token_id.empty()) fields.Add("token_id", call.token_id);
+  fields.Add("duration_ms", absl::ToDoubleMilliseconds(call.elapsed));
+  if (!call.peer.empty()) fields.Add("peer", call.peer);
+  if (!call.status.ok()) fields.Add("error", call.status.message());
+  return fields;
+}
+
+void LogCall(const CallRecord& call) {
+  static const auto log = Logger("rpc");
+  LogEvent(*log, spdlog::level::info, call.method, CallFields(call));
 }
 
 FailedAuthLog::FailedAuthLog(const Clock& clock, FailedAuthLogOptions options, Writer writer)
     : clock_(clock),
       options_(options),
       writer_(writer ? std::move(writer)
-                     : [](const std::string& line) { Logger("rpc")->info("{}", line); }),
+                     : [](absl::string_view msg, const LogFields& fields) {
+                         static const auto log = Logger("rpc");
+                         LogEvent(*log, spdlog::level::info, msg, fields);
+                       }),
       interval_start_(clock.Now()) {}
 
 FailedAuthLog::~FailedAuthLog() {
@@ -63,8 +75,8 @@ void FailedAuthLog::Record(absl::string_view method, absl::string_view client,
   EndIntervalIfOver(clock_.Now());
   if (written_ < options_.detailed_per_interval) {
     ++written_;
-    writer_(absl::StrCat(AccessLine(method, "-", status, elapsed),
-                         " peer=", client.empty() ? "-" : client));
+    const CallRecord call{method, /*user_id=*/{}, /*token_id=*/{}, client, status, elapsed};
+    writer_(method, CallFields(call));
     return;
   }
   ++summed_;
@@ -109,7 +121,7 @@ void FailedAuthLog::WriteSummary(absl::Time now) {
                    by_client_.size(), " in all");
   if (other_clients_ > 0) absl::StrAppend(&line, ", and ", other_clients_, " calls from more");
   absl::StrAppend(&line, ")");
-  writer_(line);
+  writer_(line, LogFields{{"failed_calls", summed_}});
 }
 
 }  // namespace tokens::service

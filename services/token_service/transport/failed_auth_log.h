@@ -13,16 +13,31 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/log/json_logger.h"
 #include "common/time/clock.h"
 
 namespace tokens::service {
 
-// The access-log line of a finished call: the method, the caller ("-" when
-// unknown), the outcome and the handling time; never metadata or request
-// fields, which may hold secrets.
-std::string AccessLine(absl::string_view method, absl::string_view who, const absl::Status& status,
-                       absl::Duration elapsed);
+// A finished call, as its request-log line tells it; never metadata or
+// request fields, which may hold secrets. Views: the line is written before
+// what they point into goes.
+struct CallRecord {
+  absl::string_view method;    // the short name, e.g. "CreateToken"
+  absl::string_view user_id;   // the caller; empty when it did not authenticate
+  absl::string_view token_id;  // the token it authenticated with; empty when unknown
+  absl::string_view peer;      // the client's IP address; empty when unknown
+  absl::Status status;
+  absl::Duration elapsed;
+};
 
+// The request-log line's fields: method, code (gRPC's name), user_id and
+// token_id (when known), duration_ms (a number), peer (when known) and, for
+// a call that failed, error (the status message). Views into `call`.
+LogFields CallFields(const CallRecord& call);
+
+// Writes `call`'s request-log line: logger "rpc", info, the method as msg,
+// CallFields as keys.
+void LogCall(const CallRecord& call);
 struct FailedAuthLogOptions {
   absl::Duration interval = absl::Seconds(10);
   // Failed calls of an interval written one by one; the rest are summed up.
@@ -38,12 +53,12 @@ struct FailedAuthLogOptions {
 // The log of calls refused before their handler ran because the caller did
 // not authenticate (or was over its budget of failed authentications). A
 // client sending made-up tokens as fast as it can would otherwise write an
-// access-log line per call: of each interval the first calls are written as
-// access-log lines (with the client's address), and one line sums up the
+// request-log line per call: of each interval the first calls are written as
+// request-log lines (with the client's address), and one line sums up the
 // rest: how many, why, and from where. Thread-safe.
 class FailedAuthLog {
  public:
-  using Writer = std::function<void(const std::string& line)>;
+  using Writer = std::function<void(absl::string_view msg, const LogFields& fields)>;
   // `writer` gets each line; by default the "rpc" logger at info level.
   FailedAuthLog(const Clock& clock, FailedAuthLogOptions options = {}, Writer writer = nullptr);
   // Stops the flushing thread, if started, and sums up what is left.

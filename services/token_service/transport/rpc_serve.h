@@ -43,38 +43,40 @@ inline absl::StatusOr<std::optional<absl::string_view>> AuthorizationOf(
   return absl::string_view(first->second.data(), first->second.size());
 }
 
-// Records a finished call's handling time by code, with `rpc_metrics`, and
-// returns `status` as gRPC's.
+// Counts a call as started with `rpc_metrics`, when there are metrics.
+inline void CountStarted(metrics::RpcMetrics* rpc_metrics, absl::string_view method) {
+  if (rpc_metrics != nullptr) rpc_metrics->Started(method);
+}
+
+// Counts a finished call by code, with its handling time, with
+// `rpc_metrics`, and returns `status` as gRPC's.
 inline grpc::Status RecordCall(metrics::RpcMetrics* rpc_metrics, absl::string_view method,
                                const absl::Status& status, absl::Duration elapsed) {
   grpc::Status result = ToGrpcStatus(status);
-  if (rpc_metrics != nullptr) rpc_metrics->Record(method, result.error_code(), elapsed);
+  if (rpc_metrics != nullptr) rpc_metrics->Handled(method, result.error_code(), elapsed);
   return result;
 }
 
-// Writes the access-log line of a finished call (AccessLine), then
+// Writes the request-log line of a finished call (LogCall), then
 // RecordCall.
-inline grpc::Status FinishCall(metrics::RpcMetrics* rpc_metrics, absl::string_view method,
-                               absl::string_view who, const absl::Status& status,
-                               absl::Duration elapsed) {
-  static const auto log = Logger("rpc");
-  log->info("{}", AccessLine(method, who, status, elapsed));
-  return RecordCall(rpc_metrics, method, status, elapsed);
+inline grpc::Status FinishCall(metrics::RpcMetrics* rpc_metrics, const CallRecord& call) {
+  LogCall(call);
+  return RecordCall(rpc_metrics, call.method, call.status, call.elapsed);
 }
 
 // FinishCall for a call whose caller did not authenticate: its line goes to
 // `failed_auth` (which writes a few and sums up the rest) when there is one.
 inline grpc::Status FinishUnauthenticated(metrics::RpcMetrics* rpc_metrics,
-                                          FailedAuthLog* failed_auth, absl::string_view method,
-                                          absl::string_view client, const absl::Status& status,
-                                          absl::Duration elapsed) {
-  if (failed_auth == nullptr) return FinishCall(rpc_metrics, method, "-", status, elapsed);
-  failed_auth->Record(method, client, status, elapsed);
-  return RecordCall(rpc_metrics, method, status, elapsed);
+                                          FailedAuthLog* failed_auth, const CallRecord& call) {
+  if (failed_auth == nullptr) return FinishCall(rpc_metrics, call);
+  failed_auth->Record(call.method, call.peer, call.status, call.elapsed);
+  return RecordCall(rpc_metrics, call.method, call.status, call.elapsed);
 }
 
 // Authenticates (by the caller's address too: see Authenticator), runs
-// `handler(principal)`, then FinishCall, or FinishUnauthenticated.
+// `handler(principal)`, then FinishCall, or FinishUnauthenticated. The call
+// was counted as started by ParseRequestsOf's handler, which every unary
+// method goes through.
 template <typename Handler>
 grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
                    FailedAuthLog* failed_auth, grpc::ServerContext* ctx, absl::string_view method,
@@ -85,11 +87,12 @@ grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
   absl::StatusOr<Principal> caller =
       authorization.ok() ? auth.Authenticate(*authorization, client) : authorization.status();
   if (!caller.ok()) {
-    return FinishUnauthenticated(rpc_metrics, failed_auth, method, client, caller.status(),
-                                 absl::Now() - start);
+    return FinishUnauthenticated(rpc_metrics, failed_auth,
+                                 {method, {}, {}, client, caller.status(), absl::Now() - start});
   }
   const absl::Status status = handler(*caller);
-  return FinishCall(rpc_metrics, method, caller->user_id, status, absl::Now() - start);
+  return FinishCall(rpc_metrics, {method, caller->user_id, caller->token_id, client, status,
+                                  absl::Now() - start});
 }
 
 // A generated service base (`v1::TokenService::Service`, or one with other
@@ -131,14 +134,17 @@ class ParsesOwnRequests : public Base {
             [impl, method, rpc_metrics, name = descriptor->name()](
                 grpc::ServerContext* ctx, Streamer* stream) -> grpc::Status {
               const absl::Time start = absl::Now();
+              CountStarted(rpc_metrics, name);
               grpc::ByteBuffer bytes;
               Request request;
               const absl::Status parsed =
                   stream->Read(&bytes)
                       ? ParseRequest(bytes, &request)
                       : absl::InvalidArgumentError("the call carried no request message");
-              if (!parsed.ok())
-                return FinishCall(rpc_metrics, name, "-", parsed, absl::Now() - start);
+              if (!parsed.ok()) {
+                const std::string client = PeerHost(ctx->peer());
+                return FinishCall(rpc_metrics, {name, {}, {}, client, parsed, absl::Now() - start});
+              }
               Response response;
               grpc::Status status = (impl->*method)(ctx, &request, &response);
               if (!status.ok()) return status;

@@ -66,6 +66,7 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
   // the opening.
   void Begin(const grpc::ByteBuffer& request) {
     self_ = shared_from_this();
+    CountStarted(service_.rpc_metrics_, "SyncTokens");
     v1::SyncTokensRequest parsed;
     if (absl::Status status = ParseRequest(request, &parsed); !status.ok()) {
       EndWith(status);
@@ -107,8 +108,9 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
             "the caller took no message for ", stall, " (--sync_stall_timeout); stream dropped"));
         // Counted and logged before the caller can see the stream end.
         static const auto log = Logger("feed");
-        log->warn("SyncTokens stream of user={} peer={} dropped: no message taken for {}", user_,
-                  ctx_peer_, stall);
+        LogEvent(*log, spdlog::level::warn,
+                 absl::StrCat("SyncTokens stream dropped: no message taken for ", stall),
+                 {{"method", "SyncTokens"}, {"user_id", user_}, {"peer", ctx_client_}});
         service_.CountStall();
         // Fails the outstanding write (OnWriteDone(false)); the reaction
         // runs on gRPC's threads, never inline, so mu_ may be held.
@@ -161,7 +163,10 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
       if (session.ok()) LogOpened(**session, from_version);
       absl::MutexLock lock(&mu_);
       opening_ = false;
-      if (caller.ok()) user_ = caller->user_id;
+      if (caller.ok()) {
+        user_ = caller->user_id;
+        token_id_ = caller->token_id;
+      }
       unauthenticated_ = !caller.ok();
       if (!session.ok() && !end_.has_value()) end_ = session.status();
       if (session.ok()) session_ = *std::move(session);
@@ -171,12 +176,15 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
 
   void LogOpened(const FeedSession& session, int64_t from_version) {
     static const auto log = Logger("feed");
+    LogFields fields{{"method", "SyncTokens"},
+                     {"user_id", session.caller().user_id},
+                     {"peer", ctx_client_},
+                     {"from_version", from_version}};
     if (const SnapshotImage* image = session.snapshot()) {
-      log->info("SyncTokens user={} peer={} from version {}: snapshot of {} tokens at version {}",
-                session.caller().user_id, ctx_peer_, from_version, image->tokens, image->version);
+      fields.Add("snapshot_tokens", image->tokens).Add("snapshot_version", image->version);
+      LogEvent(*log, spdlog::level::info, "SyncTokens starts with a snapshot", fields);
     } else {
-      log->info("SyncTokens user={} peer={} resumes from version {}", session.caller().user_id,
-                ctx_peer_, from_version);
+      LogEvent(*log, spdlog::level::info, "SyncTokens resumes from version", fields);
     }
   }
 
@@ -194,6 +202,7 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
     std::optional<absl::Status> finish;
     std::unique_ptr<FeedSession> session;
     std::string user;
+    std::string token_id;
     bool unauthenticated = false;
     {
       absl::MutexLock lock(&mu_);
@@ -213,16 +222,17 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
         finish = *end_;
         session = std::move(session_);
         user = user_;
+        token_id = token_id_;
         unauthenticated = unauthenticated_;
       }
     }
     if (finish.has_value()) {
       session.reset();  // leaves the hub, frees its place under the caps
       const absl::Duration elapsed = absl::Now() - started_;
+      const CallRecord call{"SyncTokens", user, token_id, ctx_client_, *finish, elapsed};
       Finish(unauthenticated
-                 ? FinishUnauthenticated(service_.rpc_metrics_, service_.failed_auth_, "SyncTokens",
-                                         ctx_client_, *finish, elapsed)
-                 : FinishCall(service_.rpc_metrics_, "SyncTokens", user, *finish, elapsed));
+                 ? FinishUnauthenticated(service_.rpc_metrics_, service_.failed_auth_, call)
+                 : FinishCall(service_.rpc_metrics_, call));
       return;
     }
     StartWrite(&writing_);
@@ -255,7 +265,8 @@ class TokenSyncServiceImpl::Stream final : public grpc::ServerWriteReactor<grpc:
 
   absl::Mutex mu_;
   bool opening_ ABSL_GUARDED_BY(mu_) = true;
-  std::string user_ ABSL_GUARDED_BY(mu_) = "-";        // the caller once authenticated
+  std::string user_ ABSL_GUARDED_BY(mu_);              // the caller once authenticated
+  std::string token_id_ ABSL_GUARDED_BY(mu_);          // and the token it presented
   bool unauthenticated_ ABSL_GUARDED_BY(mu_) = false;  // refused by the Authenticator
   std::unique_ptr<FeedSession> session_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);

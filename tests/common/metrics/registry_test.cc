@@ -164,27 +164,52 @@ TEST(RegistryDeathTest, RefusesInvalidNamesAndDuplicateSeries) {
                "another type");
 }
 
-TEST(RpcMetricsTest, RecordsPerMethodAndCodeFromTheServiceDescriptor) {
+TEST(RpcMetricsTest, CountsStartedAndHandledCallsInGoGrpcPrometheusNames) {
   // Links the health proto in, as registering the service does in a server.
   ASSERT_NE(grpc::health::v1::HealthCheckRequest::descriptor(), nullptr);
   Registry registry;
   RpcMetrics rpc(registry, "grpc.health.v1.Health");
-  rpc.Record("Check", grpc::StatusCode::OK, absl::Microseconds(70));
-  rpc.Record("Check", grpc::StatusCode::OK, absl::Milliseconds(3));
-  rpc.Record("Check", grpc::StatusCode::NOT_FOUND, absl::Microseconds(10));
-  rpc.Record("NoSuchMethod", grpc::StatusCode::OK, absl::Microseconds(10));  // ignored
-  auto parsed = ParseMetricsText(registry.Render());
+  rpc.Started("Check");
+  rpc.Started("Check");
+  rpc.Started("Check");
+  rpc.Started("Watch");
+  rpc.Handled("Check", grpc::StatusCode::OK, absl::Microseconds(70));
+  rpc.Handled("Check", grpc::StatusCode::OK, absl::Milliseconds(3));
+  rpc.Handled("Check", grpc::StatusCode::NOT_FOUND, absl::Microseconds(10));
+  rpc.Started("NoSuchMethod");                                                 // ignored
+  rpc.Handled("NoSuchMethod", grpc::StatusCode::OK, absl::Microseconds(10));  // ignored
+  const std::string text = registry.Render();
+  auto parsed = ParseMetricsText(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  const std::string ok =
-      "{grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\",grpc_code=\"OK\"";
-  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_count" + ok + "}"), 2);
-  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_bucket" + ok + ",le=\"0.0001\"}"), 1);
-  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_count{grpc_service=\"grpc.health.v1."
-                          "Health\",grpc_method=\"Check\",grpc_code=\"NOT_FOUND\"}"),
-            1);
-  EXPECT_EQ(parsed->Value("grpc_server_handling_seconds_count{grpc_service=\"grpc.health.v1."
-                          "Health\",grpc_method=\"Watch\",grpc_code=\"OK\"}"),
-            -1);  // never called: no series
+  const std::string check =
+      R"(grpc_type="unary",grpc_service="grpc.health.v1.Health",grpc_method="Check")";
+  const std::string watch =
+      R"(grpc_type="server_stream",grpc_service="grpc.health.v1.Health",grpc_method="Watch")";
+  EXPECT_EQ(parsed->types.at("grpc_server_started_total"), "counter");
+  EXPECT_EQ(parsed->types.at("grpc_server_handled_total"), "counter");
+  EXPECT_EQ(parsed->types.at("grpc_server_handling_seconds"), "histogram");
+  EXPECT_THAT(text, HasSubstr("grpc_server_started_total{" + check + "} 3\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_started_total{" + watch + "} 1\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{" + check + R"(,grpc_code="OK"} 2)"));
+  EXPECT_THAT(text,
+              HasSubstr("grpc_server_handled_total{" + check + R"(,grpc_code="NOT_FOUND"} 1)"));
+  // Every code of every method is there before its first call.
+  EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{" + watch + R"(,grpc_code="OK"} 0)"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{" + check +
+                              R"(,grpc_code="UNAUTHENTICATED"} 0)"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count{" + check + "} 3\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_bucket{" + check +
+                              R"(,le="0.0001"} 2)"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_sum{" + check + "} 0.00308\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count{" + watch + "} 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("NoSuchMethod")));
+}
+
+TEST(RpcMetricsTest, TypesFromTheDescriptor) {
+  EXPECT_EQ(GrpcType(false, false), "unary");
+  EXPECT_EQ(GrpcType(true, false), "client_stream");
+  EXPECT_EQ(GrpcType(false, true), "server_stream");
+  EXPECT_EQ(GrpcType(true, true), "bidi_stream");
 }
 
 TEST(RpcMetricsTest, CodeNames) {

@@ -150,7 +150,8 @@ TEST_F(HostileRequestTest, AStringThatIsNotUtf8IsInvalidArgumentNamingTheField) 
   // Logged and counted like any other call.
   EXPECT_TRUE(
       service_->process()
-          .WaitForStderr("CreateToken user=- code=INVALID_ARGUMENT", std::chrono::seconds(30))
+          .WaitForStderr(R"("msg":"CreateToken","method":"CreateToken","code":"INVALID_ARGUMENT")",
+                         std::chrono::seconds(30))
           .ok());
   EXPECT_THAT(LinesThatAreNotJson(), ::testing::IsEmpty());
 }

@@ -709,9 +709,9 @@ TEST_F(OperationsTest, SigtermDuringConcurrentCallsDrainsThemAndExitsZero) {
   const std::string log = service_->process().Stderr();
   int handled = 0;
   for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
-    if (!absl::StrContains(line, "\"msg\":\"ListTokens ")) continue;
+    if (!absl::StrContains(line, R"("msg":"ListTokens")")) continue;
     ++handled;
-    EXPECT_THAT(std::string(line), HasSubstr("code=OK"));
+    EXPECT_THAT(std::string(line), HasSubstr(R"("code":"OK")"));
   }
   EXPECT_EQ(handled, ok_calls.load()) << "calls handled by the server but not answered OK";
   EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped in "));

@@ -173,7 +173,7 @@ TEST_F(SyncFleetTest, AConsumerThatStopsReadingIsDroppedAfterTheStallTimeout) {
   EXPECT_TRUE(Eventually([&] { return Metric("token_service_sync_streams") == 0; }));
   const std::string log = feed_->process().Stderr();
   EXPECT_THAT(log, HasSubstr("dropped: no message taken for 1s"));
-  EXPECT_THAT(log, HasSubstr("user=svc"));
+  EXPECT_THAT(log, HasSubstr(R"("user_id":"svc")"));
   EXPECT_THAT(log, Not(HasSubstr(svc_))) << "the stream's token reached the log";
 
   // A consumer that reads is served as ever.

@@ -520,7 +520,7 @@ TEST_F(TokenSyncTest, SigtermWithAnOpenStreamExitsZero) {
   EXPECT_EQ(WEXITSTATUS(*exit), 0);
   EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
   const std::string log = (*server)->process().Stderr();
-  EXPECT_THAT(log, HasSubstr("SyncTokens user=svc"));
+  EXPECT_THAT(log, HasSubstr(R"("method":"SyncTokens","user_id":"svc")"));
   EXPECT_THAT(log, HasSubstr("\"msg\":\"stopped in "));
 }
 

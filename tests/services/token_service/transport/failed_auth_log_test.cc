@@ -31,18 +31,32 @@ class FailedAuthLogTest : public ::testing::Test {
   }
 
   FailedAuthLog::Writer Capture() {
-    return [this](const std::string& line) { lines_.push_back(line); };
+    // The message, then the fields as the JSON line carries them.
+    return [this](absl::string_view msg, const LogFields& fields) {
+      lines_.push_back(std::string(msg) + fields.ToJson());
+    };
   }
 
   FakeClock clock_{absl::FromCivil(absl::CivilSecond(2026, 11, 28, 12, 0, 0), absl::UTCTimeZone())};
   std::vector<std::string> lines_;
 };
 
-TEST(AccessLineTest, NamesTheMethodCallerOutcomeAndTime) {
-  EXPECT_EQ(AccessLine("GetToken", "alice", absl::OkStatus(), absl::Microseconds(1250)),
-            "GetToken user=alice code=OK ms=1.25");
-  EXPECT_EQ(AccessLine("GetToken", "-", kUnknown, absl::Milliseconds(2)),
-            "GetToken user=- code=UNAUTHENTICATED ms=2.00 error=\"unknown token\"");
+TEST(CallFieldsTest, NameTheMethodCallerOutcomeTimeAndClient) {
+  EXPECT_EQ(CallFields({"GetToken", "alice", "7f3a", "192.0.2.1", absl::OkStatus(),
+                        absl::Microseconds(1250)})
+                .ToJson(),
+            R"(,"method":"GetToken","code":"OK","user_id":"alice","token_id":"7f3a",)"
+            R"("duration_ms":1.25,"peer":"192.0.2.1")");
+  // What is not known is left out; a failure says why.
+  EXPECT_EQ(CallFields({"GetToken", {}, {}, {}, kUnknown, absl::Milliseconds(2)}).ToJson(),
+            R"(,"method":"GetToken","code":"UNAUTHENTICATED","duration_ms":2,)"
+            R"("error":"unknown token")");
+  EXPECT_EQ(CallFields({"CreateToken", "bob", {}, "::1",
+                        absl::InvalidArgumentError("name: must not be \"empty\""),
+                        absl::Nanoseconds(703125)})
+                .ToJson(),
+            R"(,"method":"CreateToken","code":"INVALID_ARGUMENT","user_id":"bob",)"
+            R"("duration_ms":0.703125,"peer":"::1","error":"name: must not be \"empty\"")");
 }
 
 TEST_F(FailedAuthLogTest, TheFirstCallsAreWrittenOneByOneAndTheRestSummedUpOnce) {
@@ -52,8 +66,8 @@ TEST_F(FailedAuthLogTest, TheFirstCallsAreWrittenOneByOneAndTheRestSummedUpOnce)
   log.Record("ListTokens", "198.51.100.1", kMalformed, absl::ZeroDuration());
   ASSERT_THAT(lines_, SizeIs(2));
   EXPECT_EQ(lines_[0],
-            "GetProfile user=- code=UNAUTHENTICATED ms=0.00 error=\"unknown token\" "
-            "peer=203.0.113.7");
+            R"(GetProfile,"method":"GetProfile","code":"UNAUTHENTICATED","duration_ms":0,)"
+            R"("peer":"203.0.113.7","error":"unknown token")");
 
   log.Flush();  // the interval is not over
   EXPECT_THAT(lines_, SizeIs(2));
@@ -62,7 +76,8 @@ TEST_F(FailedAuthLogTest, TheFirstCallsAreWrittenOneByOneAndTheRestSummedUpOnce)
   ASSERT_THAT(lines_, SizeIs(3));
   EXPECT_EQ(lines_[2],
             "4 more failed authentications in the last 10s not logged one by one: unknown token "
-            "3, malformed token 1; busiest clients: 203.0.113.7 3, 198.51.100.1 1 (of 2 in all)");
+            "3, malformed token 1; busiest clients: 203.0.113.7 3, 198.51.100.1 1 (of 2 in all)"
+            R"(,"failed_calls":4)");
   log.Flush();
   EXPECT_THAT(lines_, SizeIs(3));
 }
@@ -76,7 +91,7 @@ TEST_F(FailedAuthLogTest, ANewIntervalWritesItsFirstCallsAgain) {
   log.Record("GetProfile", "203.0.113.7", kUnknown, absl::ZeroDuration());
   ASSERT_THAT(lines_, SizeIs(3));
   EXPECT_THAT(lines_[1], HasSubstr("1 more failed authentications in the last 11s"));
-  EXPECT_THAT(lines_[2], HasSubstr("GetProfile user=- code=UNAUTHENTICATED"));
+  EXPECT_THAT(lines_[2], HasSubstr(R"(GetProfile,"method":"GetProfile","code":"UNAUTHENTICATED")"));
 }
 
 TEST_F(FailedAuthLogTest, AQuietIntervalWritesNothing) {
@@ -102,7 +117,7 @@ TEST_F(FailedAuthLogTest, ClientsAndReasonsCountedApartAreBounded) {
   log.Flush();
   EXPECT_THAT(lines_, ElementsAre("5 more failed authentications in the last 10s not logged one "
                                   "by one: unknown token 3, other 2; busiest clients: 192.0.2.1 "
-                                  "2 (of 2 in all, and 2 calls from more)"));
+                                  "2 (of 2 in all, and 2 calls from more),\"failed_calls\":5"));
 }
 
 TEST_F(FailedAuthLogTest, WhatIsLeftIsSummedUpWhenTheLogEnds) {
@@ -113,7 +128,7 @@ TEST_F(FailedAuthLogTest, WhatIsLeftIsSummedUpWhenTheLogEnds) {
   }
   EXPECT_THAT(lines_, ElementsAre("1 more failed authentications in the last 3s not logged one by "
                                   "one: unknown token 1; busiest clients: (no address) 1 (of 1 in "
-                                  "all)"));
+                                  "all),\"failed_calls\":1"));
 }
 
 TEST_F(FailedAuthLogTest, NoFailureNoLine) {
