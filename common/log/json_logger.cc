@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/text/utf8.h"
 #include "spdlog/formatter.h"
@@ -233,6 +234,15 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& name) {
   std::lock_guard<std::mutex> lock(RegistryMutex());
   if (auto existing = spdlog::get(name)) return existing;
   auto logger = std::make_shared<spdlog::logger>(name, Sink());
+  // What spdlog cannot format or write it reports itself, by default as a
+  // plain-text "[*** LOG ERROR ***]" line on stderr: a JSON line instead.
+  logger->set_error_handler([name](const std::string& what) {
+    const std::string line = absl::StrCat(
+        R"({"ts":")", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
+        R"(","level":"error","logger":")", JsonEscape(name), R"(","msg":"cannot log: )",
+        JsonEscape(RedactSecrets(what)), "\"}\n");
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  });
   logger->set_level(spdlog::get_level());
   logger->flush_on(spdlog::level::trace);
   spdlog::register_logger(logger);

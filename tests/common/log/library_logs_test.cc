@@ -75,5 +75,17 @@ TEST(LibraryLogsTest, ProtobufAndGrpcWriteJsonLinesThroughTheirOwnLoggers) {
   EXPECT_THAT(third.fields().at("msg").string_value(), HasSubstr("grpc says 42"));
 }
 
+TEST(LibraryLogsTest, WhatSpdlogCannotFormatIsAJsonLineToo) {
+  ASSERT_TRUE(InitLogging("info"));
+  const std::string out = CaptureStderr(
+      [] { Logger("careless")->info(fmt::runtime("two fields {} {}, one argument"), 1); });
+  const std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 1u) << out;
+  google::protobuf::Struct line = ParseJson(lines[0]);
+  EXPECT_EQ(line.fields().at("logger").string_value(), "careless");
+  EXPECT_EQ(line.fields().at("level").string_value(), "error");
+  EXPECT_THAT(line.fields().at("msg").string_value(), HasSubstr("cannot log: "));
+}
+
 }  // namespace
 }  // namespace tokens
