@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/sidecar/sidecar_fixture.h"
 #include "tests/support/grpc_reflection.h"
+#include "tests/support/user_change.h"
 #include "tokens/v1/tokens.grpc.pb.h"
 
 namespace tokens::testing {
@@ -129,28 +130,22 @@ TEST_F(SidecarE2eTest, ADisabledUsersTokensAreDeniedUntilReEnabled) {
   const std::string carol = NewUserWithToken("carol", v1::USER);
   ASSERT_TRUE(CheckToken(carol).has_ok_response());
 
-  v1::UpdateUserRequest disable;
-  disable.set_user_id("carol");
-  disable.set_disabled(true);
   v1::User user;
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), disable, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("carol").Disabled(true), &user).ok());
   EXPECT_TRUE(Eventually([&] { return DeniedReason(CheckToken(carol)) == "user_disabled"; }));
 
-  v1::UpdateUserRequest enable;
-  enable.set_user_id("carol");
-  enable.set_disabled(false);
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), enable, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("carol").Disabled(false), &user).ok());
   EXPECT_TRUE(Eventually([&] { return CheckToken(carol).has_ok_response(); }));
 }
 
 TEST_F(SidecarE2eTest, ARoleChangeReachesTheIdentityHeaders) {
   const std::string dave = NewUserWithToken("dave", v1::USER);
   ASSERT_EQ(UpstreamHeader(CheckToken(dave), "x-auth-user-role"), "USER");
-  v1::UpdateUserRequest promote;
-  promote.set_user_id("dave");
-  promote.set_role(v1::ADMIN);
   v1::User user;
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), promote, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("dave").Role(v1::ADMIN), &user).ok());
   EXPECT_TRUE(
       Eventually([&] { return UpstreamHeader(CheckToken(dave), "x-auth-user-role") == "ADMIN"; }));
 }

@@ -38,11 +38,28 @@ class UserManager {
   absl::StatusOr<UserPage> ListUsers(const Principal& caller, int page_size,
                                      const std::string& page_token);
 
-  absl::StatusOr<User> UpdateUser(const Principal& caller, const UserUpdate& update);
+  // An update in the manner of AIP-134: `mask` names the fields to change,
+  // among "display_name", "email", "role" and "disabled", and each named
+  // field takes its value here, even an empty one; the others are ignored.
+  // The mask is required (proto3 cannot tell `disabled: false` from
+  // absent, so "every field that is set" could never enable a user).
+  // FieldErrors name the request's paths: "update_mask", "user.email".
+  struct UpdateRequest {
+    std::string user_id;
+    std::vector<std::string> mask;
+    std::string display_name;
+    std::string email;
+    std::optional<Role> role;  // nullopt: no role given
+    bool disabled = false;
+  };
+  absl::StatusOr<User> UpdateUser(const Principal& caller, const UpdateRequest& request);
 
  private:
   // Creates the bootstrap user through Create(), as its own actor.
   friend class Bootstrap;
+
+  // The fields `request.mask` names, as the store's UserUpdate.
+  static absl::StatusOr<UserUpdate> MaskedUpdate(const UpdateRequest& request);
 
   // Validates and stores a new user, recording `actor` as its creator.
   absl::StatusOr<User> Create(const std::string& actor, const CreateRequest& request);

@@ -3,7 +3,6 @@
 #include <optional>
 #include <string>
 
-#include "common/status/field_error.h"
 #include "services/token_service/transport/proto_conversion.h"
 #include "services/token_service/transport/rpc_serve.h"
 
@@ -163,19 +162,7 @@ grpc::Status UserServiceImpl::UpdateUser(grpc::ServerContext* ctx, const v1::Upd
                                          v1::User* resp) {
   return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "UpdateUser",
                [&](const Principal& caller) -> absl::Status {
-                 UserUpdate update;
-                 update.user_id = req->user_id();
-                 if (req->has_display_name()) update.display_name = req->display_name();
-                 if (req->has_email()) update.email = req->email();
-                 if (req->has_role()) {
-                   absl::StatusOr<std::optional<Role>> role = RoleFromProto("role", req->role());
-                   if (!role.ok()) return role.status();
-                   if (!role->has_value())
-                     return FieldError("role", "must be USER, ADMIN or SERVICE");
-                   update.role = **role;
-                 }
-                 if (req->has_disabled()) update.disabled = req->disabled();
-                 return WriteUser(users_.UpdateUser(caller, update), resp);
+                 return WriteUser(users_.UpdateUser(caller, UpdateRequestFromProto(*req)), resp);
                });
 }
 

@@ -107,4 +107,16 @@ absl::StatusOr<std::optional<TokenStatus>> StatusFromProto(const char* field, in
   }
 }
 
+UserManager::UpdateRequest UpdateRequestFromProto(const v1::UpdateUserRequest& request) {
+  const v1::User& user = request.user();
+  UserManager::UpdateRequest out;
+  out.user_id = user.user_id();
+  out.mask.assign(request.update_mask().paths().begin(), request.update_mask().paths().end());
+  out.display_name = user.display_name();
+  out.email = user.email();
+  out.role = tokens::RoleFromProto(user.role());
+  out.disabled = user.disabled();
+  return out;
+}
+
 }  // namespace tokens::service

@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "common/auth/role_proto.h"
 #include "services/token_service/domain/model.h"
+#include "services/token_service/domain/user_manager.h"
 #include "tokens/v1/tokens.pb.h"
 
 // Domain values <-> tokens.v1 messages. Nothing here decides anything.
@@ -21,5 +22,10 @@ inline v1::Role ToProto(Role role) { return RoleToProto(role); }
 absl::StatusOr<std::optional<Role>> RoleFromProto(const char* field, int role);
 // TOKEN_STATUS_UNSPECIFIED -> nullopt; a number outside the enum is a FieldError.
 absl::StatusOr<std::optional<TokenStatus>> StatusFromProto(const char* field, int status);
+
+// An UpdateUserRequest (AIP-134) as the use case's request: the mask's paths
+// and the values of `user`; a role outside the enum is no role, which
+// UserManager refuses only if the mask names it.
+UserManager::UpdateRequest UpdateRequestFromProto(const v1::UpdateUserRequest& request);
 
 }  // namespace tokens::service

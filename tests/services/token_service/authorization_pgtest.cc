@@ -17,6 +17,7 @@
 #include "google/protobuf/descriptor.h"
 #include "services/token_service/domain/access_policy.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/user_change.h"
 
 namespace tokens::testing {
 namespace {
@@ -181,11 +182,9 @@ std::vector<Rpc> AllRpcs() {
        kDenied, kDenied, kOk, kDenied},
       {"UpdateUser(target)", true,
        [unique](Stubs& s, grpc::ClientContext* ctx, const Target& t) {
-         v1::UpdateUserRequest request;
-         request.set_user_id(t.user_id);
-         request.set_display_name(unique("Renamed"));
          v1::User response;
-         return s.users->UpdateUser(ctx, request, &response);
+         return s.users->UpdateUser(ctx, UserChange(t.user_id).DisplayName(unique("Renamed")),
+                                    &response);
        },
        kDenied, kDenied, kOk, kDenied},
       // A stream that delivers its first message counts as OK.
@@ -525,11 +524,10 @@ TEST_F(AuthorizationTest, UsersSeeOnlyTheirOwnEvents) {
   rotate.set_id(alices.token().id());
   v1::RotateTokenResponse alice_rotated;
   ASSERT_TRUE(tokens_->RotateToken(As(alice).get(), rotate, &alice_rotated).ok());
-  v1::UpdateUserRequest rename_bob;
-  rename_bob.set_user_id("bob");
-  rename_bob.set_display_name("Robert");
   v1::User user;
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), rename_bob, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("bob").DisplayName("Robert"), &user)
+          .ok());
 
   const std::set<std::string> bob_token_ids = {bobs.token().id(), bobs_second.token().id(),
                                                rotated.token().id()};
@@ -676,32 +674,25 @@ TEST_F(AuthorizationTest, AdminManagesEveryonesTokensAndUsers) {
 
   // Role changes take effect on the next call: bob promoted may administer,
   // demoted may not.
-  v1::UpdateUserRequest promote;
-  promote.set_user_id("bob");
-  promote.set_role(v1::ADMIN);
   v1::User user;
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), promote, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("bob").Role(v1::ADMIN), &user).ok());
   v1::ListUsersResponse users;
   status = users_->ListUsers(As(bob).get(), v1::ListUsersRequest(), &users);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(users.users_size(), 3);
   ASSERT_TRUE(Get(bob, issued.token().id()).ok());
-  promote.set_role(v1::USER);
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), promote, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("bob").Role(v1::USER), &user).ok());
   status = users_->ListUsers(As(bob).get(), v1::ListUsersRequest(), &users);
   EXPECT_EQ(status.error_code(), kDenied) << status.error_message();
   EXPECT_EQ(Get(bob, rotated.token().id()).error_code(), kNotFound);
 
   // An admin may not lock themselves out.
   const std::string before = WrittenState();
-  v1::UpdateUserRequest self;
-  self.set_user_id("admin");
-  self.set_disabled(true);
-  status = users_->UpdateUser(As(admin_token_).get(), self, &user);
+  status = users_->UpdateUser(As(admin_token_).get(), UserChange("admin").Disabled(true), &user);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
-  self.clear_disabled();
-  self.set_role(v1::USER);
-  status = users_->UpdateUser(As(admin_token_).get(), self, &user);
+  status = users_->UpdateUser(As(admin_token_).get(), UserChange("admin").Role(v1::USER), &user);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
   EXPECT_EQ(WrittenState(), before);
   status = users_->ListUsers(As(admin_token_).get(), v1::ListUsersRequest(), &users);
@@ -738,11 +729,9 @@ TEST_F(AuthorizationTest, UnauthenticatedCallsAreRejectedEverywhere) {
   EXPECT_EQ(token.status(), v1::EXPIRED);
 
   // A disabled user's token.
-  v1::UpdateUserRequest disable;
-  disable.set_user_id("carol");
-  disable.set_disabled(true);
   v1::User user;
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), disable, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("carol").Disabled(true), &user).ok());
 
   struct Presentation {
     std::string label;
@@ -799,8 +788,8 @@ TEST_F(AuthorizationTest, UnauthenticatedCallsAreRejectedEverywhere) {
   }
 
   // Re-enabled, carol's token works again; the others stay refused.
-  disable.set_disabled(false);
-  ASSERT_TRUE(users_->UpdateUser(As(admin_token_).get(), disable, &user).ok());
+  ASSERT_TRUE(
+      users_->UpdateUser(As(admin_token_).get(), UserChange("carol").Disabled(false), &user).ok());
   v1::GetProfileResponse profile;
   grpc::Status status = tokens_->GetProfile(As(carol).get(), v1::GetProfileRequest(), &profile);
   ASSERT_TRUE(status.ok()) << status.error_message();

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/user_change.h"
 
 namespace tokens::testing {
 namespace {
@@ -140,11 +141,9 @@ class LifecycleTest : public TokenServiceTest {
       out["ListUsers"] = users_->ListUsers(As(token).get(), v1::ListUsersRequest(), &resp);
     }
     {
-      v1::UpdateUserRequest r;
-      r.set_user_id("admin");
-      r.set_display_name("never renamed");
       v1::User resp;
-      out["UpdateUser"] = users_->UpdateUser(As(token).get(), r, &resp);
+      out["UpdateUser"] = users_->UpdateUser(
+          As(token).get(), UserChange("admin").DisplayName("never renamed"), &resp);
     }
     return out;
   }
@@ -338,11 +337,9 @@ TEST_F(LifecycleTest, EventTrailRecordsWhoDidWhatToWhom) {
   const std::string bob = NewUserWithToken("bob", v1::USER);
   const v1::CreateTokenResponse own = MustCreate(alice, "alice-own");  // by alice
 
-  v1::UpdateUserRequest update;
-  update.set_user_id("alice");
-  update.set_display_name("Alice Liddell");
   v1::User updated;
-  grpc::Status status = users_->UpdateUser(As(admin_token_).get(), update, &updated);
+  grpc::Status status = users_->UpdateUser(
+      As(admin_token_).get(), UserChange("alice").DisplayName("Alice Liddell"), &updated);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   v1::Token revoked;

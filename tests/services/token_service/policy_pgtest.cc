@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/user_change.h"
 
 namespace tokens::testing {
 namespace {
@@ -48,11 +49,9 @@ class PolicyTest : public TokenServiceTest {
   }
 
   void SetDisabled(const std::string& user_id, bool disabled) {
-    v1::UpdateUserRequest request;
-    request.set_user_id(user_id);
-    request.set_disabled(disabled);
     v1::User user;
-    grpc::Status status = users_->UpdateUser(As(admin_token_).get(), request, &user);
+    grpc::Status status =
+        users_->UpdateUser(As(admin_token_).get(), UserChange(user_id).Disabled(disabled), &user);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 

@@ -17,6 +17,7 @@
 #include "common/token/token_codec.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/user_change.h"
 
 namespace tokens::testing {
 namespace {
@@ -175,7 +176,7 @@ class TokenSyncTest : public TokenServiceTest {
     return token;
   }
 
-  void Update(v1::UpdateUserRequest request) {
+  void Update(const v1::UpdateUserRequest& request) {
     v1::User user;
     grpc::Status status = users_->UpdateUser(As(admin_token_).get(), request, &user);
     ASSERT_TRUE(status.ok()) << status.error_message();
@@ -291,22 +292,15 @@ TEST_F(TokenSyncTest, SnapshotThenADeltaForEveryChange) {
   EXPECT_TRUE(old->revoked());
 
   // A user disabled, enabled, given another role.
-  v1::UpdateUserRequest disable;
-  disable.set_user_id("alice");
-  disable.set_disabled(true);
-  Update(disable);
+  Update(UserChange("alice").Disabled(true));
   delta = call.ReadDeltaWithUser("alice");
   ASSERT_TRUE(delta.has_value());
   EXPECT_TRUE(FindUser(*delta, "alice")->disabled());
-  disable.set_disabled(false);
-  Update(disable);
+  Update(UserChange("alice").Disabled(false));
   delta = call.ReadDeltaWithUser("alice");
   ASSERT_TRUE(delta.has_value());
   EXPECT_FALSE(FindUser(*delta, "alice")->disabled());
-  v1::UpdateUserRequest demote;
-  demote.set_user_id("bob");
-  demote.set_role(v1::USER);
-  Update(demote);
+  Update(UserChange("bob").Role(v1::USER));
   delta = call.ReadDeltaWithUser("bob");
   ASSERT_TRUE(delta.has_value());
   EXPECT_EQ(FindUser(*delta, "bob")->role(), v1::USER);

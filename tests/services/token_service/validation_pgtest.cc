@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "google/protobuf/unknown_field_set.h"
 #include "tests/services/token_service/service_fixture.h"
+#include "tests/support/user_change.h"
 
 namespace tokens::testing {
 namespace {
@@ -547,39 +549,49 @@ TEST_F(ValidationTest, UserServiceRejectsInvalidArguments) {
             std::vector<std::string>{"Carol carol@example.com USER"});
 
   // UpdateUser: an unknown user is NOT_FOUND and writes nothing.
-  v1::UpdateUserRequest update;
-  update.set_user_id("nobody");
-  update.set_display_name("Nobody");
   v1::User user;
-  status = users_->UpdateUser(As(admin_token_).get(), update, &user);
+  status =
+      users_->UpdateUser(As(admin_token_).get(), UserChange("nobody").DisplayName("Nobody"), &user);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   EXPECT_EQ(WrittenState(), after_carol);
 
   // UpdateUser field rules.
-  const auto update_carol = [&](const std::function<void(v1::UpdateUserRequest*)>& set) {
-    v1::UpdateUserRequest request;
-    request.set_user_id("carol");
-    set(&request);
+  // The fields of `user` are named as paths from the request: "user.email".
+  const auto update = [&](const UserChange& change) {
     v1::User ignored;
-    return users_->UpdateUser(As(admin_token_).get(), request, &ignored);
+    return users_->UpdateUser(As(admin_token_).get(), change, &ignored);
   };
-  ExpectRejected(update_carol([](v1::UpdateUserRequest* r) { r->set_email("nope"); }), "email",
-                 after_carol);
-  ExpectRejected(
-      update_carol([](v1::UpdateUserRequest* r) { r->set_role(static_cast<v1::Role>(42)); }),
-      "role", after_carol);
-  ExpectRejected(update_carol([](v1::UpdateUserRequest* r) { r->set_display_name("  "); }),
-                 "display_name", after_carol);
+  ExpectRejected(update(UserChange("carol").Email("nope")), "user.email", after_carol);
+  ExpectRejected(update(UserChange("carol").Role(42)), "user.role", after_carol);
+  ExpectRejected(update(UserChange("carol").Role(v1::ROLE_UNSPECIFIED)), "user.role", after_carol);
+  ExpectRejected(update(UserChange("carol").DisplayName("  ")), "user.display_name", after_carol);
   // A bad field next to a good one: nothing of the good one is written.
-  ExpectRejected(update_carol([](v1::UpdateUserRequest* r) {
-                   r->set_disabled(true);
-                   r->set_email("still nope");
-                 }),
-                 "email", after_carol);
-  v1::UpdateUserRequest bad_id;
-  bad_id.set_user_id("Has Upper");
-  bad_id.set_display_name("x");
-  ExpectRejected(users_->UpdateUser(As(admin_token_).get(), bad_id, &user), "user_id", after_carol);
+  ExpectRejected(update(UserChange("carol").Disabled(true).Email("still nope")), "user.email",
+                 after_carol);
+  ExpectRejected(update(UserChange("Has Upper").DisplayName("x")), "user.user_id", after_carol);
+  // The mask: required, and only the updatable fields.
+  ExpectRejected(update(UserChange("carol")), "update_mask", after_carol);
+  for (const char* path : {"user_id", "created_at", "*", "nickname", "displayName", ""}) {
+    ExpectRejected(update(UserChange("carol").DisplayName("Carol").Mask(path)), "update_mask",
+                   after_carol);
+  }
+  // A request of UpdateUser's old form (user_id in field 1, disabled in 5,
+  // numbers now reserved) is refused for want of a mask, never misread.
+  v1::UpdateUserRequest old_form;
+  google::protobuf::UnknownFieldSet* old_fields =
+      old_form.GetReflection()->MutableUnknownFields(&old_form);
+  old_fields->AddLengthDelimited(1, "carol");
+  old_fields->AddVarint(5, 1);
+  ExpectRejected(users_->UpdateUser(As(admin_token_).get(), old_form, &user), "update_mask",
+                 after_carol);
+  // A field set on `user` but not named in the mask changes nothing.
+  v1::UpdateUserRequest email_only = UserChange("carol").Email("carol@example.com");
+  email_only.mutable_user()->set_disabled(true);
+  v1::User carol;
+  status = users_->UpdateUser(As(admin_token_).get(), email_only, &carol);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(carol.disabled());
+  EXPECT_EQ(carol.email(), "carol@example.com");
 }
 
 }  // namespace

@@ -42,6 +42,29 @@ UserUpdate Update(const std::string& user_id) {
   return update;
 }
 
+// `update` as UpdateUser's request: its mask names the fields it sets.
+UserManager::UpdateRequest Masked(const UserUpdate& update) {
+  UserManager::UpdateRequest request;
+  request.user_id = update.user_id;
+  if (update.display_name.has_value()) {
+    request.mask.push_back("display_name");
+    request.display_name = *update.display_name;
+  }
+  if (update.email.has_value()) {
+    request.mask.push_back("email");
+    request.email = *update.email;
+  }
+  if (update.role.has_value()) {
+    request.mask.push_back("role");
+    request.role = update.role;
+  }
+  if (update.disabled.has_value()) {
+    request.mask.push_back("disabled");
+    request.disabled = *update.disabled;
+  }
+  return request;
+}
+
 class UserManagerTest : public ::testing::Test {
  protected:
   UserManagerTest() {
@@ -76,7 +99,8 @@ TEST_F(UserManagerTest, OnlyAdminsMayManageUsers) {
     EXPECT_THAT(users_.ListUsers(caller, 0, ""), HasCode(absl::StatusCode::kPermissionDenied));
     UserUpdate promote = Update(caller.user_id);
     promote.role = Role::kAdmin;
-    EXPECT_THAT(users_.UpdateUser(caller, promote), HasCode(absl::StatusCode::kPermissionDenied));
+    EXPECT_THAT(users_.UpdateUser(caller, Masked(promote)),
+                HasCode(absl::StatusCode::kPermissionDenied));
   }
   EXPECT_THAT(store_.events(), IsEmpty());
   EXPECT_THAT(store_.GetUser("carol"), HasCode(absl::StatusCode::kNotFound));
@@ -154,7 +178,7 @@ TEST_F(UserManagerTest, CreateUserPropagatesStoreOutage) {
 TEST_F(UserManagerTest, UpdateChangesOnlyTheGivenFields) {
   UserUpdate rename = Update("alice");
   rename.display_name = "  Alice Liddell ";
-  absl::StatusOr<User> alice = users_.UpdateUser(root_, rename);
+  absl::StatusOr<User> alice = users_.UpdateUser(root_, Masked(rename));
   ASSERT_TRUE(alice.ok()) << alice.status();
   EXPECT_EQ(alice->display_name, "Alice Liddell");
   EXPECT_EQ(alice->email, "alice@example.com");
@@ -189,7 +213,7 @@ TEST_F(UserManagerTest, UpdateEventDetailListsTheChanges) {
   cases[4].update.disabled = true;
   cases[4].detail = "display_name,email,role=SERVICE,disabled=true";
   for (const Case& c : cases) {
-    ASSERT_TRUE(users_.UpdateUser(root_, c.update).ok()) << c.detail;
+    ASSERT_TRUE(users_.UpdateUser(root_, Masked(c.update)).ok()) << c.detail;
     EXPECT_EQ(store_.events().back().detail, c.detail);
   }
   const absl::StatusOr<User> alice = store_.GetUser("alice");
@@ -199,41 +223,80 @@ TEST_F(UserManagerTest, UpdateEventDetailListsTheChanges) {
   EXPECT_TRUE(alice->disabled);
 }
 
-TEST_F(UserManagerTest, UpdateWithNothingToChange) {
-  absl::StatusOr<User> alice = users_.UpdateUser(root_, Update("alice"));
-  ASSERT_TRUE(alice.ok()) << alice.status();
-  EXPECT_EQ(alice->user_id, "alice");
+TEST_F(UserManagerTest, UpdateNeedsAMaskOfUpdatableFields) {
+  EXPECT_THAT(users_.UpdateUser(root_, Masked(Update("alice"))), IsFieldError("update_mask"));
+  for (const char* path : {"user_id", "created_at", "*", "nickname", "displayName", ""}) {
+    UserManager::UpdateRequest request = Masked(Update("alice"));
+    request.mask = {"email", path};
+    EXPECT_THAT(users_.UpdateUser(root_, request), IsFieldError("update_mask")) << path;
+  }
   EXPECT_THAT(store_.events(), IsEmpty());
-  EXPECT_THAT(users_.UpdateUser(root_, Update("nobody")), HasCode(absl::StatusCode::kNotFound));
+}
+
+TEST_F(UserManagerTest, UpdateTakesTheNamedFieldsOnly) {
+  const std::string name_before = store_.GetUser("alice")->display_name;
+  UserManager::UpdateRequest request;
+  request.user_id = "alice";
+  request.mask = {"email"};
+  request.display_name = "Not Alice";
+  request.role = Role::kAdmin;
+  request.disabled = true;
+  absl::StatusOr<User> alice = users_.UpdateUser(root_, request);
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  // A named field takes even an empty value.
+  EXPECT_EQ(alice->email, "");
+  EXPECT_EQ(alice->display_name, name_before);
+  EXPECT_EQ(alice->role, Role::kUser);
+  EXPECT_FALSE(alice->disabled);
+  EXPECT_EQ(OnlyEvent().detail, "email");
+}
+
+TEST_F(UserManagerTest, ARoleInTheMaskMustBeGiven) {
+  UserManager::UpdateRequest request;
+  request.user_id = "alice";
+  request.mask = {"role"};
+  EXPECT_THAT(users_.UpdateUser(root_, request), IsFieldError("user.role"));
+  EXPECT_THAT(store_.events(), IsEmpty());
+}
+
+TEST_F(UserManagerTest, ThePolicyIsAskedBeforeTheRequestIsRead) {
+  UserManager::UpdateRequest request;
+  request.user_id = "alice";
+  request.mask = {"nickname"};
+  EXPECT_THAT(users_.UpdateUser(alice_, request), HasCode(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(users_.UpdateUser(alice_, Masked(Update("alice"))),
+              HasCode(absl::StatusCode::kPermissionDenied));
 }
 
 TEST_F(UserManagerTest, UpdateMissingUser) {
   UserUpdate update = Update("nobody");
   update.disabled = true;
-  EXPECT_THAT(users_.UpdateUser(root_, update), HasCode(absl::StatusCode::kNotFound));
+  EXPECT_THAT(users_.UpdateUser(root_, Masked(update)), HasCode(absl::StatusCode::kNotFound));
 }
 
 TEST_F(UserManagerTest, UpdateValidates) {
   UserUpdate bad_id = Update("Alice");
   bad_id.disabled = true;
-  EXPECT_THAT(users_.UpdateUser(root_, bad_id), IsFieldError("user_id"));
+  EXPECT_THAT(users_.UpdateUser(root_, Masked(bad_id)), IsFieldError("user.user_id"));
   UserUpdate empty_name = Update("alice");
   empty_name.display_name = " ";
-  EXPECT_THAT(users_.UpdateUser(root_, empty_name), IsFieldError("display_name"));
+  EXPECT_THAT(users_.UpdateUser(root_, Masked(empty_name)), IsFieldError("user.display_name"));
   UserUpdate bad_email = Update("alice");
   bad_email.email = "not an email";
-  EXPECT_THAT(users_.UpdateUser(root_, bad_email), IsFieldError("email"));
+  EXPECT_THAT(users_.UpdateUser(root_, Masked(bad_email)), IsFieldError("user.email"));
   EXPECT_THAT(store_.events(), IsEmpty());
 }
 
 TEST_F(UserManagerTest, AdminsCannotDisableOrDemoteThemselves) {
   UserUpdate disable = Update("root");
   disable.disabled = true;
-  EXPECT_THAT(users_.UpdateUser(root_, disable), HasCode(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(users_.UpdateUser(root_, Masked(disable)),
+              HasCode(absl::StatusCode::kFailedPrecondition));
   for (Role role : {Role::kUser, Role::kService}) {
     UserUpdate demote = Update("root");
     demote.role = role;
-    EXPECT_THAT(users_.UpdateUser(root_, demote), HasCode(absl::StatusCode::kFailedPrecondition));
+    EXPECT_THAT(users_.UpdateUser(root_, Masked(demote)),
+                HasCode(absl::StatusCode::kFailedPrecondition));
   }
   EXPECT_THAT(store_.events(), IsEmpty());
   EXPECT_EQ(store_.GetUser("root")->role, Role::kAdmin);
@@ -244,9 +307,9 @@ TEST_F(UserManagerTest, AdminsCannotDisableOrDemoteThemselves) {
   harmless.display_name = "Root";
   harmless.role = Role::kAdmin;
   harmless.disabled = false;
-  EXPECT_TRUE(users_.UpdateUser(root_, harmless).ok());
+  EXPECT_TRUE(users_.UpdateUser(root_, Masked(harmless)).ok());
   // ...and another admin may do what one may not do to oneself.
-  EXPECT_TRUE(users_.UpdateUser(ops_, disable).ok());
+  EXPECT_TRUE(users_.UpdateUser(ops_, Masked(disable)).ok());
   EXPECT_TRUE(store_.GetUser("root")->disabled);
 }
 

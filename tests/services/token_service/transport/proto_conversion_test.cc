@@ -4,6 +4,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
@@ -240,6 +241,36 @@ TEST(StatusFromProtoTest, UnknownNumbersAreFieldErrors) {
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(FieldOf(got.status()), std::optional<std::string>("status"));
   }
+}
+
+// --- UpdateUserRequest (AIP-134) ---------------------------------------------
+
+TEST(UpdateRequestFromProtoTest, CopiesTheMaskAndEveryFieldOfUser) {
+  v1::UpdateUserRequest request;
+  v1::User* user = request.mutable_user();
+  user->set_user_id("carol");
+  user->set_display_name("Carol");
+  user->set_email("carol@example.com");
+  user->set_role(v1::ADMIN);
+  user->set_disabled(true);
+  request.mutable_update_mask()->add_paths("email");
+  request.mutable_update_mask()->add_paths("disabled");
+  const UserManager::UpdateRequest got = UpdateRequestFromProto(request);
+  EXPECT_EQ(got.user_id, "carol");
+  EXPECT_EQ(got.mask, (std::vector<std::string>{"email", "disabled"}));
+  EXPECT_EQ(got.display_name, "Carol");
+  EXPECT_EQ(got.email, "carol@example.com");
+  EXPECT_EQ(got.role, std::optional<Role>(Role::kAdmin));
+  EXPECT_TRUE(got.disabled);
+}
+
+TEST(UpdateRequestFromProtoTest, NoMaskAndNoRoleStayEmpty) {
+  v1::UpdateUserRequest request;
+  request.mutable_user()->set_role(static_cast<v1::Role>(42));
+  const UserManager::UpdateRequest got = UpdateRequestFromProto(request);
+  EXPECT_TRUE(got.mask.empty());
+  EXPECT_EQ(got.role, std::nullopt);
+  EXPECT_EQ(UpdateRequestFromProto(v1::UpdateUserRequest()).role, std::nullopt);
 }
 
 }  // namespace
