@@ -35,8 +35,8 @@ class JsonFormatter final : public spdlog::formatter {
         R"(","level":")", spdlog::level::to_string_view(msg.level).data(), R"(","logger":")",
         JsonEscape(absl::string_view(msg.logger_name.data(), msg.logger_name.size())),
         R"(","msg":")",
-        JsonEscape(RedactSecrets(absl::string_view(msg.payload.data(), msg.payload.size()))),
-        "\"", t_event_fields != nullptr ? *t_event_fields : std::string(), "}\n");
+        JsonEscape(RedactSecrets(absl::string_view(msg.payload.data(), msg.payload.size()))), "\"",
+        t_event_fields != nullptr ? *t_event_fields : std::string(), "}\n");
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {

@@ -53,9 +53,9 @@ class LogValue {
   LogValue(const char* text) : value_(absl::string_view(text)) {}
   LogValue(const std::string& text) : value_(absl::string_view(text)) {}
   LogValue(bool b) : value_(b) {}
-  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
-                                             std::is_signed_v<T>,
-                                         int> = 0>
+  template <typename T,
+            std::enable_if_t<
+                std::is_integral_v<T> && !std::is_same_v<T, bool> && std::is_signed_v<T>, int> = 0>
   LogValue(T n) : value_(static_cast<int64_t>(n)) {}
   template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
                                              std::is_unsigned_v<T>,

@@ -221,9 +221,9 @@ std::string Registry::Render() const {
       absl::StrAppend(&out, family->name);
       AppendLabels(out, s.labels);
       // A counter's integer as it is, past 2^53 too.
-      absl::StrAppend(&out, " ",
-                      s.counter != nullptr ? absl::StrCat(s.counter->value()) : FormatValue(s.read()),
-                      "\n");
+      absl::StrAppend(
+          &out, " ",
+          s.counter != nullptr ? absl::StrCat(s.counter->value()) : FormatValue(s.read()), "\n");
     }
   }
   return out;

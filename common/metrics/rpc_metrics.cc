@@ -35,8 +35,7 @@ RpcMetrics::RpcMetrics(Registry& registry, absl::string_view service) {
   for (int m = 0; m < descriptor->method_count(); ++m) {
     const google::protobuf::MethodDescriptor& method = *descriptor->method(m);
     const Labels labels = {
-        {"grpc_type",
-         std::string(GrpcType(method.client_streaming(), method.server_streaming()))},
+        {"grpc_type", std::string(GrpcType(method.client_streaming(), method.server_streaming()))},
         {"grpc_service", std::string(service)},
         {"grpc_method", method.name()}};
     Method& series = methods_[method.name()];
@@ -62,8 +61,7 @@ void RpcMetrics::Started(absl::string_view method) {
   if (it != methods_.end()) it->second.started->Increment();
 }
 
-void RpcMetrics::Handled(absl::string_view method, grpc::StatusCode code,
-                         absl::Duration elapsed) {
+void RpcMetrics::Handled(absl::string_view method, grpc::StatusCode code, absl::Duration elapsed) {
   auto it = methods_.find(method);
   const int i = static_cast<int>(code);
   if (it == methods_.end() || i < 0 || i >= kCodes) return;

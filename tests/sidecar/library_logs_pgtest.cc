@@ -12,10 +12,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/sidecar/sidecar_fixture.h"
 
@@ -90,9 +90,9 @@ TEST_F(LibraryLogsTest, GrpcCoreWritesJsonLinesInBothBinaries) {
       TokenServiceBinary(), {"--listen", "127.0.0.1:0", "--database_url", database_url_}, {});
   ASSERT_NE(service.process, nullptr);
   // The sidecar follows the talkative token-service's feed.
-  Talkative sidecar =
-      StartTalkative(SidecarBinary(), {"--listen", "127.0.0.1:0", "--token_service", service.address},
-                     {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token_}});
+  Talkative sidecar = StartTalkative(
+      SidecarBinary(), {"--listen", "127.0.0.1:0", "--token_service", service.address},
+      {{"TOKEN_SIDECAR_SERVICE_TOKEN", service_token_}});
   ASSERT_NE(sidecar.process, nullptr);
   auto stub = v1::TokenService::NewStub(
       grpc::CreateChannel(service.address, grpc::InsecureChannelCredentials()));

@@ -199,12 +199,14 @@ TEST_F(MetricsExpositionTest, TokenServicesMetricsParseAndCountTheCallsMade) {
   EXPECT_EQ(parsed.One("grpc_server_started_total", list_users).value, 1);
   EXPECT_EQ(parsed.One("grpc_server_handled_total", Code(list_users, "OK")).value, 1);
   // The fixture's: the sidecar's user and its token.
-  EXPECT_EQ(parsed.One("grpc_server_handled_total",
-                       Code(Call("unary", "tokens.v1.UserService", "CreateUser"), "OK"))
+  EXPECT_EQ(parsed
+                .One("grpc_server_handled_total",
+                     Code(Call("unary", "tokens.v1.UserService", "CreateUser"), "OK"))
                 .value,
             1);
-  EXPECT_EQ(parsed.One("grpc_server_handled_total",
-                       Code(Call("unary", "tokens.v1.TokenService", "CreateToken"), "OK"))
+  EXPECT_EQ(parsed
+                .One("grpc_server_handled_total",
+                     Code(Call("unary", "tokens.v1.TokenService", "CreateToken"), "OK"))
                 .value,
             1);
   // The sidecar's feed: a server stream begun and still open.

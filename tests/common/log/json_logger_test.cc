@@ -337,13 +337,12 @@ TEST_F(LogEventTest, ValuesAreEscapedAndRedactedAndCannotAddKeys) {
   LogEvent(logger_, spdlog::level::warn, "bad \"news\"", fields);
   const std::vector<std::string> lines = LinesAfterTs();
   ASSERT_EQ(lines.size(), 1u) << out_.str();
-  EXPECT_EQ(lines[0],
-            R"("level":"warning","logger":"rpc","msg":"bad \"news\"",)"
-            R"("error":"x\",\"level\":\"critical\"}\n{\"a\":\"b",)"
-            R"("peer":"db [redacted] postgresql://u:[redacted]@h/x",)"
-            R"("msg_":"a key of the line's own"})");
-  std::optional<std::map<std::string, std::string>> parsed = ParseFlatJson(out_.str().substr(
-      0, out_.str().size() - 1));
+  EXPECT_EQ(lines[0], R"("level":"warning","logger":"rpc","msg":"bad \"news\"",)"
+                      R"("error":"x\",\"level\":\"critical\"}\n{\"a\":\"b",)"
+                      R"("peer":"db [redacted] postgresql://u:[redacted]@h/x",)"
+                      R"("msg_":"a key of the line's own"})");
+  std::optional<std::map<std::string, std::string>> parsed =
+      ParseFlatJson(out_.str().substr(0, out_.str().size() - 1));
   ASSERT_TRUE(parsed.has_value()) << out_.str();
   EXPECT_EQ(parsed->at("level"), "warning");
 }

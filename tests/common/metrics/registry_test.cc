@@ -63,8 +63,7 @@ TEST(RegistryTest, HistogramBucketsAreCumulativeWithSumAndCount) {
 TEST(RegistryTest, EmptyHiddenHistogramsAreLeftOut) {
   Registry registry;
   registry.AddHistogram("h_seconds", "H.", {{"code", "OK"}}, {1}, /*hide_when_empty=*/true);
-  Histogram& shown =
-      registry.AddHistogram("h_seconds", "H.", {{"code", "NOT_FOUND"}}, {1}, true);
+  Histogram& shown = registry.AddHistogram("h_seconds", "H.", {{"code", "NOT_FOUND"}}, {1}, true);
   shown.Observe(0.5);
   const std::string text = registry.Render();
   EXPECT_THAT(text, HasSubstr("h_seconds_count{code=\"NOT_FOUND\"} 1"));
@@ -176,7 +175,7 @@ TEST(RpcMetricsTest, CountsStartedAndHandledCallsInGoGrpcPrometheusNames) {
   rpc.Handled("Check", grpc::StatusCode::OK, absl::Microseconds(70));
   rpc.Handled("Check", grpc::StatusCode::OK, absl::Milliseconds(3));
   rpc.Handled("Check", grpc::StatusCode::NOT_FOUND, absl::Microseconds(10));
-  rpc.Started("NoSuchMethod");                                                 // ignored
+  rpc.Started("NoSuchMethod");                                                // ignored
   rpc.Handled("NoSuchMethod", grpc::StatusCode::OK, absl::Microseconds(10));  // ignored
   const std::string text = registry.Render();
   auto parsed = ParseMetricsText(text);
@@ -195,11 +194,11 @@ TEST(RpcMetricsTest, CountsStartedAndHandledCallsInGoGrpcPrometheusNames) {
               HasSubstr("grpc_server_handled_total{" + check + R"(,grpc_code="NOT_FOUND"} 1)"));
   // Every code of every method is there before its first call.
   EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{" + watch + R"(,grpc_code="OK"} 0)"));
-  EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{" + check +
-                              R"(,grpc_code="UNAUTHENTICATED"} 0)"));
+  EXPECT_THAT(
+      text, HasSubstr("grpc_server_handled_total{" + check + R"(,grpc_code="UNAUTHENTICATED"} 0)"));
   EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count{" + check + "} 3\n"));
-  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_bucket{" + check +
-                              R"(,le="0.0001"} 2)"));
+  EXPECT_THAT(text,
+              HasSubstr("grpc_server_handling_seconds_bucket{" + check + R"(,le="0.0001"} 2)"));
   EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_sum{" + check + "} 0.00308\n"));
   EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count{" + watch + "} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("NoSuchMethod")));

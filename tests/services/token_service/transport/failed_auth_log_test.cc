@@ -51,7 +51,10 @@ TEST(CallFieldsTest, NameTheMethodCallerOutcomeTimeAndClient) {
   EXPECT_EQ(CallFields({"GetToken", {}, {}, {}, kUnknown, absl::Milliseconds(2)}).ToJson(),
             R"(,"method":"GetToken","code":"UNAUTHENTICATED","duration_ms":2,)"
             R"("error":"unknown token")");
-  EXPECT_EQ(CallFields({"CreateToken", "bob", {}, "::1",
+  EXPECT_EQ(CallFields({"CreateToken",
+                        "bob",
+                        {},
+                        "::1",
                         absl::InvalidArgumentError("name: must not be \"empty\""),
                         absl::Nanoseconds(703125)})
                 .ToJson(),
