@@ -37,9 +37,8 @@ std::string ClientAddressOf(const grpc::ServerContextBase& ctx) {
   absl::string_view rest = peer_uri;
   if (absl::ConsumePrefix(&rest, "ipv4:")) return std::string(rest.substr(0, rest.rfind(':')));
   if (!absl::ConsumePrefix(&rest, "ipv6:")) return "";
-  for (const auto& [open, close] : {std::pair<absl::string_view, absl::string_view>{"[", "]"},
-                                    {"%5B", "%5"},
-                                    {"%5b", "%5"}}) {
+  for (const auto& [open, close] :
+       {std::pair<absl::string_view, absl::string_view>{"[", "]"}, {"%5B", "%5"}, {"%5b", "%5"}}) {
     if (!absl::ConsumePrefix(&rest, open)) continue;
     const size_t end = rest.find(close);
     return end == absl::string_view::npos ? "" : std::string(rest.substr(0, end));
@@ -95,14 +94,12 @@ absl::StatusOr<Caller> SidecarAuthenticator::Authenticate(
   return VerdictOf(status, response);
 }
 
-void SidecarAuthenticator::AuthenticateAsync(const grpc::ServerContextBase& ctx,
-                                             Done done) const {
+void SidecarAuthenticator::AuthenticateAsync(const grpc::ServerContextBase& ctx, Done done) const {
   AuthenticateAsync(AuthorizationOf(ctx), ClientAddressOf(ctx), std::move(done));
 }
 
 void SidecarAuthenticator::AuthenticateAsync(std::optional<absl::string_view> authorization,
-                                             absl::string_view client_address,
-                                             Done done) const {
+                                             absl::string_view client_address, Done done) const {
   // What gRPC needs until the call completes; freed by the completion.
   struct PendingCall {
     grpc::ClientContext context;

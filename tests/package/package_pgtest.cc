@@ -46,9 +46,9 @@ std::string ReadFile(const fs::path& path) {
 
 // Runs a build step; its output in the error if it fails.
 absl::Status RunStep(ChildProcess::Options options) {
-  const std::string command =
-      absl::StrCat(options.binary, " ", absl::StrJoin(options.args, " "));
-  absl::StatusOr<ChildProcess::Result> result = ChildProcess::Run(std::move(options), kBuildTimeout);
+  const std::string command = absl::StrCat(options.binary, " ", absl::StrJoin(options.args, " "));
+  absl::StatusOr<ChildProcess::Result> result =
+      ChildProcess::Run(std::move(options), kBuildTimeout);
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) {
     return absl::InternalError(absl::StrCat(command, " exited ", result->exit_code, ":\n",
@@ -72,25 +72,27 @@ Package* package = nullptr;
 
 absl::Status BuildPackage(Package& p) {
   // The install, as the README has it.
-  if (absl::Status s = RunStep({PACKAGE_TEST_CMAKE,
-                                {"--install", PACKAGE_TEST_BINARY_DIR, "--prefix", p.prefix.string()},
-                                {},
-                                {"DESTDIR"}});
+  if (absl::Status s =
+          RunStep({PACKAGE_TEST_CMAKE,
+                   {"--install", PACKAGE_TEST_BINARY_DIR, "--prefix", p.prefix.string()},
+                   {},
+                   {"DESTDIR"}});
       !s.ok()) {
     return s;
   }
 
   // examples/echo as its own project, finding the package in the prefix only.
-  std::vector<std::string> configure = {"-S",
-                                        absl::StrCat(PACKAGE_TEST_SOURCE_DIR, "/examples/echo"),
-                                        "-B",
-                                        p.echo_build.string(),
-                                        "-G",
-                                        PACKAGE_TEST_GENERATOR,
-                                        absl::StrCat("-DCMAKE_MAKE_PROGRAM=", PACKAGE_TEST_MAKE_PROGRAM),
-                                        absl::StrCat("-DCMAKE_CXX_COMPILER=", PACKAGE_TEST_CXX),
-                                        absl::StrCat("-DCMAKE_BUILD_TYPE=", PACKAGE_TEST_BUILD_TYPE),
-                                        absl::StrCat("-DCMAKE_PREFIX_PATH=", p.prefix.string())};
+  std::vector<std::string> configure = {
+      "-S",
+      absl::StrCat(PACKAGE_TEST_SOURCE_DIR, "/examples/echo"),
+      "-B",
+      p.echo_build.string(),
+      "-G",
+      PACKAGE_TEST_GENERATOR,
+      absl::StrCat("-DCMAKE_MAKE_PROGRAM=", PACKAGE_TEST_MAKE_PROGRAM),
+      absl::StrCat("-DCMAKE_CXX_COMPILER=", PACKAGE_TEST_CXX),
+      absl::StrCat("-DCMAKE_BUILD_TYPE=", PACKAGE_TEST_BUILD_TYPE),
+      absl::StrCat("-DCMAKE_PREFIX_PATH=", p.prefix.string())};
   const std::string extra_flags = PACKAGE_TEST_CXX_FLAGS;
   if (!extra_flags.empty()) {
     configure.push_back(absl::StrCat("-DCMAKE_CXX_FLAGS=", extra_flags));
@@ -118,8 +120,8 @@ absl::Status BuildPackage(Package& p) {
   if (flags->exit_code != 0) {
     return absl::InternalError(absl::StrCat("pkg-config failed: ", flags->err));
   }
-  p.pkg_config_flags = absl::StrSplit(absl::StripAsciiWhitespace(flags->out), ' ',
-                                      absl::SkipWhitespace());
+  p.pkg_config_flags =
+      absl::StrSplit(absl::StripAsciiWhitespace(flags->out), ' ', absl::SkipWhitespace());
   std::vector<std::string> compile = {
       "-std=c++17", absl::StrCat(PACKAGE_TEST_SOURCE_DIR, "/tests/package/pkg_config_client.cc"),
       "-o", p.pkg_config_client.string()};
@@ -217,9 +219,9 @@ TEST_F(PackageTest, InstallsTheLibrariesHeadersProtosAndPackageFiles) {
 TEST_F(PackageTest, EchoBuiltAgainstTheInstallAuthenticatesOnBothServerApis) {
   // find_package found the install, not this build tree or another copy.
   EXPECT_THAT(ReadFile(package->echo_build / "CMakeCache.txt"),
-              HasSubstr(absl::StrCat("UserTokens_DIR:PATH=",
-                                     (package->prefix / PACKAGE_TEST_LIBDIR / "cmake/UserTokens")
-                                         .string())));
+              HasSubstr(absl::StrCat(
+                  "UserTokens_DIR:PATH=",
+                  (package->prefix / PACKAGE_TEST_LIBDIR / "cmake/UserTokens").string())));
   const std::string alice = NewUserWithToken("alice", v1::USER);
 
   for (const std::string api : {"sync", "callback"}) {
@@ -267,9 +269,9 @@ TEST_F(PackageTest, PkgConfigFlagsAloneBuildAClientThatAuthenticates) {
   const std::string alice = NewUserWithToken("alice", v1::USER);
   const std::string client = package->pkg_config_client.string();
 
-  absl::StatusOr<ChildProcess::Result> allowed = ChildProcess::Run(
-      {client, {sidecar_->address()}, {{"AUTHORIZATION", "Bearer " + alice}}, {}},
-      std::chrono::minutes(1));
+  absl::StatusOr<ChildProcess::Result> allowed =
+      ChildProcess::Run({client, {sidecar_->address()}, {{"AUTHORIZATION", "Bearer " + alice}}, {}},
+                        std::chrono::minutes(1));
   ASSERT_TRUE(allowed.ok()) << allowed.status();
   EXPECT_EQ(allowed->exit_code, 0) << allowed->out << allowed->err;
   EXPECT_EQ(allowed->out, "user_id=alice role=USER\n");

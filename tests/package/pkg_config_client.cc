@@ -20,10 +20,9 @@ int main(int argc, char** argv) {
   const tokens::auth_client::SidecarAuthenticator auth(
       grpc::CreateChannel(argv[1], grpc::InsecureChannelCredentials()),
       tokens::auth_client::SidecarAuthenticator::Options{absl::Seconds(30)});
-  const absl::StatusOr<tokens::auth_client::Caller> caller =
-      auth.Authenticate(authorization == nullptr ? std::nullopt
-                                                 : std::optional<absl::string_view>(authorization),
-                        "192.0.2.1");
+  const absl::StatusOr<tokens::auth_client::Caller> caller = auth.Authenticate(
+      authorization == nullptr ? std::nullopt : std::optional<absl::string_view>(authorization),
+      "192.0.2.1");
   if (!caller.ok()) {
     std::printf("refused: %s\n", caller.status().ToString().c_str());
     return 1;

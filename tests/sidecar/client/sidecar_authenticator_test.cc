@@ -19,8 +19,6 @@ namespace tokens::auth_client {
 namespace {
 
 using sidecar::AuthenticatorService;
-using tokens::DenyReason;
-using tokens::Role;
 using sidecar::testing::Allow;
 using sidecar::testing::Deny;
 using sidecar::testing::kSampleTokenId;
@@ -30,6 +28,8 @@ using ::testing::_;
 using ::testing::Eq;
 using ::testing::Optional;
 using ::testing::Return;
+using tokens::DenyReason;
+using tokens::Role;
 namespace echo = examples::echo::v1;
 
 constexpr char kBearer[] = "Bearer utk_3q8ZbXw0RkT2vLmN5pQs7YdHcJfG9aUe1iOo0z4Kx";

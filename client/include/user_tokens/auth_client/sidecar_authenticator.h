@@ -138,12 +138,11 @@ grpc::ServerUnaryReactor* Authenticated(const SidecarAuthenticator& auth,
                                         grpc::CallbackServerContext* ctx, const Req* req,
                                         Resp* resp, Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auth.AuthenticateAsync(
-      *ctx, [reactor, req, resp, handler = std::forward<Handler>(handler)](
-                absl::StatusOr<Caller> caller) mutable {
-        reactor->Finish(caller.ok() ? internal::RunHandler(handler, *caller, req, resp)
-                                    : ToGrpcStatus(caller.status()));
-      });
+  auth.AuthenticateAsync(*ctx, [reactor, req, resp, handler = std::forward<Handler>(handler)](
+                                   absl::StatusOr<Caller> caller) mutable {
+    reactor->Finish(caller.ok() ? internal::RunHandler(handler, *caller, req, resp)
+                                : ToGrpcStatus(caller.status()));
+  });
   return reactor;
 }
 
