@@ -213,16 +213,12 @@ std::string HelpText(const ProgramFlags& flags) {
   std::string out = absl::StrCat(
       flags.synopsis,
       "\n\nFlags, each with its environment variable (the command line wins) and default:\n");
-  auto describe = [&out](const FlagDoc& doc) {
+  for (const FlagDoc& doc : DescribeFlags(flags.env, flags.unbound)) {
+    const std::string variable = doc.env.empty() ? "" : absl::StrCat(doc.env, "; ");
     const std::string default_value = doc.default_value.empty() ? "\"\"" : doc.default_value;
-    if (doc.env.empty()) {
-      absl::StrAppend(&out, "  --", doc.flag, " (default: ", default_value, ")\n");
-    } else {
-      absl::StrAppend(&out, "  --", doc.flag, " (", doc.env, "; default: ", default_value, ")\n");
-    }
-    absl::StrAppend(&out, Wrap(doc.help, 6, 79), "\n");
-  };
-  for (const FlagDoc& doc : DescribeFlags(flags.env, flags.unbound)) describe(doc);
+    absl::StrAppend(&out, "  --", doc.flag, " (", variable, "default: ", default_value, ")\n",
+                    Wrap(doc.help, 6, 79), "\n");
+  }
   absl::StrAppend(&out, "  --help, -h\n", Wrap("This text, then exit 0", 6, 79), "\n",
                   "  --version\n", Wrap("The version and git commit, then exit 0", 6, 79), "\n",
                   "\n",
