@@ -5,17 +5,18 @@
 #
 #   scripts/proto-check.sh [--against REF]
 #
-# The baseline: --against REF (or PROTO_BREAKING_AGAINST); otherwise the
-# merge base with origin/main when HEAD is not on it (a branch is held to the
-# main it will merge into), else HEAD~1 (on main itself, each commit is held
-# to the one before it).
-#
 # A breaking change made on purpose is acknowledged in the commit that makes
 # it, by a trailer line naming why:
 #   Breaking-Proto-Change: <why>
-# The newest such commit between the baseline and HEAD becomes the baseline,
-# so what it changed passes and every later change is checked again. There
-# is no standing exception in proto/buf.yaml.
+# There is no standing exception in proto/buf.yaml.
+#
+# The baseline: --against REF (or PROTO_BREAKING_AGAINST), or, on a branch,
+# its merge base with origin/main (a branch is held to the main it will merge
+# into); the newest acknowledging commit after that baseline replaces it, so
+# what it changed passes and every later change is checked again. On main
+# itself (CI's fresh clone) the baseline is the newest acknowledging commit in
+# the whole history, so every commit since the last deliberate break is
+# checked, however many landed together; HEAD~1 only if there is none.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -36,18 +37,23 @@ command -v buf >/dev/null 2>&1 || die "buf not found: scripts/install-deps.sh in
 log "buf lint proto"
 buf lint proto
 
+newest_acknowledged() {  # [RANGE]: the newest commit with the trailer
+  git log -1 --format=%H --grep='^Breaking-Proto-Change:' "${1:-HEAD}"
+}
+
+if [[ -z "$against" ]] && git rev-parse -q --verify origin/main >/dev/null; then
+  merge_base="$(git merge-base HEAD origin/main)"
+  # On main itself (a fresh clone of it), the merge base is HEAD.
+  [[ "$merge_base" == "$(git rev-parse HEAD)" ]] || against="$merge_base"
+fi
 if [[ -z "$against" ]]; then
-  against="HEAD~1"
-  if git rev-parse -q --verify origin/main >/dev/null; then
-    merge_base="$(git merge-base HEAD origin/main)"
-    # On main itself (a fresh clone of it), the merge base is HEAD.
-    [[ "$merge_base" == "$(git rev-parse HEAD)" ]] || against="$merge_base"
-  fi
+  against="$(newest_acknowledged)"
+  [[ -n "$against" ]] || against="HEAD~1"
 fi
 base="$(git rev-parse -q --verify "${against}^{commit}")" ||
   die "no baseline commit '$against' (a shallow clone? fetch more history, or pass --against REF)"
 
-accepted="$(git log --format=%H --grep='^Breaking-Proto-Change:' "$base..HEAD" | head -n1)"
+accepted="$(newest_acknowledged "$base..HEAD")"
 if [[ -n "$accepted" ]]; then
   log "breaking changes accepted by $(git log -1 --format='%h %s' "$accepted" | cut -c1-72):"
   git log -1 --format=%B "$accepted" | sed -n 's/^Breaking-Proto-Change:/  /p' >&2
