@@ -125,20 +125,7 @@ std::vector<FlagDoc> DescribeFlags() { return tokens::DescribeFlags(kEnv, kProbe
 std::string HelpText() { return tokens::HelpText(kFlags); }
 
 absl::StatusOr<SidecarConfig> LoadConfig(int argc, char** argv) {
-  absl::StatusOr<CommandLine> line = ParseFlags(kFlags, argc, argv);
-  if (!line.ok()) return line.status();
-  SidecarConfig config;
-  if (line->request == Request::kHelp) {
-    config.command = Command::kHelp;
-    return config;
-  }
-  if (line->request == Request::kVersion) {
-    config.command = Command::kVersion;
-    return config;
-  }
-  absl::StatusOr<SidecarConfig> validated = Validate(*line);
-  if (!validated.ok()) return AttributeToSource(*line, validated.status());
-  return validated;
+  return LoadConfigFrom<SidecarConfig>(kFlags, argc, argv, Validate);
 }
 
 namespace {

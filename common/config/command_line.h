@@ -56,6 +56,26 @@ absl::StatusOr<CommandLine> ParseFlags(const ProgramFlags& flags, int argc, char
 // "VARIABLE (--flag): why"; any other status is returned as it is.
 absl::Status AttributeToSource(const CommandLine& line, absl::Status status);
 
+// A binary's LoadConfig: ParseFlags, then, unless help or the version was
+// asked for (`Config::command` set to its kHelp / kVersion, nothing else
+// read), `validate(line)` makes the Config, its errors attributed to their
+// source (AttributeToSource).
+template <class Config, class Validate>
+absl::StatusOr<Config> LoadConfigFrom(const ProgramFlags& flags, int argc, char** argv,
+                                      Validate validate) {
+  absl::StatusOr<CommandLine> line = ParseFlags(flags, argc, argv);
+  if (!line.ok()) return line.status();
+  using Command = decltype(Config::command);
+  if (line->request != Request::kRun) {
+    Config config;
+    config.command = line->request == Request::kHelp ? Command::kHelp : Command::kVersion;
+    return config;
+  }
+  absl::StatusOr<Config> validated = validate(*line);
+  if (!validated.ok()) return AttributeToSource(*line, validated.status());
+  return validated;
+}
+
 // --help's text: the synopsis, then every flag with its variable, default
 // (never its current value: it may be a secret) and meaning.
 std::string HelpText(const ProgramFlags& flags);

@@ -141,20 +141,7 @@ std::vector<FlagDoc> DescribeFlags() { return tokens::DescribeFlags(kEnv, kComma
 std::string HelpText() { return tokens::HelpText(kFlags); }
 
 absl::StatusOr<ServiceConfig> LoadConfig(int argc, char** argv) {
-  absl::StatusOr<CommandLine> line = ParseFlags(kFlags, argc, argv);
-  if (!line.ok()) return line.status();
-  ServiceConfig config;
-  if (line->request == Request::kHelp) {
-    config.command = Command::kHelp;
-    return config;
-  }
-  if (line->request == Request::kVersion) {
-    config.command = Command::kVersion;
-    return config;
-  }
-  absl::StatusOr<ServiceConfig> validated = Validate(*line);
-  if (!validated.ok()) return AttributeToSource(*line, validated.status());
-  return validated;
+  return LoadConfigFrom<ServiceConfig>(kFlags, argc, argv, Validate);
 }
 
 namespace {
