@@ -19,6 +19,7 @@
 #   DATABASE_URL                  use this database instead of the private one
 #   TOKEN_SERVICE_LISTEN          token-service's gRPC address (default 127.0.0.1:50051)
 #   TOKEN_SERVICE_METRICS_LISTEN  its /metrics address (default 127.0.0.1:9101)
+#   TOKEN_SERVICE_HTTP_LISTEN     its HTTP face (Connect JSON; default 127.0.0.1:8080)
 #   TOKEN_SIDECAR_LISTEN          token-sidecar's gRPC address (default 127.0.0.1:50052)
 #   TOKEN_SIDECAR_METRICS_LISTEN  its /metrics address (default 127.0.0.1:9102)
 #   DEMO_UPSTREAM_LISTEN          demo-upstream's HTTP address (default 127.0.0.1:8081)
@@ -44,6 +45,7 @@ TOKEN_SIDECAR_BIN="$BUILD_DIR/sidecar/token-sidecar"
 DEMO_UPSTREAM_BIN="$BUILD_DIR/examples/demo_upstream/demo-upstream"
 LISTEN=${TOKEN_SERVICE_LISTEN:-127.0.0.1:50051}
 METRICS_LISTEN=${TOKEN_SERVICE_METRICS_LISTEN:-127.0.0.1:9101}
+HTTP_LISTEN=${TOKEN_SERVICE_HTTP_LISTEN-127.0.0.1:8080}
 SIDECAR_LISTEN=${TOKEN_SIDECAR_LISTEN:-127.0.0.1:50052}
 SIDECAR_METRICS_LISTEN=${TOKEN_SIDECAR_METRICS_LISTEN:-127.0.0.1:9102}
 UPSTREAM_LISTEN=${DEMO_UPSTREAM_LISTEN:-127.0.0.1:8081}
@@ -56,6 +58,7 @@ ADMIN_TOKEN_FILE="$LOCAL_DIR/admin-token"
 # process is ready.
 SERVICE_ADDR=""
 SERVICE_METRICS_ADDR=""
+SERVICE_HTTP_ADDR=""
 SIDECAR_ADDR=""
 SIDECAR_METRICS_ADDR=""
 UPSTREAM_ADDR=""
@@ -75,6 +78,7 @@ print_usage_examples() {
 token-service  grpc://$SERVICE_ADDR  (pid $(pidfile_pid token-service || echo '?'))
 token-sidecar  grpc://$SIDECAR_ADDR  (pid $(pidfile_pid token-sidecar || echo '?'), Check and Authenticate)
 demo-upstream  http://$UPSTREAM_ADDR  (pid $(pidfile_pid demo-upstream || echo '?'), the app behind Envoy)
+http           http://$SERVICE_HTTP_ADDR  (token-service's HTTP face: Connect JSON)
 metrics        http://$SERVICE_METRICS_ADDR/metrics  (token-service)
                http://$SIDECAR_METRICS_ADDR/metrics  (token-sidecar)
 Envoy          not started: Debian does not package it (docker-compose.yml runs it
@@ -92,6 +96,7 @@ goes through every step, with these addresses:
 
 export TOKEN_SERVICE=$SERVICE_ADDR SIDECAR=$SIDECAR_ADDR UPSTREAM=$UPSTREAM_ADDR
 export SERVICE_METRICS=$SERVICE_METRICS_ADDR SIDECAR_METRICS=$SIDECAR_METRICS_ADDR
+export TOKEN_SERVICE_HTTP=$SERVICE_HTTP_ADDR
 
 EOF
   printf 'export TOKEN=%q\n' "$token"
@@ -163,9 +168,13 @@ main() {
   "$TOKEN_SERVICE_BIN" migrate
 
   start_process token-service ready-file "$READY_TIMEOUT" \
-    "$TOKEN_SERVICE_BIN" --listen "$LISTEN" --metrics_listen "$METRICS_LISTEN"
+    "$TOKEN_SERVICE_BIN" --listen "$LISTEN" --metrics_listen "$METRICS_LISTEN" \
+    --http_listen "$HTTP_LISTEN"
   SERVICE_ADDR=$(process_address token-service)
   SERVICE_METRICS_ADDR=$(process_address token-service metrics)
+  if [[ -n $HTTP_LISTEN ]]; then
+    SERVICE_HTTP_ADDR=$(process_address token-service http)
+  fi
 
   # The sidecar runs as a SERVICE user; its token goes to it through the
   # environment only (command lines are visible to every local user).

@@ -15,7 +15,8 @@ class Server;
 namespace tokens {
 
 // Serves a configured cpp-httplib server on one address from a background
-// thread: the demo upstream. Not for a port that untrusted clients reach:
+// thread: the demo upstream, and token-service's HTTP face (an admin port,
+// loopback by default). Not for a port that untrusted clients reach:
 // cpp-httplib gives each connection a worker thread and bounds each read()
 // rather than the request, so slow clients can hold every worker (the
 // metrics port uses HttpGetServer instead).

@@ -8,6 +8,7 @@
 #include "common/config/env_flags.h"
 #include "common/config/tls_flags.h"
 #include "common/config/transport_flags.h"
+#include "common/http/host_port.h"
 #include "common/metrics/http_exporter.h"
 #include "common/process/ready_file.h"
 #include "common/token/token_codec.h"
@@ -20,9 +21,13 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9101",
           "Prometheus metrics address: plain HTTP, GET /metrics (host:port; port 0 picks one; "
           "empty turns metrics off)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "The HTTP face: TokenService and UserService as Connect-protocol JSON "
+          "(POST /tokens.v1.TokenService/ListTokens, bearer header), plain HTTP "
+          "(host:port; port 0 picks one; empty turns it off)");
 ABSL_FLAG(std::string, ready_file, "",
           "Once ready (its listeners are up), write this file: JSON with the pid and the "
-          "bound addresses (grpc, sync, metrics); removed on shutdown. Empty: none");
+          "bound addresses (grpc, sync, metrics, http); removed on shutdown. Empty: none");
 ABSL_FLAG(std::string, database_url, "", "PostgreSQL connection URI (libpq); required");
 ABSL_FLAG(std::string, page_token_key, "",
           "Secret that seals page tokens (at least 32 characters, e.g. `openssl rand -hex 32`); "
@@ -78,6 +83,7 @@ namespace {
 constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
     {"metrics_listen", "TOKEN_SERVICE_METRICS_LISTEN"},
+    {"http_listen", "TOKEN_SERVICE_HTTP_LISTEN"},
     {"ready_file", "TOKEN_SERVICE_READY_FILE"},
     {"database_url", "DATABASE_URL", /*secret=*/true},
     {"page_token_key", "TOKEN_SERVICE_PAGE_TOKEN_KEY", /*secret=*/true},
@@ -170,6 +176,7 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   }
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.http_listen = absl::GetFlag(FLAGS_http_listen);
   config.ready_file = absl::GetFlag(FLAGS_ready_file);
   config.database_url = FlagOrEnvironment(absl::GetFlag(FLAGS_database_url), "DATABASE_URL");
   config.page_token_key =
@@ -230,6 +237,11 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   }
   if (!metrics::IsMetricsAddress(config.metrics_listen)) {
     return InvalidFlag("metrics_listen", "must be host:port, or empty to turn metrics off");
+  }
+  std::string http_host;
+  int http_port = 0;
+  if (!config.http_listen.empty() && !SplitHostPort(config.http_listen, &http_host, &http_port)) {
+    return InvalidFlag("http_listen", "must be host:port, or empty to turn the HTTP face off");
   }
   if (absl::Status s = CheckReadyFilePath(config.ready_file); !s.ok()) {
     return InvalidFlag("ready_file", std::string(s.message()));

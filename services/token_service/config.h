@@ -28,6 +28,7 @@ struct ServiceConfig {
   Command command = Command::kServe;
   std::string listen;                 // --listen, TOKEN_SERVICE_LISTEN
   std::string metrics_listen;         // --metrics_listen, TOKEN_SERVICE_METRICS_LISTEN ("": off)
+  std::string http_listen;            // --http_listen, TOKEN_SERVICE_HTTP_LISTEN ("": off)
   std::string ready_file;             // --ready_file, TOKEN_SERVICE_READY_FILE ("": none)
   std::string database_url;           // --database_url, DATABASE_URL (required)
   int max_token_lifetime_days = 365;  // --max_token_lifetime_days

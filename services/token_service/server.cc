@@ -1,5 +1,8 @@
 #include "services/token_service/server.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -29,6 +32,7 @@
 #include "services/token_service/storage/pg_pool.h"
 #include "services/token_service/storage/pg_sync_store.h"
 #include "services/token_service/storage/pg_token_store.h"
+#include "services/token_service/transport/connect_http.h"
 #include "services/token_service/transport/failed_auth_log.h"
 #include "services/token_service/transport/grpc_services.h"
 #include "services/token_service/transport/token_sync_service.h"
@@ -179,10 +183,45 @@ int RunServer(const ServiceConfig& config) {
   ReadyFile ready(config.ready_file);
   if (!config.metrics_listen.empty()) ready.SetAddress("metrics", exporter.address());
   options.ready_file = &ready;
+  // The HTTP face calls the services through the server's in-process
+  // channel, so it starts once the server is built (before the ready file is
+  // written) and stops first, its calls finishing before the server drains.
+  std::unique_ptr<ConnectHttpFace> http;
+  bool http_failed = false;
+  if (!config.http_listen.empty()) {
+    options.on_built = [&](grpc::Server& server) {
+      ConnectHttpOptions http_options;
+      http_options.services = {"tokens.v1.TokenService", "tokens.v1.UserService"};
+      http = std::make_unique<ConnectHttpFace>(server.InProcessChannel(grpc::ChannelArguments()),
+                                               http_options, &registry);
+      if (absl::Status started = http->Start(config.http_listen); !started.ok()) {
+        Logger("main")->critical("HTTP face: {}", started.message());
+        // The runner has no way out of on_built: stop as on SIGTERM, and
+        // never announce readiness (below).
+        http_failed = true;
+        kill(getpid(), SIGTERM);
+        return;
+      }
+      ready.SetAddress("http", http->address());
+      Logger("server")->info("HTTP face (Connect JSON) at http://{}", http->address());
+    };
+  }
+  options.announce_ready_later = true;
+  options.on_started = [&](int) {
+    if (!http_failed) AnnounceReady(ready);
+  };
   // SyncTokens streams last until the caller leaves; ending them first lets
   // the drain finish without waiting out the timeout.
-  options.on_stopping = [&hub] { hub.Stop(); };
-  return ServeUntilStopped(builder, options);
+  options.on_stopping = [&hub, &http] {
+    // Its in-process channel goes before the server it belongs to.
+    if (http != nullptr) {
+      http->Stop();
+      http.reset();
+    }
+    hub.Stop();
+  };
+  const int code = ServeUntilStopped(builder, options);
+  return http_failed ? 1 : code;
 }
 
 int RunMigrate(const ServiceConfig& config) {

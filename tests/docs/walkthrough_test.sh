@@ -108,6 +108,7 @@ status=0
 up_output=$(cd "$REPO" && env -u DATABASE_URL \
   SKIP_DEPS=1 SKIP_BUILD=1 TOKENS_BUILD_DIR="$BUILD" TOKENS_STATE_DIR="$STATE" \
   TOKEN_SERVICE_LISTEN=127.0.0.1:0 TOKEN_SERVICE_METRICS_LISTEN=127.0.0.1:0 \
+  TOKEN_SERVICE_HTTP_LISTEN=127.0.0.1:0 \
   TOKEN_SIDECAR_LISTEN=127.0.0.1:0 TOKEN_SIDECAR_METRICS_LISTEN=127.0.0.1:0 \
   DEMO_UPSTREAM_LISTEN=127.0.0.1:0 \
   scripts/up.sh 2>"$WORK/up.log") || status=$?
@@ -125,7 +126,8 @@ SERVICE_METRICS=$(logged token-service 'metrics on http://[0-9.]+:[0-9]+/metrics
 SIDECAR=$(logged token-sidecar 'listening on [0-9.]+:[0-9]+')
 SIDECAR_METRICS=$(logged token-sidecar 'metrics on http://[0-9.]+:[0-9]+/metrics')
 UPSTREAM=$(logged demo-upstream 'listening on [0-9.]+:[0-9]+')
-for name in TOKEN_SERVICE SERVICE_METRICS SIDECAR SIDECAR_METRICS UPSTREAM; do
+TOKEN_SERVICE_HTTP=$(logged token-service 'HTTP face \(Connect JSON\) at http://[0-9.]+:[0-9]+')
+for name in TOKEN_SERVICE SERVICE_METRICS SIDECAR SIDECAR_METRICS UPSTREAM TOKEN_SERVICE_HTTP; do
   [[ ${!name} =~ ^127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "no address for $name in the logs: '${!name}'"
   grep -qE "(export| )$name=${!name}( |$)" <<<"$up_output" ||
     fail "up.sh did not print $name=${!name} (the address in the log)"
@@ -167,7 +169,7 @@ started=$SECONDS
 set +e
 (
   export PATH="$WORK/bin:$PATH" TOKENS_STATE_DIR="$STATE"
-  export TOKEN_SERVICE SERVICE_METRICS SIDECAR SIDECAR_METRICS UPSTREAM
+  export TOKEN_SERVICE SERVICE_METRICS SIDECAR SIDECAR_METRICS UPSTREAM TOKEN_SERVICE_HTTP
   PS4='+ ' bash "$WORK/session.sh" </dev/null 2>&1
 ) | redact
 status=${PIPESTATUS[0]}

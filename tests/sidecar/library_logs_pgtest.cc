@@ -87,7 +87,8 @@ class LibraryLogsTest : public SidecarTest {};
 
 TEST_F(LibraryLogsTest, GrpcCoreWritesJsonLinesInBothBinaries) {
   Talkative service = StartTalkative(
-      TokenServiceBinary(), {"--listen", "127.0.0.1:0", "--database_url", database_url_}, {});
+      TokenServiceBinary(),
+      {"--listen", "127.0.0.1:0", "--http_listen", "", "--database_url", database_url_}, {});
   ASSERT_NE(service.process, nullptr);
   // The sidecar follows the talkative token-service's feed.
   Talkative sidecar = StartTalkative(

@@ -3,10 +3,13 @@
 #include <cstdlib>
 #include <iterator>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -41,6 +44,69 @@ inline absl::StatusOr<std::optional<absl::string_view>> AuthorizationOf(
     return absl::UnauthenticatedError("more than one authorization header");
   }
   return absl::string_view(first->second.data(), first->second.size());
+}
+
+// The metadata keys by which the HTTP face (connect_http.h) tells the gRPC
+// services the address of its HTTP client. Its calls reach them through the
+// server's in-process channel, whose peer has no IP address; without them
+// every HTTP client would be one unknown client to the failed-authentication
+// limit and the access log.
+inline constexpr char kHttpClientMetadata[] = "x-tokens-http-client";
+inline constexpr char kHttpFaceKeyMetadata[] = "x-tokens-http-face-key";
+
+// A random key of this process (256 bits, hex), drawn at first use. The HTTP
+// face sends it with every call; it never leaves the process (the in-process
+// channel carries it) and is never logged.
+inline const std::string& HttpFaceKey() {
+  static const std::string key = [] {
+    std::random_device random;  // the kernel's generator (libstdc++)
+    std::string hex;
+    for (int i = 0; i < 8; ++i) {
+      absl::StrAppend(&hex, absl::Hex(random(), absl::kZeroPad8));
+    }
+    return hex;
+  }();
+  return key;
+}
+
+// Whether `peer` (ServerContext::peer()) is a network peer: gRPC names those
+// "ipv4:…", "ipv6:…" or "unix:…"; the in-process channel's peer is none of
+// them ("unknown" in gRPC 1.51).
+inline bool IsNetworkPeer(absl::string_view peer) {
+  return absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:") ||
+         absl::StartsWith(peer, "unix");
+}
+
+// The one value of metadata `key`, or nullopt when it is absent or repeated.
+inline std::optional<absl::string_view> OnlyMetadata(const grpc::ServerContextBase& ctx,
+                                                     absl::string_view key) {
+  const auto [first, end] =
+      ctx.client_metadata().equal_range(grpc::string_ref(key.data(), key.size()));
+  if (first == end || std::next(first) != end) return std::nullopt;
+  return absl::string_view(first->second.data(), first->second.size());
+}
+
+// Compares in time that depends on the lengths only.
+inline bool SameSecret(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// The caller's IP address as text, "" when unknown: the network peer's for a
+// call from outside, and for a call the HTTP face made, the address it put in
+// kHttpClientMetadata. That address is trusted only from a call that is not
+// from the network AND carries this process's HttpFaceKey(): nobody can pass
+// for another address by sending the keys over gRPC, and the HTTP face never
+// copies a header of its client into them (http_face_pgtest checks both).
+inline std::string ClientAddressOf(const grpc::ServerContextBase& ctx) {
+  const std::string peer = ctx.peer();
+  if (IsNetworkPeer(peer)) return PeerHost(peer);
+  const std::optional<absl::string_view> key = OnlyMetadata(ctx, kHttpFaceKeyMetadata);
+  const std::optional<absl::string_view> client = OnlyMetadata(ctx, kHttpClientMetadata);
+  if (!key.has_value() || !client.has_value() || !SameSecret(*key, HttpFaceKey())) return "";
+  return std::string(*client);
 }
 
 // Counts a call as started with `rpc_metrics`, when there are metrics.
@@ -82,7 +148,7 @@ grpc::Status Serve(const Authenticator& auth, metrics::RpcMetrics* rpc_metrics,
                    FailedAuthLog* failed_auth, grpc::ServerContext* ctx, absl::string_view method,
                    Handler&& handler) {
   const absl::Time start = absl::Now();
-  const std::string client = PeerHost(ctx->peer());
+  const std::string client = ClientAddressOf(*ctx);
   const absl::StatusOr<std::optional<absl::string_view>> authorization = AuthorizationOf(*ctx);
   absl::StatusOr<Principal> caller =
       authorization.ok() ? auth.Authenticate(*authorization, client) : authorization.status();
@@ -142,7 +208,7 @@ class ParsesOwnRequests : public Base {
                       ? ParseRequest(bytes, &request)
                       : absl::InvalidArgumentError("the call carried no request message");
               if (!parsed.ok()) {
-                const std::string client = PeerHost(ctx->peer());
+                const std::string client = ClientAddressOf(*ctx);
                 return FinishCall(rpc_metrics, {name, {}, {}, client, parsed, absl::Now() - start});
               }
               Response response;

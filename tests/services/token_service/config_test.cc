@@ -82,6 +82,25 @@ TEST_F(ServiceConfigTest, MetricsListenIsAnAddressOrEmpty) {
   }
 }
 
+TEST_F(ServiceConfigTest, HttpListenIsAnAddressOrEmpty) {
+  absl::StatusOr<ServiceConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->http_listen, "127.0.0.1:8080");
+  config = Load({"--http_listen=[::1]:0"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->http_listen, "[::1]:0");
+  config = Load({"--http_listen="});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->http_listen, "");
+  for (const char* bad : {"8080", "localhost:", "::1:8080", "127.0.0.1:65536"}) {
+    SCOPED_TRACE(bad);
+    config = Load({std::string("--http_listen=") + bad});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr("--http_listen"));
+  }
+}
+
 TEST_F(ServiceConfigTest, EachBadTransportLimitNamesItsFlag) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--max_concurrent_streams=100001", "--max_concurrent_streams"},

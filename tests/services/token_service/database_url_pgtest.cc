@@ -45,7 +45,7 @@ ChildProcess::Result RunWith(std::vector<std::string> args,
                              std::map<std::string, std::string> env) {
   // Loopback ports the test does not otherwise use; a server that wrongly
   // starts must not collide with anything.
-  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--metrics_listen", ""});
+  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--metrics_listen", "", "--http_listen", ""});
   absl::StatusOr<ChildProcess::Result> result =
       ChildProcess::Run({TokenServiceBinary(), std::move(args), std::move(env), {"DATABASE_URL"}},
                         std::chrono::seconds(30));
@@ -85,11 +85,12 @@ TEST(DatabaseUrlTest, AMalformedUrlFromTheEnvironmentIsRefusedTheSameWay) {
 // password.
 TEST(DatabaseUrlTest, AnUnreachableDatabaseIsLoggedWithoutItsPassword) {
   const std::string url = "postgresql://svc:Kx9Qsecret%25Kx9Qtail@127.0.0.1:1/tokens";
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(
-      {TokenServiceBinary(),
-       {"--listen", "127.0.0.1:0", "--metrics_listen", "", "--database_url", url},
-       {},
-       {"DATABASE_URL"}});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Spawn({TokenServiceBinary(),
+                           {"--listen", "127.0.0.1:0", "--metrics_listen", "", "--http_listen", "",
+                            "--database_url", url},
+                           {},
+                           {"DATABASE_URL"}});
   ASSERT_TRUE(child.ok()) << child.status();
   ASSERT_TRUE((*child)->WaitUntilListening(std::chrono::seconds(30)).ok());
   ASSERT_TRUE((*child)->WaitForStderr("database not reachable", std::chrono::seconds(30)).ok());

@@ -63,8 +63,9 @@ std::vector<int> AllVersions() {
 ChildProcess::Options ServiceCommand(std::vector<std::string> args,
                                      std::map<std::string, std::string> env = {}) {
   std::vector<std::string> unset;
-  for (const char* name : {"DATABASE_URL", "TOKEN_SERVICE_LISTEN", "TOKEN_SERVICE_TOKEN_PREFIX",
-                           "TOKEN_SERVICE_DB_POOL_SIZE", "TOKEN_SERVICE_LOG_LEVEL"}) {
+  for (const char* name :
+       {"DATABASE_URL", "TOKEN_SERVICE_LISTEN", "TOKEN_SERVICE_HTTP_LISTEN",
+        "TOKEN_SERVICE_TOKEN_PREFIX", "TOKEN_SERVICE_DB_POOL_SIZE", "TOKEN_SERVICE_LOG_LEVEL"}) {
     if (env.count(name) == 0) unset.push_back(name);
   }
   return {TokenServiceBinary(), std::move(args), std::move(env), std::move(unset)};
@@ -388,7 +389,8 @@ TEST_F(OperationsTest, EnvironmentVariablesStandInForFlags) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Spawn(ServiceCommand({}, {{"DATABASE_URL", database_url_},
                                               {"TOKEN_SERVICE_LISTEN", "127.0.0.1:0"},
-                                              {"TOKEN_SERVICE_METRICS_LISTEN", "127.0.0.1:0"}}));
+                                              {"TOKEN_SERVICE_METRICS_LISTEN", "127.0.0.1:0"},
+                                              {"TOKEN_SERVICE_HTTP_LISTEN", "127.0.0.1:0"}}));
   ASSERT_TRUE(child.ok()) << child.status();
   absl::StatusOr<std::string> address =
       (*child)->WaitForStderr(R"(listening on (127\.0\.0\.1:[0-9]+))", kProcessTimeout);

@@ -25,8 +25,9 @@ absl::StatusOr<ChildProcess::Result> RunTokenService(std::vector<std::string> ar
 
 absl::StatusOr<std::unique_ptr<TokenServiceProcess>> TokenServiceProcess::Start(
     const std::string& database_url, std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {"--listen",    "127.0.0.1:0",    "--metrics_listen",
-                                   "127.0.0.1:0", "--database_url", database_url};
+  std::vector<std::string> args = {"--listen",       "127.0.0.1:0",   "--metrics_listen",
+                                   "127.0.0.1:0",    "--http_listen", "127.0.0.1:0",
+                                   "--database_url", database_url};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   ChildProcess::Options options{TokenServiceBinary(), args, {}, {"DATABASE_URL"}};
   options.ready_file = true;
@@ -39,6 +40,7 @@ absl::StatusOr<std::unique_ptr<TokenServiceProcess>> TokenServiceProcess::Start(
   process->address_ = ready->addresses["grpc"];
   process->metrics_address_ = ready->addresses["metrics"];
   process->sync_address_ = ready->addresses["sync"];
+  process->http_address_ = ready->addresses["http"];
   return process;
 }
 

@@ -35,6 +35,9 @@ class TokenServiceProcess {
   const std::string& metrics_address() const { return metrics_address_; }
   // host:port of TokenSync's own listener with --sync_listen, else "".
   const std::string& sync_address() const { return sync_address_; }
+  // host:port of the HTTP face (started on a free port), or "" if a flag
+  // turned it off.
+  const std::string& http_address() const { return http_address_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<grpc::Channel> NewChannel() const;
 
@@ -43,6 +46,7 @@ class TokenServiceProcess {
   std::string address_;
   std::string metrics_address_;
   std::string sync_address_;
+  std::string http_address_;
 };
 
 // The UTC date `days` from today, as YYYY-MM-DD.

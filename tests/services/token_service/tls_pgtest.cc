@@ -294,7 +294,7 @@ TEST_F(TokenServiceTlsTest, BadTlsFilesStopTheStartWithOneLineNamingTheFlag) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.flag);
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--metrics_listen", "",
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--metrics_listen", "", "--http_listen", "",
                                      "--database_url", database_url_};
     args.insert(args.end(), c.flags.begin(), c.flags.end());
     absl::StatusOr<ChildProcess::Result> result =

@@ -20,9 +20,9 @@ constexpr char kListTokens[] = "/tokens.v1.TokenService/ListTokens";
 class TransportLimitsTest : public TokenServiceTest {};
 
 TEST_F(TransportLimitsTest, StreamsBeyondTheCapEndTheConnectionAndMemoryStaysBounded) {
-  const StreamFloodResult flood = FloodOneConnection(
-      service_->process(), service_->address(), kListTokens,
-      {{"authorization", "Bearer " + admin_token_}});
+  const StreamFloodResult flood =
+      FloodOneConnection(service_->process(), service_->address(), kListTokens,
+                         {{"authorization", "Bearer " + admin_token_}});
   ExpectFloodBounded(flood);
 }
 
@@ -42,8 +42,8 @@ TEST_F(TransportLimitsTest, SigtermTellsHealthWatchersThenExitsZeroWithoutWaitin
 // docs/operations.md); the probe is what tells Kubernetes.
 TEST_F(TransportLimitsTest, AListenerOutOfDescriptorsIsServedAgainOrReportedByTheProbe) {
   ChildProcess::Options options{TokenServiceBinary(),
-                                {"--listen", "127.0.0.1:0", "--metrics_listen", "", "--database_url",
-                                 database_url_},
+                                {"--listen", "127.0.0.1:0", "--metrics_listen", "", "--http_listen",
+                                 "", "--database_url", database_url_},
                                 {},
                                 {"DATABASE_URL"}};
   options.open_files_limit = kLowOpenFilesLimit;
