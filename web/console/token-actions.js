@@ -28,13 +28,18 @@ function showSecretOnce(ctx, response, opener, title) {
   delete response.secret;
 }
 
+// A warning when the token is the one this console is signed in with.
+function signedInWith(ctx, token) {
+  return ctx.isSessionToken(token) ? ' You are signed in with this token: the console will sign you out.' : '';
+}
+
 export function tokenActions(ctx, reload) {
   return {
     async onRotate(token, button) {
       const ok = await confirmDialog(ctx.doc, {
         title: 'Rotate token',
         message: `Rotate \u201c${token.name}\u201d? A new secret replaces it, with the same name and expiry. ` +
-          'The current secret stops working at once.',
+          `The current secret stops working at once.${signedInWith(ctx, token)}`,
         confirmLabel: 'Rotate',
         opener: button,
       });
@@ -52,7 +57,7 @@ export function tokenActions(ctx, reload) {
     async onRevoke(token, button) {
       const ok = await confirmDialog(ctx.doc, {
         title: 'Revoke token',
-        message: `Revoke \u201c${token.name}\u201d? Anything that uses it stops working at once. This cannot be undone.`,
+        message: `Revoke \u201c${token.name}\u201d? Anything that uses it stops working at once. This cannot be undone.${signedInWith(ctx, token)}`,
         confirmLabel: 'Revoke',
         danger: true,
         opener: button,
