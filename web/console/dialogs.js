@@ -178,7 +178,7 @@ export function secretDialog(doc, { secret, tokenName, opener, clipboard, title 
   copy.setAttribute('aria-label', 'Copy the token');
   const closeButton = button(doc, 'Close', { testid: 'secret-close' });
   const body = el(doc, 'div', {},
-    el(doc, 'p', { className: 'dialog-text' }, 'Your new token ', el(doc, 'strong', { testid: 'secret-token-name', text: tokenName }), ' is ready.'),
+    el(doc, 'p', { className: 'dialog-text' }, 'The new token ', el(doc, 'strong', { testid: 'secret-token-name', text: tokenName }), ' is ready.'),
     el(doc, 'p', { className: 'warning', testid: 'secret-warning', attrs: { role: 'note' } },
       'This token will not be shown again. Copy it now and keep it somewhere safe.'),
     el(doc, 'div', { className: 'copy-row' }, input, copy),
