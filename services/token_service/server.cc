@@ -47,6 +47,11 @@ AuthenticatorOptions AuthenticatorFor(const ServiceConfig& config) {
   return options;
 }
 
+// The web console (web/console/), served by the HTTP face at /.
+const ConnectHttpOptions::File kWebConsole[] = {
+#include "web_console.inc"
+};
+
 // Everything a running token-service is made of, wired once.
 struct Components {
   explicit Components(const ServiceConfig& config)
@@ -192,6 +197,7 @@ int RunServer(const ServiceConfig& config) {
     options.on_built = [&](grpc::Server& server) {
       ConnectHttpOptions http_options;
       http_options.services = {"tokens.v1.TokenService", "tokens.v1.UserService"};
+      http_options.files.assign(std::begin(kWebConsole), std::end(kWebConsole));
       http = std::make_unique<ConnectHttpFace>(server.InProcessChannel(grpc::ChannelArguments()),
                                                http_options, &registry);
       if (absl::Status started = http->Start(config.http_listen); !started.ok()) {

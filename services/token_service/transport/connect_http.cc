@@ -266,11 +266,12 @@ ConnectHttpFace::ConnectHttpFace(std::shared_ptr<grpc::Channel> channel, Connect
     // The calls themselves are counted by the gRPC services (grpc_server_*);
     // this counts what the face answered itself, and the calls it made.
     for (const char* outcome : {"called", "bad_method", "not_found", "unsupported_media_type",
-                                "too_large", "malformed"}) {
+                                "too_large", "malformed", "file"}) {
       outcomes_.push_back(&registry->AddCounter(
           "token_service_http_requests_total",
           "HTTP requests to --http_listen by outcome: called (made the gRPC call; see "
-          "grpc_server_handled_total for its code) or why the HTTP face refused it",
+          "grpc_server_handled_total for its code), file (a file of the web console) or why "
+          "the HTTP face refused it",
           {{"outcome", outcome}}));
     }
   }
@@ -409,6 +410,25 @@ absl::Status ConnectHttpFace::Start(absl::string_view listen) {
   // answered, so a browser sends no cross-origin call with a bearer header.
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (req.method == "POST") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.method == "GET" || req.method == "HEAD") {
+      const std::string path = req.path == "/" ? "/index.html" : req.path;
+      for (const ConnectHttpOptions::File& file : options_.files) {
+        if (path != file.path) continue;
+        Count(Outcome::kFile);
+        res.status = 200;
+        // Revalidated on each load, so a new binary's console is used at once.
+        // (The default headers are already in place: replace, not add.)
+        res.headers.erase("Cache-Control");
+        res.set_header("Cache-Control", "no-cache");
+        res.set_content(file.body, file.content_type);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (methods_.find(req.path) == methods_.end()) {
+        Count(Outcome::kNotFound);
+        Write(Error(grpc::StatusCode::NOT_FOUND, "no such file", 404), res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     Count(Outcome::kBadMethod);
     Write(Error(grpc::StatusCode::UNIMPLEMENTED, "only POST is served here", 405), res);
     res.set_header("Allow", "POST");

@@ -39,6 +39,10 @@ class HttpListener;
 // HTTP call exactly as one over gRPC; nothing here decides anything about a
 // caller.
 //
+// GET and HEAD of one of the options' files (the web console) answer it,
+// with `Cache-Control: no-cache`; of any other path, 404 (405 for a method's
+// path).
+//
 // What the face itself answers, before any call:
 //   method other than POST (OPTIONS included: no CORS)  405 (Allow: POST)
 //   a path that is no unary method of the services      404, unimplemented
@@ -63,6 +67,14 @@ struct ConnectHttpOptions {
   // Full names of the services served ("tokens.v1.TokenService"); each must
   // be in the generated descriptor pool.
   std::vector<std::string> services;
+  // Files answered to GET (and HEAD) at their path, "/" being
+  // "/index.html": the web console, built into the binary.
+  struct File {
+    const char* path;  // "/app.js"
+    const char* content_type;
+    const char* body;
+  };
+  std::vector<File> files;
   // The largest request body read; the JSON of any request of these
   // services is far smaller (a name, a date, ids), so 64 KiB leaves room
   // without letting a client make the process hold much per connection.
@@ -125,7 +137,7 @@ class ConnectHttpFace {
     const google::protobuf::MethodDescriptor* descriptor;
   };
   // Why the face itself answered a request, for token_service_http_requests_total.
-  enum class Outcome { kCalled, kBadMethod, kNotFound, kMediaType, kTooLarge, kMalformed };
+  enum class Outcome { kCalled, kBadMethod, kNotFound, kMediaType, kTooLarge, kMalformed, kFile };
   void Count(Outcome outcome) const;
 
   const ConnectHttpOptions options_;

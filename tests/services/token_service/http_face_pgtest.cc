@@ -64,7 +64,7 @@ std::string CodeOf(const httplib::Result& result) {
 
 // Every answer's headers: nothing may frame, sniff, cache or share it, and
 // no CORS header lets another origin read it.
-void ExpectSafeHeaders(const httplib::Result& result) {
+void ExpectSafeHeaders(const httplib::Result& result, const std::string& cache = "no-store") {
   ASSERT_TRUE(result);
   EXPECT_EQ(result->get_header_value("Content-Security-Policy"),
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -75,7 +75,8 @@ void ExpectSafeHeaders(const httplib::Result& result) {
   EXPECT_EQ(result->get_header_value("X-Frame-Options"), "DENY");
   EXPECT_EQ(result->get_header_value("Cross-Origin-Opener-Policy"), "same-origin");
   EXPECT_EQ(result->get_header_value("Cross-Origin-Resource-Policy"), "same-origin");
-  EXPECT_EQ(result->get_header_value("Cache-Control"), "no-store");
+  EXPECT_EQ(result->get_header_value("Cache-Control"), cache);
+  EXPECT_EQ(result->get_header_value_count("Cache-Control"), 1u);
   for (const auto& [name, value] : result->headers) {
     EXPECT_THAT(absl::AsciiStrToLower(name), Not(StartsWith("access-control-")))
         << name << ": " << value;
@@ -324,6 +325,36 @@ TEST_F(HttpFaceTest, NoCallerCanChooseTheAddressTheServicesSee) {
   ASSERT_TRUE(peer.ok()) << peer.status();
   EXPECT_EQ(*peer, "127.0.0.1");
   EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("203.0.113.")));
+}
+
+// The web console, from the binary, under the same headers (no-cache instead
+// of no-store); its tests and notes are not served.
+TEST_F(HttpFaceTest, TheWebConsoleIsServedAtTheRoot) {
+  const httplib::Result index = client_->Get("/");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_EQ(index->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_THAT(index->body, HasSubstr("<script type=\"module\" src=\"app.js\"></script>"));
+  ExpectSafeHeaders(index, "no-cache");
+  for (const char* path : {"/app.js", "/api.js", "/views/profile.js"}) {
+    SCOPED_TRACE(path);
+    const httplib::Result script = client_->Get(path);
+    ASSERT_TRUE(script);
+    EXPECT_EQ(script->status, 200);
+    EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+    ExpectSafeHeaders(script, "no-cache");
+  }
+  const httplib::Result styles = client_->Get("/styles.css");
+  ASSERT_TRUE(styles);
+  EXPECT_EQ(styles->get_header_value("Content-Type"), "text/css; charset=utf-8");
+  for (const char* path :
+       {"/README.md", "/package.json", "/test/api.test.js", "/nothing.js", "/../CMakeLists.txt"}) {
+    SCOPED_TRACE(path);
+    const httplib::Result missing = client_->Get(path);
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->status, 404);
+    ExpectSafeHeaders(missing);
+  }
 }
 
 // An --http_listen that cannot be bound is fatal at start-up, as a gRPC
