@@ -16,6 +16,8 @@ function(tokens_embed_migrations)
     math(EXPR version "${CMAKE_MATCH_1}")
     set(name "${CMAKE_MATCH_2}")
     file(READ "${f}" sql)
+    # GLOB's CONFIGURE_DEPENDS sees files come and go, not their edits.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${f}")
     string(APPEND content "{${version}, \"${name}\", R\"sql(${sql})sql\"},\n")
   endforeach()
   file(CONFIGURE OUTPUT "${ARG_OUTPUT}" CONTENT "${content}" @ONLY)

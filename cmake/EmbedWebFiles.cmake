@@ -24,6 +24,8 @@ function(tokens_embed_web_files)
       set(type "image/svg+xml")
     endif()
     file(READ "${ARG_DIR}/${rel}" text)
+    # GLOB's CONFIGURE_DEPENDS sees files come and go, not their edits.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${ARG_DIR}/${rel}")
     string(FIND "${text}" ")web\"" clash)
     if(NOT clash EQUAL -1)
       message(FATAL_ERROR "${rel} contains )web\" and cannot be embedded as a raw string")
