@@ -44,7 +44,7 @@ export function renderTokenTable(doc, tokens, { showUser = false, onRotate, onRe
   const columns = [
     { header: 'Name', testid: 'token-name', className: 'cell-name', cell: (t) => t.name || '' },
     { header: 'Token', testid: 'token-hint', className: 'cell-mono', cell: (t) => t.hint || '' },
-    showUser ? { header: 'User', testid: 'token-user', cell: userCell } : null,
+    showUser ? { header: 'User', testid: 'token-user', className: 'cell-user', cell: userCell } : null,
     { header: 'Created', testid: 'token-created', className: 'cell-date', cell: (t) => formatInstant(t.createdAt) },
     { header: 'Last used', testid: 'token-last-used', className: 'cell-date', cell: lastUsedCell },
     { header: 'Expiry', testid: 'token-expiry', className: 'cell-date', cell: (t) => t.expiresOn || '' },
