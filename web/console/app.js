@@ -77,7 +77,15 @@ export function startConsole(win) {
 
   function enter(profile) {
     ctx.profile = profile;
-    shell = renderShell(ctx, { onSignOut: () => signOut('You have signed out.') });
+    shell = renderShell(ctx, {
+      onSignOut: () => {
+        // The next person to sign in here starts at their Profile, not on
+        // the screen this one left (an admin's, say). A session that ended
+        // by itself keeps its route, to come back to after signing in.
+        if (win.location.hash) win.history.replaceState(null, '', win.location.pathname + win.location.search);
+        signOut('You have signed out.');
+      },
+    });
     replaceChildren(doc, root, shell.root);
     showRoute();
   }

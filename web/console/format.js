@@ -40,12 +40,14 @@ export function formatLastUsed(rfc3339) {
   return formatInstant(rfc3339) || 'Never';
 }
 
-// Initials for the avatar: "Ada Lovelace" -> "AL".
+// Initials for the avatar: "Ada Lovelace" -> "AL". Only letters and digits
+// count (a display name is user input: "Bob <b>" is "B", not "B<").
 export function initials(displayName, fallback = '?') {
-  const words = String(displayName || '').trim().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return fallback;
-  const chars = words.slice(0, 2).map((w) => Array.from(w)[0].toUpperCase());
-  return chars.join('');
+  const chars = String(displayName || '').trim().split(/\s+/)
+    .map((w) => (/[\p{L}\p{N}]/u.exec(w) || [''])[0])
+    .filter(Boolean);
+  if (chars.length === 0) return fallback;
+  return chars.slice(0, 2).map((c) => c.toUpperCase()).join('');
 }
 
 // The hint token-service stores for a token (prefix, the first 4 characters

@@ -39,6 +39,10 @@ test('initials for the avatar', () => {
   assert.equal(initials('  ada  '), 'A');
   assert.equal(initials('Ödön von Horváth'), 'ÖV');
   assert.equal(initials('', 'X'), 'X');
+  // User input: signs and markup are no initials.
+  assert.equal(initials('Bob <b onmouseover=alert(2)>Builder</b>'), 'BB');
+  assert.equal(initials('"Ada" (admin)'), 'AA');
+  assert.equal(initials('<> --', 'X'), 'X');
 });
 
 test('hintOf computes the hint token-service stores', () => {
