@@ -67,18 +67,24 @@ UPSTREAM_ADDR=""
 shown() { printf '%s\n' "${1#"$REPO_ROOT"/}"; }
 
 print_usage_examples() {
-  local token=$1 expires create_body check_body
+  local token=$1 expires create_body check_body http_lines
   expires=$(date -u -d '+30 days' +%F)
   create_body="{\"name\":\"QA-Test-Token\",\"expires_on\":\"$expires\"}"
   # Kept as written: the shell that pastes it expands $TOKEN.
   # shellcheck disable=SC2016
   check_body='{\"attributes\":{\"request\":{\"http\":{\"headers\":{\"authorization\":\"Bearer $TOKEN\"}}}}}'
+  if [[ -n $SERVICE_HTTP_ADDR ]]; then
+    http_lines="console        http://$SERVICE_HTTP_ADDR/  (the web console: sign in with the admin token below)
+http           http://$SERVICE_HTTP_ADDR  (token-service's HTTP face: Connect JSON, e.g. curl)"
+  else
+    http_lines="console        off (TOKEN_SERVICE_HTTP_LISTEN is empty: no HTTP face)"
+  fi
   cat <<EOF
 
 token-service  grpc://$SERVICE_ADDR  (pid $(pidfile_pid token-service || echo '?'))
 token-sidecar  grpc://$SIDECAR_ADDR  (pid $(pidfile_pid token-sidecar || echo '?'), Check and Authenticate)
 demo-upstream  http://$UPSTREAM_ADDR  (pid $(pidfile_pid demo-upstream || echo '?'), the app behind Envoy)
-http           http://$SERVICE_HTTP_ADDR  (token-service's HTTP face: Connect JSON)
+$http_lines
 metrics        http://$SERVICE_METRICS_ADDR/metrics  (token-service)
                http://$SIDECAR_METRICS_ADDR/metrics  (token-sidecar)
 Envoy          not started: Debian does not package it (docker-compose.yml runs it
@@ -103,6 +109,11 @@ EOF
   printf "grpcurl -plaintext -H \"authorization: Bearer \$TOKEN\" -d '%s' %s tokens.v1.TokenService/CreateToken\n" \
     "$create_body" "$SERVICE_ADDR"
   printf "grpcurl -plaintext -H \"authorization: Bearer \$TOKEN\" %s tokens.v1.TokenService/ListTokens\n" "$SERVICE_ADDR"
+  if [[ -n $SERVICE_HTTP_ADDR ]]; then
+    printf '# the same with curl, as Connect JSON on the HTTP face\n'
+    printf "curl -sS -H \"authorization: Bearer \$TOKEN\" -H 'content-type: application/json' -d '{}' http://%s/tokens.v1.TokenService/ListTokens\n" \
+      "$SERVICE_HTTP_ADDR"
+  fi
   printf '# the sidecar: whose token is it? (the answer Envoy'"'"'s Check turns into headers)\n'
   # shellcheck disable=SC2016
   printf 'grpcurl -plaintext -d "{\\"token\\":\\"$TOKEN\\"}" %s tokens.v1.Authenticator/Authenticate\n' \

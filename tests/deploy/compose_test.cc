@@ -90,6 +90,16 @@ TEST_F(DeployComposeTest, HasEveryService) {
   }
 }
 
+// The port an Envoy listener of kEnvoyConfig binds; -1 if there is no such listener.
+int EnvoyListenerPort(const std::string& name) {
+  std::vector<YAML::Node> docs = LoadYamlDocuments(RepoPath(kEnvoyConfig));
+  if (docs.size() != 1) return -1;
+  std::optional<YAML::Node> listener =
+      FindNamed(Get(docs[0], {"static_resources", "listeners"}), name);
+  if (!listener) return -1;
+  return Get(*listener, {"address", "socket_address", "port_value"}).as<int>(-1);
+}
+
 TEST_F(DeployComposeTest, EnvoyRunsTheCheckedConfigAndIsTheOnlyPublishedPort) {
   const YAML::Node envoy = Service("envoy");
   EXPECT_THAT(envoy["image"].as<std::string>(), StartsWith("envoyproxy/envoy:v"))
@@ -98,8 +108,14 @@ TEST_F(DeployComposeTest, EnvoyRunsTheCheckedConfigAndIsTheOnlyPublishedPort) {
   absl::string_view source = volume;
   absl::ConsumePrefix(&source, "./");
   EXPECT_EQ(source, kEnvoyConfig);
-  ASSERT_EQ(envoy["ports"].size(), 1u);
-  EXPECT_EQ(envoy["ports"][0].as<std::string>(), "8080:8080");
+  // The checked app on every address; the console, whose plain HTTP carries
+  // admins' bearer tokens, on the Docker host's loopback only.
+  ASSERT_EQ(envoy["ports"].size(), 2u);
+  EXPECT_EQ(envoy["ports"][0].as<std::string>(),
+            absl::StrCat(EnvoyListenerPort("ingress"), ":", EnvoyListenerPort("ingress")));
+  EXPECT_EQ(
+      envoy["ports"][1].as<std::string>(),
+      absl::StrCat("127.0.0.1:", EnvoyListenerPort("console"), ":", EnvoyListenerPort("console")));
   for (const auto& entry : services_) {
     if (entry.first.as<std::string>() != "envoy") {
       EXPECT_FALSE(entry.second["ports"]) << entry.first.as<std::string>() << " publishes a port";
@@ -119,6 +135,13 @@ TEST_F(DeployComposeTest, EnvoysClustersAreTheServicesWhereTheyListen) {
   EXPECT_EQ(upstream->host, "demo-upstream");
   ASSERT_TRUE(Service(upstream->host).IsMap()) << "no compose service " << upstream->host;
   EXPECT_EQ(Env(upstream->host, "DEMO_UPSTREAM_LISTEN"), absl::StrCat("0.0.0.0:", upstream->port));
+
+  // The console listener's cluster: token-service's HTTP face, on every
+  // address of its container (the loopback default would refuse Envoy).
+  std::optional<Endpoint> http = EnvoyClusterEndpoint(kEnvoyConfig, "token_service_http");
+  ASSERT_TRUE(http);
+  EXPECT_EQ(http->host, "token-service");
+  EXPECT_EQ(Env(http->host, "TOKEN_SERVICE_HTTP_LISTEN"), absl::StrCat("0.0.0.0:", http->port));
 }
 
 TEST_F(DeployComposeTest, TheSidecarDialsTheTokenServicesFeedWhereItListens) {
@@ -160,6 +183,7 @@ TEST_F(DeployComposeTest, StartsInOrder) {
   // The health checks below make these mean "answers SERVING".
   EXPECT_EQ(Condition("token-sidecar", "token-service"), "service_healthy");
   EXPECT_EQ(Condition("envoy", "token-sidecar"), "service_healthy");
+  EXPECT_EQ(Condition("envoy", "token-service"), "service_healthy") << "it routes :8090 there";
 }
 
 TEST_F(DeployComposeTest, InitMigratesAndBootstrapsBothUsers) {
@@ -391,6 +415,15 @@ TEST_F(DeployComposeTest, HealthChecksRunTheProbeOnEveryGrpcListener) {
       total += call.timeout;
     }
     EXPECT_EQ(probed, listening) << service;
+    if (service == "token-service") {
+      // ... and its HTTP face answers the console (HEAD / within 1 s).
+      const int http_port = PortOf(Env(service, "TOKEN_SERVICE_HTTP_LISTEN"));
+      EXPECT_THAT(command, HasSubstr(absl::StrCat("timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/",
+                                                  http_port, " ")));
+      EXPECT_THAT(command, HasSubstr("HEAD / HTTP/1.0"));
+      EXPECT_THAT(command, HasSubstr("grep -q \" 200 \""));
+      total += absl::Seconds(1);
+    }
     absl::Duration timeout;
     ASSERT_TRUE(absl::ParseDuration(check["timeout"].as<std::string>("30s"), &timeout));
     EXPECT_GE(timeout, total) << service << ": the probes' own timeouts must fit";

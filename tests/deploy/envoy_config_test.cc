@@ -1,7 +1,8 @@
 // The Envoy configurations (deploy/envoy/envoy.yaml for docker-compose,
-// deploy/k8s/envoy/envoy-pod.yaml for the pod): the ext_authz filter asks
-// token-sidecar, fails closed, and the clusters point where the sidecar and
-// the app listen.
+// deploy/k8s/envoy/envoy-pod.yaml for the pod): on :8080 the ext_authz
+// filter asks token-sidecar, fails closed, and the clusters point where the
+// sidecar and the app listen; :8090 routes every path to token-service's
+// HTTP face, without the check.
 #include <optional>
 #include <ostream>
 #include <string>
@@ -23,12 +24,20 @@ constexpr char kHealthCheckType[] =
 constexpr char kHttpProtocolOptions[] = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 // demo-upstream's default --listen port (demo_upstream_test holds the binary to it).
 constexpr int kDemoUpstreamPort = 8081;
+// token-service's HTTP face: the port of its --http_listen in docker-compose.yml
+// and deploy/k8s/token-service.yaml (compose_test and k8s_test hold them to
+// the cluster).
+constexpr int kTokenServiceHttpPort = 8080;
+constexpr char kIngressListener[] = "ingress";
+constexpr char kConsoleListener[] = "console";
 
 struct EnvoyFile {
   const char* path;
   // Where the clusters must point: compose service names, or loopback in the pod.
   const char* sidecar_host;
   const char* upstream_host;
+  // token-service: the compose service, or the Kubernetes Service.
+  const char* token_service_host;
 };
 
 void PrintTo(const EnvoyFile& file, std::ostream* os) { *os << file.path; }
@@ -54,11 +63,18 @@ class DeployEnvoyConfigTest : public ::testing::TestWithParam<EnvoyFile> {
     return lb[0]["endpoint"]["address"]["socket_address"];
   }
 
-  YAML::Node Listener() const { return config_["static_resources"]["listeners"][0]; }
+  // The listener called `name` (undefined if none).
+  YAML::Node Listener(const char* name = kIngressListener) const {
+    std::optional<YAML::Node> found = FindNamed(config_["static_resources"]["listeners"], name);
+    EXPECT_TRUE(found) << GetParam().path << ": no listener " << name;
+    return found ? *found : YAML::Node(YAML::NodeType::Undefined);
+  }
 
-  YAML::Node ConnectionManager() const {
-    const YAML::Node filters = Listener()["filter_chains"][0]["filters"];
-    EXPECT_EQ(filters.size(), 1u);
+  YAML::Node ConnectionManager(const char* listener = kIngressListener) const {
+    const YAML::Node chains = Listener(listener)["filter_chains"];
+    EXPECT_EQ(chains.size(), 1u) << listener;
+    const YAML::Node filters = chains[0]["filters"];
+    EXPECT_EQ(filters.size(), 1u) << listener;
     EXPECT_EQ(filters[0]["name"].as<std::string>(),
               "envoy.filters.network.http_connection_manager");
     return filters[0]["typed_config"];
@@ -67,10 +83,15 @@ class DeployEnvoyConfigTest : public ::testing::TestWithParam<EnvoyFile> {
   YAML::Node config_;
 };
 
-TEST_P(DeployEnvoyConfigTest, ListensOn8080AndKeepsTheAdminOnLoopback) {
-  ASSERT_EQ(config_["static_resources"]["listeners"].size(), 1u);
-  EXPECT_EQ(Listener()["address"]["socket_address"]["address"].as<std::string>(), "0.0.0.0");
-  EXPECT_EQ(Listener()["address"]["socket_address"]["port_value"].as<int>(), 8080);
+TEST_P(DeployEnvoyConfigTest, ListensOn8080And8090AndKeepsTheAdminOnLoopback) {
+  ASSERT_EQ(config_["static_resources"]["listeners"].size(), 2u);
+  for (const auto& [name, port] :
+       {std::pair<const char*, int>{kIngressListener, 8080}, {kConsoleListener, 8090}}) {
+    const YAML::Node address = Listener(name)["address"]["socket_address"];
+    EXPECT_EQ(address["address"].as<std::string>(""), "0.0.0.0") << name;
+    // Not 8081: in the pod, demo-upstream holds 127.0.0.1:8081.
+    EXPECT_EQ(address["port_value"].as<int>(0), port) << name;
+  }
   EXPECT_EQ(config_["admin"]["address"]["socket_address"]["address"].as<std::string>(),
             "127.0.0.1");
   EXPECT_EQ(config_["admin"]["address"]["socket_address"]["port_value"].as<int>(), 9901);
@@ -160,30 +181,79 @@ TEST_P(DeployEnvoyConfigTest, EveryRouteGoesToTheDemoUpstream) {
   EXPECT_EQ(address["port_value"].as<int>(), kDemoUpstreamPort);
 }
 
+TEST_P(DeployEnvoyConfigTest, NoRouteOfTheCheckedListenerTurnsTheCheckOff) {
+  // The console goes around the check on a listener of its own, so that on
+  // :8080 nothing reaches the app unchecked: no per-route or per-host
+  // override of ext_authz there.
+  const YAML::Node route_config = ConnectionManager()["route_config"];
+  EXPECT_FALSE(route_config["typed_per_filter_config"]);
+  for (const YAML::Node& host : route_config["virtual_hosts"]) {
+    EXPECT_FALSE(host["typed_per_filter_config"]) << host["name"].as<std::string>("");
+    for (const YAML::Node& route : host["routes"]) {
+      EXPECT_FALSE(route["typed_per_filter_config"]) << route["match"];
+    }
+  }
+}
+
+TEST_P(DeployEnvoyConfigTest, TheConsoleListenerSendsEveryPathToTokenServicesHttpFaceUnchecked) {
+  const YAML::Node manager = ConnectionManager(kConsoleListener);
+  // Only the router: token-service authenticates every call itself, and the
+  // console's files must load before anyone signs in. (The sidecar's allowed
+  // Check would also remove `authorization`, which token-service needs.)
+  const YAML::Node filters = manager["http_filters"];
+  ASSERT_EQ(filters.size(), 1u);
+  EXPECT_EQ(filters[0]["name"].as<std::string>(), "envoy.filters.http.router");
+
+  const YAML::Node hosts = manager["route_config"]["virtual_hosts"];
+  ASSERT_EQ(hosts.size(), 1u);
+  ASSERT_EQ(hosts[0]["routes"].size(), 1u);
+  const YAML::Node route = hosts[0]["routes"][0];
+  EXPECT_EQ(route["match"]["prefix"].as<std::string>(""), "/");
+  // No header match: the Connect paths (/tokens.v1.TokenService/...) are the
+  // gRPC paths, and this listener carries only the HTTP/1.1 JSON face.
+  EXPECT_FALSE(route["match"]["headers"]);
+  EXPECT_EQ(route["route"]["cluster"].as<std::string>(""), "token_service_http");
+
+  const std::optional<YAML::Node> cluster = Cluster("token_service_http");
+  ASSERT_TRUE(cluster) << "no cluster token_service_http";
+  // Plain HTTP/1.1: the face is cpp-httplib, which speaks no HTTP/2.
+  EXPECT_FALSE((*cluster)["typed_extension_protocol_options"]);
+  EXPECT_FALSE((*cluster)["transport_socket"]) << "the HTTP face has no TLS";
+  const YAML::Node address = SocketAddress(*cluster);
+  EXPECT_EQ(address["address"].as<std::string>(), GetParam().token_service_host);
+  EXPECT_EQ(address["port_value"].as<int>(), kTokenServiceHttpPort);
+}
+
 TEST_P(DeployEnvoyConfigTest, RefusesHeadersWithUnderscores) {
   // The upstream trusts x-auth-user-id because Envoy overwrites it. Many
   // frameworks (CGI's HTTP_X_AUTH_USER_ID, and those that fold `_` into `-`)
   // would read a client's own `x_auth_user_id` as the same header, and the
   // sidecar's overwrite does not touch that spelling: such a request must not
-  // get through at all (Envoy answers 400).
-  const YAML::Node options = ConnectionManager()["common_http_protocol_options"];
-  ASSERT_TRUE(options) << "no common_http_protocol_options";
-  ASSERT_TRUE(options["headers_with_underscores_action"])
-      << "headers_with_underscores_action unset";
-  EXPECT_EQ(options["headers_with_underscores_action"].as<std::string>(), "REJECT_REQUEST");
+  // get through at all (Envoy answers 400). The console's listener too, as
+  // an edge should.
+  for (const char* listener : {kIngressListener, kConsoleListener}) {
+    const YAML::Node options = ConnectionManager(listener)["common_http_protocol_options"];
+    ASSERT_TRUE(options) << listener << ": no common_http_protocol_options";
+    ASSERT_TRUE(options["headers_with_underscores_action"])
+        << listener << ": headers_with_underscores_action unset";
+    EXPECT_EQ(options["headers_with_underscores_action"].as<std::string>(), "REJECT_REQUEST")
+        << listener;
+  }
 }
 
-TEST_P(DeployEnvoyConfigTest, HasOnlyTheTwoClusters) {
-  EXPECT_EQ(config_["static_resources"]["clusters"].size(), 2u);
+TEST_P(DeployEnvoyConfigTest, HasOnlyTheThreeClusters) {
+  EXPECT_EQ(config_["static_resources"]["clusters"].size(), 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Files, DeployEnvoyConfigTest,
-    ::testing::Values(EnvoyFile{"deploy/envoy/envoy.yaml", "token-sidecar", "demo-upstream"},
-                      EnvoyFile{"deploy/k8s/envoy/envoy-pod.yaml", "127.0.0.1", "127.0.0.1"}),
-    [](const ::testing::TestParamInfo<EnvoyFile>& param_info) {
-      return param_info.index == 0 ? std::string("Compose") : std::string("Pod");
-    });
+INSTANTIATE_TEST_SUITE_P(Files, DeployEnvoyConfigTest,
+                         ::testing::Values(EnvoyFile{"deploy/envoy/envoy.yaml", "token-sidecar",
+                                                     "demo-upstream", "token-service"},
+                                           EnvoyFile{"deploy/k8s/envoy/envoy-pod.yaml", "127.0.0.1",
+                                                     "127.0.0.1", "token-service"}),
+                         [](const ::testing::TestParamInfo<EnvoyFile>& param_info) {
+                           return param_info.index == 0 ? std::string("Compose")
+                                                        : std::string("Pod");
+                         });
 
 }  // namespace
 }  // namespace tokens::deploy_testing

@@ -212,6 +212,11 @@ TEST(DeployK8sTest, TokenServiceRunsTwoReplicasAfterTheMigration) {
   ASSERT_TRUE(service);
   const int metrics_port =
       PortOf(EnvEntry(*server, "TOKEN_SERVICE_METRICS_LISTEN")["value"].as<std::string>());
+  const std::string http_listen =
+      EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>("");
+  // On every address: the loopback default would refuse the gateway's Envoy.
+  EXPECT_EQ(HostOf(http_listen), "0.0.0.0");
+  const int http_port = PortOf(http_listen);
   std::set<int> ports;
   for (const YAML::Node& port : (*service)["spec"]["ports"]) {
     ports.insert(port["port"].as<int>());
@@ -220,7 +225,25 @@ TEST(DeployK8sTest, TokenServiceRunsTwoReplicasAfterTheMigration) {
     ASSERT_TRUE(target) << "targetPort " << port["targetPort"].as<std::string>();
     EXPECT_EQ((*target)["containerPort"].as<int>(), port["port"].as<int>());
   }
-  EXPECT_EQ(ports, (std::set<int>{grpc_port, feed_port, metrics_port}));
+  EXPECT_EQ(ports, (std::set<int>{grpc_port, feed_port, metrics_port, http_port}));
+}
+
+TEST(DeployK8sTest, ThePodsEnvoyRoutesTheConsoleToTokenServicesHttpPortThroughItsService) {
+  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
+  std::optional<YAML::Node> service = Resource("Service", "token-service");
+  ASSERT_TRUE(deployment && service);
+  std::optional<YAML::Node> server =
+      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  ASSERT_TRUE(server);
+  std::optional<YAML::Node> http = FindNamed((*service)["spec"]["ports"], "http");
+  ASSERT_TRUE(http) << "token-service's Service has no port named http";
+  EXPECT_EQ((*http)["port"].as<int>(),
+            PortOf(EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>("")));
+
+  std::optional<Endpoint> endpoint = EnvoyClusterEndpoint(kPodEnvoyConfig, "token_service_http");
+  ASSERT_TRUE(endpoint) << kPodEnvoyConfig << ": no cluster token_service_http";
+  EXPECT_EQ(endpoint->host, (*service)["metadata"]["name"].as<std::string>());
+  EXPECT_EQ(endpoint->port, (*http)["port"].as<int>());
 }
 
 TEST(DeployK8sTest, TheExampleAppPodIsEnvoyTheSidecarAndTheApp) {
@@ -271,16 +294,27 @@ TEST(DeployK8sTest, TheExampleAppPodIsEnvoyTheSidecarAndTheApp) {
   EXPECT_EQ(PortOf(app_listen), PodEnvoyPort("demo_upstream"));
   EXPECT_FALSE((*upstream)["ports"]) << "the app must not be reachable from outside the pod";
 
-  // The Service exposes Envoy's listener and nothing else.
+  // The Service exposes Envoy's two listeners (the checked app, the
+  // console) and nothing else, each at the port Envoy binds.
   std::optional<YAML::Node> app_service = Resource("Service", "example-app");
   ASSERT_TRUE(app_service);
-  const YAML::Node ports = (*app_service)["spec"]["ports"];
-  ASSERT_EQ(ports.size(), 1u);
-  EXPECT_EQ(ports[0]["port"].as<int>(), 8080);
-  std::optional<YAML::Node> envoy_port =
-      FindNamed((*envoy)["ports"], ports[0]["targetPort"].as<std::string>());
-  ASSERT_TRUE(envoy_port) << "the Service's targetPort is not an Envoy port";
-  EXPECT_EQ((*envoy_port)["containerPort"].as<int>(), 8080);
+  std::vector<YAML::Node> envoy_config = LoadYamlDocuments(RepoPath(kPodEnvoyConfig));
+  ASSERT_EQ(envoy_config.size(), 1u);
+  std::set<int> listening;
+  for (const YAML::Node& listener : envoy_config[0]["static_resources"]["listeners"]) {
+    listening.insert(listener["address"]["socket_address"]["port_value"].as<int>());
+  }
+  EXPECT_EQ(listening, (std::set<int>{8080, 8090}));
+  std::set<int> exposed;
+  for (const YAML::Node& port : (*app_service)["spec"]["ports"]) {
+    exposed.insert(port["port"].as<int>());
+    std::optional<YAML::Node> envoy_port =
+        FindNamed((*envoy)["ports"], port["targetPort"].as<std::string>());
+    ASSERT_TRUE(envoy_port) << "the Service's targetPort " << port["targetPort"]
+                            << " is not an Envoy port";
+    EXPECT_EQ((*envoy_port)["containerPort"].as<int>(), port["port"].as<int>());
+  }
+  EXPECT_EQ(exposed, listening);
   EXPECT_THAT((*envoy)["image"].as<std::string>(), ::testing::StartsWith("envoyproxy/envoy:v"));
 }
 
@@ -625,6 +659,29 @@ TEST(DeployK8sTest, OurServersAreProbedByTheirOwnProbeOnEveryGrpcListener) {
   EXPECT_EQ(servers, 2) << "token-service and the example app's sidecar";
 }
 
+TEST(DeployK8sTest, TokenServiceIsReadyOnlyWhileItsHttpFaceAnswers) {
+  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
+  ASSERT_TRUE(deployment);
+  std::optional<YAML::Node> server =
+      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  ASSERT_TRUE(server);
+  const int http_port =
+      PortOf(EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>(""));
+  const std::string readiness = ExecCommand((*server)["readinessProbe"]);
+  // HEAD / over loopback within 1 s, and nothing but a 200 passes.
+  EXPECT_THAT(readiness, HasSubstr(absl::StrCat("timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/",
+                                                http_port, " ")));
+  EXPECT_THAT(readiness, HasSubstr("HEAD / HTTP/1.0"));
+  EXPECT_THAT(readiness, HasSubstr("grep -q \" 200 \""));
+  // Its second of the kubelet's timeout, beyond the two gRPC probes'.
+  absl::Duration probes;
+  for (const ProbeCall& call : ProbeCalls(readiness, "token-service")) probes += call.timeout;
+  EXPECT_GE(absl::Seconds((*server)["readinessProbe"]["timeoutSeconds"].as<int>(1)),
+            probes + absl::Seconds(1));
+  // Liveness does not restart the process over its HTTP face.
+  EXPECT_THAT(ExecCommand((*server)["livenessProbe"]), ::testing::Not(HasSubstr("/dev/tcp")));
+}
+
 TEST(DeployK8sTest, EnvoyIsReadyByThePathItsHealthCheckFilterAnswers) {
   std::optional<YAML::Node> app = Resource("Deployment", "example-app");
   ASSERT_TRUE(app);
@@ -816,6 +873,63 @@ TEST(DeployK8sTest, OnlySidecarsReachTheFeedAndOnlyApiClientsTheApi) {
     }
     EXPECT_TRUE(may_open_feed) << name << " runs a sidecar but may not reach the feed";
   }
+}
+
+TEST(DeployK8sTest, OnlyTheGatewaysReachTheHttpFaceAndTheyMay) {
+  constexpr char kGatewayLabel[] = "user-tokens/http-gateway";
+  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
+  ASSERT_TRUE(deployment);
+  std::optional<YAML::Node> server =
+      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  ASSERT_TRUE(server);
+  const int http_port =
+      PortOf(EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>(""));
+  // Plain HTTP, no client certificate: not every API client, only the
+  // gateways of this namespace (no namespaceSelector).
+  int rules = 0;
+  for (const YAML::Node& policy : Policies()) {
+    if (Selected(policy["spec"]["podSelector"]).count("token-service") == 0) continue;
+    for (const YAML::Node& rule : policy["spec"]["ingress"]) {
+      if (RulePorts(rule).count(http_port) == 0) continue;
+      ++rules;
+      EXPECT_EQ(RulePorts(rule).size(), 1u) << "port " << http_port << " shares a rule";
+      ASSERT_TRUE(rule["from"]) << "port " << http_port << " is open to anyone";
+      for (const YAML::Node& peer : rule["from"]) {
+        EXPECT_FALSE(peer["namespaceSelector"]) << "the HTTP face is open to other namespaces";
+        EXPECT_EQ(Get(peer, {"podSelector", "matchLabels"}).size(), 1u);
+        EXPECT_EQ(Get(peer, {"podSelector", "matchLabels", kGatewayLabel}).as<std::string>(""),
+                  "true");
+      }
+    }
+  }
+  EXPECT_EQ(rules, 1);
+
+  // The gateways are the pods whose Envoy routes to token-service's HTTP
+  // face (the example app's), and they may open it.
+  for (const auto& [name, labels] : PodLabels()) {
+    const bool gateway = labels.count(kGatewayLabel) && labels.at(kGatewayLabel) == "true";
+    std::optional<YAML::Node> r = Resource("Deployment", name);
+    ASSERT_TRUE(r);
+    bool runs_envoy = false;
+    for (const YAML::Node& container : (*r)["spec"]["template"]["spec"]["containers"]) {
+      runs_envoy |= absl::StartsWith(container["image"].as<std::string>(), "envoyproxy/envoy:");
+    }
+    EXPECT_EQ(gateway, runs_envoy) << name;
+    if (!gateway) continue;
+    bool may_open = false;
+    for (const YAML::Node& policy : Policies()) {
+      if (Selected(policy["spec"]["podSelector"]).count(name) == 0) continue;
+      for (const YAML::Node& rule : policy["spec"]["egress"]) {
+        if (RulePorts(rule).count(http_port) == 0) continue;
+        for (const YAML::Node& peer : rule["to"]) {
+          may_open |= Selected(peer["podSelector"]).count("token-service") == 1;
+        }
+      }
+    }
+    EXPECT_TRUE(may_open) << name
+                          << " routes the console but may not reach token-service:" << http_port;
+  }
+  EXPECT_EQ(PodEnvoyPort("token_service_http"), http_port);
 }
 
 TEST(DeployK8sTest, OnlyTokenServiceMayOpenPostgresConnections) {
