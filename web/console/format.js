@@ -1,0 +1,59 @@
+// How values of the API are shown: statuses, roles, instants, hints.
+
+const STATUS = Object.freeze({
+  ACTIVE: { label: 'Active', className: 'badge badge-active' },
+  EXPIRED: { label: 'Expired', className: 'badge badge-expired' },
+  REVOKED: { label: 'Revoked', className: 'badge badge-revoked' },
+});
+
+export const TOKEN_STATUSES = Object.freeze(['ACTIVE', 'EXPIRED', 'REVOKED']);
+export const ROLES = Object.freeze(['USER', 'ADMIN', 'SERVICE']);
+
+const known = (table, key) => typeof key === 'string' && Object.hasOwn(table, key);
+
+export function statusLabel(status) {
+  return known(STATUS, status) ? STATUS[status].label : 'Unknown';
+}
+
+export function statusClass(status) {
+  return known(STATUS, status) ? STATUS[status].className : 'badge badge-unknown';
+}
+
+const ROLE_LABELS = Object.freeze({ USER: 'User', ADMIN: 'Admin', SERVICE: 'Service' });
+
+export function roleLabel(role) {
+  return known(ROLE_LABELS, role) ? ROLE_LABELS[role] : 'Unknown';
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+// An RFC 3339 instant as "2026-12-07 13:48 UTC"; '' when unset or unreadable.
+export function formatInstant(rfc3339) {
+  if (!rfc3339) return '';
+  const d = new Date(rfc3339);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+
+export function formatLastUsed(rfc3339) {
+  return formatInstant(rfc3339) || 'Never';
+}
+
+// Initials for the avatar: "Ada Lovelace" -> "AL".
+export function initials(displayName, fallback = '?') {
+  const words = String(displayName || '').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return fallback;
+  const chars = words.slice(0, 2).map((w) => Array.from(w)[0].toUpperCase());
+  return chars.join('');
+}
+
+// The hint token-service stores for a token (prefix, the first 4 characters
+// after it, "…", the last 4). The console uses it to find the token it is
+// signed in with among the caller's own tokens; '' for a text that is not
+// shaped like a token.
+export function hintOf(token) {
+  const m = /^([a-z][a-z0-9]{0,15})_([0-9A-Za-z]{8,})$/.exec(token || '');
+  if (!m) return '';
+  return `${m[1]}_${m[2].slice(0, 4)}\u2026${m[2].slice(-4)}`;
+}
