@@ -78,6 +78,12 @@ SidecarAuthenticator::SidecarAuthenticator(std::shared_ptr<grpc::ChannelInterfac
                                            Options options)
     : stub_(v1::Authenticator::NewStub(sidecar)), options_(options) {}
 
+SidecarAuthenticator::~SidecarAuthenticator() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* pending) { return *pending == 0; }, &pending_));
+}
+
 absl::StatusOr<Caller> SidecarAuthenticator::Authenticate(
     const grpc::ServerContextBase& ctx) const {
   return Authenticate(AuthorizationOf(ctx), ClientAddressOf(ctx));
@@ -110,10 +116,20 @@ void SidecarAuthenticator::AuthenticateAsync(std::optional<absl::string_view> au
   auto* call = new PendingCall{{}, RequestFor(authorization, client_address), {}, std::move(done)};
   call->context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(options_.deadline));
+  {
+    absl::MutexLock lock(&mu_);
+    ++pending_;
+  }
   stub_->async()->Authenticate(&call->context, &call->request, &call->response,
-                               [call](grpc::Status status) {
-                                 std::unique_ptr<PendingCall> owned(call);
-                                 std::move(owned->done)(VerdictOf(status, owned->response));
+                               [this, call](grpc::Status status) {
+                                 {
+                                   std::unique_ptr<PendingCall> owned(call);
+                                   std::move(owned->done)(VerdictOf(status, owned->response));
+                                 }
+                                 // The call's context (and its reference to
+                                 // the channel) is gone: the destructor may go on.
+                                 absl::MutexLock lock(&mu_);
+                                 --pending_;
                                });
 }
 

@@ -340,6 +340,25 @@ TEST(SidecarAuthenticatorAsyncTest, SidecarErrorIsUnavailableNotAllowed) {
   EXPECT_EQ(verdict.Wait().status().code(), absl::StatusCode::kUnavailable);
 }
 
+// Destroying the helper waits for its pending calls: their completion holds
+// the channel, and gRPC's callback threads do not survive letting go of it
+// last. Without the wait, the verdict would not have arrived yet.
+TEST(SidecarAuthenticatorAsyncTest, DestroyingItWaitsForItsPendingCalls) {
+  StalledAuthenticator stalled;
+  LocalServer sidecar({&stalled});
+  AsyncVerdict verdict;
+  {
+    const SidecarAuthenticator auth(sidecar.NewChannel(),
+                                    SidecarAuthenticator::Options{absl::Milliseconds(100)});
+    auth.AuthenticateAsync(kBearer, "", verdict.Receiver());
+  }
+
+  EXPECT_TRUE(verdict.done.HasBeenNotified());
+  EXPECT_EQ(verdict.calls.load(), 1);
+  EXPECT_EQ(verdict.caller.status().code(), absl::StatusCode::kUnavailable);
+  stalled.Release();
+}
+
 TEST(SidecarAuthenticatorAsyncTest, SidecarDownIsUnavailable) {
   BrokenAuthenticator broken;
   LocalServer sidecar({&broken});

@@ -6,10 +6,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server_context.h"
@@ -55,9 +57,9 @@ struct Caller {
 
 // Asks the sidecar about the `authorization` metadata of incoming calls.
 // Fails closed: when the sidecar cannot answer, the call is UNAVAILABLE,
-// never allowed. Thread-safe. It must outlive the calls it was asked about,
-// AuthenticateAsync's pending ones included: destroy it after the server
-// that uses it has shut down.
+// never allowed. Thread-safe. Destroy it after the server that uses it has
+// shut down; its destructor waits for AuthenticateAsync's pending calls (at
+// most Options::deadline), so none of them outlives it.
 class SidecarAuthenticator {
  public:
   struct Options {
@@ -71,6 +73,15 @@ class SidecarAuthenticator {
   explicit SidecarAuthenticator(std::shared_ptr<grpc::ChannelInterface> sidecar)
       : SidecarAuthenticator(std::move(sidecar), Options()) {}
   SidecarAuthenticator(std::shared_ptr<grpc::ChannelInterface> sidecar, Options options);
+
+  // Waits until every AuthenticateAsync call has completed and released what
+  // it held, so the channel is let go here and not on one of gRPC's callback
+  // threads (which gRPC's callback API does not survive). Must not run inside
+  // a Done callback.
+  ~SidecarAuthenticator();
+
+  SidecarAuthenticator(const SidecarAuthenticator&) = delete;
+  SidecarAuthenticator& operator=(const SidecarAuthenticator&) = delete;
 
   // The caller of an incoming call (grpc::ServerContext or
   // grpc::CallbackServerContext), from its `authorization` metadata and peer
@@ -97,6 +108,9 @@ class SidecarAuthenticator {
  private:
   const std::unique_ptr<v1::Authenticator::Stub> stub_;
   const Options options_;
+  // AuthenticateAsync calls whose completion has not yet finished.
+  mutable absl::Mutex mu_;
+  mutable int pending_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // absl::Status -> grpc::Status, code for code.
