@@ -234,6 +234,14 @@ absl::StatusOr<User> TokenManager::GetProfile(const Principal& caller) {
   return store_.GetUser(caller.user_id);
 }
 
+absl::CivilDay TokenManager::LatestExpiryFor(const Principal& caller) const {
+  const absl::CivilDay last = UtcDay(clock_.Now()) + options_.max_token_lifetime_days;
+  if (caller.token_expires_on.has_value() && *caller.token_expires_on < last) {
+    return *caller.token_expires_on;
+  }
+  return last;
+}
+
 absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal& caller,
                                                                  const EventListRequest& request) {
   // Without a user filter: every user's events for whoever may see them,

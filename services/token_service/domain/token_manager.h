@@ -79,6 +79,9 @@ class TokenManager {
   absl::StatusOr<IssuedToken> RotateToken(const Principal& caller, const std::string& id);
 
   absl::StatusOr<User> GetProfile(const Principal& caller);
+  // The latest expiry date a token the caller creates now may have: the
+  // lifetime limit, and no later than the caller's own token's expiry.
+  absl::CivilDay LatestExpiryFor(const Principal& caller) const;
 
   struct EventListRequest {
     int page_size = 0;

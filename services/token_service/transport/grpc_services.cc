@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "common/time/civil_date.h"
 #include "services/token_service/transport/proto_conversion.h"
 #include "services/token_service/transport/rpc_serve.h"
 
@@ -105,6 +106,8 @@ grpc::Status TokenServiceImpl::GetProfile(grpc::ServerContext* ctx, const v1::Ge
                  resp->set_display_name(user->display_name);
                  resp->set_email(user->email);
                  resp->set_role(ToProto(user->role));
+                 resp->set_token_id(caller.token_id);
+                 resp->set_latest_expires_on(FormatIsoDate(tokens_.LatestExpiryFor(caller)));
                  return absl::OkStatus();
                });
 }

@@ -105,6 +105,10 @@ TEST_F(HttpFaceTest, CreateTokenAnswersItsSecretOnceAndListTokensShowsItWithout)
   ASSERT_TRUE(
       tokens_->GetProfile(As(response.secret()).get(), v1::GetProfileRequest(), &profile).ok());
   EXPECT_EQ(profile.user_id(), "admin");
+  // Which token the caller holds, and that a token it creates may not outlive
+  // it: its expiry is nearer than the lifetime limit.
+  EXPECT_EQ(profile.token_id(), response.token().id());
+  EXPECT_EQ(profile.latest_expires_on(), DateFromToday(30));
 
   const httplib::Result listed =
       Call("/tokens.v1.TokenService/ListTokens", R"({"pageSize":50})", admin_token_);
@@ -126,6 +130,9 @@ TEST_F(HttpFaceTest, CreateTokenAnswersItsSecretOnceAndListTokensShowsItWithout)
                                    "application/json; charset=utf-8");
   ASSERT_TRUE(own);
   EXPECT_EQ(own->status, 200) << own->body;
+  EXPECT_THAT(own->body, HasSubstr(absl::StrCat(R"("tokenId":")", response.token().id(), "\"")));
+  EXPECT_THAT(own->body,
+              HasSubstr(absl::StrCat(R"("latestExpiresOn":")", DateFromToday(30), "\"")));
 }
 
 TEST_F(HttpFaceTest, AValidationErrorCarriesItsBadRequestDetails) {

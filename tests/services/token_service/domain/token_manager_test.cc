@@ -316,6 +316,25 @@ TEST_F(TokenManagerTest, ExpiryAtMostTheConfiguredLifetimeAhead) {
   EXPECT_THAT(DescriptionOf(too_far.status()), HasSubstr("30 days"));
 }
 
+// GetProfile's latest_expires_on: the date CreateToken still accepts, and
+// the day after it refuses, from whichever bound is nearer.
+TEST_F(TokenManagerTest, LatestExpiryIsTheNearerOfTheLifetimeLimitAndTheCallersToken) {
+  TokenManager short_lived(store_, codec_, clock_, random_, TokenManagerOptions{30});
+  EXPECT_EQ(short_lived.LatestExpiryFor(alice_), absl::CivilDay(2026, 12, 28));
+  EXPECT_TRUE(short_lived.CreateToken(alice_, {"c", "2026-12-28", ""}).ok());
+  EXPECT_THAT(short_lived.CreateToken(alice_, {"d", "2026-12-29", ""}), IsFieldError("expires_on"));
+
+  Principal soon = alice_;
+  soon.token_expires_on = absl::CivilDay(2026, 12, 10);
+  EXPECT_EQ(short_lived.LatestExpiryFor(soon), absl::CivilDay(2026, 12, 10));
+  EXPECT_TRUE(short_lived.CreateToken(soon, {"e", "2026-12-10", ""}).ok());
+  EXPECT_THAT(short_lived.CreateToken(soon, {"f", "2026-12-11", ""}), IsFieldError("expires_on"));
+
+  // A day later, a day further.
+  clock_.Advance(absl::Hours(24));
+  EXPECT_EQ(short_lived.LatestExpiryFor(alice_), absl::CivilDay(2026, 12, 29));
+}
+
 TEST_F(TokenManagerTest, ExpiryMustBeADate) {
   for (const char* bad : {"", "2027-4-1", "2027-02-30", "tomorrow", "11/04/2027"}) {
     EXPECT_THAT(manager_.CreateToken(alice_, {"t", bad, ""}), IsFieldError("expires_on")) << bad;
