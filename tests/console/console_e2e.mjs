@@ -451,6 +451,10 @@ async function run(browser) {
   log('h. a token named with markup');
   await page.click(sel('add-token'));
   await visible('create-token-dialog');
+  // bob's own token expires in 60 days, nearer than the lifetime limit: the
+  // picker offers no later date (GetProfile's latestExpiresOn), nor today.
+  assert.deepEqual(await page.$eval(sel('create-token-expiry'), (n) => [n.min, n.max]),
+    [isoDate(1), isoDate(60)], 'the picker runs from tomorrow to the expiry of bob\'s token');
   await fillCreate({ name: MARKUP, expiresOn: isoDate(20) });
   await readSecretDialog(MARKUP);
   await closeSecretDialog();

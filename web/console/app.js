@@ -2,9 +2,8 @@
 // screens together, and decides what each kind of error does.
 
 import { createApi } from './api.js';
-import { DEFAULT_MAX_LIFETIME_DAYS, expiryBounds } from './dates.js';
+import { expiryBounds } from './dates.js';
 import { replaceChildren } from './dom.js';
-import { hintOf } from './format.js';
 import { isAdminRoute, routeOf } from './router.js';
 import { createSession } from './session.js';
 import { renderShell } from './shell.js';
@@ -28,23 +27,12 @@ export function startConsole(win) {
     session,
     clipboard: win.navigator.clipboard,
     profile: null,
-    // The expiry of the token the console is signed in with, once seen in
-    // a token list (found by its hint): the server refuses to create a token
-    // that outlives it, so the date picker stops there too.
-    callerExpiresOn: '',
-    // token-service's --max_token_lifetime_days; the API does not expose
-    // it, so the console assumes the default.
-    maxLifetimeDays: DEFAULT_MAX_LIFETIME_DAYS,
-    expiryBounds: () => expiryBounds(Date.now(), ctx.maxLifetimeDays, ctx.callerExpiresOn),
-    // Hints are not unique, but two of one user's tokens sharing one is
-    // unlikely enough for a date picker's limit and a warning.
+    // The server's bounds for this caller (GetProfile's latestExpiresOn:
+    // its lifetime limit, and no later than the signed-in token).
+    expiryBounds: () => expiryBounds(Date.now(), ctx.profile && ctx.profile.latestExpiresOn),
+    // The token the console is signed in with (GetProfile's tokenId).
     isSessionToken(token) {
-      const hint = hintOf(session.token());
-      return Boolean(hint) && token.hint === hint && token.userId === ctx.profile.userId && token.status === 'ACTIVE';
-    },
-    learnTokens(tokens) {
-      const mine = tokens.find((t) => ctx.isSessionToken(t));
-      if (mine && mine.expiresOn) ctx.callerExpiresOn = mine.expiresOn;
+      return Boolean(ctx.profile && ctx.profile.tokenId) && token.id === ctx.profile.tokenId;
     },
     notify: (text) => { if (shell) shell.notice(text); },
     fail(err) {
@@ -63,7 +51,6 @@ export function startConsole(win) {
   function showSignIn(message = '') {
     shell = null;
     ctx.profile = null;
-    ctx.callerExpiresOn = '';
     const { view, focus } = renderSignIn(ctx, { message, onSignedIn: enter });
     replaceChildren(doc, root, view);
     doc.title = 'Sign in \u2013 User Tokens';

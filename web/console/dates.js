@@ -22,15 +22,14 @@ export function addDays(date, days) {
 }
 
 // The dates the Create API Token dialog offers: from tomorrow (UTC) to
-// today + the lifetime limit, and, when known, no later than the expiry of
-// the token the console is signed in with (the server refuses a token that
-// outlives the one that asks for it). `max` < `min` means no date is
-// possible.
-export function expiryBounds(now, maxLifetimeDays = DEFAULT_MAX_LIFETIME_DAYS, callerExpiresOn = '') {
+// `latestExpiresOn`, the latest date the server allows this caller
+// (GetProfile's: its lifetime limit, and no later than the token the console
+// is signed in with). Without one (a server older than that field), today +
+// the default lifetime limit. `max` < `min` means no date is possible.
+export function expiryBounds(now, latestExpiresOn = '') {
   const today = utcDate(now);
   const min = addDays(today, 1);
-  let max = addDays(today, maxLifetimeDays);
-  if (isDate(callerExpiresOn) && callerExpiresOn < max) max = callerExpiresOn;
+  const max = isDate(latestExpiresOn) ? latestExpiresOn : addDays(today, DEFAULT_MAX_LIFETIME_DAYS);
   return { min, max };
 }
 

@@ -49,13 +49,3 @@ export function initials(displayName, fallback = '?') {
   if (chars.length === 0) return fallback;
   return chars.slice(0, 2).map((c) => c.toUpperCase()).join('');
 }
-
-// The hint token-service stores for a token (prefix, the first 4 characters
-// after it, "…", the last 4). The console uses it to find the token it is
-// signed in with among the caller's own tokens; '' for a text that is not
-// shaped like a token.
-export function hintOf(token) {
-  const m = /^([a-z][a-z0-9]{0,15})_([0-9A-Za-z]{8,})$/.exec(token || '');
-  if (!m) return '';
-  return `${m[1]}_${m[2].slice(0, 4)}\u2026${m[2].slice(-4)}`;
-}

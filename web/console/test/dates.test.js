@@ -4,29 +4,29 @@ import { addDays, checkExpiry, DEFAULT_MAX_LIFETIME_DAYS, expiryBounds, isDate, 
 
 const at = (iso) => Date.parse(iso);
 
-test('the picker runs from tomorrow (UTC) to today + the lifetime limit', () => {
+test('without the server\'s bound the picker runs from tomorrow (UTC) to today + the default lifetime limit', () => {
   assert.deepEqual(expiryBounds(at('2026-12-07T13:48:00Z')), { min: '2026-12-08', max: '2027-12-07' });
   assert.equal(DEFAULT_MAX_LIFETIME_DAYS, 365);
+  // A malformed bound is no bound.
+  assert.equal(expiryBounds(at('2026-12-07T10:00:00Z'), 'soon').max, '2027-12-07');
 });
 
 test('the days are UTC days, whatever the hour', () => {
-  assert.deepEqual(expiryBounds(at('2026-12-31T23:59:59Z'), 30), { min: '2027-01-01', max: '2027-01-30' });
-  assert.deepEqual(expiryBounds(at('2027-01-01T00:00:00Z'), 30), { min: '2027-01-02', max: '2027-01-31' });
+  assert.equal(expiryBounds(at('2026-12-31T23:59:59Z')).min, '2027-01-01');
+  assert.equal(expiryBounds(at('2027-01-01T00:00:00Z')).min, '2027-01-02');
 });
 
 test('leap days count', () => {
-  assert.deepEqual(expiryBounds(at('2028-02-28T12:00:00Z'), 365), { min: '2028-02-29', max: '2029-02-27' });
+  assert.deepEqual(expiryBounds(at('2028-02-28T12:00:00Z')), { min: '2028-02-29', max: '2029-02-27' });
 });
 
-test('the expiry of the signed-in token caps the range', () => {
-  assert.deepEqual(expiryBounds(at('2026-12-07T10:00:00Z'), 365, '2027-03-07'), { min: '2026-12-08', max: '2027-03-07' });
-  // A later one changes nothing; a malformed one is ignored.
-  assert.equal(expiryBounds(at('2026-12-07T10:00:00Z'), 365, '2030-01-01').max, '2027-12-07');
-  assert.equal(expiryBounds(at('2026-12-07T10:00:00Z'), 365, 'soon').max, '2027-12-07');
-  // A token expiring tomorrow leaves no date.
-  const none = expiryBounds(at('2026-12-07T10:00:00Z'), 365, '2026-12-08');
-  assert.ok(none.max >= none.min);
-  const empty = expiryBounds(at('2026-12-07T10:00:00Z'), 365, '2026-12-07');
+test('the server\'s latest date is the end of the range, nearer or further than the default', () => {
+  assert.deepEqual(expiryBounds(at('2026-12-07T10:00:00Z'), '2027-03-07'), { min: '2026-12-08', max: '2027-03-07' });
+  assert.equal(expiryBounds(at('2026-12-07T10:00:00Z'), '2028-12-06').max, '2028-12-06');
+  // A token expiring tomorrow leaves one date; one expiring today none.
+  const one = expiryBounds(at('2026-12-07T10:00:00Z'), '2026-12-08');
+  assert.equal(one.max, one.min);
+  const empty = expiryBounds(at('2026-12-07T10:00:00Z'), '2026-12-07');
   assert.ok(empty.max < empty.min);
 });
 

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { formatInstant, formatLastUsed, hintOf, initials, roleLabel, statusClass, statusLabel } from '../format.js';
+import { formatInstant, formatLastUsed, initials, roleLabel, statusClass, statusLabel } from '../format.js';
 
 test('statuses are shown as on the product page', () => {
   assert.equal(statusLabel('ACTIVE'), 'Active');
@@ -45,9 +45,3 @@ test('initials for the avatar', () => {
   assert.equal(initials('<> --', 'X'), 'X');
 });
 
-test('hintOf computes the hint token-service stores', () => {
-  const token = 'utk_7Hq2abcdefghijklmnopqrstuvwxyzABCDEFXw9A';
-  assert.equal(hintOf(token), 'utk_7Hq2\u2026Xw9A');
-  assert.equal(hintOf('Bearer x'), '');
-  assert.equal(hintOf(''), '');
-});

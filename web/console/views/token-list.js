@@ -24,7 +24,6 @@ export function tokenList(ctx, { showUser, filters = () => ({}), onError, pageSi
       const answer = await ctx.api.listTokens({ pageSize, ...filters(), pageToken: cursor.current });
       if (mine !== generation || !holder.isConnected) return;
       const tokens = answer.tokens || [];
-      ctx.learnTokens(tokens);
       cursor.loaded(answer.nextPageToken);
       replaceChildren(doc, holder,
         renderTokenTable(doc, tokens, { showUser, ...actions }),
