@@ -10,6 +10,7 @@
 #include "common/config/transport_flags.h"
 #include "common/http/host_port.h"
 #include "common/metrics/http_exporter.h"
+#include "common/net/forwarded_for.h"
 #include "common/process/ready_file.h"
 #include "common/token/token_codec.h"
 #include "services/token_service/domain/page_token.h"
@@ -25,6 +26,12 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "The HTTP face: TokenService and UserService as Connect-protocol JSON "
           "(POST /tokens.v1.TokenService/ListTokens, bearer header), plain HTTP "
           "(host:port; port 0 picks one; empty turns it off)");
+ABSL_FLAG(std::string, http_trusted_proxies, "",
+          "Reverse proxies in front of the HTTP face (Envoy): comma-separated IP addresses or "
+          "prefixes (10.0.0.0/8, 2001:db8::/32). A request from one is attributed to the "
+          "rightmost X-Forwarded-For address that is no such proxy (the failed-authentication "
+          "limit, the access log's peer); a request from any other peer to the "
+          "peer, its X-Forwarded-For ignored. Empty: X-Forwarded-For is never read");
 ABSL_FLAG(std::string, ready_file, "",
           "Once ready (its listeners are up), write this file: JSON with the pid and the "
           "bound addresses (grpc, sync, metrics, http); removed on shutdown. Empty: none");
@@ -84,6 +91,7 @@ constexpr EnvBinding kEnv[] = {
     {"listen", "TOKEN_SERVICE_LISTEN"},
     {"metrics_listen", "TOKEN_SERVICE_METRICS_LISTEN"},
     {"http_listen", "TOKEN_SERVICE_HTTP_LISTEN"},
+    {"http_trusted_proxies", "TOKEN_SERVICE_HTTP_TRUSTED_PROXIES"},
     {"ready_file", "TOKEN_SERVICE_READY_FILE"},
     {"database_url", "DATABASE_URL", /*secret=*/true},
     {"page_token_key", "TOKEN_SERVICE_PAGE_TOKEN_KEY", /*secret=*/true},
@@ -177,6 +185,7 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.http_listen = absl::GetFlag(FLAGS_http_listen);
+  const std::string http_trusted_proxies = absl::GetFlag(FLAGS_http_trusted_proxies);
   config.ready_file = absl::GetFlag(FLAGS_ready_file);
   config.database_url = FlagOrEnvironment(absl::GetFlag(FLAGS_database_url), "DATABASE_URL");
   config.page_token_key =
@@ -243,6 +252,13 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   if (!config.http_listen.empty() && !SplitHostPort(config.http_listen, &http_host, &http_port)) {
     return InvalidFlag("http_listen", "must be host:port, or empty to turn the HTTP face off");
   }
+  absl::StatusOr<TrustedProxies> trusted = TrustedProxies::Parse(http_trusted_proxies);
+  if (!trusted.ok()) {
+    return InvalidFlag("http_trusted_proxies",
+                       absl::StrCat(trusted.status().message(),
+                                    "; expected IP addresses or prefixes separated by commas"));
+  }
+  config.http_trusted_proxies = *std::move(trusted);
   if (absl::Status s = CheckReadyFilePath(config.ready_file); !s.ok()) {
     return InvalidFlag("ready_file", std::string(s.message()));
   }

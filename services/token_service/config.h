@@ -8,6 +8,7 @@
 #include "common/config/env_flags.h"
 #include "common/config/tls_flags.h"
 #include "common/grpc/transport_limits.h"
+#include "common/net/forwarded_for.h"
 
 namespace tokens::service {
 
@@ -52,6 +53,9 @@ struct ServiceConfig {
   // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)
+  // --http_trusted_proxies, TOKEN_SERVICE_HTTP_TRUSTED_PROXIES: the peers
+  // whose X-Forwarded-For names the HTTP client (empty: nobody's).
+  TrustedProxies http_trusted_proxies;
   // --page_token_key, TOKEN_SERVICE_PAGE_TOKEN_KEY: seals page tokens ("": a
   // random key per process).
   std::string page_token_key;

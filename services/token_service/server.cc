@@ -198,6 +198,7 @@ int RunServer(const ServiceConfig& config) {
       ConnectHttpOptions http_options;
       http_options.services = {"tokens.v1.TokenService", "tokens.v1.UserService"};
       http_options.files.assign(std::begin(kWebConsole), std::end(kWebConsole));
+      http_options.trusted_proxies = config.http_trusted_proxies;
       http = std::make_unique<ConnectHttpFace>(server.InProcessChannel(grpc::ChannelArguments()),
                                                http_options, &registry);
       if (absl::Status started = http->Start(config.http_listen); !started.ok()) {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/net/forwarded_for.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/deploy/deploy_files.h"
@@ -84,8 +85,8 @@ class DeployComposeTest : public ::testing::Test {
 };
 
 TEST_F(DeployComposeTest, HasEveryService) {
-  for (const char* name : {"postgres", "certs", "init", "token-service", "token-sidecar", "envoy",
-                           "demo-upstream"}) {
+  for (const char* name :
+       {"postgres", "certs", "init", "token-service", "token-sidecar", "envoy", "demo-upstream"}) {
     EXPECT_TRUE(Service(name).IsMap()) << "no service " << name;
   }
 }
@@ -144,20 +145,52 @@ TEST_F(DeployComposeTest, EnvoysClustersAreTheServicesWhereTheyListen) {
   EXPECT_EQ(Env(http->host, "TOKEN_SERVICE_HTTP_LISTEN"), absl::StrCat("0.0.0.0:", http->port));
 }
 
+// Envoy's console listener appends the client to x-forwarded-for
+// (envoy_config_test); token-service believes it from Envoy's fixed address
+// and from nobody else on the network (any container could write one).
+TEST_F(DeployComposeTest, TokenServiceTrustsXForwardedForFromEnvoyAlone) {
+  const absl::StatusOr<TrustedProxies> trusted =
+      TrustedProxies::Parse(Env("token-service", "TOKEN_SERVICE_HTTP_TRUSTED_PROXIES"));
+  ASSERT_TRUE(trusted.ok()) << trusted.status();
+  ASSERT_EQ(trusted->prefixes().size(), 1u) << "trust Envoy's address alone";
+  EXPECT_EQ(trusted->prefixes()[0].length, 128) << "a prefix, not Envoy's address";
+
+  const std::string envoy_address =
+      Get(Service("envoy"), {"networks", "default", "ipv4_address"}).as<std::string>("");
+  const std::optional<IpAddressBytes> envoy = ParseIpAddress(envoy_address);
+  ASSERT_TRUE(envoy) << "envoy has no fixed ipv4_address on the default network";
+  EXPECT_TRUE(trusted->Contains(*envoy)) << envoy_address;
+
+  // The address is one of the network's, which has a fixed subnet.
+  const YAML::Node ipam = Get(LoadYamlDocuments(RepoPath("docker-compose.yml"))[0],
+                              {"networks", "default", "ipam", "config"});
+  ASSERT_EQ(ipam.size(), 1u);
+  const absl::StatusOr<IpPrefix> subnet = ParseIpPrefix(ipam[0]["subnet"].as<std::string>(""));
+  ASSERT_TRUE(subnet.ok()) << subnet.status();
+  EXPECT_TRUE(subnet->Contains(*envoy)) << envoy_address;
+  // Every other service is on that network only (none names networks).
+  for (const auto& entry : services_) {
+    if (entry.first.as<std::string>() == "envoy") continue;
+    EXPECT_FALSE(entry.second["networks"]) << entry.first.as<std::string>();
+  }
+}
+
 TEST_F(DeployComposeTest, TheSidecarDialsTheTokenServicesFeedWhereItListens) {
   const std::string listen = Env("token-service", "TOKEN_SERVICE_LISTEN");
   EXPECT_EQ(HostOf(listen), "0.0.0.0");
   const std::string feed = Env("token-service", "TOKEN_SERVICE_SYNC_LISTEN");
   EXPECT_EQ(HostOf(feed), "0.0.0.0");
   EXPECT_NE(PortOf(feed), PortOf(listen));
-  EXPECT_EQ(Env("token-sidecar", "TOKEN_SERVICE_ADDR"), absl::StrCat("token-service:", PortOf(feed)));
+  EXPECT_EQ(Env("token-sidecar", "TOKEN_SERVICE_ADDR"),
+            absl::StrCat("token-service:", PortOf(feed)));
 }
 
 TEST_F(DeployComposeTest, TokenServiceGetsOnlyVariablesItReads) {
   const std::set<std::string> known = DocumentedEnvironmentVariables("### token-service");
   for (const char* service : {"init", "token-service"}) {
     for (const auto& [name, value] : ComposeEnvironment(Service(service))) {
-      EXPECT_EQ(known.count(name), 1u) << service << ": " << name << " is not a token-service variable";
+      EXPECT_EQ(known.count(name), 1u)
+          << service << ": " << name << " is not a token-service variable";
     }
   }
 }
@@ -262,7 +295,6 @@ TEST_F(DeployComposeTest, ThePasswordIsRequiredFromTheEnvironmentNeverCommitted)
   }
 }
 
-
 // --- TLS ---------------------------------------------------------------
 
 // The TLS file variables of the two servers, and which service sets them.
@@ -307,7 +339,8 @@ TEST_F(DeployComposeTest, EveryTlsFileComesReadOnlyFromAVolumeOnlyCertsWrites) {
 // and /run/tls moved to a fresh directory, and returns that directory.
 std::string RunCertsService(const YAML::Node& certs) {
   static int runs = 0;
-  const std::string root = absl::StrCat(::testing::TempDir(), "/compose-certs-", getpid(), "-", ++runs);
+  const std::string root =
+      absl::StrCat(::testing::TempDir(), "/compose-certs-", getpid(), "-", ++runs);
   std::string command = certs["command"][0].as<std::string>();
   // $$ is compose's escape for the shell's $.
   command = absl::StrReplaceAll(command, {{"$$", "$"}, {"/run/tls", root}});
@@ -316,9 +349,9 @@ std::string RunCertsService(const YAML::Node& certs) {
     EXPECT_TRUE(absl::StartsWith(parts[1], "/run/tls/")) << parts[1];
     std::filesystem::create_directories(root + parts[1].substr(std::string("/run/tls").size()));
   }
-  const ToolResult result = RunTool(
-      "/bin/sh", {"-ec", command},
-      {{"PATH", absl::StrCat(RepoPath("deploy/tls"), ":", getenv("PATH"))}});
+  const ToolResult result =
+      RunTool("/bin/sh", {"-ec", command},
+              {{"PATH", absl::StrCat(RepoPath("deploy/tls"), ":", getenv("PATH"))}});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return root;
 }
@@ -358,7 +391,8 @@ TEST_F(DeployComposeTest, TheCertsServiceMakesWhatTheServersRead) {
   const std::string client_cert = local("token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_CERT");
   // The sidecar accepts token-service's certificate for the host it dials.
   const std::string host = HostOf(Env("token-sidecar", "TOKEN_SERVICE_ADDR"));
-  EXPECT_EQ(Verify(sidecar_ca, server_cert, {"-purpose", "sslserver", "-verify_hostname", host}), "");
+  EXPECT_EQ(Verify(sidecar_ca, server_cert, {"-purpose", "sslserver", "-verify_hostname", host}),
+            "");
   // token-service accepts the sidecar's client certificate, and its own as
   // the probe's client certificate.
   EXPECT_EQ(Verify(client_ca, client_cert, {"-purpose", "sslclient"}), "");
@@ -372,8 +406,8 @@ TEST_F(DeployComposeTest, TheCertsServiceMakesWhatTheServersRead) {
         {"token-sidecar", "TOKEN_SIDECAR_TOKEN_SERVICE_CLIENT_KEY"}}) {
     const std::string key = local(service, variable);
     std::vector<std::string> keys;
-    for (const auto& entry : std::filesystem::directory_iterator(
-             std::filesystem::path(key).parent_path())) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(key).parent_path())) {
       if (entry.path().extension() == ".key") keys.push_back(entry.path().string());
     }
     EXPECT_THAT(keys, ::testing::ElementsAre(key)) << service;
@@ -406,7 +440,8 @@ TEST_F(DeployComposeTest, HealthChecksRunTheProbeOnEveryGrpcListener) {
       // its TLS files, which exist only in the volumes.
       std::map<std::string, std::string> env;
       for (const auto& [name, value] : ComposeEnvironment(Service(service))) {
-        if (absl::StrContains(name, "_TLS_") || absl::StrContains(name, "_TOKEN_SERVICE_")) continue;
+        if (absl::StrContains(name, "_TLS_") || absl::StrContains(name, "_TOKEN_SERVICE_"))
+          continue;
         env[name] = value;
       }
       ExpectProbeDials(service == "token-service" ? TOKEN_SERVICE_BINARY : TOKEN_SIDECAR_BINARY,

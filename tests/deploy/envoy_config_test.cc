@@ -224,6 +224,19 @@ TEST_P(DeployEnvoyConfigTest, TheConsoleListenerSendsEveryPathToTokenServicesHtt
   EXPECT_EQ(address["port_value"].as<int>(), kTokenServiceHttpPort);
 }
 
+// token-service takes the console's client from x-forwarded-for's
+// rightmost untrusted entry (TOKEN_SERVICE_HTTP_TRUSTED_PROXIES, Envoy's
+// address): Envoy must append the real peer there, and trust nothing of the
+// client's own header.
+TEST_P(DeployEnvoyConfigTest, TheConsoleListenerAppendsThePeerToXForwardedFor) {
+  const YAML::Node manager = ConnectionManager(kConsoleListener);
+  EXPECT_TRUE(manager["use_remote_address"].as<bool>(false));
+  ASSERT_TRUE(manager["xff_num_trusted_hops"]) << "xff_num_trusted_hops unset";
+  EXPECT_EQ(manager["xff_num_trusted_hops"].as<int>(-1), 0);
+  EXPECT_FALSE(manager["skip_xff_append"].as<bool>(false));
+  EXPECT_FALSE(manager["original_ip_detection_extensions"]);
+}
+
 TEST_P(DeployEnvoyConfigTest, RefusesHeadersWithUnderscores) {
   // The upstream trusts x-auth-user-id because Envoy overwrites it. Many
   // frameworks (CGI's HTTP_X_AUTH_USER_ID, and those that fold `_` into `-`)

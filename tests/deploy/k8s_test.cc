@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/net/forwarded_for.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/deploy/deploy_files.h"
@@ -35,8 +36,11 @@ constexpr char kTlsTemplate[] = "deploy/k8s/tls-secrets.example.yaml";
 // admits such pods to token-service's feed.
 constexpr char kSidecarLabel[] = "user-tokens/token-sidecar";
 // Environment variables that name a TLS file (suffixes), of both binaries.
-constexpr const char* kTlsFileVariables[] = {"_TLS_CERT", "_TLS_KEY", "_TLS_CLIENT_CA",
-                                             "_TOKEN_SERVICE_CA", "_TOKEN_SERVICE_CLIENT_CERT",
+constexpr const char* kTlsFileVariables[] = {"_TLS_CERT",
+                                             "_TLS_KEY",
+                                             "_TLS_CLIENT_CA",
+                                             "_TOKEN_SERVICE_CA",
+                                             "_TOKEN_SERVICE_CLIENT_CERT",
                                              "_TOKEN_SERVICE_CLIENT_KEY"};
 // Environment variables that carry secrets: only ever from a Secret.
 constexpr const char* kSecretVariables[] = {"DATABASE_URL", "TOKEN_SIDECAR_SERVICE_TOKEN",
@@ -246,6 +250,30 @@ TEST(DeployK8sTest, ThePodsEnvoyRoutesTheConsoleToTokenServicesHttpPortThroughIt
   EXPECT_EQ(endpoint->port, (*http)["port"].as<int>());
 }
 
+// The console's Envoy runs in the example-app pods, on the pod network:
+// token-service trusts x-forwarded-for from there (a pod CIDR), not from
+// loopback, where no Envoy of its pod is, nor from everywhere. That only
+// gateways reach its HTTP port is OnlyTheGatewaysReachTheHttpFaceAndTheyMay.
+TEST(DeployK8sTest, TokenServiceTrustsXForwardedForFromThePodNetwork) {
+  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
+  ASSERT_TRUE(deployment);
+  std::optional<YAML::Node> server =
+      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  ASSERT_TRUE(server);
+  const YAML::Node entry = EnvEntry(*server, "TOKEN_SERVICE_HTTP_TRUSTED_PROXIES");
+  ASSERT_TRUE(entry) << "TOKEN_SERVICE_HTTP_TRUSTED_PROXIES unset";
+  const absl::StatusOr<TrustedProxies> trusted =
+      TrustedProxies::Parse(entry["value"].as<std::string>(""));
+  ASSERT_TRUE(trusted.ok()) << trusted.status();
+  ASSERT_FALSE(trusted->empty());
+  for (const char* loopback : {"127.0.0.1", "::1"}) {
+    EXPECT_FALSE(trusted->Contains(*ParseIpAddress(loopback))) << loopback;
+  }
+  for (const IpPrefix& prefix : trusted->prefixes()) {
+    EXPECT_GE(prefix.length, 96 + 8) << "wider than any pod network";
+  }
+}
+
 TEST(DeployK8sTest, TheExampleAppPodIsEnvoyTheSidecarAndTheApp) {
   std::optional<YAML::Node> app = Resource("Deployment", "example-app");
   ASSERT_TRUE(app);
@@ -437,8 +465,8 @@ std::vector<std::string> TemplateServerCertificateNames() {
     absl::StrAppend(&comment, line, absl::ConsumeSuffix(&line, "\\") ? "" : "\n");
   }
   for (absl::string_view line : absl::StrSplit(comment, '\n')) {
-    std::vector<std::string> words = absl::StrSplit(line, absl::ByAnyChar(" \\"),
-                                                    absl::SkipWhitespace());
+    std::vector<std::string> words =
+        absl::StrSplit(line, absl::ByAnyChar(" \\"), absl::SkipWhitespace());
     if (words.size() >= 5 && words[0] == "deploy/tls/make-certs.sh" && words[1] == "server") {
       return std::vector<std::string>(words.begin() + 3, words.end());
     }
@@ -465,8 +493,8 @@ TEST(DeployK8sTest, EveryTlsFileIsMountedFromTheSecretTheTemplateDescribes) {
       ASSERT_EQ(keys.count(file->secret), 1u)
           << name << ": secret " << file->secret << " is not in " << kTlsTemplate;
       EXPECT_EQ(keys.at(file->secret).count(file->key), 1u)
-          << name << ": " << variable << " reads " << file->key << ", which secret "
-          << file->secret << " does not hold";
+          << name << ": " << variable << " reads " << file->key << ", which secret " << file->secret
+          << " does not hold";
     }
   });
   EXPECT_EQ(files, 6) << "token-service's certificate, key and client CA; the sidecar's CA, "
@@ -545,7 +573,8 @@ TEST(DeployK8sTest, TheFeedIsTlsWithClientCertificatesSignedByOneCa) {
   const std::vector<std::string> names = TemplateServerCertificateNames();
   ASSERT_FALSE(names.empty());
   EXPECT_EQ(names[0], "token-service");
-  const std::string host = HostOf(EnvEntry(*sidecar, "TOKEN_SERVICE_ADDR")["value"].as<std::string>());
+  const std::string host =
+      HostOf(EnvEntry(*sidecar, "TOKEN_SERVICE_ADDR")["value"].as<std::string>());
   EXPECT_THAT(std::vector<std::string>(names.begin() + 1, names.end()), Contains(host))
       << "the certificate's SANs do not name " << host;
 }
@@ -622,8 +651,9 @@ TEST(DeployK8sTest, OurServersAreProbedByTheirOwnProbeOnEveryGrpcListener) {
       for (const ProbeCall& call : calls) {
         std::string address = call.address;
         if (address.empty()) {
-          const YAML::Node listen = EnvEntry(
-              container, binary == "token-service" ? "TOKEN_SERVICE_LISTEN" : "TOKEN_SIDECAR_LISTEN");
+          const YAML::Node listen =
+              EnvEntry(container,
+                       binary == "token-service" ? "TOKEN_SERVICE_LISTEN" : "TOKEN_SIDECAR_LISTEN");
           ASSERT_TRUE(listen["value"]) << where;
           address = DefaultProbeAddress(listen["value"].as<std::string>());
         }
@@ -634,7 +664,8 @@ TEST(DeployK8sTest, OurServersAreProbedByTheirOwnProbeOnEveryGrpcListener) {
         std::map<std::string, std::string> env;
         for (const YAML::Node& entry : container["env"]) {
           const std::string name = entry["name"].as<std::string>();
-          if (entry["value"] && !IsTlsFileVariable(name)) env[name] = entry["value"].as<std::string>();
+          if (entry["value"] && !IsTlsFileVariable(name))
+            env[name] = entry["value"].as<std::string>();
         }
         ExpectProbeDials(binary == "token-service" ? TOKEN_SERVICE_BINARY : TOKEN_SIDECAR_BINARY,
                          binary, call, env, address);
@@ -685,7 +716,8 @@ TEST(DeployK8sTest, TokenServiceIsReadyOnlyWhileItsHttpFaceAnswers) {
 TEST(DeployK8sTest, EnvoyIsReadyByThePathItsHealthCheckFilterAnswers) {
   std::optional<YAML::Node> app = Resource("Deployment", "example-app");
   ASSERT_TRUE(app);
-  std::optional<YAML::Node> envoy = FindNamed((*app)["spec"]["template"]["spec"]["containers"], "envoy");
+  std::optional<YAML::Node> envoy =
+      FindNamed((*app)["spec"]["template"]["spec"]["containers"], "envoy");
   ASSERT_TRUE(envoy);
   const YAML::Node get = (*envoy)["readinessProbe"]["httpGet"];
   ASSERT_TRUE(get) << "Envoy's readiness is an HTTP GET of its health-check path";
@@ -804,7 +836,8 @@ TEST(DeployK8sTest, EveryPortAPodServesIsAdmittedAndNoOther) {
     const std::string name = r["metadata"]["name"].as<std::string>();
     std::set<int> served;
     for (const YAML::Node& container : r["spec"]["template"]["spec"]["containers"]) {
-      for (const YAML::Node& port : container["ports"]) served.insert(port["containerPort"].as<int>());
+      for (const YAML::Node& port : container["ports"])
+        served.insert(port["containerPort"].as<int>());
     }
     std::set<int> admitted;
     for (const YAML::Node& policy : Policies()) {

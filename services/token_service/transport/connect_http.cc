@@ -158,6 +158,18 @@ std::multimap<std::string, std::string> LowerCaseHeaders(const httplib::Headers&
   return out;
 }
 
+// The client of a request from `peer`: the peer, or from a trusted proxy
+// the client its X-Forwarded-For headers name (ForwardedClient).
+std::string ClientOf(const std::string& peer,
+                     const std::multimap<std::string, std::string>& headers,
+                     const TrustedProxies& trusted) {
+  if (trusted.empty()) return peer;
+  std::vector<absl::string_view> forwarded_for;
+  const auto [first, end] = headers.equal_range("x-forwarded-for");
+  for (auto it = first; it != end; ++it) forwarded_for.push_back(it->second);
+  return ForwardedClient(peer, forwarded_for, trusted);
+}
+
 void Write(const ConnectAnswer& answer, httplib::Response& res) {
   res.status = answer.http_status;
   for (const auto& [name, value] : answer.headers) res.set_header(name, value);
@@ -435,7 +447,10 @@ absl::Status ConnectHttpFace::Start(absl::string_view listen) {
     return httplib::Server::HandlerResponse::Handled;
   });
   server.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
-    Write(Post(req.path, LowerCaseHeaders(req.headers), req.body, req.remote_addr), res);
+    std::multimap<std::string, std::string> headers = LowerCaseHeaders(req.headers);
+    Write(Post(req.path, headers, req.body,
+               ClientOf(req.remote_addr, headers, options_.trusted_proxies)),
+          res);
   });
   // What cpp-httplib answers itself with an empty body: a body over the
   // limit (413 from it), a request it cannot read (400) or route (404).

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/metrics/registry.h"
+#include "common/net/forwarded_for.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -34,7 +35,8 @@ class HttpListener;
 // Generic: the method table is built from the services' descriptors, and a
 // request is JSON -> the method's input message -> bytes, sent through the
 // gRPC server's in-process channel with the caller's `authorization` and its
-// address (kHttpClientMetadata, rpc_serve.h), and the answer back the same
+// address (kHttpClientMetadata, rpc_serve.h: the TCP peer's, or for a peer
+// in trusted_proxies the client X-Forwarded-For names), and the answer back the same
 // way. So the gRPC services authenticate, validate, log, count and audit an
 // HTTP call exactly as one over gRPC; nothing here decides anything about a
 // caller.
@@ -87,6 +89,10 @@ struct ConnectHttpOptions {
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   // The deadline of a call whose request names none (Connect-Timeout-Ms).
   absl::Duration default_call_timeout = absl::Seconds(30);
+  // The reverse proxies (--http_trusted_proxies) whose X-Forwarded-For
+  // names the client (ForwardedClient, common/net/forwarded_for.h); empty:
+  // the client is always the TCP peer.
+  TrustedProxies trusted_proxies;
 };
 
 // The response headers of every answer of the face.

@@ -99,7 +99,9 @@ inline bool SameSecret(absl::string_view a, absl::string_view b) {
 // kHttpClientMetadata. That address is trusted only from a call that is not
 // from the network AND carries this process's HttpFaceKey(): nobody can pass
 // for another address by sending the keys over gRPC, and the HTTP face never
-// copies a header of its client into them (http_face_pgtest checks both).
+// copies a header of its client into them; the one header it reads,
+// X-Forwarded-For, only from a peer in --http_trusted_proxies and only as
+// an IP address (ForwardedClient; http_face_pgtest checks all three).
 inline std::string ClientAddressOf(const grpc::ServerContextBase& ctx) {
   const std::string peer = ctx.peer();
   if (IsNetworkPeer(peer)) return PeerHost(peer);

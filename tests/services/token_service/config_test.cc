@@ -11,6 +11,7 @@
 
 #include "absl/flags/reflection.h"
 #include "common/config/command_line.h"
+#include "common/net/ip_address.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/command_line_checks.h"
@@ -98,6 +99,26 @@ TEST_F(ServiceConfigTest, HttpListenIsAnAddressOrEmpty) {
     ASSERT_FALSE(config.ok());
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(config.status().message(), HasSubstr("--http_listen"));
+  }
+}
+
+// Off by default: nobody's X-Forwarded-For is read.
+TEST_F(ServiceConfigTest, HttpTrustedProxiesAreAddressesOrPrefixes) {
+  absl::StatusOr<ServiceConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->http_trusted_proxies.empty());
+  config = Load({"--http_trusted_proxies=127.0.0.1, 10.0.0.0/8,fd00::/8"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->http_trusted_proxies.prefixes().size(), 3u);
+  EXPECT_TRUE(config->http_trusted_proxies.Contains(*ParseIpAddress("10.9.8.7")));
+  EXPECT_FALSE(config->http_trusted_proxies.Contains(*ParseIpAddress("127.0.0.2")));
+  for (const char* bad : {"envoy", "10.0.0.0/33", "::/129", "10.0.0.1/8", "127.0.0.1,",
+                          "127.0.0.1:8090", "10.0.0.0/8 192.168.0.0/16"}) {
+    SCOPED_TRACE(bad);
+    config = Load({std::string("--http_trusted_proxies=") + bad});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr("--http_trusted_proxies"));
   }
 }
 
@@ -310,6 +331,13 @@ TEST_F(ServiceCommandLineTest, ABadValueIsOneLineNamingItsFlagAndExitCode2) {
   ExpectOneLineError(Run({"--database_url=postgresql:///tokens", "--db_pool_size=0"}),
                      {"--db_pool_size: must be between 1 and 256"});
   ExpectOneLineError(Run({"--listen"}), {"--listen: needs a value"});
+  ExpectOneLineError(
+      Run({"--database_url=postgresql:///tokens", "--http_trusted_proxies=10.0.0.0/40"}),
+      {"--http_trusted_proxies: \"10.0.0.0/40\": the prefix length must be 0 to 32"});
+  ExpectOneLineError(Run({"--database_url=postgresql:///tokens"},
+                         {{"TOKEN_SERVICE_HTTP_TRUSTED_PROXIES", "envoy"}}),
+                     {"TOKEN_SERVICE_HTTP_TRUSTED_PROXIES (--http_trusted_proxies): \"envoy\" is "
+                      "not an IP address or prefix"});
   ExpectOneLineError(Run({"--no_such_flag"}), {"--no_such_flag: unknown flag"});
   ExpectOneLineError(Run({"--flagfile=/dev/null"}), {"--flagfile: unknown flag"});
   ExpectOneLineError(Run({"no-such-command", "--database_url=postgresql:///tokens"}),

@@ -1,7 +1,8 @@
 // The HTTP face (--http_listen) of the real token-service binary against
 // PostgreSQL, over real HTTP/1.1 sockets with cpp-httplib's client: Connect's
 // unary JSON protocol, its errors, what the face refuses itself, its headers,
-// and the client address it hands the gRPC services (and nobody else can).
+// and the client address it hands the gRPC services (and nobody else can;
+// X-Forwarded-For only from a trusted proxy).
 #include <chrono>
 #include <string>
 
@@ -9,6 +10,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/http/host_port.h"
+#include "common/token/random.h"
+#include "common/token/token_codec.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -28,6 +31,11 @@ class HttpFaceTest : public TokenServiceTest {
  protected:
   void SetUp() override {
     TokenServiceTest::SetUp();
+    ConnectClient();
+  }
+
+  // client_ to the running service's HTTP face (again after a restart).
+  void ConnectClient() {
     ASSERT_FALSE(service_->http_address().empty()) << "no \"http\" in the ready file";
     std::string host;
     int port = 0;
@@ -332,6 +340,122 @@ TEST_F(HttpFaceTest, NoCallerCanChooseTheAddressTheServicesSee) {
   ASSERT_TRUE(peer.ok()) << peer.status();
   EXPECT_EQ(*peer, "127.0.0.1");
   EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("203.0.113.")));
+}
+
+// Without --http_trusted_proxies (the default) no peer's X-Forwarded-For is
+// read, and with it, not that of a peer outside the list.
+TEST_F(HttpFaceTest, XForwardedForIsIgnoredUnlessThePeerIsATrustedProxy) {
+  const httplib::Headers forwarded = {{"X-Forwarded-For", "203.0.113.7"},
+                                      {"Authorization", "Bearer " + admin_token_}};
+  httplib::Result result =
+      client_->Post("/tokens.v1.TokenService/GetProfile", forwarded, "{}", "application/json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  absl::StatusOr<std::string> peer = service_->process().WaitForStderr(
+      R"re("method":"GetProfile"[^\n]*"peer":"([^"]*)")re", kLogTimeout);
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  EXPECT_EQ(*peer, "127.0.0.1");
+  EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("203.0.113.")));
+
+  RestartService({"--http_trusted_proxies=192.0.2.1, 10.0.0.0/8, ::2"});
+  ConnectClient();
+  result = client_->Post("/tokens.v1.TokenService/GetProfile", forwarded, "{}", "application/json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  peer = service_->process().WaitForStderr(R"re("method":"GetProfile"[^\n]*"peer":"([^"]*)")re",
+                                           kLogTimeout);
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  EXPECT_EQ(*peer, "127.0.0.1");
+  EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("203.0.113.")));
+}
+
+// token-service behind a proxy on 127.0.0.1 (as behind Envoy's console
+// listener): --http_trusted_proxies=127.0.0.1, a small failed-authentication
+// budget.
+class HttpFaceBehindAProxyTest : public HttpFaceTest {
+ protected:
+  void SetUp() override {
+    HttpFaceTest::SetUp();
+    if (HasFatalFailure()) return;
+    RestartService({"--http_trusted_proxies=127.0.0.1", "--auth_failure_burst_per_client=3",
+                    "--auth_failure_rate_per_client=1"});
+    ConnectClient();
+  }
+
+  // POST `path` with `token` as if forwarded for `forwarded_for` ("": no
+  // X-Forwarded-For).
+  httplib::Result CallFor(const std::string& forwarded_for, const std::string& path,
+                          const std::string& token) {
+    httplib::Headers headers = {{"Authorization", "Bearer " + token}};
+    if (!forwarded_for.empty()) headers.emplace("X-Forwarded-For", forwarded_for);
+    return client_->Post(path, headers, "{}", "application/json");
+  }
+
+  // The access log's `peer` of the first call of `method`.
+  std::string PeerOf(const std::string& method) {
+    absl::StatusOr<std::string> peer = service_->process().WaitForStderr(
+        absl::StrCat(R"re("method":")re", method, R"re("[^\n]*"peer":"([^"]*)")re"), kLogTimeout);
+    EXPECT_TRUE(peer.ok()) << peer.status();
+    return peer.value_or("");
+  }
+};
+
+// The client is the rightmost X-Forwarded-For address that is no trusted
+// proxy: what the client wrote in front of it (a spoofed address) is not
+// believed, and trusted hops behind it are skipped.
+TEST_F(HttpFaceBehindAProxyTest, TheClientIsTheRightmostUntrustedForwardedAddress) {
+  httplib::Result result =
+      CallFor("203.0.113.7", "/tokens.v1.TokenService/GetProfile", admin_token_);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(PeerOf("GetProfile"), "203.0.113.7");
+
+  result = CallFor("198.51.100.66, 203.0.113.8, 127.0.0.1", "/tokens.v1.TokenService/ListTokens",
+                   admin_token_);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(PeerOf("ListTokens"), "203.0.113.8");
+
+  // An entry that is no bare address breaks the chain: the proxy's own.
+  result = CallFor("203.0.113.9:4711", "/tokens.v1.UserService/ListUsers", admin_token_);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(PeerOf("ListUsers"), "127.0.0.1");
+  EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("198.51.100.66")));
+  EXPECT_THAT(service_->process().Stderr(), Not(HasSubstr("203.0.113.9")));
+}
+
+// Each forwarded client has its own failed-authentication budget: one that
+// empties its own with unknown tokens is refused RESOURCE_EXHAUSTED, and
+// another client's valid call through the same proxy is still answered.
+TEST_F(HttpFaceBehindAProxyTest, EachForwardedClientHasItsOwnFailedAuthenticationBudget) {
+  TokenCodec codec("utk");
+  SystemRandom random;
+  bool exhausted = false;
+  // The burst is 3; refills (1 a second) can only add a few more lookups.
+  for (int i = 0; i < 200 && !exhausted; ++i) {
+    const httplib::Result result =
+        CallFor("203.0.113.7", "/tokens.v1.TokenService/GetProfile", codec.Generate(random));
+    ASSERT_TRUE(result);
+    if (result->status == 429) {
+      EXPECT_EQ(CodeOf(result), "resource_exhausted");
+      exhausted = true;
+    } else {
+      ASSERT_EQ(result->status, 401) << result->body;
+    }
+  }
+  ASSERT_TRUE(exhausted) << "203.0.113.7's budget never ran out";
+
+  httplib::Result other =
+      CallFor("198.51.100.9", "/tokens.v1.TokenService/ListTokens", admin_token_);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200) << other->body;
+  EXPECT_EQ(PeerOf("ListTokens"), "198.51.100.9");
+  // Nor is the proxy's own address the one that was charged.
+  other = CallFor("", "/tokens.v1.UserService/ListUsers", admin_token_);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200) << other->body;
+  EXPECT_EQ(PeerOf("ListUsers"), "127.0.0.1");
 }
 
 // The web console, from the binary, under the same headers (no-cache instead
