@@ -794,6 +794,21 @@ bool HasPolicyType(const YAML::Node& policy, const std::string& type) {
   return false;
 }
 
+// Whether an egress rule of a policy selecting pod `from` lets it open
+// `port` on the pods of Deployment `to`.
+bool EgressAllows(const std::string& from, int port, const std::string& to) {
+  for (const YAML::Node& policy : Policies()) {
+    if (Selected(policy["spec"]["podSelector"]).count(from) == 0) continue;
+    for (const YAML::Node& rule : policy["spec"]["egress"]) {
+      if (RulePorts(rule).count(port) == 0) continue;
+      for (const YAML::Node& peer : rule["to"]) {
+        if (Selected(peer["podSelector"]).count(to) == 1) return true;
+      }
+    }
+  }
+  return false;
+}
+
 TEST(DeployK8sTest, TheNamespaceDeniesWhatNoPolicyAdmits) {
   bool found = false;
   for (const YAML::Node& policy : Policies()) {
@@ -894,17 +909,8 @@ TEST(DeployK8sTest, OnlySidecarsReachTheFeedAndOnlyApiClientsTheApi) {
     }
     EXPECT_EQ(PodLabels()[name][kSidecarLabel] == "true", runs_sidecar) << name;
     if (!runs_sidecar) continue;
-    bool may_open_feed = false;
-    for (const YAML::Node& policy : Policies()) {
-      if (Selected(policy["spec"]["podSelector"]).count(name) == 0) continue;
-      for (const YAML::Node& rule : policy["spec"]["egress"]) {
-        if (RulePorts(rule).count(feed_port) == 0) continue;
-        for (const YAML::Node& peer : rule["to"]) {
-          may_open_feed |= Selected(peer["podSelector"]).count("token-service") == 1;
-        }
-      }
-    }
-    EXPECT_TRUE(may_open_feed) << name << " runs a sidecar but may not reach the feed";
+    EXPECT_TRUE(EgressAllows(name, feed_port, "token-service"))
+        << name << " runs a sidecar but may not reach the feed";
   }
 }
 
@@ -949,18 +955,8 @@ TEST(DeployK8sTest, OnlyTheGatewaysReachTheHttpFaceAndTheyMay) {
     }
     EXPECT_EQ(gateway, runs_envoy) << name;
     if (!gateway) continue;
-    bool may_open = false;
-    for (const YAML::Node& policy : Policies()) {
-      if (Selected(policy["spec"]["podSelector"]).count(name) == 0) continue;
-      for (const YAML::Node& rule : policy["spec"]["egress"]) {
-        if (RulePorts(rule).count(http_port) == 0) continue;
-        for (const YAML::Node& peer : rule["to"]) {
-          may_open |= Selected(peer["podSelector"]).count("token-service") == 1;
-        }
-      }
-    }
-    EXPECT_TRUE(may_open) << name
-                          << " routes the console but may not reach token-service:" << http_port;
+    EXPECT_TRUE(EgressAllows(name, http_port, "token-service"))
+        << name << " routes the console but may not reach token-service:" << http_port;
   }
   EXPECT_EQ(PodEnvoyPort("token_service_http"), http_port);
 }
