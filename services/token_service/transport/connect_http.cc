@@ -334,10 +334,11 @@ ConnectAnswer ConnectHttpFace::Post(absl::string_view path,
     int64_t value = 0;
     if (repeated || ms->empty() || ms->size() > 10 ||
         !std::all_of(ms->begin(), ms->end(), absl::ascii_isdigit) ||
-        !absl::SimpleAtoi(*ms, &value)) {
+        !absl::SimpleAtoi(*ms, &value) || value == 0) {
       Count(Outcome::kMalformed);
       return Error(grpc::StatusCode::INVALID_ARGUMENT,
-                   "Connect-Timeout-Ms must be a number of milliseconds (1 to 10 digits)");
+                   "Connect-Timeout-Ms must be a positive number of milliseconds (1 to 10 "
+                   "digits)");
     }
     timeout = absl::Milliseconds(value);
   }

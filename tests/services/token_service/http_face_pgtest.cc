@@ -239,6 +239,7 @@ TEST_F(HttpFaceTest, ConnectsHeadersAreReadAndCheckedBeforeTheCall) {
   for (const httplib::Headers& bad :
        std::vector<httplib::Headers>{{{"Connect-Protocol-Version", "2"}},
                                      {{"Connect-Timeout-Ms", "soon"}},
+                                     {{"Connect-Timeout-Ms", "0"}},
                                      {{"Connect-Timeout-Ms", "12345678901"}}}) {
     const httplib::Result result = post(bad);
     ASSERT_TRUE(result);
