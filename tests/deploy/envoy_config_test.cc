@@ -197,12 +197,14 @@ TEST_P(DeployEnvoyConfigTest, NoRouteOfTheCheckedListenerTurnsTheCheckOff) {
 
 TEST_P(DeployEnvoyConfigTest, TheConsoleListenerSendsEveryPathToTokenServicesHttpFaceUnchecked) {
   const YAML::Node manager = ConnectionManager(kConsoleListener);
-  // Only the router: token-service authenticates every call itself, and the
+  // No ext_authz: token-service authenticates every call itself, and the
   // console's files must load before anyone signs in. (The sidecar's allowed
   // Check would also remove `authorization`, which token-service needs.)
+  // Only the buffer, then the router.
   const YAML::Node filters = manager["http_filters"];
-  ASSERT_EQ(filters.size(), 1u);
-  EXPECT_EQ(filters[0]["name"].as<std::string>(), "envoy.filters.http.router");
+  ASSERT_EQ(filters.size(), 2u);
+  EXPECT_EQ(filters[0]["name"].as<std::string>(), "envoy.filters.http.buffer");
+  EXPECT_EQ(filters[1]["name"].as<std::string>(), "envoy.filters.http.router");
 
   const YAML::Node hosts = manager["route_config"]["virtual_hosts"];
   ASSERT_EQ(hosts.size(), 1u);
@@ -222,6 +224,25 @@ TEST_P(DeployEnvoyConfigTest, TheConsoleListenerSendsEveryPathToTokenServicesHtt
   const YAML::Node address = SocketAddress(*cluster);
   EXPECT_EQ(address["address"].as<std::string>(), GetParam().token_service_host);
   EXPECT_EQ(address["port_value"].as<int>(), kTokenServiceHttpPort);
+}
+
+// token-service's HTTP face holds a worker thread per open connection, so
+// a slow client must be Envoy's to wait for: the request is buffered whole
+// (no larger than the face's own 64 KiB limit) and must arrive in time.
+TEST_P(DeployEnvoyConfigTest, TheConsoleListenerHandsTokenServiceOnlyWholeRequests) {
+  const YAML::Node manager = ConnectionManager(kConsoleListener);
+  const YAML::Node buffer = manager["http_filters"][0];
+  ASSERT_EQ(buffer["name"].as<std::string>(""), "envoy.filters.http.buffer");
+  EXPECT_EQ(buffer["typed_config"]["@type"].as<std::string>(""),
+            "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer");
+  const int max_bytes = buffer["typed_config"]["max_request_bytes"].as<int>(0);
+  EXPECT_GT(max_bytes, 0);
+  EXPECT_LE(max_bytes, 64 * 1024) << "more than token-service reads";
+  for (const char* timeout : {"request_headers_timeout", "request_timeout"}) {
+    ASSERT_TRUE(manager[timeout]) << timeout << " unset: a slow client may hold on forever";
+    const std::string value = manager[timeout].as<std::string>();
+    EXPECT_NE(value, "0s") << timeout << " 0s turns it off";
+  }
 }
 
 // token-service takes the console's client from x-forwarded-for's
