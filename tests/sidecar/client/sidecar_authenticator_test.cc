@@ -232,6 +232,34 @@ TEST_P(SidecarAuthenticatorTest, HeaderValueOverloadPassesTheGivenAddress) {
   EXPECT_EQ(caller->role, "USER");
 }
 
+// An IPv6 caller's address reaches the sidecar without the brackets and
+// port of gRPC's peer URI ("ipv6:%5B::1%5D:PORT").
+TEST(SidecarAuthenticatorAddressTest, AnIpv6CallersAddressIsPassedBare) {
+  ::testing::StrictMock<MockTokenVerifier> verifier;
+  WorkerPool lookups(2, 16);
+  AuthenticatorService authenticator(verifier, lookups);
+  LocalServer sidecar({&authenticator});
+  const SidecarAuthenticator auth(sidecar.NewChannel(),
+                                  SidecarAuthenticator::Options{absl::Seconds(30)});
+  Recorder recorder;
+  SyncEchoService service(auth, recorder);
+  LocalServer echo_server({&service}, "[::1]");
+  EXPECT_CALL(verifier, CheckHeader(Optional(Eq(kBearer)), Eq("::1")))
+      .WillOnce(Return(Allow("alice", Role::kService)));
+
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", kBearer);
+  echo::EchoRequest request;
+  request.set_message("hello");
+  echo::EchoResponse response;
+  const grpc::Status status =
+      echo::Echo::NewStub(echo_server.NewChannel())->Echo(&ctx, request, &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(response.user_id(), "alice");
+  echo_server.Stop();
+}
+
 // A sidecar that answers anything but OK or UNAUTHENTICATED (here: one that
 // never answers before the deadline) is not a verdict: UNAVAILABLE.
 class StalledAuthenticator final : public v1::Authenticator::Service {

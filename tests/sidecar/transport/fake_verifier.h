@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -89,9 +90,11 @@ inline std::string ReasonName(const ::testing::TestParamInfo<DenyReason>& info) 
 // A gRPC server on 127.0.0.1 at a port it chose, serving `services`.
 class LocalServer {
  public:
-  explicit LocalServer(const std::vector<grpc::Service*>& services) {
+  // On a free port of `host` ("127.0.0.1", or "[::1]" for IPv6).
+  explicit LocalServer(const std::vector<grpc::Service*>& services, std::string host = "127.0.0.1")
+      : host_(std::move(host)) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(absl::StrCat(host_, ":0"), grpc::InsecureServerCredentials(), &port_);
     for (grpc::Service* service : services) builder.RegisterService(service);
     server_ = builder.BuildAndStart();
     EXPECT_NE(server_, nullptr);
@@ -101,7 +104,7 @@ class LocalServer {
   LocalServer(const LocalServer&) = delete;
   LocalServer& operator=(const LocalServer&) = delete;
 
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string address() const { return absl::StrCat(host_, ":", port_); }
 
   std::shared_ptr<grpc::Channel> NewChannel() const {
     return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
@@ -116,6 +119,7 @@ class LocalServer {
   }
 
  private:
+  std::string host_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
