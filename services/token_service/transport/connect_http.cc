@@ -160,6 +160,35 @@ std::multimap<std::string, std::string> LowerCaseHeaders(const httplib::Headers&
 
 // The client of a request from `peer`: the peer, or from a trusted proxy
 // the client its X-Forwarded-For headers name (ForwardedClient).
+// What protobuf's JSON parser said about a body, without the body: its
+// first line only (the next ones quote the input around the error) and every
+// quoted value replaced by "…", so an error never carries back what the
+// client sent, a token pasted into the wrong field included. Field names,
+// which protobuf writes unquoted, stay.
+std::string JsonErrorWithoutInput(absl::string_view message) {
+  message = message.substr(0, message.find('\n'));
+  std::string out;
+  out.reserve(message.size());
+  bool quoted = false;
+  for (size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;  // an escaped character, a quote included
+      } else if (c == '"') {
+        quoted = false;
+        absl::StrAppend(&out, "\xE2\x80\xA6\"");
+      }
+      continue;
+    }
+    out.push_back(c);
+    if (c == '"') quoted = true;
+  }
+  // An unterminated quote: what followed it is input too.
+  if (quoted) absl::StrAppend(&out, "\xE2\x80\xA6\"");
+  return out;
+}
+
 std::string ClientOf(const std::string& peer,
                      const std::multimap<std::string, std::string>& headers,
                      const TrustedProxies& trusted) {
@@ -363,7 +392,7 @@ ConnectAnswer ConnectHttpFace::Post(absl::string_view path,
     Count(Outcome::kMalformed);
     return Error(grpc::StatusCode::INVALID_ARGUMENT,
                  absl::StrCat("the body is not JSON of ", method.input_type()->full_name(), ": ",
-                              std::string(parsed.message())));
+                              JsonErrorWithoutInput(std::string(parsed.message()))));
   }
 
   grpc::ClientContext ctx;

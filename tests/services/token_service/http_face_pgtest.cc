@@ -225,6 +225,24 @@ TEST_F(HttpFaceTest, ABodyThatIsNoJsonOfTheRequestIsInvalidArgument) {
       Call("/tokens.v1.TokenService/ListTokens", R"({"noSuchField":1})", admin_token_);
   ASSERT_TRUE(unknown);
   EXPECT_THAT(unknown->body, HasSubstr("noSuchField"));
+
+  // The error names the field but never carries back what was sent: not a
+  // value (here a token in the wrong field), not the parser's quote of the
+  // body around a bad byte.
+  const httplib::Result misplaced = Call("/tokens.v1.TokenService/ListTokens",
+                                         R"({"status":")" + admin_token_ + R"("})", admin_token_);
+  ASSERT_TRUE(misplaced);
+  EXPECT_EQ(CodeOf(misplaced), "invalid_argument");
+  EXPECT_THAT(misplaced->body, HasSubstr("status"));
+  EXPECT_THAT(misplaced->body, Not(HasSubstr(admin_token_.substr(4))));
+  const httplib::Result not_utf8 =
+      Call("/tokens.v1.TokenService/CreateToken",
+           "{\"name\":\"\xff\xfe-marker-after\",\"expiresOn\":\"2030-01-01\"}", admin_token_);
+  ASSERT_TRUE(not_utf8);
+  EXPECT_EQ(CodeOf(not_utf8), "invalid_argument");
+  EXPECT_THAT(not_utf8->body, HasSubstr("UTF-8"));
+  EXPECT_THAT(not_utf8->body, Not(HasSubstr("marker-after")));
+  EXPECT_THAT(not_utf8->body, Not(HasSubstr("expiresOn")));
 }
 
 TEST_F(HttpFaceTest, ConnectsHeadersAreReadAndCheckedBeforeTheCall) {
