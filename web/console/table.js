@@ -25,8 +25,18 @@ export function statusBadge(doc, status) {
   return el(doc, 'span', { className: statusClass(status), testid: 'status-badge', text: statusLabel(status) });
 }
 
+// "2026-12-07 17:55 UTC" that may wrap after the date, never inside it or
+// inside the time, so a wide table can still fit its window.
+function instant(doc, text) {
+  const space = text.indexOf(' ');
+  if (space < 0) return text;
+  return el(doc, 'span', {},
+    el(doc, 'span', { className: 'nowrap', text: text.slice(0, space) }), ' ',
+    el(doc, 'span', { className: 'nowrap', text: text.slice(space + 1) }));
+}
+
 function lastUsedCell(token, doc) {
-  const when = formatLastUsed(token.lastUsedAt);
+  const when = instant(doc, formatLastUsed(token.lastUsedAt));
   if (!token.lastUsedAt || !token.lastUsedFrom) return when;
   return el(doc, 'span', {}, when, el(doc, 'span', { className: 'muted block', text: `from ${token.lastUsedFrom}` }));
 }
@@ -45,8 +55,8 @@ export function renderTokenTable(doc, tokens, { showUser = false, onRotate, onRe
     { header: 'Name', testid: 'token-name', className: 'cell-name', cell: (t) => t.name || '' },
     { header: 'Token', testid: 'token-hint', className: 'cell-mono', cell: (t) => t.hint || '' },
     showUser ? { header: 'User', testid: 'token-user', className: 'cell-user', cell: userCell } : null,
-    { header: 'Created', testid: 'token-created', className: 'cell-date', cell: (t) => formatInstant(t.createdAt) },
-    { header: 'Last used', testid: 'token-last-used', className: 'cell-date', cell: lastUsedCell },
+    { header: 'Created', testid: 'token-created', className: 'cell-instant', cell: (t, d) => instant(d, formatInstant(t.createdAt)) },
+    { header: 'Last used', testid: 'token-last-used', className: 'cell-instant', cell: lastUsedCell },
     { header: 'Expiry', testid: 'token-expiry', className: 'cell-date', cell: (t) => t.expiresOn || '' },
     { header: 'Status', testid: 'token-status', cell: (t, d) => statusBadge(d, t.status) },
     {
@@ -93,7 +103,7 @@ export function renderUserTable(doc, users, { selfId, onChangeRole, onToggleDisa
         className: u.disabled ? 'badge badge-revoked' : 'badge badge-active', text: u.disabled ? 'Disabled' : 'Enabled',
       }),
     },
-    { header: 'Created', testid: 'user-created', className: 'cell-date', cell: (u) => formatInstant(u.createdAt) },
+    { header: 'Created', testid: 'user-created', className: 'cell-instant', cell: (u, d) => instant(d, formatInstant(u.createdAt)) },
     { header: 'Actions', className: 'cell-actions', testid: 'user-actions', cell: (u, d) => userActions(d, u, selfId, onToggleDisabled) },
   ];
   return renderTable(doc, {

@@ -49,6 +49,9 @@ test('the token table has the product page\u2019s columns', () => {
   assert.equal(row.getAttribute('data-token-id'), 't1');
   assert.equal(row.byTestId('token-hint').textContent, 'utk_7Hq2\u2026Xw9A');
   assert.equal(row.byTestId('token-created').textContent, '2026-12-01 10:00 UTC');
+  // It may wrap between the date and the time, never inside either.
+  assert.deepEqual(row.byTestId('token-created').byTag('span').filter((s) => s.className === 'nowrap')
+    .map((s) => s.textContent), ['2026-12-01', '10:00 UTC']);
   assert.equal(row.byTestId('token-last-used').textContent, 'Never');
   assert.equal(row.byTestId('token-expiry').textContent, '2027-04-11');
   assert.equal(row.byTestId('token-status').textContent, 'Active');
