@@ -99,6 +99,18 @@ YAML::Node EnvEntry(const YAML::Node& container, const std::string& name) {
   return entry ? *entry : YAML::Node(YAML::NodeType::Undefined);
 }
 
+// The token-service container of its Deployment.
+std::optional<YAML::Node> TokenServiceContainer() {
+  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
+  if (!deployment) return std::nullopt;
+  return FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+}
+
+// The port of token-service's HTTP face, from TOKEN_SERVICE_HTTP_LISTEN.
+int HttpFacePort(const YAML::Node& container) {
+  return PortOf(EnvEntry(container, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>(""));
+}
+
 // A cluster's endpoint port in the pod's Envoy configuration.
 int PodEnvoyPort(const std::string& cluster) {
   std::optional<Endpoint> endpoint = EnvoyClusterEndpoint(kPodEnvoyConfig, cluster);
@@ -233,16 +245,13 @@ TEST(DeployK8sTest, TokenServiceRunsTwoReplicasAfterTheMigration) {
 }
 
 TEST(DeployK8sTest, ThePodsEnvoyRoutesTheConsoleToTokenServicesHttpPortThroughItsService) {
-  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
   std::optional<YAML::Node> service = Resource("Service", "token-service");
-  ASSERT_TRUE(deployment && service);
-  std::optional<YAML::Node> server =
-      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  ASSERT_TRUE(service);
+  std::optional<YAML::Node> server = TokenServiceContainer();
   ASSERT_TRUE(server);
   std::optional<YAML::Node> http = FindNamed((*service)["spec"]["ports"], "http");
   ASSERT_TRUE(http) << "token-service's Service has no port named http";
-  EXPECT_EQ((*http)["port"].as<int>(),
-            PortOf(EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>("")));
+  EXPECT_EQ((*http)["port"].as<int>(), HttpFacePort(*server));
 
   std::optional<Endpoint> endpoint = EnvoyClusterEndpoint(kPodEnvoyConfig, "token_service_http");
   ASSERT_TRUE(endpoint) << kPodEnvoyConfig << ": no cluster token_service_http";
@@ -691,13 +700,9 @@ TEST(DeployK8sTest, OurServersAreProbedByTheirOwnProbeOnEveryGrpcListener) {
 }
 
 TEST(DeployK8sTest, TokenServiceIsReadyOnlyWhileItsHttpFaceAnswers) {
-  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
-  ASSERT_TRUE(deployment);
-  std::optional<YAML::Node> server =
-      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  std::optional<YAML::Node> server = TokenServiceContainer();
   ASSERT_TRUE(server);
-  const int http_port =
-      PortOf(EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>(""));
+  const int http_port = HttpFacePort(*server);
   const std::string readiness = ExecCommand((*server)["readinessProbe"]);
   // HEAD / over loopback within 1 s, and nothing but a 200 passes.
   EXPECT_THAT(readiness, HasSubstr(absl::StrCat("timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/",
@@ -916,13 +921,9 @@ TEST(DeployK8sTest, OnlySidecarsReachTheFeedAndOnlyApiClientsTheApi) {
 
 TEST(DeployK8sTest, OnlyTheGatewaysReachTheHttpFaceAndTheyMay) {
   constexpr char kGatewayLabel[] = "user-tokens/http-gateway";
-  std::optional<YAML::Node> deployment = Resource("Deployment", "token-service");
-  ASSERT_TRUE(deployment);
-  std::optional<YAML::Node> server =
-      FindNamed((*deployment)["spec"]["template"]["spec"]["containers"], "token-service");
+  std::optional<YAML::Node> server = TokenServiceContainer();
   ASSERT_TRUE(server);
-  const int http_port =
-      PortOf(EnvEntry(*server, "TOKEN_SERVICE_HTTP_LISTEN")["value"].as<std::string>(""));
+  const int http_port = HttpFacePort(*server);
   // Plain HTTP, no client certificate: not every API client, only the
   // gateways of this namespace (no namespaceSelector).
   int rules = 0;
