@@ -2,7 +2,7 @@
 // screens together, and decides what each kind of error does.
 
 import { createApi } from './api.js';
-import { expiryBounds } from './dates.js';
+import { expiryBounds, utcDate, warningThreshold } from './dates.js';
 import { replaceChildren } from './dom.js';
 import { isAdminRoute, routeOf } from './router.js';
 import { createSession } from './session.js';
@@ -30,6 +30,10 @@ export function startConsole(win) {
     // The server's bounds for this caller (GetProfile's latestExpiresOn:
     // its lifetime limit, and no later than the signed-in token).
     expiryBounds: () => expiryBounds(Date.now(), ctx.profile && ctx.profile.latestExpiresOn),
+    // Which tokens get an "expires in N days" badge: today (UTC) and the
+    // largest of GetProfile's expiryWarningDays (token-service's warning
+    // thresholds).
+    expiryWarning: () => ({ today: utcDate(Date.now()), threshold: warningThreshold(ctx.profile && ctx.profile.expiryWarningDays) }),
     // The token the console is signed in with (GetProfile's tokenId).
     isSessionToken(token) {
       return Boolean(ctx.profile && ctx.profile.tokenId) && token.id === ctx.profile.tokenId;

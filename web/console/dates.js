@@ -41,3 +41,35 @@ export function checkExpiry(date, { min, max }) {
   if (date > max) return `The expiry date can be ${max} at the latest.`;
   return '';
 }
+
+// The warning threshold when GetProfile names none (a server older than
+// expiry_warning_days): token-service's own default's largest, 7.
+export const DEFAULT_EXPIRY_WARNING_DAYS = 7;
+
+// The largest of GetProfile's expiryWarningDays: a token within that many
+// days of its expiry gets a badge. Values that are not positive whole
+// numbers are ignored.
+export function warningThreshold(expiryWarningDays) {
+  const days = (Array.isArray(expiryWarningDays) ? expiryWarningDays : [])
+    .map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return days.length > 0 ? Math.max(...days) : DEFAULT_EXPIRY_WARNING_DAYS;
+}
+
+// Days from `today` to `expiresOn`, both YYYY-MM-DD: the token's days left
+// (it is EXPIRED from 00:00 UTC of its expiry date). NaN when either is not
+// a date.
+export function daysLeft(expiresOn, today) {
+  if (!isDate(expiresOn) || !isDate(today)) return NaN;
+  return Math.round((Date.parse(`${expiresOn}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000);
+}
+
+// The N of an "expires in N days" badge, or 0 for none: only an ACTIVE
+// token within `threshold` days of its expiry has one. An ACTIVE token on
+// or past its date by this browser's clock (ahead of the server's, which
+// still called it ACTIVE) has less than a day left: 1.
+export function expiryWarningDays(token, { today, threshold }) {
+  if (!token || token.status !== 'ACTIVE') return 0;
+  const left = daysLeft(token.expiresOn, today);
+  if (Number.isNaN(left) || left > threshold) return 0;
+  return Math.max(1, left);
+}

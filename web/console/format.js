@@ -49,3 +49,8 @@ export function initials(displayName, fallback = '?') {
   if (chars.length === 0) return fallback;
   return chars.slice(0, 2).map((c) => c.toUpperCase()).join('');
 }
+
+// The badge beside an expiry date: "expires in 1 day", "expires in 5 days".
+export function expiresInLabel(days) {
+  return `expires in ${days} ${days === 1 ? 'day' : 'days'}`;
+}

@@ -1,7 +1,10 @@
 // Tables of tokens and users. Cells are built from text nodes only.
 
+import { DEFAULT_EXPIRY_WARNING_DAYS, expiryWarningDays, utcDate } from './dates.js';
 import { el } from './dom.js';
-import { formatInstant, formatLastUsed, roleLabel, statusClass, statusLabel } from './format.js';
+import {
+  expiresInLabel, formatInstant, formatLastUsed, roleLabel, statusClass, statusLabel,
+} from './format.js';
 
 // columns: [{header, testid, className, cell(row, doc) -> Node | string}]
 export function renderTable(doc, { columns, rows, rowProps = () => ({}), empty, testid, caption }) {
@@ -47,17 +50,33 @@ function userCell(token, doc) {
   return el(doc, 'span', {}, name, el(doc, 'span', { className: 'muted block', text: token.userId }));
 }
 
+// The date, and beside it (below, in a narrow column) "expires in N days"
+// when the token is ACTIVE and that near its expiry: text, not a colour
+// alone.
+function expiryCell(token, doc, warning) {
+  const date = el(doc, 'span', { className: 'nowrap', testid: 'token-expiry', text: token.expiresOn || '' });
+  const days = expiryWarningDays(token, warning);
+  if (!days) return date;
+  return el(doc, 'span', { className: 'expiry' }, date,
+    el(doc, 'span', { className: 'badge badge-expiring', testid: 'expiry-badge', text: expiresInLabel(days) }));
+}
+
 // The token tables of the Profile page and of Access Control -> User Tokens.
 // actions: {onRotate(token, button), onRevoke(token, button)}; only ACTIVE
-// tokens can be rotated or revoked from the table.
-export function renderTokenTable(doc, tokens, { showUser = false, onRotate, onRevoke } = {}) {
+// tokens can be rotated or revoked from the table. warning: {today
+// (YYYY-MM-DD, UTC), threshold (days)}: an ACTIVE token with at most
+// `threshold` days left has a badge (dates.js expiryWarningDays).
+export function renderTokenTable(doc, tokens, {
+  showUser = false, onRotate, onRevoke,
+  warning = { today: utcDate(Date.now()), threshold: DEFAULT_EXPIRY_WARNING_DAYS },
+} = {}) {
   const columns = [
     { header: 'Name', testid: 'token-name', className: 'cell-name', cell: (t) => t.name || '' },
     { header: 'Token', testid: 'token-hint', className: 'cell-mono', cell: (t) => t.hint || '' },
     showUser ? { header: 'User', testid: 'token-user', className: 'cell-user', cell: userCell } : null,
     { header: 'Created', testid: 'token-created', className: 'cell-instant', cell: (t, d) => instant(d, formatInstant(t.createdAt)) },
     { header: 'Last used', testid: 'token-last-used', className: 'cell-instant', cell: lastUsedCell },
-    { header: 'Expiry', testid: 'token-expiry', className: 'cell-date', cell: (t) => t.expiresOn || '' },
+    { header: 'Expiry', className: 'cell-date', cell: (t, d) => expiryCell(t, d, warning) },
     { header: 'Status', testid: 'token-status', cell: (t, d) => statusBadge(d, t.status) },
     {
       header: 'Actions', className: 'cell-actions', testid: 'token-actions',

@@ -54,7 +54,32 @@ test('the token table has the product page\u2019s columns', () => {
     .map((s) => s.textContent), ['2026-12-01', '10:00 UTC']);
   assert.equal(row.byTestId('token-last-used').textContent, 'Never');
   assert.equal(row.byTestId('token-expiry').textContent, '2027-04-11');
+  assert.equal(row.byTestId('expiry-badge'), null);
   assert.equal(row.byTestId('token-status').textContent, 'Active');
+});
+
+test('an ACTIVE token within the warning threshold has an "expires in N days" badge beside its expiry', () => {
+  const doc = new FakeDocument();
+  const warning = { today: '2026-12-07', threshold: 7 };
+  const tokens = [
+    token({ id: 'edge', expiresOn: '2026-12-14' }), // 7 days: the threshold
+    token({ id: 'beyond', expiresOn: '2026-12-15' }), // 8 days
+    token({ id: 'last', expiresOn: '2026-12-08' }), // 1 day
+    token({ id: 'expired', expiresOn: '2026-12-07', status: 'EXPIRED' }),
+    token({ id: 'revoked', expiresOn: '2026-12-09', status: 'REVOKED' }),
+  ];
+  for (const showUser of [false, true]) {
+    const table = renderTokenTable(doc, tokens, { showUser, warning });
+    const badges = Object.fromEntries(table.allByTestId('token-row').map((r) => {
+      const badge = r.byTestId('expiry-badge');
+      return [r.getAttribute('data-token-id'), badge && badge.textContent];
+    }));
+    assert.deepEqual(badges, { edge: 'expires in 7 days', beyond: null, last: 'expires in 1 day', expired: null, revoked: null });
+    const edge = table.allByTestId('token-row')[0];
+    assert.equal(edge.byTestId('token-expiry').textContent, '2026-12-14');
+    // In the expiry's cell, as text.
+    assert.equal(edge.byTestId('token-expiry').parentNode, edge.byTestId('expiry-badge').parentNode);
+  }
 });
 
 test('last use shows when and from where', () => {

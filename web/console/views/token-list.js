@@ -26,7 +26,7 @@ export function tokenList(ctx, { showUser, filters = () => ({}), onError, pageSi
       const tokens = answer.tokens || [];
       cursor.loaded(answer.nextPageToken);
       replaceChildren(doc, holder,
-        renderTokenTable(doc, tokens, { showUser, ...actions }),
+        renderTokenTable(doc, tokens, { showUser, warning: ctx.expiryWarning(), ...actions }),
         renderPager(doc, cursor, {
           testid: showUser ? 'all-tokens-pager' : 'own-tokens-pager',
           onPrevious: () => { if (cursor.back()) load(); },
