@@ -159,6 +159,7 @@ export function createApi({ fetch, getToken, baseUrl = '' }) {
   return {
     call,
     getProfile: () => tokens('GetProfile', {}),
+    listScopes: () => tokens('ListScopes', {}),
     listTokens: (filters) => tokens('ListTokens', listTokensBody(filters)),
     createToken: (req) => tokens('CreateToken', createTokenBody(req)),
     revokeToken: (id) => tokens('RevokeToken', { id }),
@@ -198,10 +199,16 @@ export function listTokensBody(filters = {}) {
   });
 }
 
-export function createTokenBody({ name, expiresOn, userId }) {
+export function createTokenBody({ name, expiresOn, userId, scopes }) {
   // The name is sent as typed: the server trims and normalises it, and its
-  // field errors then speak of what the user wrote.
-  return compact({ name, expiresOn, userId: userId ? userId.trim() : undefined });
+  // field errors then speak of what the user wrote. No scopes: the field is
+  // left out, and the token has its owner's full access.
+  return compact({
+    name,
+    expiresOn,
+    userId: userId ? userId.trim() : undefined,
+    scopes: Array.isArray(scopes) && scopes.length > 0 ? [...scopes] : undefined,
+  });
 }
 
 export function createUserBody({ userId, displayName, email, role }) {

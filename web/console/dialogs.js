@@ -3,9 +3,10 @@
 // goes back to the element that opened it.
 
 import { el } from './dom.js';
-import { assignViolations, field, sentence } from './form.js';
+import { assignViolations, checkboxGroup, field, sentence } from './form.js';
 import { checkExpiry } from './dates.js';
-import { roleLabel } from './format.js';
+import { FULL_ACCESS, roleLabel } from './format.js';
+import { checkScopes, scopeOptions, scopesHint } from './scopes.js';
 
 let nextTitleId = 0;
 
@@ -119,10 +120,16 @@ function formDialog(doc, { title, testid, fields, submitLabel, opener, read, val
   return { dialog, fields };
 }
 
-// Create API Token: Name, Expiry Date and, for admins creating a token for
-// someone else, the owner's user id. `bounds` = {min, max} of the date
-// picker. `onCreated({token, secret})` runs once the server created it.
-export function createTokenDialog(doc, { bounds, withOwner = false, opener, submit, onCreated, onFatal }) {
+// Create API Token: Name, Expiry Date, for admins creating a token for
+// someone else the owner's user id, and one checkbox per scope of the
+// catalogue (none checked; no section when the catalogue is empty).
+// `bounds` = {min, max} of the date picker; `catalogue` = ListScopes' names;
+// `tokenScopes` = the signed-in token's (GetProfile's), which limit the
+// choice (scopes.js). `onCreated({token, secret})` runs once the server
+// created it.
+export function createTokenDialog(doc, {
+  bounds, withOwner = false, catalogue = [], tokenScopes = [], opener, submit, onCreated, onFatal,
+}) {
   const name = field(doc, {
     label: 'Token Name', testid: 'create-token-name',
     input: el(doc, 'input', { className: 'input', attrs: { type: 'text', name: 'name', autocomplete: 'off', required: true, spellcheck: 'false' } }),
@@ -142,18 +149,30 @@ export function createTokenDialog(doc, { bounds, withOwner = false, opener, subm
       input: el(doc, 'input', { className: 'input', attrs: { type: 'text', name: 'user_id', autocomplete: 'off', spellcheck: 'false' } }),
     });
   }
+  if (catalogue.length > 0) {
+    fields.scopes = checkboxGroup(doc, {
+      legend: 'Scopes', testid: 'create-token-scopes',
+      options: scopeOptions(catalogue, tokenScopes),
+      hint: scopesHint(tokenScopes),
+    });
+  }
   const result = formDialog(doc, {
     title: 'Create API Token', testid: 'create-token', fields, submitLabel: 'Create', opener,
     read: () => ({
       name: name.input.value,
       expiresOn: expiry.input.value,
       userId: withOwner ? fields.user_id.input.value : '',
+      scopes: fields.scopes ? fields.scopes.values() : [],
     }),
     validate: (v) => {
       const errors = {};
       if (!v.name.trim()) errors.name = ['Enter a name for the token.'];
       const dateError = checkExpiry(v.expiresOn, bounds);
       if (dateError) errors.expires_on = [dateError];
+      // Without the section (an empty catalogue) there is nothing to choose:
+      // the server's answer says what it thinks.
+      const scopesError = fields.scopes ? checkScopes(v.scopes, tokenScopes) : '';
+      if (scopesError) errors.scopes = [scopesError];
       return errors;
     },
     submit,
@@ -164,10 +183,20 @@ export function createTokenDialog(doc, { bounds, withOwner = false, opener, subm
   return result;
 }
 
-// The one-time secret: a read-only field, Copy, and the warning. On close
-// the field is emptied and the dialog removed, so the secret is nowhere in
-// the page afterwards; nothing else here keeps it.
-export function secretDialog(doc, { secret, tokenName, opener, clipboard, title = 'Token Created' }) {
+// "Scopes: a, b" or "Scopes: none, full access" for the secret dialog.
+function scopesLine(doc, scopes) {
+  const list = Array.isArray(scopes) ? scopes : [];
+  return el(doc, 'p', { className: 'dialog-text' }, 'Scopes: ',
+    list.length > 0
+      ? el(doc, 'span', { testid: 'secret-token-scopes' }, list.flatMap((s, i) => [i > 0 ? ' ' : null, el(doc, 'code', { className: 'scope', text: s })]))
+      : el(doc, 'span', { testid: 'secret-token-scopes', text: `none, ${FULL_ACCESS}` }));
+}
+
+// The one-time secret: a read-only field, Copy, and the warning, with the
+// token's name and scopes. On close the field is emptied and the dialog
+// removed, so the secret is nowhere in the page afterwards; nothing else
+// here keeps it.
+export function secretDialog(doc, { secret, tokenName, scopes = [], opener, clipboard, title = 'Token Created' }) {
   const input = el(doc, 'input', {
     className: 'input input-mono secret', testid: 'secret-value',
     attrs: { type: 'text', readonly: true, 'aria-label': 'New token', autocomplete: 'off', spellcheck: 'false' },
@@ -179,6 +208,7 @@ export function secretDialog(doc, { secret, tokenName, opener, clipboard, title 
   const closeButton = button(doc, 'Close', { testid: 'secret-close' });
   const body = el(doc, 'div', {},
     el(doc, 'p', { className: 'dialog-text' }, 'The new token ', el(doc, 'strong', { testid: 'secret-token-name', text: tokenName }), ' is ready.'),
+    scopesLine(doc, scopes),
     el(doc, 'p', { className: 'warning', testid: 'secret-warning', attrs: { role: 'note' } },
       'This token will not be shown again. Copy it now and keep it somewhere safe.'),
     el(doc, 'div', { className: 'copy-row' }, input, copy),

@@ -54,3 +54,6 @@ export function initials(displayName, fallback = '?') {
 export function expiresInLabel(days) {
   return `expires in ${days} ${days === 1 ? 'day' : 'days'}`;
 }
+
+// What a token with no scopes may do, in lists and the secret dialog.
+export const FULL_ACCESS = 'full access';

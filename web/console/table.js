@@ -3,7 +3,7 @@
 import { DEFAULT_EXPIRY_WARNING_DAYS, expiryWarningDays, utcDate } from './dates.js';
 import { el } from './dom.js';
 import {
-  expiresInLabel, formatInstant, formatLastUsed, roleLabel, statusClass, statusLabel,
+  expiresInLabel, formatInstant, formatLastUsed, FULL_ACCESS, roleLabel, statusClass, statusLabel,
 } from './format.js';
 
 // columns: [{header, testid, className, cell(row, doc) -> Node | string}]
@@ -50,6 +50,19 @@ function userCell(token, doc) {
   return el(doc, 'span', {}, name, el(doc, 'span', { className: 'muted block', text: token.userId }));
 }
 
+// The name, and under it the token's scopes (or "full access"), compact:
+// the all-users table has no width for a column of its own.
+function nameCell(token, doc) {
+  const scopes = Array.isArray(token.scopes) ? token.scopes : [];
+  return el(doc, 'span', {},
+    el(doc, 'span', { testid: 'token-name', text: token.name || '' }),
+    el(doc, 'span', { className: 'block scopes' },
+      el(doc, 'span', { className: 'visually-hidden', text: 'Scopes: ' }),
+      scopes.length > 0
+        ? el(doc, 'span', { testid: 'token-scopes' }, scopes.flatMap((s, i) => [i > 0 ? ' ' : null, el(doc, 'code', { className: 'scope', text: s })]))
+        : el(doc, 'span', { className: 'muted', testid: 'token-scopes', text: FULL_ACCESS })));
+}
+
 // The date, and beside it (below, in a narrow column) "expires in N days"
 // when the token is ACTIVE and that near its expiry: text, not a colour
 // alone.
@@ -71,7 +84,7 @@ export function renderTokenTable(doc, tokens, {
   warning = { today: utcDate(Date.now()), threshold: DEFAULT_EXPIRY_WARNING_DAYS },
 } = {}) {
   const columns = [
-    { header: 'Name', testid: 'token-name', className: 'cell-name', cell: (t) => t.name || '' },
+    { header: 'Name', className: 'cell-name', cell: nameCell },
     { header: 'Token', testid: 'token-hint', className: 'cell-mono', cell: (t) => t.hint || '' },
     showUser ? { header: 'User', testid: 'token-user', className: 'cell-user', cell: userCell } : null,
     { header: 'Created', testid: 'token-created', className: 'cell-instant', cell: (t, d) => instant(d, formatInstant(t.createdAt)) },

@@ -4,11 +4,40 @@
 
 import { confirmDialog, createTokenDialog, secretDialog } from './dialogs.js';
 
-// Opens Create API Token. `reload()` refreshes the table afterwards.
-export function openCreateToken(ctx, { opener, withOwner = false, reload }) {
+// The operator's catalogue of scopes (ListScopes); empty from a server
+// that has no such method yet.
+async function scopeCatalogue(api) {
+  try {
+    const answer = await api.listScopes();
+    return Array.isArray(answer.scopes) ? answer.scopes : [];
+  } catch (err) {
+    if (err && err.code === 'unimplemented') return [];
+    throw err;
+  }
+}
+
+// Opens Create API Token, with the catalogue of the moment. `reload()`
+// refreshes the table afterwards. A click while it is being fetched opens
+// no second dialog.
+export async function openCreateToken(ctx, { opener, withOwner = false, reload }) {
+  if (opener.getAttribute('aria-busy') === 'true') return;
+  opener.setAttribute('aria-busy', 'true');
+  let catalogue;
+  try {
+    catalogue = await scopeCatalogue(ctx.api);
+  } catch (err) {
+    ctx.fail(err);
+    return;
+  } finally {
+    opener.removeAttribute('aria-busy');
+  }
+  // The person went elsewhere meanwhile.
+  if (!opener.isConnected) return;
   createTokenDialog(ctx.doc, {
     bounds: ctx.expiryBounds(),
     withOwner,
+    catalogue,
+    tokenScopes: (ctx.profile && ctx.profile.tokenScopes) || [],
     opener,
     submit: (values) => ctx.api.createToken(values),
     onCreated: (response) => {
@@ -24,7 +53,8 @@ export function openCreateToken(ctx, { opener, withOwner = false, reload }) {
 // the dialog's field holds it, until the dialog closes.
 function showSecretOnce(ctx, response, opener, title) {
   const tokenName = response.token ? response.token.name : '';
-  secretDialog(ctx.doc, { secret: response.secret, tokenName, opener, clipboard: ctx.clipboard, title });
+  const scopes = response.token ? response.token.scopes : [];
+  secretDialog(ctx.doc, { secret: response.secret, tokenName, scopes, opener, clipboard: ctx.clipboard, title });
   delete response.secret;
 }
 

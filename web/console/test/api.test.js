@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ApiError, buildRequest, codeFromHttpStatus, createApi, HTTP_STATUS_OF_CODE, listTokensBody, parseError, updateUserBody,
+  ApiError, buildRequest, codeFromHttpStatus, createApi, createTokenBody, HTTP_STATUS_OF_CODE, listTokensBody, parseError, updateUserBody,
 } from '../api.js';
 
 // A fetch that records its calls and answers from a queue.
@@ -55,6 +55,16 @@ test('ListTokens filters are sent in the JSON mapping and defaults are left out'
   assert.deepEqual(listTokensBody({ allUsers: true, userId: ' alice ' }), { userId: 'alice' });
 });
 
+test('CreateToken carries the chosen scopes, and leaves the field out when none is chosen', () => {
+  assert.deepEqual(createTokenBody({ name: 'ci', expiresOn: '2027-01-01', userId: '', scopes: ['things:read', 'things:write'] }),
+    { name: 'ci', expiresOn: '2027-01-01', scopes: ['things:read', 'things:write'] });
+  // No scope: the owner's full access, and no `scopes` in the body.
+  assert.deepEqual(createTokenBody({ name: 'ci', expiresOn: '2027-01-01', scopes: [] }), { name: 'ci', expiresOn: '2027-01-01' });
+  assert.deepEqual(createTokenBody({ name: 'ci', expiresOn: '2027-01-01' }), { name: 'ci', expiresOn: '2027-01-01' });
+  assert.deepEqual(createTokenBody({ name: 'ci', expiresOn: '2027-01-01', userId: ' bob ', scopes: ['things:read'] }),
+    { name: 'ci', expiresOn: '2027-01-01', userId: 'bob', scopes: ['things:read'] });
+});
+
 test('UpdateUser sends the user and a FieldMask of lowerCamelCase paths', () => {
   assert.deepEqual(updateUserBody('alice', { role: 'ADMIN', disabled: false }),
     { user: { userId: 'alice', role: 'ADMIN', disabled: false }, updateMask: 'role,disabled' });
@@ -78,24 +88,25 @@ test('the client asks for the token on every call and parses the answer', async 
 });
 
 test('each method goes to its service', async () => {
-  const { fetch, calls } = fakeFetch(...Array.from({ length: 7 }, () => ({ body: {} })));
+  const { fetch, calls } = fakeFetch(...Array.from({ length: 8 }, () => ({ body: {} })));
   const api = createApi({ fetch, getToken: () => 't' });
-  await api.createToken({ name: 'ci', expiresOn: '2027-01-01', userId: '' });
+  await api.createToken({ name: 'ci', expiresOn: '2027-01-01', userId: '', scopes: ['things:read'] });
   await api.revokeToken('id1');
   await api.rotateToken('id2');
   await api.listUsers({ pageSize: 50, pageToken: '' });
   await api.createUser({ userId: ' bob ', displayName: 'Bob', email: '', role: 'USER' });
   await api.updateUser('bob', { disabled: true });
   await api.call('tokens.v1.TokenService', 'GetToken', { id: 'x' });
+  await api.listScopes();
   assert.deepEqual(calls.map((c) => c.url), [
     '/tokens.v1.TokenService/CreateToken', '/tokens.v1.TokenService/RevokeToken', '/tokens.v1.TokenService/RotateToken',
     '/tokens.v1.UserService/ListUsers', '/tokens.v1.UserService/CreateUser', '/tokens.v1.UserService/UpdateUser',
-    '/tokens.v1.TokenService/GetToken',
+    '/tokens.v1.TokenService/GetToken', '/tokens.v1.TokenService/ListScopes',
   ]);
   assert.deepEqual(calls.map((c) => c.body), [
-    { name: 'ci', expiresOn: '2027-01-01' }, { id: 'id1' }, { id: 'id2' }, { pageSize: 50 },
+    { name: 'ci', expiresOn: '2027-01-01', scopes: ['things:read'] }, { id: 'id1' }, { id: 'id2' }, { pageSize: 50 },
     { userId: 'bob', displayName: 'Bob', role: 'USER' }, { user: { userId: 'bob', disabled: true }, updateMask: 'disabled' },
-    { id: 'x' },
+    { id: 'x' }, {},
   ]);
 });
 

@@ -87,7 +87,7 @@ test('create: date bounds on the picker, server field errors under their fields,
 
   submitCreate(doc, 'bad\u0007name', '2027-01-01');
   await tick();
-  assert.deepEqual(requests, [{ name: 'bad\u0007name', expiresOn: '2027-01-01', userId: '' }]);
+  assert.deepEqual(requests, [{ name: 'bad\u0007name', expiresOn: '2027-01-01', userId: '', scopes: [] }]);
   assert.equal(doc.byTestId('create-token-name-error').textContent, 'Must not contain control characters.');
   assert.ok(doc.byTestId('create-token-expiry-error').hidden);
   assert.ok(doc.byTestId('create-token-error').hidden);
@@ -159,6 +159,127 @@ test('create for another user: the owner field and its server error', async () =
   await tick();
   assert.equal(requests[0].userId, 'nobody');
   assert.equal(doc.byTestId('create-token-owner-error').textContent, 'No such user.');
+});
+
+const BOUNDS = { min: '2026-12-08', max: '2027-12-07' };
+const CATALOGUE = ['things:read', 'things:write'];
+const scopeBoxes = (doc) => doc.byTestId('create-token-dialog').allByTestId('create-token-scope');
+
+test('create: one checkbox per scope, none checked, the full-access line, and the choice in the request', async () => {
+  const { doc, opener } = setup();
+  const requests = [];
+  createTokenDialog(doc, {
+    bounds: BOUNDS, opener, catalogue: CATALOGUE, tokenScopes: [],
+    submit: async (v) => { requests.push(v); return { token: { name: 'ci', scopes: v.scopes }, secret: SECRET }; },
+    onCreated: () => {}, onFatal: () => assert.fail('not fatal'),
+  });
+  const group = doc.byTestId('create-token-scopes');
+  assert.equal(group.tagName, 'FIELDSET');
+  assert.equal(group.byTag('legend')[0].textContent, 'Scopes');
+  const boxes = scopeBoxes(doc);
+  assert.deepEqual(boxes.map((b) => [b.getAttribute('type'), b.getAttribute('value'), Boolean(b.checked), b.disabled]),
+    [['checkbox', 'things:read', false, false], ['checkbox', 'things:write', false, false]]);
+  // Each checkbox is named by its label.
+  for (const box of boxes) {
+    const label = group.byTag('label').find((l) => l.getAttribute('for') === box.getAttribute('id'));
+    assert.equal(label.textContent, box.getAttribute('value'));
+  }
+  assert.match(doc.byTestId('create-token-scopes-hint').textContent, /A token without scopes has your full access/);
+  assert.ok(group.getAttribute('aria-describedby').includes(doc.byTestId('create-token-scopes-hint').getAttribute('id')));
+
+  boxes[1].checked = true;
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.deepEqual(requests, [{ name: 'ci', expiresOn: '2027-01-01', userId: '', scopes: ['things:write'] }]);
+});
+
+test('create: none chosen from a token without scopes sends no scopes (full access)', async () => {
+  const { doc, opener } = setup();
+  const requests = [];
+  createTokenDialog(doc, {
+    bounds: BOUNDS, opener, catalogue: CATALOGUE,
+    submit: async (v) => { requests.push(v); return { token: { name: 'ci' }, secret: SECRET }; },
+    onCreated: () => {}, onFatal: () => {},
+  });
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.deepEqual(requests.map((r) => r.scopes), [[]]);
+  assert.equal(doc.byTestId('create-token-dialog'), null);
+});
+
+test('create: an empty catalogue shows no scopes section', () => {
+  const { doc, opener } = setup();
+  createTokenDialog(doc, { bounds: BOUNDS, opener, catalogue: [], submit: async () => ({}), onCreated: () => {}, onFatal: () => {} });
+  assert.equal(doc.byTestId('create-token-scopes'), null);
+  assert.equal(scopeBoxes(doc).length, 0);
+  assert.ok(doc.byTestId('create-token-name'));
+});
+
+test('create: signed in with a scoped token, the others are disabled with a reason and one must be chosen', async () => {
+  const { doc, opener } = setup();
+  const requests = [];
+  createTokenDialog(doc, {
+    bounds: BOUNDS, opener, catalogue: CATALOGUE, tokenScopes: ['things:read'],
+    submit: async (v) => { requests.push(v); return { token: { name: 'ci' }, secret: SECRET }; },
+    onCreated: () => {}, onFatal: () => {},
+  });
+  const [read, write] = scopeBoxes(doc);
+  assert.equal(read.disabled, false);
+  assert.equal(write.disabled, true);
+  assert.equal(write.hasAttribute('disabled'), true);
+  const reason = doc.byTestId('create-token-scopes').byTag('span').find((s) => s.getAttribute('id') === write.getAttribute('aria-describedby'));
+  assert.match(reason.textContent, /signed in with does not have this scope/);
+  assert.equal(read.getAttribute('aria-describedby'), null);
+  assert.match(doc.byTestId('create-token-scopes-hint').textContent, /must have at least one of them/);
+
+  // None chosen: refused here, under the checkboxes, nothing sent.
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.equal(requests.length, 0);
+  assert.equal(doc.byTestId('create-token-scopes-error').textContent, 'Choose at least one scope.');
+  assert.ok(!doc.byTestId('create-token-scopes-error').hidden);
+  assert.equal(doc.activeElement, read);
+  // A disabled box that is somehow checked is not sent.
+  write.checked = true;
+  read.checked = true;
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.deepEqual(requests.map((r) => r.scopes), [['things:read']]);
+});
+
+test('create: the server\u2019s INVALID_ARGUMENT on scopes goes under the checkboxes, PERMISSION_DENIED above the buttons', async () => {
+  const { doc, opener } = setup();
+  const answers = [
+    new ApiError({ code: 'invalid_argument', message: 'scopes: not in the catalogue: things:delete', fieldViolations: [{ field: 'scopes', description: 'not in the catalogue: things:delete' }] }),
+    new ApiError({ code: 'invalid_argument', message: 'bad', fieldViolations: [{ field: 'scopes[1]', description: 'named twice' }] }),
+    new ApiError({ code: 'permission_denied', message: 'a token with scopes cannot create a token without scopes' }),
+  ];
+  createTokenDialog(doc, {
+    bounds: BOUNDS, opener, catalogue: CATALOGUE,
+    submit: async () => { throw answers.shift(); },
+    onCreated: () => assert.fail('not created'), onFatal: () => assert.fail('not fatal'),
+  });
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.equal(doc.byTestId('create-token-scopes-error').textContent, 'Not in the catalogue: things:delete.');
+  assert.ok(doc.byTestId('create-token-error').hidden);
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.equal(doc.byTestId('create-token-scopes-error').textContent, 'Named twice.');
+  submitCreate(doc, 'ci', '2027-01-01');
+  await tick();
+  assert.ok(doc.byTestId('create-token-scopes-error').hidden);
+  assert.equal(doc.byTestId('create-token-error').textContent, 'a token with scopes cannot create a token without scopes');
+  assert.ok(doc.byTestId('create-token-dialog'));
+});
+
+test('the secret dialog shows the new token\u2019s scopes, or full access', () => {
+  const { doc, opener } = setup();
+  const one = secretDialog(doc, { secret: SECRET, tokenName: 'ci', scopes: ['things:read', 'things:write'], opener, clipboard: {} });
+  assert.equal(doc.byTestId('secret-token-scopes').textContent, 'things:read things:write');
+  one.close();
+  secretDialog(doc, { secret: SECRET, tokenName: 'ci', opener, clipboard: {} });
+  assert.equal(doc.byTestId('secret-token-scopes').textContent, 'none, full access');
 });
 
 test('confirm resolves true on confirm and false on cancel', async () => {

@@ -11,6 +11,8 @@ class FakeNode {
     return n === this.ownerDocument;
   }
   appendChild(child) {
+    // As the DOM's: anything but a node (an array, say) is a TypeError.
+    if (!(child instanceof FakeNode)) throw new TypeError('appendChild of a non-node');
     if (child.parentNode) child.parentNode.removeChild(child);
     child.parentNode = this;
     this.childNodes.push(child);

@@ -58,6 +58,18 @@ test('the token table has the product page\u2019s columns', () => {
   assert.equal(row.byTestId('token-status').textContent, 'Active');
 });
 
+test('each token\u2019s scopes under its name, or full access', () => {
+  const doc = new FakeDocument();
+  const table = renderTokenTable(doc, [token({ scopes: ['things:read', 'things:write'] }), token({ id: 't2', scopes: [] }), token({ id: 't3' })],
+    { showUser: true });
+  const rows = table.allByTestId('token-row');
+  assert.deepEqual(rows.map((r) => r.byTestId('token-scopes').textContent), ['things:read things:write', 'full access', 'full access']);
+  assert.deepEqual(rows[0].byTestId('token-scopes').byTag('code').map((c) => c.textContent), ['things:read', 'things:write']);
+  // The name stays the name; a screen reader hears "Scopes:" before them.
+  assert.equal(rows[0].byTestId('token-name').textContent, 'QA-Test-Token');
+  assert.ok(rows[0].byTag('span').some((s) => s.className === 'visually-hidden' && s.textContent === 'Scopes: '));
+});
+
 test('an ACTIVE token within the warning threshold has an "expires in N days" badge beside its expiry', () => {
   const doc = new FakeDocument();
   const warning = { today: '2026-12-07', threshold: 7 };
