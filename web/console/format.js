@@ -50,9 +50,14 @@ export function initials(displayName, fallback = '?') {
   return chars.slice(0, 2).map((c) => c.toUpperCase()).join('');
 }
 
-// The badge beside an expiry date: "expires in 1 day", "expires in 5 days".
+// The badge beside an expiry date: "expires in 1 day", "expires in 5 days",
+// in the two parts a narrow column may put on two lines.
+export function expiresInParts(days) {
+  return ['expires in', `${days} ${days === 1 ? 'day' : 'days'}`];
+}
+
 export function expiresInLabel(days) {
-  return `expires in ${days} ${days === 1 ? 'day' : 'days'}`;
+  return expiresInParts(days).join(' ');
 }
 
 // What a token with no scopes may do, in lists and the secret dialog.

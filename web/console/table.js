@@ -3,7 +3,7 @@
 import { DEFAULT_EXPIRY_WARNING_DAYS, expiryWarningDays, utcDate } from './dates.js';
 import { el } from './dom.js';
 import {
-  expiresInLabel, formatInstant, formatLastUsed, FULL_ACCESS, roleLabel, statusClass, statusLabel,
+  expiresInParts, formatInstant, formatLastUsed, FULL_ACCESS, roleLabel, statusClass, statusLabel,
 } from './format.js';
 
 // columns: [{header, testid, className, cell(row, doc) -> Node | string}]
@@ -70,8 +70,10 @@ function expiryCell(token, doc, warning) {
   const date = el(doc, 'span', { className: 'nowrap', testid: 'token-expiry', text: token.expiresOn || '' });
   const days = expiryWarningDays(token, warning);
   if (!days) return date;
+  const [words, count] = expiresInParts(days);
   return el(doc, 'span', { className: 'expiry' }, date,
-    el(doc, 'span', { className: 'badge badge-expiring', testid: 'expiry-badge', text: expiresInLabel(days) }));
+    el(doc, 'span', { className: 'badge badge-expiring', testid: 'expiry-badge' },
+      el(doc, 'span', { className: 'nowrap', text: words }), ' ', el(doc, 'span', { className: 'nowrap', text: count })));
 }
 
 // The token tables of the Profile page and of Access Control -> User Tokens.

@@ -89,8 +89,10 @@ test('an ACTIVE token within the warning threshold has an "expires in N days" ba
     assert.deepEqual(badges, { edge: 'expires in 7 days', beyond: null, last: 'expires in 1 day', expired: null, revoked: null });
     const edge = table.allByTestId('token-row')[0];
     assert.equal(edge.byTestId('token-expiry').textContent, '2026-12-14');
-    // In the expiry's cell, as text.
+    // In the expiry's cell, as text, wrapping (if it must) only before "7 days".
     assert.equal(edge.byTestId('token-expiry').parentNode, edge.byTestId('expiry-badge').parentNode);
+    assert.deepEqual(edge.byTestId('expiry-badge').byTag('span').map((p) => [p.className, p.textContent]),
+      [['nowrap', 'expires in'], ['nowrap', '7 days']]);
   }
 });
 
