@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../api.js';
 import { el } from '../dom.js';
-import { openCreateToken } from '../token-actions.js';
+import { openCreateToken, tokenActions } from '../token-actions.js';
 import { FakeDocument } from './fake-dom.js';
 
 const SECRET = 'utk_7Hq2abcdefghijklmnopqrstuvwxyzABCDEFXw9A';
@@ -69,4 +69,15 @@ test('a second click while the catalogue is on its way opens no second dialog', 
   release({ scopes: [] });
   await first;
   assert.equal(doc.body.allByTestId('create-token-dialog').length, 1);
+});
+
+test('Rotate shows the new secret with the scopes the token keeps', async () => {
+  const { doc, opener, ctx } = context({ listScopes: async () => ({ scopes: [] }) });
+  ctx.isSessionToken = () => false;
+  ctx.api.rotateToken = async (id) => ({ token: { id: `${id}-new`, name: 'ci', scopes: ['things:read'] }, secret: SECRET });
+  const rotated = tokenActions(ctx, () => {}).onRotate({ id: 't1', name: 'ci' }, opener);
+  doc.byTestId('confirm-ok').click();
+  await rotated;
+  assert.equal(doc.byTestId('secret-token-scopes').textContent, 'things:read');
+  assert.equal(doc.byTestId('secret-value').value, SECRET);
 });
