@@ -183,7 +183,7 @@ export function createTokenDialog(doc, {
   return result;
 }
 
-// "Scopes: a, b" or "Scopes: none, full access" for the secret dialog.
+// "Scopes: a b" or "Scopes: none, full access" for the secret dialog.
 function scopesLine(doc, scopes) {
   const list = Array.isArray(scopes) ? scopes : [];
   return el(doc, 'p', { className: 'dialog-text' }, 'Scopes: ',
