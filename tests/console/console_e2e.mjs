@@ -43,6 +43,10 @@ function loadPuppeteer() {
 const WAIT_MS = 30_000;
 const TOKEN_SHAPE = /^utk_[0-9A-Za-z]{39}$/;
 const MARKUP = '<img src=x onerror=alert(1)>';
+// token-service's --token_scopes in console_e2e_pgtest.cc.
+const CATALOGUE = ['things:read', 'things:write'];
+// No --expiry_warning_days: token-service's default, whose largest is 7.
+const WARNING_DAYS = 7;
 const BOB_NAME = 'Bob <b onmouseover=alert(2)>Builder</b>';
 
 const sel = (testid) => `[data-testid="${testid}"]`;
@@ -185,27 +189,37 @@ async function run(browser) {
   const gone = (testid) => page.waitForFunction((s) => !document.querySelector(s), {}, sel(testid));
   const activeTestid = () => page.evaluate(() => document.activeElement && document.activeElement.getAttribute('data-testid'));
 
-  // Rows of a token table as {id, status, name, hint, statusText, user}.
+  // Rows of a token table as {id, status, name, hint, statusText, user,
+  // scopes (their text, or "full access"), badge (null when none)}.
   const tokenRows = (table) => page.$$eval(`${sel(table)} ${sel('token-row')}`, (rows) => rows.map((r) => {
     const cell = (id) => { const c = r.querySelector(`[data-testid="${id}"]`); return c ? c.textContent : null; };
     return {
       id: r.getAttribute('data-token-id'), status: r.getAttribute('data-status'), name: cell('token-name'),
       hint: cell('token-hint'), statusText: cell('token-status'), user: cell('token-user'),
+      scopes: cell('token-scopes'), badge: cell('expiry-badge'), expiresOn: cell('token-expiry'),
     };
   }));
   const rowNamed = async (table, name) => (await tokenRows(table)).find((r) => r.name === name);
 
-  // Fills the Create API Token dialog (already open) and submits it.
-  const fillCreate = async ({ name, expiresOn, owner }) => {
+  // The scope checkboxes of the open Create API Token dialog, in order.
+  const scopeBoxes = () => page.$$eval(sel('create-token-scope'), (boxes) => boxes.map((b) => ({
+    scope: b.value, checked: b.checked, disabled: b.disabled, label: b.labels.length === 1 ? b.labels[0].textContent : null,
+    reason: b.getAttribute('aria-describedby') ? document.getElementById(b.getAttribute('aria-describedby')).textContent : '',
+  })));
+  // Fills the Create API Token dialog (already open) and submits it;
+  // `scopes` are checked by clicking their checkboxes, as a person would.
+  const fillCreate = async ({ name, expiresOn, owner, scopes = [] }) => {
     await page.$eval(sel('create-token-name'), (n, v) => { n.value = v; }, name);
     await page.$eval(sel('create-token-expiry'), (n, v) => { n.value = v; }, expiresOn);
     if (owner !== undefined) await page.$eval(sel('create-token-owner'), (n, v) => { n.value = v; }, owner);
+    for (const scope of scopes) await page.click(`${sel('create-token-scope')}[value="${scope}"]`);
     await page.click(sel('create-token-submit'));
   };
   // The secret dialog's value; checks the dialog's warning and token name.
-  const readSecretDialog = async (tokenName) => {
+  const readSecretDialog = async (tokenName, scopes = 'none, full access') => {
     await visible('secret-dialog');
     assert.equal(await text('secret-token-name'), tokenName);
+    assert.equal(await text('secret-token-scopes'), scopes, 'the secret dialog names the token\'s scopes');
     assert.match(await text('secret-warning'), /will not be shown again/);
     const secret = await page.$eval(sel('secret-value'), (n) => n.value);
     assert.match(secret, TOKEN_SHAPE, 'the secret dialog shows a token');
@@ -284,6 +298,10 @@ async function run(browser) {
   log('c. create a token and copy its secret');
   await page.click(sel('add-token'));
   await visible('create-token-dialog');
+  // One checkbox per scope of the catalogue, none checked, and the line
+  // that says what none means.
+  assert.deepEqual(await scopeBoxes(), CATALOGUE.map((scope) => ({ scope, checked: false, disabled: false, label: scope, reason: '' })));
+  assert.match(await text('create-token-scopes-hint'), /A token without scopes has your full access/);
   await screenshot('create-token-dialog');
   const copiedName = 'e2e-copied-token';
   await fillCreate({ name: copiedName, expiresOn: isoDate(30) });
@@ -304,6 +322,8 @@ async function run(browser) {
   assert.equal(active.status, 'ACTIVE');
   assert.equal(active.statusText, 'Active');
   assert.equal(active.hint, hintOfSecret(copied));
+  assert.equal(active.scopes, 'full access', 'a token without scopes is listed with its user\'s full access');
+  assert.equal(active.badge, null, `a token ${30} days from expiry has no badge (threshold ${WARNING_DAYS})`);
   log(`   hint ${active.hint}`);
   await screenshot('profile-token-active');
 
@@ -370,15 +390,16 @@ async function run(browser) {
   await page.keyboard.type(`${month}${day}${year}`);
   assert.equal(await page.$eval(sel('create-token-expiry'), (n) => n.value), isoDate(40), 'the date was typed');
   await screenshot('create-token-keyboard');
-  // Tab on: the date's segments, then the buttons in order.
+  // Tab on: the date's segments, each scope's checkbox, then the buttons
+  // in order.
   const stops = [];
-  for (let i = 0; i < 8 && !stops.includes('create-token-submit'); i += 1) {
+  for (let i = 0; i < 12 && !stops.includes('create-token-submit'); i += 1) {
     await page.keyboard.press('Tab');
     const at = await activeTestid();
     if (stops[stops.length - 1] !== at) stops.push(at);
   }
-  assert.deepEqual(stops.filter((s) => s !== 'create-token-expiry'), ['create-token-cancel', 'create-token-submit'],
-    'Tab reaches Cancel, then Create');
+  assert.deepEqual(stops.filter((s) => s !== 'create-token-expiry'), ['create-token-scope', 'create-token-cancel', 'create-token-submit'],
+    'Tab reaches the scopes, Cancel, then Create');
   // Back to Name, and Enter submits the form.
   await page.focus(sel('create-token-name'));
   await page.keyboard.press('Enter');
@@ -481,6 +502,69 @@ async function run(browser) {
   assert.equal(await page.$(sel('nav-admin')), null);
   await screenshot('user-admin-route-denied');
   noProblems('user');
+
+  // j. Scopes by checkbox, and the expiry badge: the admin creates a token
+  // with things:read only, expiring within the warning threshold.
+  log('j. a token with a scope, expiring soon');
+  await signOut();
+  await signIn(ADMIN_TOKEN);
+  await page.click(sel('add-token'));
+  await visible('create-token-dialog');
+  const readOnlyName = 'e2e-read-only';
+  const soon = 3;
+  await page.$eval(sel('create-token-name'), (n, v) => { n.value = v; }, readOnlyName);
+  await page.$eval(sel('create-token-expiry'), (n, v) => { n.value = v; }, isoDate(soon));
+  await page.click(`${sel('create-token-scope')}[value="things:read"]`);
+  assert.deepEqual((await scopeBoxes()).map((b) => [b.scope, b.checked]), [['things:read', true], ['things:write', false]]);
+  await screenshot('create-token-scopes');
+  await page.click(sel('create-token-submit'));
+  const readOnlySecret = await readSecretDialog(readOnlyName, 'things:read');
+  await screenshot('secret-dialog-scopes');
+  await closeSecretDialog();
+  await secretForgotten(readOnlySecret);
+  const readOnly = await until('the scoped token is listed', () => rowNamed('own-tokens-table', readOnlyName));
+  assert.equal(readOnly.status, 'ACTIVE');
+  assert.equal(readOnly.scopes, 'things:read', 'the list shows the token\'s scope');
+  assert.equal(readOnly.expiresOn, isoDate(soon));
+  assert.equal(readOnly.badge, `expires in ${soon} days`, 'a token within the threshold has its badge, in words');
+  // Neither the revoked one (whatever its date) nor one 40 days out.
+  assert.equal((await rowNamed('own-tokens-table', copiedName)).badge, null);
+  assert.equal((await rowNamed('own-tokens-table', keyboardName)).badge, null);
+  await screenshot('profile-token-scopes-badge');
+  // On the admins' table too.
+  await page.click(sel('nav-admin-tokens'));
+  await visible('admin-tokens-view');
+  const listed = await until('the scoped token is in the all-users table', () => rowNamed('all-tokens-table', readOnlyName));
+  assert.equal(listed.scopes, 'things:read');
+  assert.equal(listed.badge, `expires in ${soon} days`);
+  assert.equal((await rowNamed('all-tokens-table', bobTokenName)).scopes, 'full access');
+  await screenshot('admin-user-tokens-badge');
+  noProblems('scopes');
+
+  // k. Signed in with that scoped token: only its own scope can be chosen,
+  // and one must be.
+  log('k. the scoped token creates a token');
+  await signOut();
+  await signIn(readOnlySecret);
+  await page.click(sel('add-token'));
+  await visible('create-token-dialog');
+  const limited = await scopeBoxes();
+  assert.deepEqual(limited.map((b) => [b.scope, b.checked, b.disabled]), [['things:read', false, false], ['things:write', false, true]]);
+  assert.match(limited[1].reason, /signed in with does not have this scope/, 'the disabled scope says why');
+  assert.match(await text('create-token-scopes-hint'), /at least one/);
+  const childName = 'e2e-scoped-child';
+  await fillCreate({ name: childName, expiresOn: isoDate(soon - 1) });
+  const scopesError = await visible('create-token-scopes-error');
+  assert.equal(await scopesError.evaluate((n) => n.textContent), 'Choose at least one scope.');
+  await screenshot('create-token-scoped-signin');
+  await page.click(`${sel('create-token-scope')}[value="things:read"]`);
+  await page.click(sel('create-token-submit'));
+  await readSecretDialog(childName, 'things:read');
+  await closeSecretDialog();
+  const child = await until('the child token is listed', () => rowNamed('own-tokens-table', childName));
+  assert.equal(child.scopes, 'things:read');
+  assert.equal(child.badge, `expires in ${soon - 1} days`);
+  noProblems('scoped sign-in');
   log('all steps passed');
 }
 

@@ -2,9 +2,10 @@
 // chromium with puppeteer-core through every screen of the console served
 // by the real token-service's HTTP face, and calls the real token-sidecar's
 // Check with the secret it copied, all on a private PostgreSQL. This side
-// starts the stack, hands the script its addresses and the bootstrap admin
-// token (in its environment, never on a command line), and afterwards checks
-// over gRPC that what the browser did happened in the service.
+// starts the stack (token-service with a catalogue of two scopes), hands the
+// script its addresses and the bootstrap admin token (in its environment,
+// never on a command line), and afterwards checks over gRPC that what the
+// browser did happened in the service.
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "tests/sidecar/sidecar_fixture.h"
 
 namespace tokens::testing {
@@ -22,6 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::Contains;
+using ::testing::ElementsAre;
 
 // The script's own steps poll with bounded waits; this only ends a hung
 // browser.
@@ -48,6 +51,13 @@ TEST_F(ConsoleE2ETest, EveryScreenInHeadlessChromium) {
       << ": scripts/install-deps.sh runs npm ci of tests/console/package-lock.json there "
          "(or configure with -DTOKENS_CONSOLE_E2E_DIR=<where it is installed>)";
   ASSERT_FALSE(HasFailure()) << "the console's browser test cannot run";
+  // The catalogue the create dialog offers as checkboxes (the script's
+  // CATALOGUE); the sidecar follows the restarted token-service.
+  sidecar_.reset();
+  RestartService({"--token_scopes=things:read,things:write"});
+  ASSERT_FALSE(HasFatalFailure());
+  sidecar_ = StartSidecar();
+  ASSERT_NE(sidecar_, nullptr);
   ASSERT_FALSE(service_->http_address().empty()) << "no \"http\" in token-service's ready file";
   // This run's pictures only (a failure.png of an earlier one would mislead).
   fs::remove_all(CONSOLE_E2E_SCREENSHOTS);
@@ -84,12 +94,21 @@ TEST_F(ConsoleE2ETest, EveryScreenInHeadlessChromium) {
   const grpc::Status listed = tokens_->ListTokens(As(admin_token_).get(), request, &tokens);
   ASSERT_TRUE(listed.ok()) << listed.error_message();
   std::vector<std::string> rows;
+  std::vector<std::string> scoped;
   for (const v1::Token& token : tokens.tokens()) {
     rows.push_back(absl::StrCat(token.user_id(), " ", token.name(), " ",
                                 v1::TokenStatus_Name(token.status())));
+    if (!token.scopes().empty()) {
+      scoped.push_back(absl::StrCat(token.user_id(), " ", token.name(), ": ",
+                                    absl::StrJoin(token.scopes(), " ")));
+    }
   }
   EXPECT_THAT(rows, Contains("admin e2e-copied-token REVOKED"));
   EXPECT_THAT(rows, Contains("bob <img src=x onerror=alert(1)> ACTIVE"));
+  // The checkbox chosen, and only there: every other token has its user's
+  // full access. Newest first.
+  EXPECT_THAT(scoped, ElementsAre("admin e2e-scoped-child: things:read",
+                                  "admin e2e-read-only: things:read"));
 }
 
 }  // namespace
