@@ -6,7 +6,7 @@ import { el } from './dom.js';
 import { assignViolations, checkboxGroup, field, sentence } from './form.js';
 import { checkExpiry } from './dates.js';
 import { FULL_ACCESS, roleLabel } from './format.js';
-import { checkScopes, scopeOptions, scopesHint } from './scopes.js';
+import { checkScopes, renderScopes, scopeOptions, scopesHint } from './scopes.js';
 
 let nextTitleId = 0;
 
@@ -185,11 +185,8 @@ export function createTokenDialog(doc, {
 
 // "Scopes: a b" or "Scopes: none, full access" for the secret dialog.
 function scopesLine(doc, scopes) {
-  const list = Array.isArray(scopes) ? scopes : [];
   return el(doc, 'p', { className: 'dialog-text' }, 'Scopes: ',
-    list.length > 0
-      ? el(doc, 'span', { testid: 'secret-token-scopes' }, list.flatMap((s, i) => [i > 0 ? ' ' : null, el(doc, 'code', { className: 'scope', text: s })]))
-      : el(doc, 'span', { testid: 'secret-token-scopes', text: `none, ${FULL_ACCESS}` }));
+    renderScopes(doc, scopes, { testid: 'secret-token-scopes', none: `none, ${FULL_ACCESS}` }));
 }
 
 // The one-time secret: a read-only field, Copy, and the warning, with the

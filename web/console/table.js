@@ -3,8 +3,9 @@
 import { DEFAULT_EXPIRY_WARNING_DAYS, expiryWarningDays, utcDate } from './dates.js';
 import { el } from './dom.js';
 import {
-  expiresInParts, formatInstant, formatLastUsed, FULL_ACCESS, roleLabel, statusClass, statusLabel,
+  expiresInParts, formatInstant, formatLastUsed, roleLabel, statusClass, statusLabel,
 } from './format.js';
+import { renderScopes } from './scopes.js';
 
 // columns: [{header, testid, className, cell(row, doc) -> Node | string}]
 export function renderTable(doc, { columns, rows, rowProps = () => ({}), empty, testid, caption }) {
@@ -53,14 +54,11 @@ function userCell(token, doc) {
 // The name, and under it the token's scopes (or "full access"), compact:
 // the all-users table has no width for a column of its own.
 function nameCell(token, doc) {
-  const scopes = Array.isArray(token.scopes) ? token.scopes : [];
   return el(doc, 'span', {},
     el(doc, 'span', { testid: 'token-name', text: token.name || '' }),
     el(doc, 'span', { className: 'block scopes' },
       el(doc, 'span', { className: 'visually-hidden', text: 'Scopes: ' }),
-      scopes.length > 0
-        ? el(doc, 'span', { testid: 'token-scopes' }, scopes.flatMap((s, i) => [i > 0 ? ' ' : null, el(doc, 'code', { className: 'scope', text: s })]))
-        : el(doc, 'span', { className: 'muted', testid: 'token-scopes', text: FULL_ACCESS })));
+      renderScopes(doc, token.scopes, { testid: 'token-scopes' })));
 }
 
 // The date, and beside it (below, in a narrow column) "expires in N days"
