@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { clear, el } from '../dom.js';
+import { secretDialog } from '../dialogs.js';
 import { renderTokenTable, renderUserTable } from '../table.js';
 import { FakeDocument, FakeText } from './fake-dom.js';
 
@@ -68,6 +69,16 @@ test('each token\u2019s scopes under its name, or full access', () => {
   // The name stays the name; a screen reader hears "Scopes:" before them.
   assert.equal(rows[0].byTestId('token-name').textContent, 'QA-Test-Token');
   assert.ok(rows[0].byTag('span').some((s) => s.className === 'visually-hidden' && s.textContent === 'Scopes: '));
+});
+
+test('scope names are text too, in the tables and the secret dialog', () => {
+  const doc = new FakeDocument();
+  const table = renderTokenTable(doc, [token({ scopes: [HOSTILE] })]);
+  assert.equal(table.byTestId('token-scopes').textContent, HOSTILE);
+  assert.ok(table.byTestId('token-scopes').byTag('code')[0].childNodes.every((c) => c instanceof FakeText));
+  secretDialog(doc, { secret: 'utk_x', tokenName: 'ci', scopes: [HOSTILE], opener: null, clipboard: {} });
+  assert.equal(doc.byTestId('secret-token-scopes').textContent, HOSTILE);
+  assert.equal(doc.created.filter((e) => e.tagName === 'IMG').length, 0);
 });
 
 test('an ACTIVE token within the warning threshold has an "expires in N days" badge beside its expiry', () => {
