@@ -24,6 +24,7 @@
 #include "httplib.h"
 #include "tests/services/token_service/service_fixture.h"
 #include "tests/support/prometheus_text.h"
+#include "tests/support/test_certs.h"
 
 namespace tokens::testing {
 namespace {
@@ -68,8 +69,13 @@ struct Hit {
 // first `fail_next` requests.
 class Receiver {
  public:
-  Receiver() {
-    server_.Post("/hooks/expiry", [this](const httplib::Request& req, httplib::Response& res) {
+  // Plain HTTP; with `tls` (a certificate and key), HTTPS.
+  explicit Receiver(const TestCerts::Pair& tls = {})
+      : server_(tls.cert.empty()
+                    ? std::make_unique<httplib::Server>()
+                    : std::make_unique<httplib::SSLServer>(tls.cert.c_str(), tls.key.c_str())),
+        scheme_(tls.cert.empty() ? "http" : "https") {
+    server_->Post("/hooks/expiry", [this](const httplib::Request& req, httplib::Response& res) {
       Hit hit;
       hit.id_header = req.get_header_value("X-Webhook-Id");
       hit.signature = req.get_header_value("X-Webhook-Signature-256");
@@ -85,16 +91,18 @@ class Receiver {
       res.set_content(hit.answered == 200 ? "ok" : "receiver error: please retry", "text/plain");
       hits_.push_back(std::move(hit));
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
   }
   ~Receiver() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
 
   // A path and a query, as receivers' URLs often have.
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_, "/hooks/expiry?k=1"); }
+  std::string url() const {
+    return absl::StrCat(scheme_, "://127.0.0.1:", port_, "/hooks/expiry?k=1");
+  }
   void FailNext(int n) {
     absl::MutexLock lock(&mu_);
     fail_next_ = n;
@@ -112,7 +120,8 @@ class Receiver {
   }
 
  private:
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  std::string scheme_;
   int port_ = 0;
   std::thread thread_;
   mutable absl::Mutex mu_;
@@ -130,23 +139,26 @@ bool WaitFor(const std::function<bool()>& done, absl::Duration deadline = absl::
   return done();
 }
 
-double Metric(const TokenServiceProcess& service, const std::string& series) {
-  absl::StatusOr<MetricsText> text = ScrapeMetrics(service.metrics_address());
+double Metric(const std::string& metrics_address, const std::string& series) {
+  absl::StatusOr<MetricsText> text = ScrapeMetrics(metrics_address);
   if (!text.ok()) return -1;
   return text->Value(series);
+}
+double Metric(const TokenServiceProcess& service, const std::string& series) {
+  return Metric(service.metrics_address(), series);
 }
 
 constexpr char kScans[] = "token_service_expiry_scans_total";
 
 class ExpiryWebhookTest : public TokenServiceTest {
- protected:
-  std::vector<std::string> WebhookFlags(std::vector<std::string> more = {}) const {
-    std::vector<std::string> flags = {
-        "--expiry_webhook_url",   receiver_.url(), "--expiry_webhook_secret",          kSecret,
-        "--expiry_scan_interval", "200ms",         "--expiry_webhook_initial_backoff", "100ms"};
-    flags.insert(flags.end(), more.begin(), more.end());
-    return flags;
+ public:
+  static std::vector<std::string> WebhookFlagsFor(const Receiver& receiver) {
+    return {"--expiry_webhook_url",   receiver.url(), "--expiry_webhook_secret",          kSecret,
+            "--expiry_scan_interval", "200ms",        "--expiry_webhook_initial_backoff", "100ms"};
   }
+
+ protected:
+  std::vector<std::string> WebhookFlags() const { return WebhookFlagsFor(receiver_); }
 
   // Waits until `service` has completed `more` scans beyond those it had:
   // each scan is followed by a delivery round, so by then anything it
@@ -353,6 +365,78 @@ TEST_F(ExpiryWebhookTest, TwoReplicasDeliverEachWarningOnceAndTheSurvivorTakesOv
   WaitForMoreScans(*replicas[other], 2);
   EXPECT_EQ(receiver_.hits().size(), 8u);
   EXPECT_EQ(receiver_.HitsFor(late).size(), 2u);
+}
+
+// token-service with the webhook at an HTTPS `receiver`, trusting the CA
+// file `ca` (OpenSSL's SSL_CERT_FILE: the system's trust store, replaced).
+// Returns the metrics address; the process in `out`.
+std::string StartWithTrustStore(const std::string& database_url, const Receiver& receiver,
+                                const std::string& ca, std::unique_ptr<ChildProcess>& out) {
+  std::vector<std::string> args = {"--listen",       "127.0.0.1:0",   "--metrics_listen",
+                                   "127.0.0.1:0",    "--http_listen", "",
+                                   "--database_url", database_url};
+  for (std::string& flag : ExpiryWebhookTest::WebhookFlagsFor(receiver)) {
+    args.push_back(std::move(flag));
+  }
+  ChildProcess::Options options{
+      TokenServiceBinary(), args, {{"SSL_CERT_FILE", ca}}, {"DATABASE_URL", "SSL_CERT_DIR"}};
+  options.ready_file = true;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Spawn(std::move(options));
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return "";
+  out = *std::move(child);
+  absl::StatusOr<ReadyFileContents> ready = out->WaitUntilReady(std::chrono::seconds(60));
+  EXPECT_TRUE(ready.ok()) << ready.status();
+  return ready.ok() ? ready->addresses["metrics"] : "";
+}
+
+TEST_F(ExpiryWebhookTest, HttpsReceiverWithATrustedCertificateGetsTheWarnings) {
+  absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  absl::StatusOr<TestCerts::Pair> pair = (*certs)->Server("hooks-ca", "hooks");
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  Receiver https(*pair);
+  v1::CreateTokenResponse created = MustCreate(Alice(), "over tls", 1);
+  std::unique_ptr<ChildProcess> process;
+  const std::string metrics =
+      StartWithTrustStore(database_url_, https, (*certs)->Ca("hooks-ca"), process);
+  ASSERT_FALSE(metrics.empty());
+  ASSERT_TRUE(WaitFor([&] { return https.HitsFor(created.token().id()).size() >= 2; }))
+      << process->Stderr();
+  for (const Hit& hit : https.HitsFor(created.token().id())) {
+    ExpectSignedAndClean(hit, created.secret());
+  }
+  // Counted once the receiver's answer is in.
+  EXPECT_TRUE(WaitFor([&] {
+    return Metric(metrics, "token_service_expiry_webhook_attempts_total{outcome=\"delivered\"}") ==
+           2;
+  }));
+  EXPECT_EQ(https.hits().size(), 2u);
+}
+
+TEST_F(ExpiryWebhookTest, HttpsReceiverWithAnUntrustedCertificateGetsNothing) {
+  absl::StatusOr<std::unique_ptr<TestCerts>> certs = TestCerts::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  absl::StatusOr<TestCerts::Pair> pair = (*certs)->Server("impostor-ca", "hooks");
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  ASSERT_TRUE((*certs)->Server("trusted-ca", "other").ok());
+  Receiver impostor(*pair);
+  MustCreate(Alice(), "over tls", 1);
+  std::unique_ptr<ChildProcess> process;
+  const std::string metrics =
+      StartWithTrustStore(database_url_, impostor, (*certs)->Ca("trusted-ca"), process);
+  ASSERT_FALSE(metrics.empty());
+  // Both warnings tried, both refused at the handshake, and retried.
+  ASSERT_TRUE(WaitFor([&] {
+    return Metric(metrics, "token_service_expiry_webhook_attempts_total{outcome=\"failed\"}") >= 4;
+  })) << process->Stderr();
+  EXPECT_TRUE(impostor.hits().empty());
+  EXPECT_EQ(Metric(metrics, "token_service_expiry_webhook_attempts_total{outcome=\"delivered\"}"),
+            0);
+  EXPECT_EQ(Metric(metrics, "token_service_expiry_warnings_pending"), 2);
+  EXPECT_THAT(process->Stderr(), HasSubstr("\"msg\":\"expiry webhook attempt failed\""));
+  EXPECT_THAT(Sql("SELECT DISTINCT last_error FROM expiry_warnings"),
+              ElementsAre(::testing::Not(::testing::IsEmpty())));
 }
 
 TEST_F(ExpiryWebhookTest, StartUpErrorsNameTheFlagAndNeverTheSecret) {
