@@ -23,6 +23,8 @@
 #   TOKEN_SIDECAR_LISTEN          token-sidecar's gRPC address (default 127.0.0.1:50052)
 #   TOKEN_SIDECAR_METRICS_LISTEN  its /metrics address (default 127.0.0.1:9102)
 #   DEMO_UPSTREAM_LISTEN          demo-upstream's HTTP address (default 127.0.0.1:8081)
+#   TOKEN_SERVICE_TOKEN_SCOPES    the scope catalogue (default things:read,things:write,
+#                                 the scopes of the demo's routes; empty: none)
 #   TOKENS_STATE_DIR              where logs, pid files, the private PostgreSQL and
 #                                 the admin token go (default .local); scripts/down.sh
 #                                 with the same value stops this instance
@@ -175,6 +177,7 @@ main() {
   # token-service reads the URL from the environment: on a command line a
   # password in it would be visible to every local user.
   export DATABASE_URL
+  export TOKEN_SERVICE_TOKEN_SCOPES=${TOKEN_SERVICE_TOKEN_SCOPES-things:read,things:write}
   log "applying the schema"
   "$TOKEN_SERVICE_BIN" migrate
 

@@ -18,8 +18,10 @@
 #include "common/net/forwarded_for.h"
 #include "common/process/ready_file.h"
 #include "common/token/token_codec.h"
+#include "services/token_service/domain/expiry_warnings.h"
 #include "services/token_service/domain/page_token.h"
 #include "services/token_service/storage/connection_string.h"
+#include "services/token_service/transport/expiry_webhook_client.h"
 #include "spdlog/common.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -88,6 +90,24 @@ ABSL_FLAG(std::string, token_scopes, "",
           "The catalogue of scopes a token may be given, comma-separated (e.g. "
           "things:read,things:write); each 1-64 characters of A-Z a-z 0-9 . _ : / -. A token "
           "created without scopes has its user's full access. Empty: tokens have no scopes");
+ABSL_FLAG(std::string, expiry_warning_days, "7,1",
+          "Days before a token's expiry at which an expiry warning is sent to "
+          "--expiry_webhook_url, comma-separated whole days (1 to 365); one more is sent when "
+          "it has expired. GetProfile tells the console the same days");
+ABSL_FLAG(std::string, expiry_webhook_url, "",
+          "Where expiry warnings are posted (http:// or https://): a signed JSON body per "
+          "token and threshold, retried until answered 2xx. Empty: no warnings are recorded "
+          "or sent");
+ABSL_FLAG(std::string, expiry_webhook_secret, "",
+          "The key of the expiry webhook's signature (X-Webhook-Signature-256, HMAC-SHA256 of "
+          "the body), at least 16 characters; required with --expiry_webhook_url. Prefer "
+          "TOKEN_SERVICE_EXPIRY_WEBHOOK_SECRET");
+ABSL_FLAG(absl::Duration, expiry_scan_interval, absl::Minutes(1),
+          "How often the expiry warning sender looks for tokens that crossed a threshold, and "
+          "how often the other replicas try to become the sender");
+ABSL_FLAG(absl::Duration, expiry_webhook_initial_backoff, absl::Seconds(10),
+          "The wait before retrying a failed expiry webhook, doubled at each failure up to 1h "
+          "(with jitter: a random half of it taken off at most)");
 ABSL_FLAG(std::string, user, "", "bootstrap-admin / bootstrap-service: the user id");
 ABSL_FLAG(std::string, expires_on, "",
           "bootstrap-admin / bootstrap-service: expiry date of the printed token "
@@ -121,6 +141,11 @@ constexpr EnvBinding kEnv[] = {
     {"auth_failure_rate_per_client", "TOKEN_SERVICE_AUTH_FAILURE_RATE_PER_CLIENT"},
     {"auth_failure_burst_per_client", "TOKEN_SERVICE_AUTH_FAILURE_BURST_PER_CLIENT"},
     {"auth_failure_log_interval", "TOKEN_SERVICE_AUTH_FAILURE_LOG_INTERVAL"},
+    {"expiry_warning_days", "TOKEN_SERVICE_EXPIRY_WARNING_DAYS"},
+    {"expiry_webhook_url", "TOKEN_SERVICE_EXPIRY_WEBHOOK_URL"},
+    {"expiry_webhook_secret", "TOKEN_SERVICE_EXPIRY_WEBHOOK_SECRET", /*secret=*/true},
+    {"expiry_scan_interval", "TOKEN_SERVICE_EXPIRY_SCAN_INTERVAL"},
+    {"expiry_webhook_initial_backoff", "TOKEN_SERVICE_EXPIRY_WEBHOOK_INITIAL_BACKOFF"},
     {"max_concurrent_streams", "TOKEN_SERVICE_MAX_CONCURRENT_STREAMS"},
     {"max_connection_idle", "TOKEN_SERVICE_MAX_CONNECTION_IDLE"},
     {"max_connection_age", "TOKEN_SERVICE_MAX_CONNECTION_AGE"},
@@ -176,6 +201,42 @@ absl::StatusOr<std::vector<std::string>> ParseScopeCatalogue(absl::string_view t
     catalogue.emplace_back(name);
   }
   return catalogue;
+}
+
+// The expiry warnings' flags. The secret is never quoted, nor the URL (its
+// path may carry a receiver's credential).
+absl::Status ValidateExpiryWarnings(ServiceConfig& config) {
+  absl::StatusOr<std::vector<int>> days =
+      ParseWarningDays(absl::GetFlag(FLAGS_expiry_warning_days));
+  if (!days.ok()) return InvalidFlag("expiry_warning_days", std::string(days.status().message()));
+  config.expiry_warning_days = *std::move(days);
+  config.expiry_webhook_url = absl::GetFlag(FLAGS_expiry_webhook_url);
+  config.expiry_webhook_secret = FlagOrEnvironment(absl::GetFlag(FLAGS_expiry_webhook_secret),
+                                                   "TOKEN_SERVICE_EXPIRY_WEBHOOK_SECRET");
+  config.expiry_scan_interval = absl::GetFlag(FLAGS_expiry_scan_interval);
+  config.expiry_webhook_initial_backoff = absl::GetFlag(FLAGS_expiry_webhook_initial_backoff);
+  if (config.expiry_scan_interval < absl::Milliseconds(100) ||
+      config.expiry_scan_interval > absl::Hours(24)) {
+    return InvalidFlag("expiry_scan_interval", "must be between 100ms and 24h");
+  }
+  if (config.expiry_webhook_initial_backoff < absl::Milliseconds(10) ||
+      config.expiry_webhook_initial_backoff > absl::Hours(1)) {
+    return InvalidFlag("expiry_webhook_initial_backoff", "must be between 10ms and 1h");
+  }
+  if (config.expiry_webhook_url.empty()) return absl::OkStatus();
+  if (absl::StatusOr<WebhookUrl> url = ParseWebhookUrl(config.expiry_webhook_url); !url.ok()) {
+    return InvalidFlag("expiry_webhook_url", std::string(url.status().message()));
+  }
+  if (config.expiry_webhook_secret.empty()) {
+    return InvalidFlag("expiry_webhook_secret",
+                       "is required with --expiry_webhook_url (or set "
+                       "TOKEN_SERVICE_EXPIRY_WEBHOOK_SECRET), e.g. `openssl rand -hex 32`");
+  }
+  if (config.expiry_webhook_secret.size() < 16) {
+    return InvalidFlag("expiry_webhook_secret",
+                       "must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -352,6 +413,7 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
       config.auth_failure_log_interval > absl::Hours(1)) {
     return InvalidFlag("auth_failure_log_interval", "must be between 1s and 1h");
   }
+  if (absl::Status s = ValidateExpiryWarnings(config); !s.ok()) return s;
   absl::StatusOr<TransportLimits> limits = TransportLimitsFromFlags();
   if (!limits.ok()) return limits.status();
   config.limits = *limits;

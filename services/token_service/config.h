@@ -51,6 +51,15 @@ struct ServiceConfig {
   int auth_failure_rate_per_client = 5;
   int auth_failure_burst_per_client = 50;
   absl::Duration auth_failure_log_interval;
+  // Expiry warnings: --expiry_warning_days (largest first),
+  // --expiry_webhook_url ("": off), --expiry_webhook_secret (a secret: never
+  // printed), --expiry_scan_interval, --expiry_webhook_initial_backoff
+  // (TOKEN_SERVICE_EXPIRY_*).
+  std::vector<int> expiry_warning_days;
+  std::string expiry_webhook_url;
+  std::string expiry_webhook_secret;
+  absl::Duration expiry_scan_interval;
+  absl::Duration expiry_webhook_initial_backoff;
   // bootstrap-admin and bootstrap-service only.
   std::string bootstrap_user;        // --user
   std::string bootstrap_expires_on;  // --expires_on (empty: default)

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   for (std::string& secret : ConnectionSecrets(config->database_url)) {
     tokens::RedactFromLogs(std::move(secret));
   }
+  if (!config->expiry_webhook_secret.empty()) {
+    tokens::RedactFromLogs(config->expiry_webhook_secret);
+  }
   if (!tokens::InitLogging(config->log_level)) {
     std::fprintf(stderr, "token-service: --log_level: unknown level \"%s\"\n",
                  config->log_level.c_str());

@@ -22,6 +22,48 @@ void AddCounterFamily(metrics::Registry& r, const char* name, const char* help, 
   }
 }
 
+// The expiry warnings' metrics: exported at 0 when --expiry_webhook_url is
+// empty (`expiry` null), so that dashboards and alerts see every series.
+void RegisterExpiryMetrics(metrics::Registry& r, const ExpiryWarner* expiry) {
+  using Stats = ExpiryWarner::Stats;
+  const auto read = [expiry](auto field) {
+    return [expiry, field] {
+      return expiry == nullptr ? 0.0 : static_cast<double>(expiry->stats().*field);
+    };
+  };
+  constexpr char kRecorded[] = "token_service_expiry_warnings_recorded_total";
+  constexpr char kRecordedHelp[] =
+      "Expiry warnings recorded by this replica, by event: expiring (a threshold of "
+      "--expiry_warning_days crossed), expired.";
+  r.AddCounterFn(kRecorded, kRecordedHelp, {{"event", "expiring"}},
+                 read(&Stats::recorded_expiring));
+  r.AddCounterFn(kRecorded, kRecordedHelp, {{"event", "expired"}}, read(&Stats::recorded_expired));
+  constexpr char kAttempts[] = "token_service_expiry_webhook_attempts_total";
+  constexpr char kAttemptsHelp[] =
+      "Expiry webhook requests made by this replica, by outcome: delivered (answered 2xx), "
+      "rejected (another status; retried), failed (no answer: refused, timed out, TLS; "
+      "retried).";
+  r.AddCounterFn(kAttempts, kAttemptsHelp, {{"outcome", "delivered"}}, read(&Stats::delivered));
+  r.AddCounterFn(kAttempts, kAttemptsHelp, {{"outcome", "rejected"}}, read(&Stats::rejected));
+  r.AddCounterFn(kAttempts, kAttemptsHelp, {{"outcome", "failed"}}, read(&Stats::failed));
+  r.AddCounterFn("token_service_expiry_warnings_dropped_total",
+                 "Expiry warnings not sent because their token was revoked, or its owner "
+                 "disabled, before delivery.",
+                 {}, read(&Stats::dropped));
+  r.AddCounterFn("token_service_expiry_scans_total",
+                 "Scans for tokens that crossed an expiry warning threshold, completed by this "
+                 "replica (only the sender scans).",
+                 {}, read(&Stats::scans));
+  r.AddGaugeFn("token_service_expiry_warnings_pending",
+               "Expiry warnings recorded and not yet delivered, all replicas' together, as "
+               "counted at this replica's last round as the sender (0 if it never was one).",
+               {}, read(&Stats::pending));
+  r.AddGaugeFn("token_service_expiry_sender",
+               "1 while this replica holds the lock that makes it the one sender of expiry "
+               "warnings, else 0.",
+               {}, read(&Stats::sender));
+}
+
 }  // namespace
 
 void RegisterServiceMetrics(metrics::Registry& r, const MetricSources& s) {
@@ -115,6 +157,8 @@ void RegisterServiceMetrics(metrics::Registry& r, const MetricSources& s) {
   r.AddGaugeFn("token_service_sync_snapshot_bytes",
                "Encoded size of the snapshot kept in memory for new streams (0: none kept).", {},
                [&images] { return static_cast<double>(images.stats().kept_bytes); });
+
+  RegisterExpiryMetrics(r, s.expiry);
 }
 
 }  // namespace tokens::service

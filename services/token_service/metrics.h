@@ -3,6 +3,7 @@
 #include "common/metrics/registry.h"
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/change_hub.h"
+#include "services/token_service/domain/expiry_warnings.h"
 #include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_sync_manager.h"
 #include "services/token_service/storage/pg_pool.h"
@@ -19,6 +20,9 @@ struct MetricSources {
   const SnapshotImages& images;
   const TokenSyncServiceImpl& sync_service;
   const Authenticator& auth;
+  // The expiry warning sender; null when --expiry_webhook_url is empty (its
+  // metrics are exported at 0 then).
+  const ExpiryWarner* expiry = nullptr;
 };
 
 // Registers token_service_* metrics read from `sources` at scrape time (see

@@ -22,6 +22,7 @@
 #include "services/token_service/domain/authenticator.h"
 #include "services/token_service/domain/bootstrap.h"
 #include "services/token_service/domain/change_hub.h"
+#include "services/token_service/domain/expiry_warnings.h"
 #include "services/token_service/domain/snapshot_images.h"
 #include "services/token_service/domain/token_manager.h"
 #include "services/token_service/domain/token_sync_manager.h"
@@ -29,10 +30,12 @@
 #include "services/token_service/metrics.h"
 #include "services/token_service/storage/change_listener.h"
 #include "services/token_service/storage/migrations.h"
+#include "services/token_service/storage/pg_expiry_warnings.h"
 #include "services/token_service/storage/pg_pool.h"
 #include "services/token_service/storage/pg_sync_store.h"
 #include "services/token_service/storage/pg_token_store.h"
 #include "services/token_service/transport/connect_http.h"
+#include "services/token_service/transport/expiry_webhook_client.h"
 #include "services/token_service/transport/failed_auth_log.h"
 #include "services/token_service/transport/grpc_services.h"
 #include "services/token_service/transport/token_sync_service.h"
@@ -74,6 +77,31 @@ struct Components {
   Authenticator auth;
   TokenManager tokens;
   UserManager users;
+};
+
+// The expiry warnings (--expiry_webhook_url): their store on the pool, the
+// sender lock on a connection of its own, the webhook client.
+struct ExpiryWarnings {
+  ExpiryWarnings(const ServiceConfig& config, WebhookUrl url, PgPool& pool, const Clock& clock,
+                 RandomSource& random)
+      : store(pool),
+        lock(config.database_url),
+        sender(std::move(url), HttpWebhookSender::Options{}),
+        warner(store, lock, sender, clock, random, config.expiry_webhook_secret,
+               OptionsFor(config)) {}
+
+  static ExpiryWarnerOptions OptionsFor(const ServiceConfig& config) {
+    ExpiryWarnerOptions options;
+    options.warning_days = config.expiry_warning_days;
+    options.scan_interval = config.expiry_scan_interval;
+    options.initial_backoff = config.expiry_webhook_initial_backoff;
+    return options;
+  }
+
+  PgExpiryWarningStore store;
+  PgSenderLock lock;
+  HttpWebhookSender sender;
+  ExpiryWarner warner;
 };
 
 // Refuses to serve an outdated schema; tolerates an unreachable database,
@@ -135,14 +163,28 @@ int RunServer(const ServiceConfig& config) {
   FailedAuthLog failed_auth(c.clock, failed_auth_options);
   failed_auth.StartFlushing();
   TokenServiceImpl token_service(c.auth, c.tokens, &token_metrics, &failed_auth);
+  token_service.set_expiry_warning_days(config.expiry_warning_days);
+  std::unique_ptr<ExpiryWarnings> expiry;
+  if (!config.expiry_webhook_url.empty()) {
+    absl::StatusOr<WebhookUrl> url = ParseWebhookUrl(config.expiry_webhook_url);
+    if (!url.ok()) {  // LoadConfig checked it
+      Logger("main")->critical("--expiry_webhook_url: {}", url.status().message());
+      return 1;
+    }
+    Logger("main")->info("expiry warnings at {} days before expiry and at expiry, posted to {}",
+                         absl::StrJoin(config.expiry_warning_days, ","), url->origin());
+    expiry = std::make_unique<ExpiryWarnings>(config, *std::move(url), c.pool, c.clock, c.random);
+  } else {
+    Logger("main")->info("expiry warnings off (no --expiry_webhook_url)");
+  }
   UserServiceImpl user_service(c.auth, c.users, &user_metrics, &failed_auth);
   TokenSyncServiceOptions sync_service_options;
   sync_service_options.stall_timeout = config.sync_stall_timeout;
   sync_service_options.max_waiting_opens = static_cast<size_t>(config.sync_max_streams);
   TokenSyncServiceImpl sync_service(c.auth, sync, images, c.clock, &sync_metrics, &failed_auth,
                                     sync_service_options);
-  RegisterServiceMetrics(registry,
-                         {c.pool, config.db_pool_size, hub, sync, images, sync_service, c.auth});
+  RegisterServiceMetrics(registry, {c.pool, config.db_pool_size, hub, sync, images, sync_service,
+                                    c.auth, expiry != nullptr ? &expiry->warner : nullptr});
   metrics::HttpExporter exporter(registry);
   if (!metrics::StartMetricsExporter(exporter, config.metrics_listen)) return 1;
 
@@ -165,6 +207,7 @@ int RunServer(const ServiceConfig& config) {
     b->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
   hub.Start();
+  if (expiry != nullptr) expiry->warner.Start();
 
   ServeOptions options;
   options.listen = config.listen;
@@ -220,7 +263,9 @@ int RunServer(const ServiceConfig& config) {
   };
   // SyncTokens streams last until the caller leaves; ending them first lets
   // the drain finish without waiting out the timeout.
-  options.on_stopping = [&hub, &http] {
+  options.on_stopping = [&hub, &http, &expiry] {
+    // An attempt in flight finishes (bounded by the webhook's timeouts).
+    if (expiry != nullptr) expiry->warner.Stop();
     // Its in-process channel goes before the server it belongs to.
     if (http != nullptr) {
       http->Stop();

@@ -113,6 +113,7 @@ grpc::Status TokenServiceImpl::GetProfile(grpc::ServerContext* ctx, const v1::Ge
                  resp->set_token_id(caller.token_id);
                  resp->set_latest_expires_on(FormatIsoDate(tokens_.LatestExpiryFor(caller)));
                  for (const std::string& scope : caller.token_scopes) resp->add_token_scopes(scope);
+                 for (int days : expiry_warning_days_) resp->add_expiry_warning_days(days);
                  return absl::OkStatus();
                });
 }

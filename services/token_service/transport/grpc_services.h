@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/metrics/rpc_metrics.h"
 #include "services/token_service/domain/authenticator.h"
@@ -24,6 +26,10 @@ class TokenServiceImpl final : public ParsesOwnRequests<v1::TokenService::Servic
                    metrics::RpcMetrics* rpc_metrics = nullptr,
                    FailedAuthLog* failed_auth = nullptr);
 
+  // What GetProfile answers in expiry_warning_days: --expiry_warning_days,
+  // largest first (none unless set).
+  void set_expiry_warning_days(std::vector<int> days) { expiry_warning_days_ = std::move(days); }
+
   grpc::Status CreateToken(grpc::ServerContext* ctx, const v1::CreateTokenRequest* req,
                            v1::CreateTokenResponse* resp) override;
   grpc::Status ListTokens(grpc::ServerContext* ctx, const v1::ListTokensRequest* req,
@@ -46,6 +52,7 @@ class TokenServiceImpl final : public ParsesOwnRequests<v1::TokenService::Servic
   TokenManager& tokens_;
   metrics::RpcMetrics* const rpc_metrics_;
   FailedAuthLog* const failed_auth_;
+  std::vector<int> expiry_warning_days_;
 };
 
 class UserServiceImpl final : public ParsesOwnRequests<v1::UserService::Service> {

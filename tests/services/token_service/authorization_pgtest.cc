@@ -141,6 +141,12 @@ std::vector<Rpc> AllRpcs() {
          return s.tokens->GetProfile(ctx, v1::GetProfileRequest(), &response);
        },
        kOk, kOk, kOk, kOk},
+      {"ListScopes", false,
+       [](Stubs& s, grpc::ClientContext* ctx, const Target&) {
+         v1::ListScopesResponse response;
+         return s.tokens->ListScopes(ctx, v1::ListScopesRequest(), &response);
+       },
+       kOk, kOk, kOk, kOk},
       {"ListTokenEvents(user_id=target)", true,
        [](Stubs& s, grpc::ClientContext* ctx, const Target& t) {
          v1::ListTokenEventsRequest request;
