@@ -51,10 +51,12 @@ TEST_F(ConsoleE2ETest, EveryScreenInHeadlessChromium) {
       << ": scripts/install-deps.sh runs npm ci of tests/console/package-lock.json there "
          "(or configure with -DTOKENS_CONSOLE_E2E_DIR=<where it is installed>)";
   ASSERT_FALSE(HasFailure()) << "the console's browser test cannot run";
-  // The catalogue the create dialog offers as checkboxes (the script's
-  // CATALOGUE); the sidecar follows the restarted token-service.
+  // The catalogue the create dialog offers as checkboxes and the warning
+  // thresholds whose largest decides the expiry badge (the script's
+  // CATALOGUE and WARNING_DAYS); the sidecar follows the restarted
+  // token-service.
   sidecar_.reset();
-  RestartService({"--token_scopes=things:read,things:write"});
+  RestartService({"--token_scopes=things:read,things:write", "--expiry_warning_days=10,1"});
   ASSERT_FALSE(HasFatalFailure());
   sidecar_ = StartSidecar();
   ASSERT_NE(sidecar_, nullptr);
