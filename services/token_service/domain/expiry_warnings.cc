@@ -142,9 +142,11 @@ absl::Time ExpiryWarner::RunRound() {
 
 absl::Status ExpiryWarner::Scan(absl::Time now) {
   const absl::CivilDay today = UtcDay(now);
+  const auto log = Logger("expiry");
   absl::StatusOr<std::vector<ExpiryCandidate>> candidates =
       store_.ListCandidates(today, options_.warning_days.front(), kExpiredLookbackDays);
   if (!candidates.ok()) return candidates.status();
+  int recorded_now = 0;
   for (const ExpiryCandidate& candidate : *candidates) {
     for (int d : ThresholdsCrossed(options_.warning_days, candidate.days_left)) {
       if (std::find(candidate.recorded.begin(), candidate.recorded.end(), d) !=
@@ -154,13 +156,22 @@ absl::Status ExpiryWarner::Scan(absl::Time now) {
       absl::StatusOr<bool> recorded = store_.RecordWarning(candidate.token_id, d, now);
       if (!recorded.ok()) return recorded.status();
       if (!*recorded) continue;
+      ++recorded_now;
       (d == kExpiredThreshold ? recorded_expired_ : recorded_expiring_).fetch_add(1);
-      LogEvent(*Logger("expiry"), spdlog::level::info, "expiry warning recorded",
+      // One line per warning at debug only: a first scan over a large
+      // database records thousands.
+      LogEvent(*log, spdlog::level::debug, "expiry warning recorded",
                {{"token_id", candidate.token_id},
                 {"event", WarningEvent(d)},
                 {"threshold_days", d},
                 {"days_left", candidate.days_left}});
     }
+  }
+  if (recorded_now > 0) {
+    LogEvent(*log, spdlog::level::info, "expiry warnings recorded",
+             {{"recorded", recorded_now},
+              {"tokens_near_expiry", candidates->size()},
+              {"scan_ms", absl::ToDoubleMilliseconds(clock_.Now() - now)}});
   }
   return absl::OkStatus();
 }
