@@ -3,14 +3,23 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/auth/scopes.h"
 #include "common/log/json_logger.h"
 #include "common/thread/worker_pool.h"
 #include "sidecar/domain/verifier.h"
 
 namespace tokens::sidecar {
+
+// Why a valid token was refused where scopes are required, in both
+// transports' words: "insufficient_scope: token lacks a b".
+inline std::string InsufficientScopeMessage(const std::vector<std::string>& missing) {
+  return absl::StrCat("insufficient_scope: token lacks ", JoinScopes(missing));
+}
 
 // The debug line of one decided check (`method`: "Check" or "Authenticate")
 // begun at `start`: the decision, and the user and token, or the reason of a
