@@ -1,9 +1,14 @@
 #include "services/token_service/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/auth/scopes.h"
 #include "common/config/command_line.h"
 #include "common/config/env_flags.h"
 #include "common/config/tls_flags.h"
@@ -79,6 +84,10 @@ ABSL_FLAG(int, auth_failure_burst_per_client, 50,
 ABSL_FLAG(absl::Duration, auth_failure_log_interval, absl::Seconds(10),
           "Of each such interval, the first 10 calls refused for failed authentication are "
           "logged one by one and the rest summed up in one line");
+ABSL_FLAG(std::string, token_scopes, "",
+          "The catalogue of scopes a token may be given, comma-separated (e.g. "
+          "things:read,things:write); each 1-64 characters of A-Z a-z 0-9 . _ : / -. A token "
+          "created without scopes has its user's full access. Empty: tokens have no scopes");
 ABSL_FLAG(std::string, user, "", "bootstrap-admin / bootstrap-service: the user id");
 ABSL_FLAG(std::string, expires_on, "",
           "bootstrap-admin / bootstrap-service: expiry date of the printed token "
@@ -106,6 +115,7 @@ constexpr EnvBinding kEnv[] = {
     {"sync_max_streams_per_caller", "TOKEN_SERVICE_SYNC_MAX_STREAMS_PER_CALLER"},
     {"sync_stall_timeout", "TOKEN_SERVICE_SYNC_STALL_TIMEOUT"},
     {"max_live_tokens_per_user", "TOKEN_SERVICE_MAX_LIVE_TOKENS_PER_USER"},
+    {"token_scopes", "TOKEN_SERVICE_TOKEN_SCOPES"},
     {"token_create_rate", "TOKEN_SERVICE_TOKEN_CREATE_RATE"},
     {"token_create_burst", "TOKEN_SERVICE_TOKEN_CREATE_BURST"},
     {"auth_failure_rate_per_client", "TOKEN_SERVICE_AUTH_FAILURE_RATE_PER_CLIENT"},
@@ -147,6 +157,26 @@ constexpr const char* kCommandOnly[] = {"user", "expires_on", "address", "probe_
 constexpr ProgramFlags kFlags = {"token-service", kSynopsis, kEnv, kCommandOnly};
 
 absl::StatusOr<ServiceConfig> Validate(const CommandLine& line);
+
+// --token_scopes: names separated by commas (spaces around them ignored),
+// each a scope name (common/auth/scopes.h), each once.
+absl::StatusOr<std::vector<std::string>> ParseScopeCatalogue(absl::string_view text) {
+  std::vector<std::string> catalogue;
+  if (absl::StripAsciiWhitespace(text).empty()) return catalogue;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    const absl::string_view name = absl::StripAsciiWhitespace(part);
+    if (!IsScopeName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", absl::CHexEscape(name),
+          "\" is not a scope name (1-64 characters of A-Z a-z 0-9 . _ : / -, comma-separated)"));
+    }
+    if (std::find(catalogue.begin(), catalogue.end(), name) != catalogue.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " is listed twice"));
+    }
+    catalogue.emplace_back(name);
+  }
+  return catalogue;
+}
 
 }  // namespace
 
@@ -201,6 +231,7 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   config.sync_max_streams_per_caller = absl::GetFlag(FLAGS_sync_max_streams_per_caller);
   config.sync_stall_timeout = absl::GetFlag(FLAGS_sync_stall_timeout);
   config.max_live_tokens_per_user = absl::GetFlag(FLAGS_max_live_tokens_per_user);
+  const std::string token_scopes = absl::GetFlag(FLAGS_token_scopes);
   config.token_create_rate = absl::GetFlag(FLAGS_token_create_rate);
   config.token_create_burst = absl::GetFlag(FLAGS_token_create_burst);
   config.auth_failure_rate_per_client = absl::GetFlag(FLAGS_auth_failure_rate_per_client);
@@ -299,6 +330,9 @@ absl::StatusOr<ServiceConfig> Validate(const CommandLine& line) {
   if (config.sync_stall_timeout < absl::Seconds(1) || config.sync_stall_timeout > absl::Hours(1)) {
     return InvalidFlag("sync_stall_timeout", "must be between 1s and 1h");
   }
+  absl::StatusOr<std::vector<std::string>> scopes = ParseScopeCatalogue(token_scopes);
+  if (!scopes.ok()) return InvalidFlag("token_scopes", std::string(scopes.status().message()));
+  config.token_scopes = *std::move(scopes);
   if (config.max_live_tokens_per_user < 1 || config.max_live_tokens_per_user > 1000000) {
     return InvalidFlag("max_live_tokens_per_user", "must be between 1 and 1000000");
   }

@@ -43,6 +43,7 @@ struct ServiceConfig {
   int sync_max_streams_per_caller = 1000;  // --sync_max_streams_per_caller
   absl::Duration sync_stall_timeout;       // --sync_stall_timeout
   int max_live_tokens_per_user = 100;      // --max_live_tokens_per_user
+  std::vector<std::string> token_scopes;   // --token_scopes, in the operator's order
   int token_create_rate = 30;              // --token_create_rate (per caller, per minute)
   int token_create_burst = 60;             // --token_create_burst
   // --auth_failure_rate_per_client (per second; 0: no limit),

@@ -62,7 +62,8 @@ struct Components {
         tokens(store, codec, clock, random,
                {config.max_token_lifetime_days, config.max_live_tokens_per_user,
                 static_cast<double>(config.token_create_rate),
-                static_cast<double>(config.token_create_burst), config.page_token_key}),
+                static_cast<double>(config.token_create_burst), config.page_token_key,
+                config.token_scopes}),
         users(store, clock, config.page_token_key) {}
 
   SystemClock clock;

@@ -81,6 +81,12 @@ constexpr PolicyRow kTable[] = {
         kAllowed,
         kNotForService,
         kNeedsToken},
+    // The catalogue is no secret: every caller with a token may read it.
+    {Action::kListScopes, "ListScopes",
+        {kOk, kNoSuchRequest, kNoSuchRequest},
+        {kOk, kNoSuchRequest, kNoSuchRequest},
+        {kOk, kNoSuchRequest, kNoSuchRequest},
+        kNeedsToken},
     {Action::kCreateUser, "CreateUser",
         kNotForNonAdmins,
         kAllowed,

@@ -19,6 +19,7 @@ enum class Action {
   kRotateToken,
   kGetProfile,
   kListTokenEvents,
+  kListScopes,
   // tokens.v1.UserService
   kCreateUser,
   kListUsers,

@@ -208,6 +208,7 @@ absl::StatusOr<Principal> Authenticator::Check(const TokenHash& hash,
   Principal caller{record->user.user_id, record->user.display_name, record->user.email,
                    record->user.role, record->token_id};
   caller.token_expires_on = record->expires_on;
+  caller.token_scopes = record->scopes;
   return caller;
 }
 

@@ -36,7 +36,7 @@ absl::StatusOr<Bootstrap::Result> Bootstrap::Run(const Request& request) {
   const std::string name =
       absl::StrCat("bootstrap ", absl::FormatTime("%Y-%m-%d %H:%M:%E6S", now, absl::UTCTimeZone()));
   absl::StatusOr<TokenManager::IssuedToken> issued =
-      tokens_.Issue(user->user_id, user->user_id, name, expires_on, std::nullopt);
+      tokens_.Issue(user->user_id, user->user_id, name, expires_on, {}, std::nullopt);
   if (!issued.ok()) return issued.status();
   return Result{*std::move(user), *std::move(issued)};
 }

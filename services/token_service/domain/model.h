@@ -44,6 +44,9 @@ struct TokenRecord {
   std::string last_used_from;
   absl::CivilDay expires_on;
   std::optional<absl::Time> revoked_at;
+  // What the token may do (common/auth/scopes.h), sorted; empty: its user's
+  // full access. Fixed at creation; a rotation copies them.
+  std::vector<std::string> scopes;
   // Not stored: filled in by the domain from the clock when the record is
   // served (see StatusAt).
   TokenStatus status = TokenStatus::kActive;
@@ -64,6 +67,9 @@ struct Principal {
   // SyncTokens stream must end when its token does); nullopt when the
   // Principal was not made from a token.
   std::optional<absl::CivilDay> token_expires_on = std::nullopt;
+  // The presented token's scopes; empty: the user's full access (and for a
+  // Principal not made from a token).
+  std::vector<std::string> token_scopes = {};
 };
 
 // What authentication needs to know about a presented token's row.
@@ -72,6 +78,7 @@ struct TokenAuthRecord {
   absl::CivilDay expires_on;
   bool revoked = false;
   User user;
+  std::vector<std::string> scopes;
 };
 
 // The record as Decide (common/auth/decide.h) reads it.

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/scopes.h"
 #include "common/auth/token_id.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
@@ -13,6 +14,12 @@ namespace tokens::service {
 namespace {
 
 constexpr size_t kMaxFilterChars = 100;
+
+// The audit event's detail for a token issued with `scopes`.
+std::string ScopesDetail(const std::vector<std::string>& scopes) {
+  if (scopes.empty()) return "";
+  return absl::StrCat("scopes: ", JoinScopes(scopes));
+}
 
 }  // namespace
 
@@ -27,7 +34,9 @@ TokenManager::TokenManager(TokenStore& store, const TokenCodec& codec, const Clo
 
 std::pair<std::string, NewToken> TokenManager::Mint(const std::string& user_id,
                                                     const std::string& name,
-                                                    absl::CivilDay expires_on, absl::Time now) {
+                                                    absl::CivilDay expires_on,
+                                                    const std::vector<std::string>& scopes,
+                                                    absl::Time now) {
   std::string secret = codec_.Generate(random_);
   NewToken row{TokenId::Random(random_).ToString(),
                user_id,
@@ -35,7 +44,8 @@ std::pair<std::string, NewToken> TokenManager::Mint(const std::string& user_id,
                TokenCodec::Hash(secret),
                codec_.Hint(secret),
                now,
-               expires_on};
+               expires_on,
+               scopes};
   return {std::move(secret), std::move(row)};
 }
 
@@ -50,7 +60,24 @@ absl::StatusOr<TokenManager::CallerBound> TokenManager::BoundOf(const Principal&
   if (!caller.token_expires_on.has_value()) {
     return absl::InternalError("a token is issued only on behalf of a caller's token");
   }
-  return CallerBound{caller.user_id, *caller.token_expires_on};
+  return CallerBound{caller.user_id, *caller.token_expires_on, caller.token_scopes};
+}
+
+absl::Status TokenManager::CheckScopesWithin(const CallerBound& bound,
+                                             const std::vector<std::string>& scopes) {
+  if (bound.token_scopes.empty()) return absl::OkStatus();
+  const std::string held = JoinScopes(bound.token_scopes);
+  if (scopes.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the token making this request has scopes (", held,
+        "); it cannot issue a token without scopes, which would have the user's full access"));
+  }
+  std::vector<std::string> missing = MissingScopes(bound.token_scopes, scopes);
+  if (!missing.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat("the token making this request lacks ",
+                                                    JoinScopes(missing), " (it has ", held, ")"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Principal& caller,
@@ -66,14 +93,18 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::CreateToken(const Princi
     if (!user.ok()) return user.status();
     if (user->disabled) return FieldError("user_id", "the user is disabled");
   }
-  return Issue(caller.user_id, owner, request.name, request.expires_on, *bound);
+  return Issue(caller.user_id, owner, request.name, request.expires_on, request.scopes, *bound);
 }
 
 absl::StatusOr<TokenManager::IssuedToken> TokenManager::Issue(
     const std::string& actor, const std::string& owner, const std::string& name_in,
-    const std::string& expires_in, const std::optional<CallerBound>& bound) {
+    const std::string& expires_in, const std::vector<std::string>& scopes_in,
+    const std::optional<CallerBound>& bound) {
   absl::StatusOr<std::string> name = NormalizeName("name", name_in);
   if (!name.ok()) return name.status();
+  absl::StatusOr<std::vector<std::string>> scopes =
+      ValidateScopes("scopes", scopes_in, options_.scope_catalogue);
+  if (!scopes.ok()) return scopes.status();
   const absl::Time now = clock_.Now();
   std::optional<absl::CivilDay> latest;
   if (bound.has_value()) latest = bound->token_expires_on;
@@ -82,12 +113,14 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::Issue(
   if (!expires_on.ok()) return expires_on.status();
   std::optional<int> cap;
   if (bound.has_value()) {
+    if (absl::Status s = CheckScopesWithin(*bound, *scopes); !s.ok()) return s;
     if (absl::Status s = issue_rate_.Take(bound->user_id); !s.ok()) return s;
     cap = options_.max_live_tokens_per_user;
   }
 
-  auto [secret, row] = Mint(owner, *name, *expires_on, now);
-  TokenEvent event{0, EventKind::kTokenCreated, now, actor, owner, row.id, *name, "", ""};
+  auto [secret, row] = Mint(owner, *name, *expires_on, *scopes, now);
+  TokenEvent event{0,  EventKind::kTokenCreated, now, actor, owner, row.id, *name,
+                   "", ScopesDetail(*scopes)};
   absl::StatusOr<TokenRecord> stored = store_.InsertToken(row, event, cap);
   if (!stored.ok()) return stored.status();
   return IssuedToken{WithStatus(*std::move(stored), now), std::move(secret)};
@@ -217,11 +250,14 @@ absl::StatusOr<TokenManager::IssuedToken> TokenManager::RotateToken(const Princi
     return absl::FailedPreconditionError(
         "the token's owner is disabled; enable the user before rotating their tokens");
   }
+  // A scoped token rotates only what it could have created: else a token
+  // limited to things:read could turn a full-access token into a new secret.
+  if (absl::Status s = CheckScopesWithin(*bound, old->scopes); !s.ok()) return s;
   if (absl::Status s = issue_rate_.Take(bound->user_id); !s.ok()) return s;
-  auto [secret, row] = Mint(old->user_id, old->name, old->expires_on, now);
+  auto [secret, row] = Mint(old->user_id, old->name, old->expires_on, old->scopes, now);
   TokenEvent event{
-      0, EventKind::kTokenRotated, now, caller.user_id, old->user_id, row.id, old->name, old->id,
-      ""};
+      0,       EventKind::kTokenRotated, now, caller.user_id, old->user_id, row.id, old->name,
+      old->id, ScopesDetail(old->scopes)};
   absl::StatusOr<TokenRecord> stored = store_.RotateToken(old->id, row, now, event);
   if (!stored.ok()) return stored.status();
   return IssuedToken{WithStatus(*std::move(stored), now), std::move(secret)};
@@ -240,6 +276,13 @@ absl::CivilDay TokenManager::LatestExpiryFor(const Principal& caller) const {
     return *caller.token_expires_on;
   }
   return last;
+}
+
+absl::StatusOr<std::vector<std::string>> TokenManager::ListScopes(const Principal& caller) const {
+  if (absl::Status s = AccessPolicy::Check(caller, Action::kListScopes, Scope::kOwn); !s.ok()) {
+    return s;
+  }
+  return options_.scope_catalogue;
 }
 
 absl::StatusOr<TokenManager::EventPage> TokenManager::ListEvents(const Principal& caller,

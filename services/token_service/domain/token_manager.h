@@ -27,6 +27,9 @@ struct TokenManagerOptions {
   // The key that seals page tokens (see PageTokenCodec); empty: this
   // process's random key.
   std::string page_token_key = "";
+  // The scopes a token may have (--token_scopes), in the operator's order;
+  // empty: tokens have no scopes.
+  std::vector<std::string> scope_catalogue = {};
 };
 
 // The token use cases behind TokenService: input rules, secrets generated
@@ -42,6 +45,9 @@ struct TokenManagerOptions {
 // a token, or letting it expire, leaves nothing it made that lives on); no
 // new secret is issued for a disabled user; each user holds at most
 // max_live_tokens_per_user ACTIVE tokens; and each caller is rate-limited.
+// A token that has scopes issues only tokens with scopes it holds itself
+// (never one without scopes, which would have the user's full access), and
+// rotates only such tokens.
 class TokenManager {
  public:
   TokenManager(TokenStore& store, const TokenCodec& codec, const Clock& clock, RandomSource& random,
@@ -50,7 +56,8 @@ class TokenManager {
   struct CreateRequest {
     std::string name;
     std::string expires_on;
-    std::string user_id;  // admins only; empty: the caller
+    std::string user_id;                   // admins only; empty: the caller
+    std::vector<std::string> scopes = {};  // from the catalogue; empty: full access
   };
   // A new token and its secret, the only time the secret exists.
   struct IssuedToken {
@@ -82,6 +89,8 @@ class TokenManager {
   // The latest expiry date a token the caller creates now may have: the
   // lifetime limit, and no later than the caller's own token's expiry.
   absl::CivilDay LatestExpiryFor(const Principal& caller) const;
+  // The scope catalogue, for any caller with a token.
+  absl::StatusOr<std::vector<std::string>> ListScopes(const Principal& caller) const;
 
   struct EventListRequest {
     int page_size = 0;
@@ -104,13 +113,20 @@ class TokenManager {
   struct CallerBound {
     std::string user_id;  // whose rate it counts against
     absl::CivilDay token_expires_on;
+    std::vector<std::string> token_scopes;  // empty: the user's full access
   };
   // Validates the name and expiry, then stores a new token of `owner`;
   // without a bound (the bootstrap commands), the input rules apply and the
   // caller-bound ones (expiry, cap, rate) do not.
   absl::StatusOr<IssuedToken> Issue(const std::string& actor, const std::string& owner,
                                     const std::string& name, const std::string& expires_on,
+                                    const std::vector<std::string>& scopes,
                                     const std::optional<CallerBound>& bound);
+  // OK if a token with `scopes` may be issued on behalf of `bound`'s token:
+  // a token without scopes issues anything; one with scopes only tokens
+  // whose (non-empty) scopes it holds.
+  static absl::Status CheckScopesWithin(const CallerBound& bound,
+                                        const std::vector<std::string>& scopes);
   // The caller's bound; INTERNAL for a Principal not made from a token.
   absl::StatusOr<CallerBound> BoundOf(const Principal& caller) const;
   // The token `id` if the policy lets `caller` do `action` to it.
@@ -118,7 +134,8 @@ class TokenManager {
                                            const std::string& id);
   // A fresh secret and the row that stores it (without the secret).
   std::pair<std::string, NewToken> Mint(const std::string& user_id, const std::string& name,
-                                        absl::CivilDay expires_on, absl::Time now);
+                                        absl::CivilDay expires_on,
+                                        const std::vector<std::string>& scopes, absl::Time now);
   TokenRecord WithStatus(TokenRecord token, absl::Time now) const;
 
   TokenStore& store_;

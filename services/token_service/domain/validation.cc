@@ -5,6 +5,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/auth/scopes.h"
 #include "common/auth/token_id.h"
 #include "common/net/ip_address.h"
 #include "common/status/field_error.h"
@@ -270,6 +272,37 @@ absl::Status ValidateClientAddress(absl::string_view field, absl::string_view ad
     return FieldError(field, "must be an IPv4 or IPv6 address");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ValidateScopes(absl::string_view field,
+                                                        const std::vector<std::string>& requested,
+                                                        const std::vector<std::string>& catalogue) {
+  if (requested.empty()) return requested;
+  if (catalogue.empty()) {
+    return FieldError(field, "this server defines no scopes; leave scopes empty");
+  }
+  if (requested.size() > catalogue.size()) {
+    return FieldError(field, absl::StrCat("lists ", requested.size(), " scopes; the catalogue has ",
+                                          catalogue.size()));
+  }
+  std::vector<std::string> sorted;
+  sorted.reserve(requested.size());
+  for (size_t i = 0; i < requested.size(); ++i) {
+    const std::string& name = requested[i];
+    if (!IsScopeName(name)) {
+      return FieldError(field, absl::StrCat("scope ", i + 1, " is not a scope name"));
+    }
+    if (std::find(catalogue.begin(), catalogue.end(), name) == catalogue.end()) {
+      return FieldError(field, absl::StrCat(name, " is not a scope of this server (",
+                                            absl::StrJoin(catalogue, ", "), ")"));
+    }
+    if (std::find(sorted.begin(), sorted.end(), name) != sorted.end()) {
+      return FieldError(field, absl::StrCat(name, " is listed twice"));
+    }
+    sorted.push_back(name);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  return sorted;
 }
 
 }  // namespace tokens::service

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -64,6 +65,14 @@ absl::StatusOr<int> ValidatePageSize(absl::string_view field, int page_size);
 // Token ids are UUIDs in canonical lower-case text form (TokenId,
 // common/auth/token_id.h, writes them so).
 absl::Status ValidateTokenId(absl::string_view field, absl::string_view id);
+
+// A token's requested scopes: each a name of `catalogue` (the operator's
+// --token_scopes), each at most once. Returns them sorted. An error names
+// the offending scope only when it is a well-formed scope name (which cannot
+// carry anything a caller smuggled in), else its position.
+absl::StatusOr<std::vector<std::string>> ValidateScopes(absl::string_view field,
+                                                        const std::vector<std::string>& requested,
+                                                        const std::vector<std::string>& catalogue);
 
 // A client address as a sidecar reports it: empty (unknown), or at most
 // `max_chars` characters of an IPv4 address in dotted-quad form or an IPv6

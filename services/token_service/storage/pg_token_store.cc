@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/scopes.h"
 #include "common/status/field_error.h"
 #include "common/time/civil_date.h"
 #include "services/token_service/domain/validation.h"
@@ -43,7 +44,7 @@ absl::Status InsertTokenRow(pqxx::work& txn, const NewToken& t,
   try {
     inserted = Exec(txn, sql::kInsertToken, t.id, t.user_id, t.name, HashHex(t.hash), t.hint,
                     Micros(t.created_at), FormatIsoDate(t.expires_on), OrNull(rotated_from),
-                    FoldForSearch(t.name));
+                    FoldForSearch(t.name), JoinScopes(t.scopes));
   } catch (const pqxx::foreign_key_violation&) {
     // tokens.user_id references users: the owner does not exist.
     return absl::NotFoundError("no such user");

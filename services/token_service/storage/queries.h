@@ -84,6 +84,7 @@ inline const Statement kListUsers{
                      " ORDER BY u.user_id LIMIT $2")};
 
 // $9: the name's search form (FoldForSearch), see migrations/0003_name_search.sql.
+// $10: the scopes, space-separated ('' for none: string_to_array gives '{}').
 // No row: the owner already has a live token of that name; the partial
 // unique index tokens_live_name_key is the arbiter when two inserts race.
 // Any other unique violation (id, hash) is a collision nobody expects, and
@@ -91,10 +92,10 @@ inline const Statement kListUsers{
 inline const Statement kInsertToken{
     "insert_token",
     absl::StrCat("INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on,"
-                 "                    rotated_from, name_folded)"
+                 "                    rotated_from, name_folded, scopes)"
                  " VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, ",
                  MicrosToTs("$6"),
-                 ", $7::date, $8::uuid, $9)"
+                 ", $7::date, $8::uuid, $9, string_to_array($10, ' '))"
                  " ON CONFLICT (user_id, name) WHERE revoked_at IS NULL DO NOTHING"
                  " RETURNING id")};
 

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/scopes.h"
 #include "common/log/json_logger.h"
 #include "common/time/civil_date.h"
 #include "services/token_service/storage/pg_values.h"
@@ -35,6 +36,8 @@ absl::StatusOr<absl::CivilDay> DayOf(const pqxx::field& f, absl::string_view wha
 
 absl::Time MicrosOf(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
 
+std::vector<std::string> ScopesOf(const pqxx::field& f) { return SplitScopes(f.as<std::string>()); }
+
 }  // namespace
 
 absl::StatusOr<User> ReadUser(const pqxx::row& row) {
@@ -64,6 +67,7 @@ absl::StatusOr<TokenRecord> ReadToken(const pqxx::row& row) {
   t.last_used_from = row["token_last_used_from"].as<std::string>();
   t.expires_on = *expires_on;
   t.revoked_at = TimeOrNull(row["token_revoked_us"]);
+  t.scopes = ScopesOf(row["token_scopes"]);
   return t;
 }
 
@@ -73,7 +77,8 @@ absl::StatusOr<TokenAuthRecord> ReadTokenAuth(const pqxx::row& row) {
   absl::StatusOr<User> user = ReadUser(row);
   if (!user.ok()) return user.status();
   return TokenAuthRecord{row["token_id"].as<std::string>(), *expires_on,
-                         row["token_revoked"].as<bool>(), *std::move(user)};
+                         row["token_revoked"].as<bool>(), *std::move(user),
+                         ScopesOf(row["token_scopes"])};
 }
 
 absl::StatusOr<TokenEvent> ReadEvent(const pqxx::row& row) {
@@ -106,6 +111,7 @@ absl::StatusOr<SyncedToken> ReadSyncToken(const pqxx::row& row) {
   t.expires_on = *expires_on;
   t.revoked = row["token_revoked"].as<bool>();
   t.version = row["token_version"].as<int64_t>();
+  t.scopes = ScopesOf(row["token_scopes"]);
   return t;
 }
 

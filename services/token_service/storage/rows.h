@@ -9,7 +9,8 @@
 // Each row type's SELECT list next to the function that reads it. Columns
 // are found by their alias, never by position, so a statement may add or
 // reorder columns without breaking a reader. Table aliases: tokens t,
-// users u, token_events e.
+// users u, token_events e. Scopes travel as one space-separated text
+// (array_to_string): a scope name holds no space (common/auth/scopes.h).
 //
 // A value the code cannot decode (a role or event kind it does not know, a
 // date that does not parse, a hash of the wrong length) is INTERNAL with a
@@ -32,13 +33,14 @@ inline constexpr absl::string_view kTokenColumns =
     " (extract(epoch FROM t.last_used_at) * 1000000)::bigint AS token_last_used_us,"
     " coalesce(t.last_used_from, '') AS token_last_used_from,"
     " to_char(t.expires_on, 'YYYY-MM-DD') AS token_expires_on,"
-    " (extract(epoch FROM t.revoked_at) * 1000000)::bigint AS token_revoked_us";
+    " (extract(epoch FROM t.revoked_at) * 1000000)::bigint AS token_revoked_us,"
+    " array_to_string(t.scopes, ' ') AS token_scopes";
 absl::StatusOr<TokenRecord> ReadToken(const pqxx::row& row);
 
 // A TokenAuthRecord, from tokens t JOIN users u: these columns and kUserColumns.
 inline constexpr absl::string_view kTokenAuthColumns =
     "t.id::text AS token_id, to_char(t.expires_on, 'YYYY-MM-DD') AS token_expires_on,"
-    " t.revoked_at IS NOT NULL AS token_revoked";
+    " t.revoked_at IS NOT NULL AS token_revoked, array_to_string(t.scopes, ' ') AS token_scopes";
 absl::StatusOr<TokenAuthRecord> ReadTokenAuth(const pqxx::row& row);
 
 // A TokenEvent, from token_events e.
@@ -55,7 +57,8 @@ absl::StatusOr<TokenEvent> ReadEvent(const pqxx::row& row);
 inline constexpr absl::string_view kSyncTokenColumns =
     "encode(t.token_hash, 'hex') AS token_hash, t.id::text AS token_id,"
     " t.user_id AS token_user_id, to_char(t.expires_on, 'YYYY-MM-DD') AS token_expires_on,"
-    " t.revoked_at IS NOT NULL AS token_revoked, t.version AS token_version";
+    " t.revoked_at IS NOT NULL AS token_revoked, t.version AS token_version,"
+    " array_to_string(t.scopes, ' ') AS token_scopes";
 absl::StatusOr<SyncedToken> ReadSyncToken(const pqxx::row& row);
 
 // A SyncedUser, from users u.

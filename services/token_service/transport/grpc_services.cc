@@ -44,14 +44,18 @@ TokenServiceImpl::TokenServiceImpl(const Authenticator& auth, TokenManager& toke
   ParseRequestsOf(this, service + "GetProfile", &TokenServiceImpl::GetProfile, rpc_metrics);
   ParseRequestsOf(this, service + "ListTokenEvents", &TokenServiceImpl::ListTokenEvents,
                   rpc_metrics);
+  ParseRequestsOf(this, service + "ListScopes", &TokenServiceImpl::ListScopes, rpc_metrics);
 }
 
 grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* ctx,
                                            const v1::CreateTokenRequest* req,
                                            v1::CreateTokenResponse* resp) {
   return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "CreateToken", [&](const Principal& caller) {
-    return WriteIssued(
-        tokens_.CreateToken(caller, {req->name(), req->expires_on(), req->user_id()}), resp);
+    TokenManager::CreateRequest request{req->name(),
+                                        req->expires_on(),
+                                        req->user_id(),
+                                        {req->scopes().begin(), req->scopes().end()}};
+    return WriteIssued(tokens_.CreateToken(caller, request), resp);
   });
 }
 
@@ -108,6 +112,7 @@ grpc::Status TokenServiceImpl::GetProfile(grpc::ServerContext* ctx, const v1::Ge
                  resp->set_role(ToProto(user->role));
                  resp->set_token_id(caller.token_id);
                  resp->set_latest_expires_on(FormatIsoDate(tokens_.LatestExpiryFor(caller)));
+                 for (const std::string& scope : caller.token_scopes) resp->add_token_scopes(scope);
                  return absl::OkStatus();
                });
 }
@@ -123,6 +128,17 @@ grpc::Status TokenServiceImpl::ListTokenEvents(grpc::ServerContext* ctx,
                  if (!page.ok()) return page.status();
                  for (const TokenEvent& event : page->events) ToProto(event, resp->add_events());
                  resp->set_next_page_token(page->next_page_token);
+                 return absl::OkStatus();
+               });
+}
+
+grpc::Status TokenServiceImpl::ListScopes(grpc::ServerContext* ctx, const v1::ListScopesRequest*,
+                                          v1::ListScopesResponse* resp) {
+  return Serve(auth_, rpc_metrics_, failed_auth_, ctx, "ListScopes",
+               [&](const Principal& caller) -> absl::Status {
+                 absl::StatusOr<std::vector<std::string>> scopes = tokens_.ListScopes(caller);
+                 if (!scopes.ok()) return scopes.status();
+                 for (const std::string& scope : *scopes) resp->add_scopes(scope);
                  return absl::OkStatus();
                });
 }

@@ -38,6 +38,8 @@ class TokenServiceImpl final : public ParsesOwnRequests<v1::TokenService::Servic
                           v1::GetProfileResponse* resp) override;
   grpc::Status ListTokenEvents(grpc::ServerContext* ctx, const v1::ListTokenEventsRequest* req,
                                v1::ListTokenEventsResponse* resp) override;
+  grpc::Status ListScopes(grpc::ServerContext* ctx, const v1::ListScopesRequest* req,
+                          v1::ListScopesResponse* resp) override;
 
  private:
   const Authenticator& auth_;

@@ -62,6 +62,7 @@ void ToProto(const TokenRecord& token, v1::Token* out) {
   out->set_expires_on(FormatIsoDate(token.expires_on));
   out->set_status(ToProto(token.status));
   if (token.revoked_at.has_value()) SetTimestamp(*token.revoked_at, out->mutable_revoked_at());
+  for (const std::string& scope : token.scopes) out->add_scopes(scope);
 }
 
 void ToProto(const User& user, v1::User* out) {

@@ -34,6 +34,7 @@ void ToProto(const SyncedToken& token, v1::SyncedToken* out) {
   out->set_expires_on(FormatIsoDate(token.expires_on));
   out->set_revoked(token.revoked);
   out->set_version(token.version);
+  for (const std::string& scope : token.scopes) out->add_scopes(scope);
 }
 
 void ToProto(const SyncedUser& user, v1::SyncedUser* out) {

@@ -122,6 +122,23 @@ TEST_F(ServiceConfigTest, HttpTrustedProxiesAreAddressesOrPrefixes) {
   }
 }
 
+TEST_F(ServiceConfigTest, TokenScopesAreACommaSeparatedCatalogueInItsOrder) {
+  absl::StatusOr<ServiceConfig> config = Load({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->token_scopes.empty());
+  config = Load({"--token_scopes= things:write ,things:read,repo/status"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->token_scopes,
+              ::testing::ElementsAre("things:write", "things:read", "repo/status"));
+  for (const char* bad : {"things read", "things:read,", ",a", "a,,b", "a,a", "a\"b", "x=y"}) {
+    SCOPED_TRACE(bad);
+    config = Load({std::string("--token_scopes=") + bad});
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr("--token_scopes"));
+  }
+}
+
 TEST_F(ServiceConfigTest, EachBadTransportLimitNamesItsFlag) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--max_concurrent_streams=100001", "--max_concurrent_streams"},

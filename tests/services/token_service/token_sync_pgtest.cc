@@ -464,6 +464,44 @@ TEST_F(TokenSyncTest, ReportUsageMovesLastUsedForwardOnly) {
   EXPECT_EQ(DatabaseDigest(), before);
 }
 
+// A sidecar learns each token's scopes with the token: in the snapshot, in
+// the delta that announces a new token, and from a lookup.
+TEST_F(TokenSyncTest, ScopesTravelWithTheirTokens) {
+  ASSERT_NO_FATAL_FAILURE(RestartService({"--token_scopes=things:read,things:write"}));
+  const std::string alice = NewUserWithToken("alice", v1::USER);
+  auto create = [&](const std::string& name, std::vector<std::string> scopes) {
+    v1::CreateTokenRequest request;
+    request.set_name(name);
+    request.set_expires_on(DateFromToday(30));
+    for (const std::string& scope : scopes) request.add_scopes(scope);
+    v1::CreateTokenResponse created;
+    grpc::Status status = tokens_->CreateToken(As(alice).get(), request, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return created;
+  };
+  const v1::CreateTokenResponse reader = create("reader", {"things:read"});
+
+  SyncCall call(*sync_, svc_, 0);
+  const SyncCall::Snapshot snapshot = call.ReadSnapshot();
+  ASSERT_TRUE(snapshot.complete);
+  ASSERT_EQ(snapshot.tokens.count(reader.token().id()), 1u);
+  EXPECT_THAT(snapshot.tokens.at(reader.token().id()).scopes(), ElementsAre("things:read"));
+  const std::string alice_token_id = TokenIdOf("alice", "first token of alice");
+  ASSERT_EQ(snapshot.tokens.count(alice_token_id), 1u);
+  EXPECT_THAT(snapshot.tokens.at(alice_token_id).scopes(), IsEmpty());
+
+  const v1::CreateTokenResponse both = create("both", {"things:write", "things:read"});
+  std::optional<v1::SyncTokensResponse> delta = call.ReadDeltaWithToken(both.token().id());
+  ASSERT_TRUE(delta.has_value());
+  EXPECT_THAT(FindToken(*delta, both.token().id())->scopes(),
+              ElementsAre("things:read", "things:write"));
+
+  v1::LookupTokenResponse found;
+  grpc::Status looked_up = Lookup(svc_, HashOf(reader.secret()), &found);
+  ASSERT_TRUE(looked_up.ok()) << looked_up.error_message();
+  EXPECT_THAT(found.token().scopes(), ElementsAre("things:read"));
+}
+
 TEST_F(TokenSyncTest, LookupTokenByHash) {
   const std::string alice = NewUserWithToken("alice", v1::USER);
   const v1::CreateTokenResponse revoked = MustCreate(alice, "revoked");

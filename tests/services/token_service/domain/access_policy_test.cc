@@ -38,6 +38,7 @@ const std::vector<Expected>& Matrix() {
       {Action::kRotateToken, "RotateToken", "AND", "AAD", "DDD", 'D'},
       {Action::kGetProfile, "GetProfile", "ADD", "ADD", "ADD", 'D'},
       {Action::kListTokenEvents, "ListTokenEvents", "ADD", "AAA", "DDD", 'D'},
+      {Action::kListScopes, "ListScopes", "ADD", "ADD", "ADD", 'D'},
       {Action::kCreateUser, "CreateUser", "DDD", "AAA", "DDD", 'D'},
       {Action::kListUsers, "ListUsers", "DDD", "AAA", "DDD", 'D'},
       {Action::kUpdateUser, "UpdateUser", "DDD", "AAA", "DDD", 'D'},

@@ -49,7 +49,7 @@ class FakeSyncStore final : public SyncStore {
 
   // Creates a token of `user_id`, expiring `expires_on`; returns its row.
   SyncedToken PutToken(const std::string& token_id, const std::string& user_id,
-                       absl::CivilDay expires_on) {
+                       absl::CivilDay expires_on, std::vector<std::string> scopes = {}) {
     absl::MutexLock lock(&mu_);
     SyncedToken& t = tokens_[token_id];
     t = SyncedToken{TokenCodec::Hash("secret of " + token_id),
@@ -57,7 +57,8 @@ class FakeSyncStore final : public SyncStore {
                     user_id,
                     expires_on,
                     false,
-                    ++version_};
+                    ++version_,
+                    std::move(scopes)};
     return t;
   }
 

@@ -118,7 +118,7 @@ class FakeTokenStore final : public TokenStore {
     for (const auto& [id, stored] : tokens_) {
       if (stored.hash != hash) continue;
       return TokenAuthRecord{id, stored.record.expires_on, stored.record.revoked_at.has_value(),
-                             users_.at(stored.record.user_id)};
+                             users_.at(stored.record.user_id), stored.record.scopes};
     }
     return absl::NotFoundError("no such token");
   }
@@ -342,6 +342,7 @@ class FakeTokenStore final : public TokenStore {
     record.user_display_name = users_.at(token.user_id).display_name;
     record.created_at = Truncated(token.created_at);
     record.expires_on = token.expires_on;
+    record.scopes = token.scopes;
     StoredToken& stored = tokens_[token.id];
     stored = StoredToken{std::move(record), token.hash, std::move(rotated_from)};
     return stored.record;

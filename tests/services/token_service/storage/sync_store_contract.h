@@ -12,7 +12,7 @@
 //     void PutUser(const std::string& user_id, Role role, bool disabled);
 //     // A token whose hash is TokenCodec::Hash("secret of " + token_id).
 //     void PutToken(const std::string& token_id, const std::string& user_id,
-//                   absl::CivilDay expires_on);
+//                   absl::CivilDay expires_on, std::vector<std::string> scopes = {});
 //     void Revoke(const std::string& token_id);
 //   };
 
@@ -209,6 +209,31 @@ TYPED_TEST_P(SyncStoreContract, LookupFindsATokenAndItsOwnerByHash) {
   EXPECT_FALSE(missing->has_value());
 }
 
+TYPED_TEST_P(SyncStoreContract, ScopesTravelInTheSnapshotTheChangesAndLookups) {
+  this->env_.PutUser("alice", Role::kUser, false);
+  const std::vector<std::string> scopes = {"things:read", "things:write"};
+  const std::string scoped = this->Id(1);
+  const std::string full = this->Id(2);
+  this->env_.PutToken(scoped, "alice", this->kToday + 3, scopes);
+  this->env_.PutToken(full, "alice", this->kToday + 3);
+
+  const auto whole = this->Snapshot(this->kToday);
+  EXPECT_EQ(whole.tokens.at(scoped).scopes, scopes);
+  EXPECT_THAT(whole.tokens.at(full).scopes, ::testing::IsEmpty());
+
+  absl::StatusOr<ChangeBatch> changes = this->store().ChangesSince(0, 0);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_EQ(changes->tokens.size(), 2u);
+  for (const SyncedToken& t : changes->tokens) {
+    EXPECT_EQ(t.scopes, t.token_id == scoped ? scopes : std::vector<std::string>{});
+  }
+
+  absl::StatusOr<std::optional<SyncLookup>> found =
+      this->store().LookupToken(TokenCodec::Hash("secret of " + scoped));
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->token.scopes, scopes);
+}
+
 TYPED_TEST_P(SyncStoreContract, RecordUsageCountsTheTokensWhoseLastUseMovedForward) {
   this->env_.PutUser("alice", Role::kUser, false);
   const std::string a = this->Id(1), b = this->Id(2);
@@ -232,6 +257,7 @@ REGISTER_TYPED_TEST_SUITE_P(SyncStoreContract, SnapshotHasTheLiveTokensWithEachO
                             SnapshotStopsWhenTheSinkFails,
                             ChangesSinceHaveChangedRowsAndTheOwnersOfChangedTokens,
                             ChangesOverTheLimitAreOutOfRange, LookupFindsATokenAndItsOwnerByHash,
+                            ScopesTravelInTheSnapshotTheChangesAndLookups,
                             RecordUsageCountsTheTokensWhoseLastUseMovedForward);
 
 }  // namespace tokens::service::test_support

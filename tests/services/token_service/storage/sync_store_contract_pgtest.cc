@@ -41,11 +41,11 @@ struct PgSyncStoreEnv {
         tokens->CreateUser(User{user_id, user_id, "", role, false, absl::Now()}, event).ok());
     if (disabled) PutUser(user_id, role, disabled);
   }
-  void PutToken(const std::string& token_id, const std::string& user_id,
-                absl::CivilDay expires_on) {
+  void PutToken(const std::string& token_id, const std::string& user_id, absl::CivilDay expires_on,
+                std::vector<std::string> scopes = {}) {
     const NewToken t{
         token_id, user_id,     "token " + token_id, TokenCodec::Hash("secret of " + token_id),
-        "utk_…",  absl::Now(), expires_on};
+        "utk_…",  absl::Now(), expires_on,          std::move(scopes)};
     const TokenEvent event{
         0, EventKind::kTokenCreated, t.created_at, user_id, user_id, token_id, t.name, "", ""};
     absl::StatusOr<TokenRecord> inserted = tokens->InsertToken(t, event, std::nullopt);

@@ -16,9 +16,9 @@ struct FakeSyncStoreEnv {
   void PutUser(const std::string& user_id, Role role, bool disabled) {
     fake.PutUser(user_id, role, disabled);
   }
-  void PutToken(const std::string& token_id, const std::string& user_id,
-                absl::CivilDay expires_on) {
-    fake.PutToken(token_id, user_id, expires_on);
+  void PutToken(const std::string& token_id, const std::string& user_id, absl::CivilDay expires_on,
+                std::vector<std::string> scopes = {}) {
+    fake.PutToken(token_id, user_id, expires_on, std::move(scopes));
   }
   void Revoke(const std::string& token_id) { fake.Revoke(token_id); }
 

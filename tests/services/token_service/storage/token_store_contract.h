@@ -346,6 +346,39 @@ TYPED_TEST_P(TokenStoreContract, FindTokenForAuthByHash) {
 
 // --- Listing tokens ----------------------------------------------------------
 
+TYPED_TEST_P(TokenStoreContract, ScopesAreKeptEverywhereTheTokenIsRead) {
+  NewToken scoped = this->Token("alice", "scoped");
+  scoped.scopes = {"repo/status", "things:read", "things:write"};
+  const NewToken full = this->Token("alice", "full");
+  absl::StatusOr<TokenRecord> inserted = this->Insert(scoped);
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(inserted->scopes, scoped.scopes);
+  this->Put(full);
+
+  absl::StatusOr<TokenRecord> got = this->store().GetToken(scoped.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->scopes, scoped.scopes);
+  absl::StatusOr<TokenAuthRecord> auth = this->store().FindTokenForAuth(scoped.hash);
+  ASSERT_TRUE(auth.ok());
+  EXPECT_EQ(auth->scopes, scoped.scopes);
+  absl::StatusOr<TokenAuthRecord> full_auth = this->store().FindTokenForAuth(full.hash);
+  ASSERT_TRUE(full_auth.ok());
+  EXPECT_THAT(full_auth->scopes, ::testing::IsEmpty());
+
+  absl::StatusOr<std::vector<TokenRecord>> listed = this->store().ListTokens(this->Query());
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  for (const TokenRecord& row : *listed) {
+    EXPECT_EQ(row.scopes, row.id == scoped.id ? scoped.scopes : std::vector<std::string>{});
+  }
+
+  NewToken replacement = this->Token("alice", "scoped");
+  replacement.scopes = scoped.scopes;
+  absl::StatusOr<TokenRecord> rotated = this->Rotate(scoped.id, replacement);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(rotated->scopes, scoped.scopes);
+}
+
 TYPED_TEST_P(TokenStoreContract, ListFiltersByUserAndStatus) {
   const absl::Time long_ago = this->Now() - absl::Hours(24 * 60);
   const std::string active = this->Put(this->Token("alice", "active", this->Now()));
@@ -537,9 +570,9 @@ REGISTER_TYPED_TEST_SUITE_P(TokenStoreContract, CreateUserReturnsTheUserAndATake
                             TheCapCountsLiveTokensOnly, RevokeOnceRecordsOneEvent,
                             RotateReplacesAnActiveTokenOnly,
                             RotateIntoANameHeldByAnotherLiveTokenIsAFieldError,
-                            FindTokenForAuthByHash, ListFiltersByUserAndStatus,
-                            ListFiltersByNameIgnoringCaseInEveryScript, ListFiltersByExpiresBefore,
-                            ListPagesByCursorAndBreaksCreatedAtTiesById,
+                            FindTokenForAuthByHash, ScopesAreKeptEverywhereTheTokenIsRead,
+                            ListFiltersByUserAndStatus, ListFiltersByNameIgnoringCaseInEveryScript,
+                            ListFiltersByExpiresBefore, ListPagesByCursorAndBreaksCreatedAtTiesById,
                             ListEventsNewestFirstWithFiltersAndPaging);
 
 }  // namespace tokens::service::test_support
