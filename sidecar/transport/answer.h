@@ -23,16 +23,19 @@ inline std::string InsufficientScopeMessage(const std::vector<std::string>& miss
 
 // The debug line of one decided check (`method`: "Check" or "Authenticate")
 // begun at `start`: the decision, and the user and token, or the reason of a
-// denial, as keys of the JSON line. Formats nothing unless `log` writes
-// debug lines.
+// denial, as keys of the JSON line. `refused`: why a valid token was refused
+// all the same ("insufficient_scope"), or empty. Formats nothing unless `log`
+// writes debug lines.
 inline void LogVerdict(spdlog::logger& log, absl::string_view method, const CheckResult& verdict,
-                       absl::Time start) {
+                       absl::Time start, absl::string_view refused = {}) {
   if (!log.should_log(spdlog::level::debug)) return;
-  LogFields fields{{"method", method}, {"decision", verdict.allowed ? "allow" : "deny"}};
+  const bool allowed = verdict.allowed && refused.empty();
+  LogFields fields{{"method", method}, {"decision", allowed ? "allow" : "deny"}};
   std::string token_id;
   if (verdict.allowed) {
     token_id = verdict.principal.token_id.ToString();
     fields.Add("user_id", verdict.principal.user_id).Add("token_id", token_id);
+    if (!refused.empty()) fields.Add("reason", refused);
   } else {
     fields.Add("reason", DenyReasonCode(verdict.reason));
   }

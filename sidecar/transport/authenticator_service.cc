@@ -65,10 +65,12 @@ class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
 
   void Answer(const CheckResult& verdict) {
     static const auto log = Logger("authenticator");
-    LogVerdict(*log, "Authenticate", verdict, start_);
     v1::AuthenticateResponse* answer =
         google::protobuf::Arena::CreateMessage<v1::AuthenticateResponse>(&arena_.arena());
     grpc::Status status = ToAuthenticateResult(verdict, required_, answer);
+    LogVerdict(
+        *log, "Authenticate", verdict, start_,
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED ? "insufficient_scope" : "");
     if (status.ok()) {
       bool own = false;
       status =

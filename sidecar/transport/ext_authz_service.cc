@@ -293,8 +293,12 @@ void ExtAuthzService::Answer(CheckResult verdict, const RouteScopes& route, absl
                              google::protobuf::Arena& arena, grpc::ByteBuffer* response,
                              grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
-  LogVerdict(*log, "Check", verdict, start);
-  if (AllowedOn(verdict, route)) {
+  const bool allowed = AllowedOn(verdict, route);
+  LogVerdict(*log, "Check", verdict, start,
+             route.misconfigured           ? "misconfigured_route"
+             : verdict.allowed && !allowed ? "insufficient_scope"
+                                           : "");
+  if (allowed) {
     const AllowBytes bytes(verdict.principal,
                            options_.remove_authorization ? kAuthorization : absl::string_view());
     grpc_slice slice = grpc_slice_malloc(bytes.size());
