@@ -15,6 +15,11 @@
 #                                        only the fleet stage (below); writes FILE
 #                                        (default: a temporary file), never
 #                                        docs/benchmarks.md
+#   bench/run.sh --only snapshot [--out FILE]
+#                                        only the sidecar's snapshot of the main
+#                                        stage (load time, bytes per cached
+#                                        token), e.g. to compare two builds
+#                                        with --build-dir; writes FILE as above
 #
 # Options:
 #   --build-dir DIR   Release build directory (default build/bench-release)
@@ -22,7 +27,8 @@
 #   --out FILE        where the report goes
 #   --keep            keep the temporary directory (logs, raw results)
 #   --only STAGE      run one stage: "main" (every benchmark of one sidecar and
-#                     token-service) or "fleet"; both run by default
+#                     token-service) or "fleet"; both run by default; or
+#                     "snapshot", the main stage's snapshot benchmark alone
 #
 # The fleet stage (bench-fleet) plays N sidecars following token-service's
 # SyncTokens feed at once, each on its own connection, in a database of its
@@ -163,7 +169,8 @@ parse_args() {
     esac
     shift
   done
-  [[ -z $ONLY || $ONLY == main || $ONLY == fleet ]] || die "--only takes main or fleet"
+  [[ -z $ONLY || $ONLY == main || $ONLY == fleet || $ONLY == snapshot ]] ||
+    die "--only takes main, fleet or snapshot"
   [[ $BUILD_DIR == /* ]] || BUILD_DIR="$PWD/$BUILD_DIR"
   if [[ -n $OUT && $OUT != /* ]]; then OUT="$PWD/$OUT"; fi
   SHOWN_COMMAND="bench/run.sh $(shown_args "${args[@]}")"
@@ -358,6 +365,7 @@ build() {
   local targets=(token-service)
   if run_stage main; then targets=("${MAIN_TARGETS[@]}"); fi
   if run_stage fleet; then targets+=(bench-fleet token-sidecar bench-client); fi
+  if [[ $ONLY == snapshot ]]; then targets+=(token-sidecar); fi
   local configure=(-S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
     -DTOKENS_BUILD_TESTS=OFF -DTOKENS_BUILD_BENCH=ON)
   if [[ ! -f $BUILD_DIR/CMakeCache.txt ]] && command -v ninja >/dev/null 2>&1; then
@@ -386,6 +394,7 @@ find_tools() {
   fi
   if run_stage fleet; then needed+=("$BENCH_FLEET"); fi
   if fleet_resyncs; then needed+=("$TOKEN_SIDECAR" "$BENCH_CLIENT"); fi
+  if [[ $ONLY == snapshot ]]; then needed+=("$TOKEN_SIDECAR"); fi
   for bin in "${needed[@]}"; do
     [[ -x $bin ]] || die "$(shown_args "$bin") is missing: build first or drop --no-build"
   done
@@ -590,9 +599,20 @@ bulk_load() {
 }
 
 # load_tokens COUNT DB: COUNT tokens of COUNT / TOKENS_PER_USER users into
-# database DB, as above.
+# database DB, as above. Where the schema has token scopes, two thirds of the
+# tokens have some, as a catalogue of a few scopes would give them: none,
+# things:read, or things:read and things:write, in turn.
 load_tokens() {
   local count=$1 db=$2 users=$(($1 / TOKENS_PER_USER))
+  local scopes_column="" scopes_value=""
+  if [[ $(sql_in "$db" -c "SELECT count(*) FROM information_schema.columns
+        WHERE table_name = 'tokens' AND column_name = 'scopes'") == 1 ]]; then
+    scopes_column=", scopes"
+    scopes_value=", CASE i % 3 WHEN 0 THEN '{}'::text[] WHEN 1 THEN '{things:read}'
+                     ELSE '{things:read,things:write}' END"
+    # i % 3 == 0 has none.
+    echo "scoped_tokens=$((count - (count + 2) / 3))" >"$RESULTS/scopes-$db.txt"
+  fi
   log "loading $count tokens of $users users into $db (generate_series)"
   sql_in "$db" >"$LOGS/load-$db.log" 2>&1 <<EOF || die "the bulk load into $db failed"
 SET session_replication_role = replica;
@@ -600,11 +620,11 @@ INSERT INTO users (user_id, display_name, email, role, created_at, updated_at, v
 SELECT 'load-' || u, 'Load user ' || u, 'load-' || u || '@bench.invalid', 'USER', now(), now(),
        nextval('change_version_seq')
   FROM generate_series(0, $((users - 1))) AS u;
-INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, version)
+INSERT INTO tokens (id, user_id, name, token_hash, hint, created_at, expires_on, version$scopes_column)
 SELECT gen_random_uuid(), 'load-' || (i % $users), 'load-' || i,
        sha256(('bench-load-' || i)::bytea), 'utk_load…' || lpad((i % 10000)::text, 4, '0'),
        now() - i * interval '1 second', current_date + 30 + (i % 300),
-       nextval('change_version_seq')
+       nextval('change_version_seq')$scopes_value
   FROM generate_series(0, $((count - 1))) AS i;
 EOF
   sql_in "$db" -c "VACUUM ANALYZE users" -c "VACUUM ANALYZE tokens" >>"$LOGS/load-$db.log" 2>&1 ||
@@ -1030,6 +1050,19 @@ render() {
 
 # --- main --------------------------------------------------------------------
 
+# The main stage's snapshot benchmark alone.
+snapshot_stage() {
+  local name
+  bootstrap
+  start_service
+  snapshot_baseline
+  stop token-service
+  bulk_load
+  start_service
+  snapshot_rounds
+  for name in "${STARTED[@]}"; do stop "$name"; done
+}
+
 # Every benchmark of one sidecar and token-service, on one database.
 main_stage() {
   local name
@@ -1086,6 +1119,7 @@ main() {
   start_postgres
   if run_stage main; then main_stage; fi
   if run_stage fleet; then fleet; fi
+  if [[ $ONLY == snapshot ]]; then snapshot_stage; fi
   if run_stage main && ((PROFILE)); then profile_core; fi
   render "$start_seconds"
 }

@@ -47,12 +47,13 @@ std::string ClientAddressOf(const grpc::ServerContextBase& ctx) {
 }
 
 v1::AuthenticateRequest RequestFor(std::optional<absl::string_view> authorization,
-                                   absl::string_view client_address) {
+                                   absl::string_view client_address, const Requirements& required) {
   v1::AuthenticateRequest request;
   // An empty `authorization` tells the sidecar the header was absent; an
   // empty but present header is not a token either way.
   if (authorization.has_value()) request.set_authorization(std::string(*authorization));
   request.set_client_address(std::string(client_address));
+  for (const std::string& scope : required.scopes) request.add_required_scopes(scope);
   return request;
 }
 
@@ -63,13 +64,24 @@ absl::StatusOr<Caller> VerdictOf(const grpc::Status& status,
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
     return absl::UnauthenticatedError(status.error_message());
   }
+  // A valid token without a required scope: the caller's to fix.
+  if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    return absl::PermissionDeniedError(status.error_message());
+  }
+  // A required scope that is not a scope name: this service's own mistake,
+  // not the caller's.
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    return absl::InternalError(
+        absl::StrCat("the auth sidecar refused this service's request: ", status.error_message()));
+  }
   if (!status.ok()) {
     return absl::UnavailableError(
         absl::StrCat("the auth sidecar did not answer: ",
                      absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))));
   }
   return Caller{response.user_id(), v1::Role_Name(response.role()), response.token_id(),
-                response.expires_on()};
+                response.expires_on(),
+                std::vector<std::string>(response.scopes().begin(), response.scopes().end())};
 }
 
 }  // namespace
@@ -84,14 +96,15 @@ SidecarAuthenticator::~SidecarAuthenticator() {
       +[](int* pending) { return *pending == 0; }, &pending_));
 }
 
-absl::StatusOr<Caller> SidecarAuthenticator::Authenticate(
-    const grpc::ServerContextBase& ctx) const {
-  return Authenticate(AuthorizationOf(ctx), ClientAddressOf(ctx));
+absl::StatusOr<Caller> SidecarAuthenticator::Authenticate(const grpc::ServerContextBase& ctx,
+                                                          const Requirements& required) const {
+  return Authenticate(AuthorizationOf(ctx), ClientAddressOf(ctx), required);
 }
 
 absl::StatusOr<Caller> SidecarAuthenticator::Authenticate(
-    std::optional<absl::string_view> authorization, absl::string_view client_address) const {
-  const v1::AuthenticateRequest request = RequestFor(authorization, client_address);
+    std::optional<absl::string_view> authorization, absl::string_view client_address,
+    const Requirements& required) const {
+  const v1::AuthenticateRequest request = RequestFor(authorization, client_address, required);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(options_.deadline));
@@ -101,11 +114,22 @@ absl::StatusOr<Caller> SidecarAuthenticator::Authenticate(
 }
 
 void SidecarAuthenticator::AuthenticateAsync(const grpc::ServerContextBase& ctx, Done done) const {
-  AuthenticateAsync(AuthorizationOf(ctx), ClientAddressOf(ctx), std::move(done));
+  AuthenticateAsync(ctx, Requirements{}, std::move(done));
 }
 
 void SidecarAuthenticator::AuthenticateAsync(std::optional<absl::string_view> authorization,
                                              absl::string_view client_address, Done done) const {
+  AuthenticateAsync(authorization, client_address, Requirements{}, std::move(done));
+}
+
+void SidecarAuthenticator::AuthenticateAsync(const grpc::ServerContextBase& ctx,
+                                             const Requirements& required, Done done) const {
+  AuthenticateAsync(AuthorizationOf(ctx), ClientAddressOf(ctx), required, std::move(done));
+}
+
+void SidecarAuthenticator::AuthenticateAsync(std::optional<absl::string_view> authorization,
+                                             absl::string_view client_address,
+                                             const Requirements& required, Done done) const {
   // What gRPC needs until the call completes; freed by the completion.
   struct PendingCall {
     grpc::ClientContext context;
@@ -113,7 +137,8 @@ void SidecarAuthenticator::AuthenticateAsync(std::optional<absl::string_view> au
     v1::AuthenticateResponse response;
     Done done;
   };
-  auto* call = new PendingCall{{}, RequestFor(authorization, client_address), {}, std::move(done)};
+  auto* call =
+      new PendingCall{{}, RequestFor(authorization, client_address, required), {}, std::move(done)};
   call->context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(options_.deadline));
   {

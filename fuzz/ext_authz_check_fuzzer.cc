@@ -1,8 +1,11 @@
 // Envoy's Check on arbitrary bytes: what parses as a CheckRequest goes
-// through ExtAuthzService's steps (FindAuthorization, ChooseClientAddress,
-// the real Verifier, WriteCheckResponse and AllowBytes), over a TokenCache
-// loaded with the tokens below, and the answer must be a well-formed allow
-// (only for a token that is really good) or a well-formed 401.
+// through ExtAuthzService's steps (RequiredScopes, FindAuthorization,
+// ChooseClientAddress, the real Verifier, WriteCheckResponse and AllowBytes),
+// over a TokenCache loaded with the tokens below, and the answer must be a
+// well-formed allow (only for a token that is really good and has the route's
+// scopes, or none), a well-formed 401, a 403 insufficient_scope (only for a
+// good token lacking one) or a 500 (only for a route whose required_scopes
+// is not a list of scope names).
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/auth/scopes.h"
 #include "common/time/clock.h"
 #include "common/token/token_codec.h"
 #include "envoy/service/auth/v3/external_auth.pb.h"
@@ -48,6 +52,8 @@ constexpr absl::string_view kEveToken = "utk_FuzzFixtureEveUnknownNotASecret050Y
 
 constexpr int64_t kVersion = 100;
 constexpr int kRpcOk = 0;
+constexpr int kRpcPermissionDenied = 7;
+constexpr int kRpcInternal = 13;
 constexpr int kRpcUnauthenticated = 16;
 
 struct Fixture {
@@ -57,13 +63,15 @@ struct Fixture {
   bool user_disabled;
   absl::CivilDay expires_on;
   bool good;  // allowed at kNow
+  std::vector<std::string> scopes;
 };
 
+// Alice's token names things:read only; Bob's none (his full access).
 const Fixture kFixtures[] = {
-    {kAliceToken, "alice", Role::kUser, false, absl::CivilDay(2027, 4, 11), true},
-    {kBobToken, "bob", Role::kAdmin, false, absl::CivilDay(2027, 4, 11), true},
-    {kCarolToken, "carol", Role::kUser, true, absl::CivilDay(2027, 4, 11), false},
-    {kDaveToken, "dave", Role::kService, false, absl::CivilDay(2026, 5, 1), false},
+    {kAliceToken, "alice", Role::kUser, false, absl::CivilDay(2027, 4, 11), true, {"things:read"}},
+    {kBobToken, "bob", Role::kAdmin, false, absl::CivilDay(2027, 4, 11), true, {}},
+    {kCarolToken, "carol", Role::kUser, true, absl::CivilDay(2027, 4, 11), false, {}},
+    {kDaveToken, "dave", Role::kService, false, absl::CivilDay(2026, 5, 1), false, {}},
 };
 
 // token-service's LookupToken for a token it never issued.
@@ -100,6 +108,7 @@ struct World {
       token.user_id = fixture.user_id;
       token.expires_on = fixture.expires_on;
       token.version = kVersion;
+      token.scopes = fixture.scopes;
       builder->AddToken(token);
     }
     cache.Publish(std::move(builder), kVersion);
@@ -131,17 +140,17 @@ std::optional<absl::string_view> HeaderOf(
   return std::nullopt;
 }
 
-// An allow names one of the good fixtures' owners, and the request carried
-// that very token.
-void CheckAllow(const CheckRequest& request, const CheckResponse& response) {
-  if (!response.has_ok_response()) __builtin_trap();
+// An allow names one of the good fixtures' owners, the request carried that
+// very token, and the token has the route's scopes (or names none).
+void CheckAllow(const CheckRequest& request, const RouteScopes& route,
+                const CheckResponse& response) {
+  if (!response.has_ok_response() || route.misconfigured) __builtin_trap();
   const auto& ok = response.ok_response();
   const std::optional<absl::string_view> user_id = HeaderOf(ok.headers(), kUserIdHeader);
   if (!user_id.has_value() || !HeaderOf(ok.headers(), kUserRoleHeader).has_value() ||
-      !HeaderOf(ok.headers(), kTokenIdHeader).has_value()) {
-    __builtin_trap();
-  }
-  if (ok.headers_to_remove_size() != 1 || ok.headers_to_remove(0) != "authorization") {
+      !HeaderOf(ok.headers(), kTokenIdHeader).has_value() ||
+      !HeaderOf(ok.headers(), kTokenExpiresOnHeader).has_value() ||
+      !HeaderOf(ok.response_headers_to_add(), kClientExpiresOnHeader).has_value()) {
     __builtin_trap();
   }
   const Fixture* owner = nullptr;
@@ -149,6 +158,17 @@ void CheckAllow(const CheckRequest& request, const CheckResponse& response) {
     if (fixture.good && *user_id == fixture.user_id) owner = &fixture;
   }
   if (owner == nullptr) __builtin_trap();
+  if (!MissingScopes(owner->scopes, route.required).empty()) __builtin_trap();
+  // The scopes header is the owner's, or removed for a token without scopes.
+  const std::optional<absl::string_view> scopes = HeaderOf(ok.headers(), kTokenScopesHeader);
+  const int removed = owner->scopes.empty() ? 2 : 1;
+  if (ok.headers_to_remove_size() != removed || ok.headers_to_remove(0) != "authorization") {
+    __builtin_trap();
+  }
+  if (owner->scopes.empty() ? (scopes.has_value() || ok.headers_to_remove(1) != kTokenScopesHeader)
+                            : (!scopes.has_value() || *scopes != JoinScopes(owner->scopes))) {
+    __builtin_trap();
+  }
   bool presented = false;
   for (absl::string_view value : HeaderValues(request)) {
     presented = presented || absl::StrContains(value, owner->secret);
@@ -156,11 +176,24 @@ void CheckAllow(const CheckRequest& request, const CheckResponse& response) {
   if (!presented) __builtin_trap();
 }
 
-void CheckDeny(const CheckResponse& response) {
-  if (!response.has_denied_response()) __builtin_trap();
+void CheckDeny(const CheckResponse& response, envoy::type::v3::StatusCode http_status) {
+  if (!response.has_denied_response() || response.has_ok_response()) __builtin_trap();
   const auto& denied = response.denied_response();
-  if (denied.status().code() != envoy::type::v3::Unauthorized) __builtin_trap();
-  if (!HeaderOf(denied.headers(), "www-authenticate").has_value()) __builtin_trap();
+  if (denied.status().code() != http_status) __builtin_trap();
+  const std::optional<absl::string_view> challenge = HeaderOf(denied.headers(), "www-authenticate");
+  switch (http_status) {
+    case envoy::type::v3::Unauthorized:
+      if (challenge != R"(Bearer error="invalid_token")") __builtin_trap();
+      break;
+    case envoy::type::v3::Forbidden:
+      if (!challenge.has_value() ||
+          !absl::StartsWith(*challenge, R"(Bearer error="insufficient_scope", scope=")")) {
+        __builtin_trap();
+      }
+      break;
+    default:
+      if (challenge.has_value()) __builtin_trap();
+  }
   if (denied.body().empty()) __builtin_trap();
 }
 
@@ -179,14 +212,19 @@ void Check(const uint8_t* data, size_t size) {
   Verifier verifier(world->codec, world->cache, resolver, usage, world->clock);
 
   // What ExtAuthzService::Check does, with the waiting check the service
-  // makes on a lookup thread after a miss.
+  // makes on a lookup thread after a miss; a misconfigured route asks no
+  // verifier.
+  const RouteScopes route = RequiredScopes(request);
   const std::string client_address =
       ChooseClientAddress(ClientAddress(request), [] { return std::string("ipv4:127.0.0.1:1"); });
   if (client_address.size() > 45) __builtin_trap();
-  const CheckResult verdict = verifier.CheckHeader(FindAuthorization(request), client_address);
+  const CheckResult verdict =
+      route.misconfigured ? CheckResult{}
+                          : verifier.CheckHeader(FindAuthorization(request), client_address);
   CheckResponse response;
-  WriteCheckResponse(verdict, ExtAuthzOptions{}, &response);
-  if (verdict.allowed) {
+  WriteCheckResponse(verdict, route, ExtAuthzOptions{}, &response);
+  if (AllowedOn(verdict, route) != (response.status().code() == kRpcOk)) __builtin_trap();
+  if (AllowedOn(verdict, route)) {
     // The service sends an allowing answer as AllowBytes: the same bytes.
     const AllowBytes bytes(verdict.principal, "authorization");
     std::string written(bytes.size(), '\0');
@@ -194,15 +232,27 @@ void Check(const uint8_t* data, size_t size) {
     if (written != response.SerializeAsString()) __builtin_trap();
   }
 
+  // A valid token was used, whether or not the route's scopes let it in.
   const size_t recorded = usage.Drain().size();
   switch (response.status().code()) {
     case kRpcOk:
-      CheckAllow(request, response);
+      CheckAllow(request, route, response);
       if (recorded != 1) __builtin_trap();
       break;
     case kRpcUnauthenticated:
-      CheckDeny(response);
-      if (recorded != 0) __builtin_trap();
+      CheckDeny(response, envoy::type::v3::Unauthorized);
+      if (recorded != 0 || verdict.allowed || route.misconfigured) __builtin_trap();
+      break;
+    case kRpcPermissionDenied:
+      CheckDeny(response, envoy::type::v3::Forbidden);
+      if (recorded != 1 || !verdict.allowed || route.misconfigured ||
+          MissingScopes(verdict.principal.scopes->names, route.required).empty()) {
+        __builtin_trap();
+      }
+      break;
+    case kRpcInternal:
+      CheckDeny(response, envoy::type::v3::InternalServerError);
+      if (recorded != 0 || !route.misconfigured) __builtin_trap();
       break;
     default:
       __builtin_trap();

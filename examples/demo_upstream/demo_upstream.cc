@@ -2,7 +2,8 @@
 // (deploy/). It answers every request with the caller that token-sidecar
 // vouched for, as Envoy passed it on in the x-auth-* headers:
 //
-//   GET /anything  ->  200 {"user_id":"alice","role":"USER","token_id":"...","path":"/anything"}
+//   GET /anything  ->  200 {"user_id":"alice","role":"USER","token_id":"...",
+//                           "expires_on":"2027-04-11","scopes":"things:read","path":"/anything"}
 //   GET /healthz   ->  200 ok
 //
 // It trusts those headers blindly, as an application behind Envoy's ext_authz
@@ -48,6 +49,9 @@ constexpr tokens::ProgramFlags kFlags = {
 constexpr char kUserIdHeader[] = "x-auth-user-id";
 constexpr char kRoleHeader[] = "x-auth-user-role";
 constexpr char kTokenIdHeader[] = "x-auth-token-id";
+constexpr char kExpiresOnHeader[] = "x-auth-token-expires-on";
+// Absent for a token without scopes: its user's full access.
+constexpr char kScopesHeader[] = "x-auth-token-scopes";
 
 struct DemoConfig {
   tokens::Request request = tokens::Request::kRun;  // --help, --version
@@ -74,7 +78,8 @@ absl::StatusOr<DemoConfig> LoadConfig(int argc, char** argv) {
   return config;
 }
 
-// {"user_id":...,"role":...,"token_id":...,"path":...}; a missing header is "".
+// {"user_id":...,"role":...,"token_id":...,"expires_on":...,"scopes":...,"path":...};
+// a missing header is "".
 std::string CallerJson(const httplib::Request& req) {
   auto field = [&](const char* name, const std::string& value) {
     return absl::StrCat("\"", name, "\":\"", tokens::JsonEscape(value), "\"");
@@ -82,6 +87,8 @@ std::string CallerJson(const httplib::Request& req) {
   return absl::StrCat("{", field("user_id", req.get_header_value(kUserIdHeader)), ",",
                       field("role", req.get_header_value(kRoleHeader)), ",",
                       field("token_id", req.get_header_value(kTokenIdHeader)), ",",
+                      field("expires_on", req.get_header_value(kExpiresOnHeader)), ",",
+                      field("scopes", req.get_header_value(kScopesHeader)), ",",
                       field("path", req.path), "}\n");
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "echo.grpc.pb.h"
 #include "grpcpp/create_channel.h"
@@ -37,10 +38,15 @@ ABSL_FLAG(std::string, api, "sync",
           "blocking Authenticate) or callback (reactors, AuthenticateAsync)");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
           "On SIGTERM or SIGINT, how long in-flight calls may take to finish");
+ABSL_FLAG(std::string, required_scopes, "",
+          "Scopes every call needs, separated by spaces or commas (e.g. things:read); "
+          "a token that names scopes but not these is refused PERMISSION_DENIED, a "
+          "token without scopes has its user's full access; empty: none");
 
 namespace {
 
 using tokens::auth_client::Caller;
+using tokens::auth_client::Requirements;
 using tokens::auth_client::SidecarAuthenticator;
 namespace echo = examples::echo::v1;
 
@@ -50,6 +56,7 @@ struct EchoConfig {
   absl::Duration sidecar_timeout;
   std::string api;
   absl::Duration shutdown_timeout;
+  Requirements required;
 };
 
 absl::StatusOr<EchoConfig> LoadConfig(int argc, char** argv) {
@@ -60,9 +67,9 @@ absl::StatusOr<EchoConfig> LoadConfig(int argc, char** argv) {
   if (positional.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[1], "\""));
   }
-  EchoConfig config{absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_sidecar),
-                    absl::GetFlag(FLAGS_sidecar_timeout), absl::GetFlag(FLAGS_api),
-                    absl::GetFlag(FLAGS_shutdown_timeout)};
+  EchoConfig config{absl::GetFlag(FLAGS_listen),           absl::GetFlag(FLAGS_sidecar),
+                    absl::GetFlag(FLAGS_sidecar_timeout),  absl::GetFlag(FLAGS_api),
+                    absl::GetFlag(FLAGS_shutdown_timeout), {}};
   if (config.listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("--listen: must be host:port");
   }
@@ -76,6 +83,12 @@ absl::StatusOr<EchoConfig> LoadConfig(int argc, char** argv) {
   if (config.shutdown_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--shutdown_timeout: must not be negative");
   }
+  // The sidecar checks the names: one that is not a scope name fails every
+  // call (INTERNAL), never allows one.
+  for (absl::string_view scope : absl::StrSplit(absl::GetFlag(FLAGS_required_scopes),
+                                                absl::ByAnyChar(" ,"), absl::SkipEmpty())) {
+    config.required.scopes.emplace_back(scope);
+  }
   return config;
 }
 
@@ -88,36 +101,41 @@ grpc::Status Reply(const Caller& caller, const echo::EchoRequest* request,
   response->set_role(caller.role);
   response->set_token_id(caller.token_id);
   response->set_expires_on(caller.expires_on);
+  for (const std::string& scope : caller.scopes) response->add_scopes(scope);
   return grpc::Status::OK;
 }
 
 // On gRPC's synchronous API: the handler's thread waits for the sidecar.
 class SyncEchoService final : public echo::Echo::Service {
  public:
-  explicit SyncEchoService(const SidecarAuthenticator& auth) : auth_(auth) {}
+  SyncEchoService(const SidecarAuthenticator& auth, const Requirements& required)
+      : auth_(auth), required_(required) {}
 
   grpc::Status Echo(grpc::ServerContext* ctx, const echo::EchoRequest* req,
                     echo::EchoResponse* resp) override {
-    return tokens::auth_client::Authenticated(auth_, ctx, req, resp, Reply);
+    return tokens::auth_client::Authenticated(auth_, ctx, req, resp, required_, Reply);
   }
 
  private:
   const SidecarAuthenticator& auth_;
+  const Requirements& required_;
 };
 
 // On gRPC's callback API: no thread waits; the reactor finishes when the
 // sidecar has answered.
 class CallbackEchoService final : public echo::Echo::CallbackService {
  public:
-  explicit CallbackEchoService(const SidecarAuthenticator& auth) : auth_(auth) {}
+  CallbackEchoService(const SidecarAuthenticator& auth, const Requirements& required)
+      : auth_(auth), required_(required) {}
 
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const echo::EchoRequest* req,
                                  echo::EchoResponse* resp) override {
-    return tokens::auth_client::Authenticated(auth_, ctx, req, resp, Reply);
+    return tokens::auth_client::Authenticated(auth_, ctx, req, resp, required_, Reply);
   }
 
  private:
   const SidecarAuthenticator& auth_;
+  const Requirements& required_;
 };
 
 }  // namespace
@@ -143,8 +161,8 @@ int main(int argc, char** argv) {
   const SidecarAuthenticator auth(
       grpc::CreateChannel(config->sidecar, grpc::InsecureChannelCredentials()),
       SidecarAuthenticator::Options{config->sidecar_timeout});
-  SyncEchoService sync_service(auth);
-  CallbackEchoService callback_service(auth);
+  SyncEchoService sync_service(auth, config->required);
+  CallbackEchoService callback_service(auth, config->required);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/civil_time.h"
 #include "common/auth/decide.h"
@@ -17,6 +18,17 @@
 // token joined with its owner) are both binaries' (common/auth/).
 namespace tokens::sidecar {
 
+// A token's scopes (common/auth/scopes.h), interned by the TokenCache: every
+// token with the same scopes points at one immutable set, which lives as
+// long as the cache, so a reader may keep the pointer after its lookup.
+struct ScopeSet {
+  std::vector<std::string> names;  // sorted, no repeats; empty: the user's full access
+  std::string joined;              // "a b": x-auth-token-scopes
+
+  // The set of a token that names no scope.
+  static const ScopeSet& None();
+};
+
 // A token as the feed describes it: tokens.v1.SyncedToken without the proto.
 // token-service's side of the feed uses the same name.
 struct SyncedToken {
@@ -26,6 +38,7 @@ struct SyncedToken {
   absl::CivilDay expires_on;  // stops working at 00:00 UTC of this day
   bool revoked = false;
   int64_t version = 0;
+  std::vector<std::string> scopes;  // empty: the user's full access
 };
 
 // A token's owner as the feed describes it: tokens.v1.SyncedUser.
@@ -44,6 +57,7 @@ struct Principal {
   Role role = Role::kUser;
   TokenId token_id;
   absl::CivilDay expires_on;
+  const ScopeSet* scopes = &ScopeSet::None();  // never null
 };
 
 }  // namespace tokens::sidecar

@@ -17,14 +17,16 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/auth/scopes.h"
 
 // Layout and memory
 // -----------------
 // The table is open addressing with linear probing over a power-of-two array
 // of `std::atomic<const Entry*>` (8 bytes a slot), indexed by the first 8
-// bytes of the SHA-256 (uniform, so no further mixing). An Entry (72 bytes)
-// is a SyncedToken packed for the table (its owner a pointer to a UserSlot);
-// Find() joins it with the owner into TokenFacts. An Entry never changes once
+// bytes of the SHA-256 (uniform, so no further mixing). An Entry (80 bytes)
+// is a SyncedToken packed for the table (its owner a pointer to a UserSlot,
+// its scopes a pointer to an interned ScopeSet); Find() joins it with the
+// owner into TokenFacts. An Entry never changes once
 // a reader can see it: an update stores a pointer to a new Entry in the same
 // slot, a removal stores the tombstone sentinel. Tables are
 // sized to a load of at most 1/2 when (re)built and rebuilt when entries plus
@@ -38,6 +40,14 @@
 // A user's role and disabled flag live once per user in a UserSlot, packed in
 // one atomic word that the writer updates in place: disabling a user applies
 // to all their tokens with one store.
+//
+// Scopes are interned: few distinct sets exist (subsets of the operator's
+// catalogue that people actually choose), so a token costs one pointer for
+// them, whatever their names. A ScopeSet is immutable and never freed while
+// the cache lives (the interner only grows, by one set per distinct
+// combination ever seen), so readers need no reclamation for it and may keep
+// the pointer after their read section ends; a token without scopes points
+// at ScopeSet::None().
 //
 // Everything that a snapshot replaces (table, entries, user slots) belongs to
 // one Generation, built off to the side and swapped in by Publish().
@@ -104,10 +114,11 @@ struct Entry {
   TokenHash hash;
   TokenId id;
   const UserSlot* user;
-  int64_t expires_days;  // since 1970-01-01
+  const ScopeSet* scopes;  // interned; never null in a live entry
+  int64_t expires_days;    // since 1970-01-01
   int64_t version;
 };
-static_assert(sizeof(Entry) == 72, "an Entry should stay within the memory budget");
+static_assert(sizeof(Entry) == 80, "an Entry should stay within the memory budget");
 static_assert(std::is_trivially_destructible_v<Entry>);
 
 // Entries per slab chunk: one huge page's worth.
@@ -253,7 +264,7 @@ class Table {
   size_t tombstones_ = 0;  // writer only
 };
 
-// A slab of Entries: no heap allocation per token, 72 bytes each, and freed
+// A slab of Entries: no heap allocation per token, 80 bytes each, and freed
 // entries are reused.
 class EntryPool {
  public:
@@ -282,12 +293,52 @@ class EntryPool {
   std::vector<Entry*> free_;
 };
 
+// Every distinct ScopeSet the cache has seen, each once. Writers only
+// (its own mutex: snapshot builders run beside the cache's writer); readers
+// only dereference the sets, which never change or move.
+class ScopeInterner {
+ public:
+  const ScopeSet* Intern(const std::vector<std::string>& names) {
+    if (names.empty()) return &ScopeSet::None();
+    absl::MutexLock lock(&mu_);
+    // The feed sends names sorted and without repeats: then the set is found
+    // without allocating (the key is built in a buffer kept for it), which
+    // matters for a snapshot of a million tokens.
+    if (std::is_sorted(names.begin(), names.end()) &&
+        std::adjacent_find(names.begin(), names.end()) == names.end()) {
+      key_.clear();
+      for (const std::string& name : names) {
+        if (!key_.empty()) key_ += ' ';
+        key_ += name;
+      }
+      if (auto it = sets_.find(key_); it != sets_.end()) return it->second.get();
+    }
+    // Whatever arrives, the set is canonical.
+    std::vector<std::string> sorted = names;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::string joined = JoinScopes(sorted);
+    auto [it, inserted] = sets_.try_emplace(joined);
+    if (inserted) {
+      it->second = std::make_unique<const ScopeSet>(ScopeSet{std::move(sorted), std::move(joined)});
+    }
+    return it->second.get();
+  }
+
+ private:
+  absl::Mutex mu_;
+  // Keyed by the joined names.
+  absl::flat_hash_map<std::string, std::unique_ptr<const ScopeSet>> sets_ ABSL_GUARDED_BY(mu_);
+  std::string key_ ABSL_GUARDED_BY(mu_);
+};
+
 enum class UserUpdate { kIfNotOlder, kIfNewer };
 
 // The cache's contents as of one snapshot plus the deltas after it.
 class Generation {
  public:
-  explicit Generation(size_t capacity) : table_(std::make_unique<Table>(capacity)) {}
+  Generation(size_t capacity, ScopeInterner& scopes)
+      : table_(std::make_unique<Table>(capacity)), scopes_(scopes) {}
 
   const Table* table() const { return table_.get(); }
 
@@ -313,7 +364,7 @@ class Generation {
   // cache now holds this version.
   bool PutToken(const SyncedToken& token) {
     return Put(Entry{token.hash, token.id, FindOrAddUser(token.user_id),
-                     token.expires_on - kEpochDay, token.version});
+                     scopes_.Intern(token.scopes), token.expires_on - kEpochDay, token.version});
   }
 
   void RemoveToken(const TokenHash& hash, int64_t version) {
@@ -396,6 +447,9 @@ class Generation {
   }
 
   std::unique_ptr<Table> table_;
+  // The cache's, shared by every generation: an entry carried over keeps
+  // its set.
+  ScopeInterner& scopes_;
   EntryPool entries_;
   // Keyed by a view of the slot's own user_id.
   absl::flat_hash_map<absl::string_view, std::unique_ptr<UserSlot>> users_;
@@ -406,8 +460,8 @@ class Generation {
 
 class Builder final : public TokenCache::SnapshotBuilder {
  public:
-  explicit Builder(size_t expected_tokens)
-      : generation_(std::make_unique<Generation>(CapacityFor(expected_tokens))) {}
+  Builder(size_t expected_tokens, ScopeInterner& scopes)
+      : generation_(std::make_unique<Generation>(CapacityFor(expected_tokens), scopes)) {}
 
   void AddUser(const SyncedUser& user) override {
     generation_->ApplyUser(user, UserUpdate::kIfNotOlder);
@@ -436,7 +490,7 @@ struct alignas(128) ReadCounter {
 }  // namespace
 
 struct TokenCache::Impl {
-  Impl() : current(std::make_unique<Generation>(kMinCapacity)) { current->Publish(&table); }
+  Impl() : current(std::make_unique<Generation>(kMinCapacity, scopes)) { current->Publish(&table); }
 
   // Waits until no reader that could have seen what was unlinked before the
   // call is still reading. See "Reclamation" above.
@@ -468,6 +522,9 @@ struct TokenCache::Impl {
   std::atomic<bool> loaded{false};
   std::atomic<size_t> size{0};
 
+  // Before `current`, which refers to it.
+  ScopeInterner scopes;
+
   // Writer side.
   absl::Mutex mu;
   std::unique_ptr<Generation> current ABSL_GUARDED_BY(mu);
@@ -496,24 +553,29 @@ TokenCache::TokenCache() : impl_(std::make_unique<Impl>()) {}
 
 TokenCache::~TokenCache() = default;
 
-std::optional<TokenFacts> TokenCache::Find(const TokenHash& hash) const {
+std::optional<CachedToken> TokenCache::Find(const TokenHash& hash) const {
   ReadSection section(impl_->indicators, impl_->version_index);
   const Table* table = impl_->table.load(std::memory_order_seq_cst);
   const Entry* entry = table->Find(hash);
   if (entry == nullptr) return std::nullopt;
   const uint32_t user_state = entry->user->state.load(std::memory_order_acquire);
-  std::optional<TokenFacts> found(std::in_place);
+  std::optional<CachedToken> found(std::in_place);
   found->token_id = entry->id;
   found->user_id = entry->user->user_id;
   found->role = UnpackRole(user_state);
   found->user_disabled = UnpackDisabled(user_state);
   found->expires_on = kEpochDay + entry->expires_days;
+  found->scopes = entry->scopes;
   return found;
+}
+
+const ScopeSet* TokenCache::InternScopes(const std::vector<std::string>& names) const {
+  return impl_->scopes.Intern(names);
 }
 
 std::unique_ptr<TokenCache::SnapshotBuilder> TokenCache::StartSnapshot() const {
   // The next snapshot is likely about as large as the current contents.
-  return std::make_unique<Builder>(impl_->size.load(std::memory_order_relaxed));
+  return std::make_unique<Builder>(impl_->size.load(std::memory_order_relaxed), impl_->scopes);
 }
 
 void TokenCache::Publish(std::unique_ptr<SnapshotBuilder> snapshot, int64_t version) {
@@ -580,5 +642,10 @@ int64_t TokenCache::version() const { return impl_->version.load(std::memory_ord
 bool TokenCache::loaded() const { return impl_->loaded.load(std::memory_order_acquire); }
 
 size_t TokenCache::size() const { return impl_->size.load(std::memory_order_relaxed); }
+
+const ScopeSet& ScopeSet::None() {
+  static const ScopeSet* const none = new ScopeSet();
+  return *none;
+}
 
 }  // namespace tokens::sidecar

@@ -19,6 +19,11 @@
 // one hash-table probe plus reading the owner's state; no I/O.
 namespace tokens::sidecar {
 
+// A cached token: Decide's facts and its interned scopes.
+struct CachedToken : TokenFacts {
+  const ScopeSet* scopes = &ScopeSet::None();  // never null; lives as long as the cache
+};
+
 class TokenCache {
  public:
   // Accumulates a full snapshot off to the side while the current contents
@@ -41,7 +46,13 @@ class TokenCache {
   // The token with this hash, if cached, joined with its owner's current
   // state (never revoked: revoked tokens are not kept). Does not look at
   // expiry or the owner: the caller decides (Decide) with its clock.
-  std::optional<TokenFacts> Find(const TokenHash& hash) const;
+  std::optional<CachedToken> Find(const TokenHash& hash) const;
+
+  // The interned set of `names` (in any order, repeats allowed): the one
+  // every cached token with these scopes points at. It lives as long as the
+  // cache. Takes a mutex of its own (not the writer's): for scopes that did
+  // not come through the cache, such as a LookupToken answer.
+  const ScopeSet* InternScopes(const std::vector<std::string>& names) const;
 
   // Writer side ------------------------------------------------------------
 

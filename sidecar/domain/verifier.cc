@@ -14,33 +14,34 @@ CheckResult Deny(DenyReason reason) {
   return result;
 }
 
+}  // namespace
+
 // A looked-up token, as the cache would have answered.
-TokenFacts FromLookup(LookupResult&& found) {
-  TokenFacts token;
+CachedToken Verifier::FromLookup(LookupResult&& found) const {
+  CachedToken token;
   token.token_id = found.token.id;
   token.user_id = std::move(found.user.user_id);
   token.role = found.user.role;
   token.user_disabled = found.user.disabled;
   token.revoked = found.token.revoked;
   token.expires_on = found.token.expires_on;
+  token.scopes = cache_.InternScopes(found.token.scopes);
   return token;
 }
-
-}  // namespace
 
 Verifier::Verifier(const TokenCodec& codec, TokenCache& cache, MissResolver& resolver,
                    UsageRecorder& usage, const Clock& clock)
     : codec_(codec), cache_(cache), resolver_(resolver), usage_(usage), clock_(clock) {}
 
-CheckResult Verifier::Admit(TokenFacts token, absl::string_view client_address) {
+CheckResult Verifier::Admit(CachedToken token, absl::string_view client_address) {
   const absl::Time now = clock_.Now();
   const Verdict verdict = Decide(token, now);
   if (!verdict.allowed) return Deny(verdict.reason);
   CheckResult result;
   result.allowed = true;
   // Decide allows only a token whose owner is known.
-  result.principal =
-      Principal{std::move(token.user_id), *token.role, token.token_id, token.expires_on};
+  result.principal = Principal{std::move(token.user_id), *token.role, token.token_id,
+                               token.expires_on, token.scopes};
   // Only an allowed check records usage.
   usage_.Record(result.principal.token_id, now, client_address);
   return result;
@@ -110,7 +111,7 @@ std::optional<CheckResult> Verifier::VerifyNow(const Presented& presented,
                                                absl::string_view client_address, TokenHash& hash) {
   if (presented.denied.has_value()) return Deny(*presented.denied);
   hash = TokenCodec::Hash(presented.token);
-  if (std::optional<TokenFacts> cached = cache_.Find(hash)) {
+  if (std::optional<CachedToken> cached = cache_.Find(hash)) {
     return Admit(*std::move(cached), client_address);
   }
   return std::nullopt;
@@ -127,7 +128,7 @@ CheckResult Verifier::Resolve(const TokenHash& hash, absl::string_view client_ad
       // The feed got past this answer while it was in flight: what the
       // cache holds now decides. Absent from it, the token is no longer live
       // (revoked), unless the answer itself already shows why not.
-      if (std::optional<TokenFacts> cached = cache_.Find(hash)) {
+      if (std::optional<CachedToken> cached = cache_.Find(hash)) {
         return Admit(*std::move(cached), client_address);
       }
       const Verdict stale = Decide(FromLookup(*std::move(outcome.found)), clock_.Now());

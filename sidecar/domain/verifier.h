@@ -88,7 +88,10 @@ class Verifier final : public TokenVerifier {
   CheckResult Counted(CheckResult result);
 
   // Decides on a token known to exist and, if allowed, records its use.
-  CheckResult Admit(TokenFacts token, absl::string_view client_address);
+  CheckResult Admit(CachedToken token, absl::string_view client_address);
+  // A looked-up token, as the cache would have answered (its scopes
+  // interned there).
+  CachedToken FromLookup(LookupResult&& found) const;
 
   const TokenCodec& codec_;
   TokenCache& cache_;

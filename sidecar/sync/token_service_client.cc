@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/role_proto.h"
+#include "common/auth/scopes.h"
 #include "common/net/ip_address.h"
 #include "common/time/civil_date.h"
 #include "google/protobuf/util/time_util.h"
@@ -38,6 +39,11 @@ absl::StatusOr<SyncedToken> SyncedTokenFromProto(const v1::SyncedToken& token) {
   state.user_id = token.user_id();
   state.revoked = token.revoked();
   state.version = token.version();
+  // They go into x-auth-token-scopes and WWW-Authenticate as they are.
+  for (const std::string& scope : token.scopes()) {
+    if (!IsScopeName(scope)) return absl::InvalidArgumentError("scopes: not a scope name");
+  }
+  state.scopes.assign(token.scopes().begin(), token.scopes().end());
   return state;
 }
 

@@ -28,13 +28,23 @@ class AllowBytes {
     size_t value_size = 0;  // HeaderValue's serialized size
     size_t size = 0;        // HeaderValueOption's
   };
-  static constexpr int kHeaders = 3;
+  // Upstream: user id, role, token id, expiry, and scopes when it has some.
+  static constexpr int kMaxHeaders = 5;
+  // `remove_header`, and x-auth-token-scopes for a token without scopes.
+  static constexpr int kMaxRemoved = 2;
+
+  static void Measure(Header& header);
+  static uint8_t* Write(uint8_t tag, const Header& header, uint8_t* out);
 
   char token_id_[TokenId::kTextSize];
-  Header headers_[kHeaders];
-  absl::string_view remove_header_;
-  size_t ok_size_ = 0;  // OkHttpResponse's serialized size
-  size_t size_ = 0;     // CheckResponse's
+  char expires_on_[10];  // YYYY-MM-DD
+  Header headers_[kMaxHeaders];
+  int header_count_ = 0;
+  absl::string_view removed_[kMaxRemoved];
+  int removed_count_ = 0;
+  Header client_header_;  // x-token-expires-on, on the response to the client
+  size_t ok_size_ = 0;    // OkHttpResponse's serialized size
+  size_t size_ = 0;       // CheckResponse's
 };
 
 }  // namespace tokens::sidecar

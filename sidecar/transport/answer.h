@@ -3,27 +3,39 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/auth/scopes.h"
 #include "common/log/json_logger.h"
 #include "common/thread/worker_pool.h"
 #include "sidecar/domain/verifier.h"
 
 namespace tokens::sidecar {
 
+// Why a valid token was refused where scopes are required, in both
+// transports' words: "insufficient_scope: token lacks a b".
+inline std::string InsufficientScopeMessage(const std::vector<std::string>& missing) {
+  return absl::StrCat("insufficient_scope: token lacks ", JoinScopes(missing));
+}
+
 // The debug line of one decided check (`method`: "Check" or "Authenticate")
 // begun at `start`: the decision, and the user and token, or the reason of a
-// denial, as keys of the JSON line. Formats nothing unless `log` writes
-// debug lines.
+// denial, as keys of the JSON line. `refused`: why a valid token was refused
+// all the same ("insufficient_scope"), or empty. Formats nothing unless `log`
+// writes debug lines.
 inline void LogVerdict(spdlog::logger& log, absl::string_view method, const CheckResult& verdict,
-                       absl::Time start) {
+                       absl::Time start, absl::string_view refused = {}) {
   if (!log.should_log(spdlog::level::debug)) return;
-  LogFields fields{{"method", method}, {"decision", verdict.allowed ? "allow" : "deny"}};
+  const bool allowed = verdict.allowed && refused.empty();
+  LogFields fields{{"method", method}, {"decision", allowed ? "allow" : "deny"}};
   std::string token_id;
   if (verdict.allowed) {
     token_id = verdict.principal.token_id.ToString();
     fields.Add("user_id", verdict.principal.user_id).Add("token_id", token_id);
+    if (!refused.empty()) fields.Add("reason", refused);
   } else {
     fields.Add("reason", DenyReasonCode(verdict.reason));
   }

@@ -6,9 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/role_proto.h"
+#include "common/auth/scopes.h"
 #include "common/grpc/arena_messages.h"
 #include "common/grpc/request_parsing.h"
 #include "common/log/json_logger.h"
+#include "common/status/field_error.h"
 #include "common/time/civil_date.h"
 #include "sidecar/transport/answer.h"
 #include "sidecar/transport/client_address.h"
@@ -19,15 +21,33 @@ std::string DenialMessage(DenyReason reason) {
   return absl::StrCat(DenyReasonCode(reason), ": ", DenyReasonMessage(reason));
 }
 
-grpc::Status ToAuthenticateResult(const CheckResult& verdict, v1::AuthenticateResponse* response) {
+absl::StatusOr<std::vector<std::string>> RequiredScopes(const v1::AuthenticateRequest& request) {
+  std::vector<std::string> required;
+  for (const std::string& scope : request.required_scopes()) {
+    if (!IsScopeName(scope)) {
+      return FieldError("required_scopes", "must be scope names (1-64 of A-Z a-z 0-9 . _ : / -)");
+    }
+    required.push_back(scope);
+  }
+  return required;
+}
+
+grpc::Status ToAuthenticateResult(const CheckResult& verdict,
+                                  const std::vector<std::string>& required,
+                                  v1::AuthenticateResponse* response) {
   if (!verdict.allowed) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, DenialMessage(verdict.reason));
   }
   const Principal& principal = verdict.principal;
+  if (const std::vector<std::string> missing = MissingScopes(principal.scopes->names, required);
+      !missing.empty()) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, InsufficientScopeMessage(missing));
+  }
   response->set_user_id(principal.user_id);
   response->set_role(RoleToProto(principal.role));
   response->set_token_id(principal.token_id.ToString());
   response->set_expires_on(FormatIsoDate(principal.expires_on));
+  for (const std::string& scope : principal.scopes->names) response->add_scopes(scope);
   return grpc::Status::OK;
 }
 
@@ -41,13 +61,16 @@ class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
   }
 
   v1::AuthenticateRequest& request() { return *request_; }
+  void set_required(std::vector<std::string> required) { required_ = std::move(required); }
 
   void Answer(const CheckResult& verdict) {
     static const auto log = Logger("authenticator");
-    LogVerdict(*log, "Authenticate", verdict, start_);
     v1::AuthenticateResponse* answer =
         google::protobuf::Arena::CreateMessage<v1::AuthenticateResponse>(&arena_.arena());
-    grpc::Status status = ToAuthenticateResult(verdict, answer);
+    grpc::Status status = ToAuthenticateResult(verdict, required_, answer);
+    LogVerdict(
+        *log, "Authenticate", verdict, start_,
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED ? "insufficient_scope" : "");
     if (status.ok()) {
       bool own = false;
       status =
@@ -76,6 +99,7 @@ class AuthenticatorService::Call final : public grpc::ServerUnaryReactor {
   InlineArena<1024> arena_;
   v1::AuthenticateRequest* const request_ =
       google::protobuf::Arena::CreateMessage<v1::AuthenticateRequest>(&arena_.arena());
+  std::vector<std::string> required_;
 };
 
 AuthenticatorService::AuthenticatorService(TokenVerifier& verifier, WorkerPool& lookups,
@@ -91,6 +115,12 @@ grpc::ServerUnaryReactor* AuthenticatorService::Authenticate(grpc::CallbackServe
     return call;
   }
   const v1::AuthenticateRequest& req = call->request();
+  absl::StatusOr<std::vector<std::string>> required = RequiredScopes(req);
+  if (!required.ok()) {
+    call->Refuse(required.status());
+    return call;
+  }
+  call->set_required(*std::move(required));
   const std::string client_address =
       ChooseClientAddress(req.client_address(), [ctx] { return ctx->peer(); });
   // The token and header point into the call's request, which lives until

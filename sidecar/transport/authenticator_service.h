@@ -1,7 +1,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/metrics/rpc_metrics.h"
 #include "common/thread/worker_pool.h"
@@ -19,10 +21,20 @@ namespace tokens::sidecar {
 // stable code off at the first ':'.
 std::string DenialMessage(DenyReason reason);
 
-// Allow: fills `response` and returns OK. Deny: UNAUTHENTICATED with
-// DenialMessage(reason), `response` untouched.
-grpc::Status ToAuthenticateResult(const CheckResult& verdict, v1::AuthenticateResponse* response);
+// The request's required_scopes, or INVALID_ARGUMENT naming the field when
+// one is not a scope name (IsScopeName).
+absl::StatusOr<std::vector<std::string>> RequiredScopes(const v1::AuthenticateRequest& request);
 
+// Allow: fills `response` and returns OK. Deny: UNAUTHENTICATED with
+// DenialMessage(reason), `response` untouched; a valid token that lacks one
+// of `required` (a token without scopes lacks none): PERMISSION_DENIED with
+// InsufficientScopeMessage ("insufficient_scope: token lacks a b").
+grpc::Status ToAuthenticateResult(const CheckResult& verdict,
+                                  const std::vector<std::string>& required,
+                                  v1::AuthenticateResponse* response);
+
+// A request whose required_scopes names something that is not a scope name
+// is INVALID_ARGUMENT before any token is looked at.
 // `token` wins over `authorization`; an empty `authorization` means the
 // header was absent. The client address is the request's when it is an IP
 // address, else the peer's (ChooseClientAddress).

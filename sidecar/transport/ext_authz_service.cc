@@ -5,8 +5,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/scopes.h"
 #include "common/grpc/arena_messages.h"
 #include "common/log/json_logger.h"
+#include "common/time/civil_date.h"
 #include "grpc/slice.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/proto_buffer_writer.h"
@@ -25,7 +27,11 @@ using HeaderOptions = google::protobuf::RepeatedPtrField<HeaderValueOption>;
 
 constexpr absl::string_view kAuthorization = "authorization";
 // google.rpc.Code, which Envoy reads from CheckResponse.status.
+constexpr int kRpcPermissionDenied = 7;
+constexpr int kRpcInternal = 13;
 constexpr int kRpcUnauthenticated = 16;
+// At most this many distinct misconfigured values are remembered as logged.
+constexpr size_t kMaxLoggedMisconfigured = 1024;
 
 // OVERWRITE so that a value the client sent under the same name is
 // replaced, not joined with ours; `append` for Envoys that predate
@@ -53,9 +59,55 @@ void WriteAllow(Principal&& principal, const ExtAuthzOptions& options, CheckResp
   SetHeaderMoved(kUserIdHeader, std::move(principal.user_id), ok->mutable_headers());
   SetHeader(kUserRoleHeader, RoleName(principal.role), ok->mutable_headers());
   SetHeaderMoved(kTokenIdHeader, principal.token_id.ToString(), ok->mutable_headers());
+  const std::string expires_on = FormatIsoDate(principal.expires_on);
+  SetHeader(kTokenExpiresOnHeader, expires_on, ok->mutable_headers());
   if (options.remove_authorization) {
     ok->add_headers_to_remove(kAuthorization.data(), kAuthorization.size());
   }
+  if (principal.scopes->names.empty()) {
+    ok->add_headers_to_remove(kTokenScopesHeader.data(), kTokenScopesHeader.size());
+  } else {
+    SetHeader(kTokenScopesHeader, principal.scopes->joined, ok->mutable_headers());
+  }
+  SetHeader(kClientExpiresOnHeader, expires_on, ok->mutable_response_headers_to_add());
+}
+
+// A local reply: `status` on the CheckResponse, `http_status` to the client
+// with a JSON body.
+envoy::service::auth::v3::DeniedHttpResponse* WriteDenied(int status, absl::string_view message,
+                                                          envoy::type::v3::StatusCode http_status,
+                                                          CheckResponse* response) {
+  response->mutable_status()->set_code(status);
+  response->mutable_status()->set_message(message.data(), message.size());
+  auto* denied = response->mutable_denied_response();
+  denied->mutable_status()->set_code(http_status);
+  return denied;
+}
+
+void WriteInsufficientScope(const std::vector<std::string>& required,
+                            const std::vector<std::string>& missing, CheckResponse* response) {
+  const std::string message = InsufficientScopeMessage(missing);
+  auto* denied = WriteDenied(kRpcPermissionDenied, message, envoy::type::v3::Forbidden, response);
+  // RFC 6750 §3.1: the scope the resource needs, i.e. all the route's.
+  SetHeader(
+      "www-authenticate",
+      absl::StrCat(R"(Bearer error="insufficient_scope", scope=")", JoinScopes(required), R"(")"),
+      denied->mutable_headers());
+  SetHeader("content-type", "application/json", denied->mutable_headers());
+  denied->set_body(absl::StrCat(
+      R"({"error":"insufficient_scope","reason":"insufficient_scope","message":")",
+      JsonEscape(message), R"(","missing_scopes":")", JsonEscape(JoinScopes(missing)), R"("})"));
+}
+
+void WriteMisconfigured(CheckResponse* response) {
+  constexpr absl::string_view kMessage =
+      "misconfigured_route: the route's required_scopes is not a list of scope names";
+  auto* denied =
+      WriteDenied(kRpcInternal, kMessage, envoy::type::v3::InternalServerError, response);
+  SetHeader("content-type", "application/json", denied->mutable_headers());
+  denied->set_body(
+      absl::StrCat(R"({"error":"server_error","reason":"misconfigured_route","message":")",
+                   JsonEscape(kMessage), R"("})"));
 }
 
 void WriteDeny(DenyReason reason, CheckResponse* response) {
@@ -98,18 +150,48 @@ absl::string_view ClientAddress(const CheckRequest& request) {
   return request.attributes().source().address().socket_address().address();
 }
 
-void WriteCheckResponse(CheckResult verdict, const ExtAuthzOptions& options,
-                        CheckResponse* response) {
-  if (verdict.allowed) {
-    WriteAllow(std::move(verdict.principal), options, response);
-  } else {
-    WriteDeny(verdict.reason, response);
+RouteScopes RequiredScopes(const CheckRequest& request) {
+  RouteScopes route;
+  const auto& extensions = request.attributes().context_extensions();
+  if (extensions.empty()) return route;
+  const auto it = extensions.find(std::string(kRequiredScopesKey));
+  if (it == extensions.end()) return route;
+  route.required = SplitScopes(it->second);
+  for (const std::string& scope : route.required) {
+    if (!IsScopeName(scope)) route.misconfigured = true;
   }
+  return route;
 }
 
-CheckResponse ToCheckResponse(const CheckResult& verdict, const ExtAuthzOptions& options) {
+bool AllowedOn(const CheckResult& verdict, const RouteScopes& route) {
+  if (route.misconfigured || !verdict.allowed) return false;
+  return route.required.empty() ||
+         MissingScopes(verdict.principal.scopes->names, route.required).empty();
+}
+
+void WriteCheckResponse(CheckResult verdict, const RouteScopes& route,
+                        const ExtAuthzOptions& options, CheckResponse* response) {
+  // The route first: a misconfigured one allows nothing, whatever the token.
+  if (route.misconfigured) return WriteMisconfigured(response);
+  // Then authentication: an invalid token is a 401 on any route.
+  if (!verdict.allowed) return WriteDeny(verdict.reason, response);
+  if (!route.required.empty()) {
+    const std::vector<std::string> missing =
+        MissingScopes(verdict.principal.scopes->names, route.required);
+    if (!missing.empty()) return WriteInsufficientScope(route.required, missing, response);
+  }
+  WriteAllow(std::move(verdict.principal), options, response);
+}
+
+void WriteCheckResponse(CheckResult verdict, const ExtAuthzOptions& options,
+                        CheckResponse* response) {
+  WriteCheckResponse(std::move(verdict), RouteScopes{}, options, response);
+}
+
+CheckResponse ToCheckResponse(const CheckResult& verdict, const ExtAuthzOptions& options,
+                              const RouteScopes& route) {
   CheckResponse response;
-  WriteCheckResponse(verdict, options, &response);
+  WriteCheckResponse(verdict, route, options, &response);
   return response;
 }
 
@@ -151,20 +233,44 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
                                  "request: not an envoy.service.auth.v3.CheckRequest"));
     return reactor;
   }
+  RouteScopes route = RequiredScopes(parsed.request());
+  if (route.misconfigured) {
+    // Fail closed, before any token is looked at: no token passes here.
+    LogMisconfigured(
+        parsed.request().attributes().context_extensions().at(std::string(kRequiredScopesKey)));
+    Answer(CheckResult{}, route, start, parsed.arena(), response, reactor);
+    return reactor;
+  }
   std::string client_address =
       ChooseClientAddress(ClientAddress(parsed.request()), [ctx] { return ctx->peer(); });
   std::optional<CheckResult> verdict =
       verifier_.CheckHeaderNow(FindAuthorization(parsed.request()), client_address);
   if (verdict.has_value()) {
-    Answer(*std::move(verdict), start, parsed.arena(), response, reactor);
+    Answer(*std::move(verdict), route, start, parsed.arena(), response, reactor);
   } else {
-    AnswerAfterLookup(*request, std::move(client_address), start, response, reactor);
+    AnswerAfterLookup(*request, std::move(route), std::move(client_address), start, response,
+                      reactor);
   }
   return reactor;
 }
 
-void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, std::string client_address,
-                                        absl::Time start, grpc::ByteBuffer* response,
+void ExtAuthzService::LogMisconfigured(absl::string_view value) {
+  {
+    absl::MutexLock lock(&logged_mu_);
+    if (logged_misconfigured_.size() >= kMaxLoggedMisconfigured) return;
+    if (!logged_misconfigured_.emplace(value).second) return;
+  }
+  static const auto log = Logger("ext_authz");
+  // The value comes from Envoy's route configuration, not from a client.
+  LogEvent(*log, spdlog::level::err, "misconfigured route: every check on it is denied",
+           LogFields{{"context_extension", kRequiredScopesKey},
+                     {"value", value},
+                     {"expected", "space-separated scope names (1-64 of A-Z a-z 0-9 . _ : / -)"}});
+}
+
+void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, RouteScopes route,
+                                        std::string client_address, absl::Time start,
+                                        grpc::ByteBuffer* response,
                                         grpc::ServerUnaryReactor* reactor) {
   // A cache miss, answered from a lookup thread after Check() has returned:
   // the request goes along, parsed again (it parsed once already) into memory
@@ -177,17 +283,22 @@ void ExtAuthzService::AnswerAfterLookup(const grpc::ByteBuffer& request, std::st
       [this, authorization, client_address = std::move(client_address)] {
         return verifier_.CheckHeader(authorization, client_address);
       },
-      [this, start, later, response, reactor](CheckResult verdict) {
+      [this, route = std::move(route), start, later, response, reactor](CheckResult verdict) {
         const std::unique_ptr<ParsedRequest> owned(later);
-        Answer(std::move(verdict), start, owned->arena(), response, reactor);
+        Answer(std::move(verdict), route, start, owned->arena(), response, reactor);
       });
 }
 
-void ExtAuthzService::Answer(CheckResult verdict, absl::Time start, google::protobuf::Arena& arena,
-                             grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor) const {
+void ExtAuthzService::Answer(CheckResult verdict, const RouteScopes& route, absl::Time start,
+                             google::protobuf::Arena& arena, grpc::ByteBuffer* response,
+                             grpc::ServerUnaryReactor* reactor) const {
   static const auto log = Logger("ext_authz");
-  LogVerdict(*log, "Check", verdict, start);
-  if (verdict.allowed) {
+  const bool allowed = AllowedOn(verdict, route);
+  LogVerdict(*log, "Check", verdict, start,
+             route.misconfigured           ? "misconfigured_route"
+             : verdict.allowed && !allowed ? "insufficient_scope"
+                                           : "");
+  if (allowed) {
     const AllowBytes bytes(verdict.principal,
                            options_.remove_authorization ? kAuthorization : absl::string_view());
     grpc_slice slice = grpc_slice_malloc(bytes.size());
@@ -196,7 +307,7 @@ void ExtAuthzService::Answer(CheckResult verdict, absl::Time start, google::prot
     *response = grpc::ByteBuffer(&owned, 1);
   } else {
     auto* message = google::protobuf::Arena::CreateMessage<CheckResponse>(&arena);
-    WriteCheckResponse(std::move(verdict), options_, message);
+    WriteCheckResponse(std::move(verdict), route, options_, message);
     bool own_buffer = false;
     grpc::SerializationTraits<CheckResponse>::Serialize(*message, response, &own_buffer);
   }

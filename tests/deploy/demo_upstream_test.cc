@@ -55,21 +55,27 @@ class DemoUpstreamTest : public ::testing::Test {
 
 TEST_F(DemoUpstreamTest, AnswersWithTheCallerEnvoyPassedOn) {
   ASSERT_NO_FATAL_FAILURE(Start());
-  const httplib::Headers headers = {
-      {"x-auth-user-id", "alice"}, {"x-auth-user-role", "USER"}, {"x-auth-token-id", "tok-17"}};
+  const httplib::Headers headers = {{"x-auth-user-id", "alice"},
+                                    {"x-auth-user-role", "USER"},
+                                    {"x-auth-token-id", "tok-17"},
+                                    {"x-auth-token-expires-on", "2027-04-11"},
+                                    {"x-auth-token-scopes", "things:read things:write"}};
   httplib::Result get = client_->Get("/orders/42?page=2", headers);
   ASSERT_TRUE(get) << httplib::to_string(get.error());
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(get->get_header_value("Content-Type"), "application/json");
   EXPECT_EQ(get->body,
-            R"({"user_id":"alice","role":"USER","token_id":"tok-17","path":"/orders/42"})"
+            R"({"user_id":"alice","role":"USER","token_id":"tok-17","expires_on":"2027-04-11",)"
+            R"("scopes":"things:read things:write","path":"/orders/42"})"
             "\n");
 
   httplib::Result post = client_->Post("/orders", headers, "{}", "application/json");
   ASSERT_TRUE(post) << httplib::to_string(post.error());
   EXPECT_EQ(post->status, 200);
-  EXPECT_EQ(post->body, R"({"user_id":"alice","role":"USER","token_id":"tok-17","path":"/orders"})"
-                        "\n");
+  EXPECT_EQ(post->body,
+            R"({"user_id":"alice","role":"USER","token_id":"tok-17","expires_on":"2027-04-11",)"
+            R"("scopes":"things:read things:write","path":"/orders"})"
+            "\n");
   EXPECT_EQ(Stop(), 0);
 }
 
@@ -77,8 +83,9 @@ TEST_F(DemoUpstreamTest, MissingHeadersAreEmptyAndValuesAreEscaped) {
   ASSERT_NO_FATAL_FAILURE(Start());
   httplib::Result bare = client_->Get("/");
   ASSERT_TRUE(bare);
-  EXPECT_EQ(bare->body, R"({"user_id":"","role":"","token_id":"","path":"/"})"
-                        "\n");
+  EXPECT_EQ(bare->body,
+            R"({"user_id":"","role":"","token_id":"","expires_on":"","scopes":"","path":"/"})"
+            "\n");
   httplib::Result quoted = client_->Get("/", {{"x-auth-user-id", R"(a"b\c)"}});
   ASSERT_TRUE(quoted);
   EXPECT_THAT(quoted->body, HasSubstr(R"("user_id":"a\"b\\c")"));

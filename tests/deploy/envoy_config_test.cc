@@ -1,15 +1,21 @@
 // The Envoy configurations (deploy/envoy/envoy.yaml for docker-compose,
 // deploy/k8s/envoy/envoy-pod.yaml for the pod): on :8080 the ext_authz
-// filter asks token-sidecar, fails closed, and the clusters point where the
-// sidecar and the app listen; :8090 routes every path to token-service's
-// HTTP face, without the check.
+// filter asks token-sidecar, fails closed, routes only add required scopes
+// (from the catalogue), and the clusters point where the sidecar and the app
+// listen; :8090 routes every path to token-service's HTTP face, without the
+// check.
+#include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/auth/scopes.h"
 #include "gtest/gtest.h"
 #include "tests/deploy/deploy_files.h"
 #include "yaml-cpp/yaml.h"
@@ -19,6 +25,9 @@ namespace {
 
 constexpr char kExtAuthzType[] =
     "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz";
+constexpr char kExtAuthzFilter[] = "envoy.filters.http.ext_authz";
+constexpr char kExtAuthzPerRouteType[] =
+    "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute";
 constexpr char kHealthCheckType[] =
     "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck";
 constexpr char kHttpProtocolOptions[] = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -183,16 +192,99 @@ TEST_P(DeployEnvoyConfigTest, EveryRouteGoesToTheDemoUpstream) {
 
 TEST_P(DeployEnvoyConfigTest, NoRouteOfTheCheckedListenerTurnsTheCheckOff) {
   // The console goes around the check on a listener of its own, so that on
-  // :8080 nothing reaches the app unchecked: no per-route or per-host
-  // override of ext_authz there.
+  // :8080 nothing reaches the app unchecked: no per-host or per-listener
+  // override of ext_authz there, and a route's own only adds scopes the
+  // check requires (ExtAuthzPerRoute's check_settings.context_extensions),
+  // never `disabled` or anything else.
   const YAML::Node route_config = ConnectionManager()["route_config"];
   EXPECT_FALSE(route_config["typed_per_filter_config"]);
   for (const YAML::Node& host : route_config["virtual_hosts"]) {
     EXPECT_FALSE(host["typed_per_filter_config"]) << host["name"].as<std::string>("");
     for (const YAML::Node& route : host["routes"]) {
-      EXPECT_FALSE(route["typed_per_filter_config"]) << route["match"];
+      const YAML::Node per_filter = route["typed_per_filter_config"];
+      if (!per_filter) continue;
+      ASSERT_TRUE(per_filter.IsMap()) << route["match"];
+      ASSERT_EQ(per_filter.size(), 1u) << route["match"];
+      const YAML::Node per_route = per_filter[kExtAuthzFilter];
+      ASSERT_TRUE(per_route) << "only ext_authz may be configured per route: " << route["match"];
+      EXPECT_EQ(per_route["@type"].as<std::string>(""), kExtAuthzPerRouteType) << route["match"];
+      ASSERT_EQ(per_route.size(), 2u) << "@type and check_settings only: " << route["match"];
+      EXPECT_FALSE(per_route["disabled"]) << route["match"];
+      const YAML::Node settings = per_route["check_settings"];
+      ASSERT_TRUE(settings.IsMap()) << route["match"];
+      ASSERT_EQ(settings.size(), 1u) << "context_extensions only: " << route["match"];
+      const YAML::Node extensions = settings["context_extensions"];
+      ASSERT_TRUE(extensions.IsMap()) << route["match"];
+      ASSERT_EQ(extensions.size(), 1u) << "required_scopes only: " << route["match"];
+      EXPECT_TRUE(extensions["required_scopes"]) << route["match"];
     }
   }
+}
+
+// The scopes tokens may have: TOKEN_SERVICE_TOKEN_SCOPES of token-service in
+// docker-compose.yml and deploy/k8s/token-service.yaml, which must agree.
+std::set<std::string> ScopeCatalogue() {
+  std::string compose;
+  const std::vector<YAML::Node> compose_docs = LoadYamlDocuments(RepoPath("docker-compose.yml"));
+  if (!compose_docs.empty()) {
+    compose = ComposeEnvironment(
+        compose_docs[0]["services"]["token-service"])["TOKEN_SERVICE_TOKEN_SCOPES"];
+  }
+  std::string k8s;
+  for (const YAML::Node& doc : LoadYamlDocuments(RepoPath("deploy/k8s/token-service.yaml"))) {
+    if (doc["kind"].as<std::string>("") != "Deployment") continue;
+    const std::optional<YAML::Node> container =
+        FindNamed(Get(doc, {"spec", "template", "spec", "containers"}), "token-service");
+    if (!container) continue;
+    const std::optional<YAML::Node> variable =
+        FindNamed((*container)["env"], "TOKEN_SERVICE_TOKEN_SCOPES");
+    if (variable) k8s = (*variable)["value"].as<std::string>("");
+  }
+  EXPECT_EQ(compose, k8s) << "the compose and Kubernetes catalogues differ";
+  std::set<std::string> catalogue;
+  for (absl::string_view name : absl::StrSplit(compose, ',', absl::SkipEmpty())) {
+    catalogue.emplace(absl::StripAsciiWhitespace(name));
+  }
+  return catalogue;
+}
+
+// What the demo shows: reads of /things need things:read, writes
+// things:write, each a list of valid scope names from the catalogue.
+TEST_P(DeployEnvoyConfigTest, RoutesRequireScopesFromTheCatalogueReadsAndWritesApart) {
+  const std::set<std::string> catalogue = ScopeCatalogue();
+  EXPECT_EQ(catalogue, (std::set<std::string>{"things:read", "things:write"}));
+  std::map<std::string, std::string> required_by_method;  // "GET|HEAD" or "*" -> scopes
+  const YAML::Node hosts = ConnectionManager()["route_config"]["virtual_hosts"];
+  for (const YAML::Node& host : hosts) {
+    const YAML::Node routes = host["routes"];
+    for (size_t i = 0; i < routes.size(); ++i) {
+      const YAML::Node route = routes[i];
+      const YAML::Node extensions = Get(route, {"typed_per_filter_config", kExtAuthzFilter,
+                                                "check_settings", "context_extensions"});
+      if (!extensions) continue;
+      const std::string value = extensions["required_scopes"].as<std::string>("");
+      const std::vector<std::string> names = SplitScopes(value);
+      EXPECT_FALSE(names.empty()) << route["match"];
+      for (const std::string& name : names) {
+        EXPECT_TRUE(IsScopeName(name)) << "\"" << name << "\" in " << route["match"];
+        EXPECT_EQ(catalogue.count(name), 1u) << name << " is not in TOKEN_SERVICE_TOKEN_SCOPES";
+      }
+      EXPECT_EQ(route["match"]["path_separated_prefix"].as<std::string>(""), "/things");
+      // The catch-all comes last, so these routes are reached first.
+      EXPECT_LT(i + 1, routes.size()) << "a scoped route after the catch-all is never reached";
+      const YAML::Node headers = route["match"]["headers"];
+      std::string methods = "*";
+      if (headers) {
+        ASSERT_EQ(headers.size(), 1u);
+        EXPECT_EQ(headers[0]["name"].as<std::string>(""), ":method");
+        methods = headers[0]["string_match"]["safe_regex"]["regex"].as<std::string>("");
+      }
+      required_by_method[methods] = value;
+    }
+    EXPECT_EQ(routes[routes.size() - 1]["match"]["prefix"].as<std::string>(""), "/");
+  }
+  EXPECT_EQ(required_by_method, (std::map<std::string, std::string>{{"GET|HEAD", "things:read"},
+                                                                    {"*", "things:write"}}));
 }
 
 TEST_P(DeployEnvoyConfigTest, TheConsoleListenerSendsEveryPathToTokenServicesHttpFaceUnchecked) {

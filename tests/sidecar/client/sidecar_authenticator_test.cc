@@ -66,40 +66,48 @@ class Recorder {
 // (AuthenticateAsync; the reactor finishes when the sidecar answers).
 class SyncEchoService final : public echo::Echo::Service {
  public:
-  SyncEchoService(const SidecarAuthenticator& auth, Recorder& recorder)
-      : auth_(auth), recorder_(recorder) {}
+  SyncEchoService(const SidecarAuthenticator& auth, Recorder& recorder,
+                  const Requirements& required)
+      : auth_(auth), recorder_(recorder), required_(required) {}
 
   grpc::Status Echo(grpc::ServerContext* ctx, const echo::EchoRequest* req,
                     echo::EchoResponse* resp) override {
-    return Authenticated(auth_, ctx, req, resp,
-                         [this](const Caller& caller, const echo::EchoRequest* request,
+    const auto handler = [this](const Caller& caller, const echo::EchoRequest* request,
                                 echo::EchoResponse* response) {
-                           return recorder_.Handle(caller, request, response);
-                         });
+      return recorder_.Handle(caller, request, response);
+    };
+    // Both overloads: without requirements, and with them.
+    if (required_.scopes.empty()) return Authenticated(auth_, ctx, req, resp, handler);
+    return Authenticated(auth_, ctx, req, resp, required_, handler);
   }
 
  private:
   const SidecarAuthenticator& auth_;
   Recorder& recorder_;
+  const Requirements& required_;
 };
 
 class CallbackEchoService final : public echo::Echo::CallbackService {
  public:
-  CallbackEchoService(const SidecarAuthenticator& auth, Recorder& recorder)
-      : auth_(auth), recorder_(recorder) {}
+  CallbackEchoService(const SidecarAuthenticator& auth, Recorder& recorder,
+                      const Requirements& required)
+      : auth_(auth), recorder_(recorder), required_(required) {}
 
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const echo::EchoRequest* req,
                                  echo::EchoResponse* resp) override {
-    return Authenticated(auth_, ctx, req, resp,
-                         [this](const Caller& caller, const echo::EchoRequest* request,
+    const auto handler = [this](const Caller& caller, const echo::EchoRequest* request,
                                 echo::EchoResponse* response) {
-                           return recorder_.Handle(caller, request, response);
-                         });
+      return recorder_.Handle(caller, request, response);
+    };
+    // Both overloads: without requirements, and with them.
+    if (required_.scopes.empty()) return Authenticated(auth_, ctx, req, resp, handler);
+    return Authenticated(auth_, ctx, req, resp, required_, handler);
   }
 
  private:
   const SidecarAuthenticator& auth_;
   Recorder& recorder_;
+  const Requirements& required_;
 };
 
 enum class ServerApi { kSync, kCallback };
@@ -114,9 +122,9 @@ class SidecarAuthenticatorTest : public ::testing::TestWithParam<ServerApi> {
     auth_ = std::make_unique<SidecarAuthenticator>(
         sidecar_->NewChannel(), SidecarAuthenticator::Options{absl::Seconds(30)});
     if (GetParam() == ServerApi::kSync) {
-      echo_service_ = std::make_unique<SyncEchoService>(*auth_, recorder_);
+      echo_service_ = std::make_unique<SyncEchoService>(*auth_, recorder_, required_);
     } else {
-      echo_service_ = std::make_unique<CallbackEchoService>(*auth_, recorder_);
+      echo_service_ = std::make_unique<CallbackEchoService>(*auth_, recorder_, required_);
     }
     echo_server_ = std::make_unique<LocalServer>(std::vector<grpc::Service*>{echo_service_.get()});
     echo_ = echo::Echo::NewStub(echo_server_->NewChannel());
@@ -142,6 +150,7 @@ class SidecarAuthenticatorTest : public ::testing::TestWithParam<ServerApi> {
   std::unique_ptr<LocalServer> sidecar_;
   std::unique_ptr<SidecarAuthenticator> auth_;
   Recorder recorder_;
+  Requirements required_;  // what the echo service asks of every call
   std::unique_ptr<grpc::Service> echo_service_;
   std::unique_ptr<LocalServer> echo_server_;
   std::unique_ptr<echo::Echo::Stub> echo_;
@@ -171,6 +180,80 @@ TEST_P(SidecarAuthenticatorTest, GoodTokenReachesTheHandlerWithTheCaller) {
   EXPECT_EQ(callers[0].role, "SERVICE");
   EXPECT_EQ(callers[0].token_id, kSampleTokenId);
   EXPECT_EQ(callers[0].expires_on, "2027-04-11");
+  EXPECT_TRUE(callers[0].scopes.empty());
+}
+
+TEST_P(SidecarAuthenticatorTest, ATokenWithTheRequiredScopeReachesTheHandlerWithItsScopes) {
+  required_.scopes = {"things:read"};
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(sidecar::testing::AllowScoped({"things:read", "things:write"})));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  const std::vector<Caller> callers = recorder_.callers();
+  ASSERT_EQ(callers.size(), 1u);
+  EXPECT_EQ(callers[0].scopes, (std::vector<std::string>{"things:read", "things:write"}));
+  EXPECT_EQ(callers[0].expires_on, "2027-04-11");
+}
+
+TEST_P(SidecarAuthenticatorTest, ATokenLackingARequiredScopeIsPermissionDeniedAndNeverHandled) {
+  required_.scopes = {"things:read", "things:write"};
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(sidecar::testing::AllowScoped({"things:read"})));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_EQ(status.error_message(), "insufficient_scope: token lacks things:write");
+  EXPECT_TRUE(recorder_.callers().empty());
+}
+
+TEST_P(SidecarAuthenticatorTest, ATokenWithoutScopesMeetsAnyRequirement) {
+  required_.scopes = {"things:write"};
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _)).WillOnce(Return(Allow()));
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  ASSERT_EQ(recorder_.callers().size(), 1u);
+  EXPECT_TRUE(recorder_.callers()[0].scopes.empty());
+}
+
+TEST_P(SidecarAuthenticatorTest, ARequiredScopeThatIsNoScopeNameIsInternalAndNeverAllowed) {
+  required_.scopes = {"things:read things:write"};
+  // StrictMock: the sidecar refuses the request before any check.
+
+  echo::EchoResponse response;
+  const grpc::Status status = CallEcho(kBearer, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("required_scopes"));
+  EXPECT_TRUE(recorder_.callers().empty());
+}
+
+TEST_P(SidecarAuthenticatorTest, HeaderValueOverloadsTakeRequirementsToo) {
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), Eq("192.0.2.10")))
+      .Times(2)
+      .WillRepeatedly(Return(sidecar::testing::AllowScoped({"things:read"})));
+
+  const absl::StatusOr<Caller> read =
+      auth_->Authenticate(kBearer, "192.0.2.10", Requirements{{"things:read"}});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->scopes, std::vector<std::string>{"things:read"});
+
+  absl::Notification done;
+  absl::Status write;
+  auth_->AuthenticateAsync(kBearer, "192.0.2.10", Requirements{{"things:write"}},
+                           [&](absl::StatusOr<Caller> caller) {
+                             write = caller.status();
+                             done.Notify();
+                           });
+  done.WaitForNotification();
+  EXPECT_EQ(write.code(), absl::StatusCode::kPermissionDenied) << write;
 }
 
 TEST_P(SidecarAuthenticatorTest, HandlerErrorReachesTheClient) {
@@ -242,7 +325,8 @@ TEST(SidecarAuthenticatorAddressTest, AnIpv6CallersAddressIsPassedBare) {
   const SidecarAuthenticator auth(sidecar.NewChannel(),
                                   SidecarAuthenticator::Options{absl::Seconds(30)});
   Recorder recorder;
-  SyncEchoService service(auth, recorder);
+  const Requirements none;
+  SyncEchoService service(auth, recorder, none);
   LocalServer echo_server({&service}, "[::1]");
   EXPECT_CALL(verifier, CheckHeader(Optional(Eq(kBearer)), Eq("::1")))
       .WillOnce(Return(Allow("alice", Role::kService)));

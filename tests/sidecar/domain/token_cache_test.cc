@@ -340,6 +340,70 @@ TEST(TokenCacheTest, ASnapshotOlderThanTheCacheCarriesNothingOver) {
   EXPECT_EQ(cache.size(), 1u);
 }
 
+SyncedToken Scoped(SyncedToken token, std::vector<std::string> scopes) {
+  token.scopes = std::move(scopes);
+  return token;
+}
+
+// The names of the token with this hash's scopes; "absent" when not cached.
+std::vector<std::string> ScopesOf(const TokenCache& cache, int n) {
+  const std::optional<CachedToken> found = cache.Find(HashOf(n));
+  if (!found.has_value()) return {"absent"};
+  EXPECT_NE(found->scopes, nullptr);
+  return found->scopes->names;
+}
+
+TEST(TokenCacheTest, ScopesSurviveASnapshotAndATokenWithoutScopesHasNone) {
+  TokenCache cache;
+  Load(cache, {User("alice", Role::kUser, 1)},
+       {Scoped(Token(1, "alice", 2), {"things:read"}),
+        Scoped(Token(2, "alice", 3), {"things:read", "things:write"}), Token(3, "alice", 4)},
+       10);
+  EXPECT_EQ(ScopesOf(cache, 1), (std::vector<std::string>{"things:read"}));
+  EXPECT_EQ(ScopesOf(cache, 2), (std::vector<std::string>{"things:read", "things:write"}));
+  EXPECT_EQ(cache.Find(HashOf(2))->scopes->joined, "things:read things:write");
+  EXPECT_TRUE(ScopesOf(cache, 3).empty());
+  EXPECT_EQ(cache.Find(HashOf(3))->scopes, &ScopeSet::None());
+}
+
+TEST(TokenCacheTest, ScopesSurviveADeltaAndALookup) {
+  TokenCache cache;
+  Load(cache, {User("alice", Role::kUser, 1)}, {}, 10);
+  cache.ApplyDelta({}, {Scoped(Token(1, "alice", 11), {"things:write"})}, 11);
+  EXPECT_EQ(ScopesOf(cache, 1), (std::vector<std::string>{"things:write"}));
+  ASSERT_TRUE(cache.InsertLookedUp(User("alice", Role::kUser, 1),
+                                   Scoped(Token(2, "alice", 12), {"things:read"})));
+  EXPECT_EQ(ScopesOf(cache, 2), (std::vector<std::string>{"things:read"}));
+  // A looked-up token ahead of the feed keeps its scopes across a snapshot
+  // that does not have it yet.
+  Load(cache, {User("alice", Role::kUser, 1)}, {Scoped(Token(1, "alice", 11), {"things:write"})},
+       11);
+  EXPECT_EQ(ScopesOf(cache, 2), (std::vector<std::string>{"things:read"}));
+  EXPECT_EQ(ScopesOf(cache, 1), (std::vector<std::string>{"things:write"}));
+}
+
+TEST(TokenCacheTest, TokensWithTheSameScopesShareOneSetWhateverTheOrderTheyCameIn) {
+  TokenCache cache;
+  Load(cache, {User("alice", Role::kUser, 1)},
+       {Scoped(Token(1, "alice", 2), {"things:read", "things:write"}),
+        Scoped(Token(2, "alice", 3), {"things:write", "things:read"}),
+        Scoped(Token(3, "alice", 4), {"things:read"})},
+       10);
+  cache.ApplyDelta({}, {Scoped(Token(4, "alice", 11), {"things:read", "things:write"})}, 11);
+  const ScopeSet* shared = cache.Find(HashOf(1))->scopes;
+  EXPECT_EQ(cache.Find(HashOf(2))->scopes, shared);
+  EXPECT_EQ(cache.Find(HashOf(4))->scopes, shared);
+  EXPECT_EQ(cache.InternScopes({"things:write", "things:read", "things:read"}), shared);
+  EXPECT_EQ(shared->names, (std::vector<std::string>{"things:read", "things:write"}));
+  EXPECT_NE(cache.Find(HashOf(3))->scopes, shared);
+  // A new snapshot keeps the sets: a pointer a reader holds stays good.
+  Load(cache, {User("alice", Role::kUser, 1)},
+       {Scoped(Token(5, "alice", 12), {"things:read", "things:write"})}, 12);
+  EXPECT_EQ(cache.Find(HashOf(5))->scopes, shared);
+  EXPECT_EQ(shared->joined, "things:read things:write");
+  EXPECT_EQ(cache.InternScopes({}), &ScopeSet::None());
+}
+
 TEST(TokenCacheTest, GrowsPastItsInitialCapacity) {
   TokenCache cache;
   Load(cache, {User("alice", Role::kUser, 1)}, {}, 1);

@@ -166,6 +166,30 @@ TEST_F(VerifierTest, MissingOrMalformedHeadersAreDeniedBeforeAnyLookup) {
   EXPECT_THAT(usage_.Drain(), IsEmpty());
 }
 
+TEST_F(VerifierTest, ThePrincipalCarriesTheTokensExpiryAndScopesFromTheCacheAndFromALookup) {
+  Issued cached = Issue("alice", absl::CivilDay(2026, 12, 9));
+  cached.state.scopes = {"things:read"};
+  cache_.ApplyDelta({}, {cached.state}, cached.state.version);
+  const CheckResult hit = Check("Bearer " + cached.secret);
+  ASSERT_TRUE(hit.allowed);
+  EXPECT_EQ(hit.principal.expires_on, absl::CivilDay(2026, 12, 9));
+  EXPECT_THAT(hit.principal.scopes->names, ElementsAre("things:read"));
+
+  Issued looked_up = Issue("bob");
+  looked_up.state.scopes = {"things:read", "things:write"};
+  lookup_.Answer(LookupResult{looked_up.state, User("bob", Role::kAdmin, 2)});
+  const CheckResult miss = Check("Bearer " + looked_up.secret);
+  ASSERT_TRUE(miss.allowed);
+  EXPECT_EQ(lookup_.calls(), 1);
+  EXPECT_EQ(miss.principal.scopes->joined, "things:read things:write");
+  // The same interned set the cache now holds for it.
+  EXPECT_EQ(miss.principal.scopes, cache_.Find(looked_up.state.hash)->scopes);
+
+  const CheckResult none = Check("Bearer " + IssueCached("alice").secret);
+  ASSERT_TRUE(none.allowed);
+  EXPECT_EQ(none.principal.scopes, &ScopeSet::None());
+}
+
 TEST_F(VerifierTest, SchemeIsCaseInsensitiveAndSpacesAreTolerated) {
   const std::string valid = IssueCached("alice").secret;
   for (const std::string& header : {"Bearer " + valid, "bearer " + valid, "BEARER " + valid,

@@ -20,6 +20,8 @@ v1::SyncedToken GoodToken() {
   token.set_user_id("alice");
   token.set_expires_on("2027-04-11");
   token.set_version(42);
+  token.add_scopes("things:read");
+  token.add_scopes("things:write");
   return token;
 }
 
@@ -34,6 +36,7 @@ TEST(SyncedTokenFromProtoTest, ConvertsEveryField) {
   EXPECT_EQ(state->expires_on, absl::CivilDay(2027, 4, 11));
   EXPECT_FALSE(state->revoked);
   EXPECT_EQ(state->version, 42);
+  EXPECT_EQ(state->scopes, (std::vector<std::string>{"things:read", "things:write"}));
 }
 
 TEST(SyncedTokenFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
@@ -43,9 +46,11 @@ TEST(SyncedTokenFromProtoTest, RejectsWhatTheCacheCannotHoldNamingTheField) {
   bad_id.set_token_id("not-a-uuid");
   v1::SyncedToken bad_date = GoodToken();
   bad_date.set_expires_on("2027-4-11");
+  v1::SyncedToken bad_scope = GoodToken();
+  bad_scope.add_scopes("things:read\r\nx-auth-user-role: ADMIN");
   for (const auto& [token, field] :
        {std::pair{short_hash, "token_hash"}, std::pair{bad_id, "token_id"},
-        std::pair{bad_date, "expires_on"}}) {
+        std::pair{bad_date, "expires_on"}, std::pair{bad_scope, "scopes"}}) {
     SCOPED_TRACE(field);
     absl::StatusOr<SyncedToken> state = SyncedTokenFromProto(token);
     ASSERT_FALSE(state.ok());

@@ -122,6 +122,71 @@ TEST_F(AuthenticatorServiceTest, AllowAnswersThePrincipal) {
   EXPECT_EQ(response.role(), v1::ADMIN);
   EXPECT_EQ(response.token_id(), kSampleTokenId);
   EXPECT_EQ(response.expires_on(), "2027-04-11");
+  EXPECT_THAT(response.scopes(), ::testing::IsEmpty());
+}
+
+TEST_F(AuthenticatorServiceTest, AllowCarriesTheTokensScopesWhenItHasTheRequiredOnes) {
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(testing::AllowScoped({"things:read", "things:write"})));
+
+  v1::AuthenticateRequest request = Request(kBearer, "");
+  request.add_required_scopes("things:read");
+  v1::AuthenticateResponse response;
+  const grpc::Status status = Call(request, &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.expires_on(), "2027-04-11");
+  EXPECT_THAT(response.scopes(), ::testing::ElementsAre("things:read", "things:write"));
+}
+
+TEST_F(AuthenticatorServiceTest, ATokenLackingARequiredScopeIsPermissionDeniedNamingIt) {
+  EXPECT_CALL(verifier_, CheckToken(Eq(kToken), _))
+      .WillOnce(Return(testing::AllowScoped({"things:read"})));
+
+  v1::AuthenticateRequest request = Request("", kToken);
+  request.add_required_scopes("things:read");
+  request.add_required_scopes("things:write");
+  v1::AuthenticateResponse response;
+  const grpc::Status status = Call(request, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(), "insufficient_scope: token lacks things:write");
+}
+
+TEST_F(AuthenticatorServiceTest, ATokenWithoutScopesHasEveryRequiredOne) {
+  EXPECT_CALL(verifier_, CheckToken(Eq(kToken), _)).WillOnce(Return(Allow()));
+
+  v1::AuthenticateRequest request = Request("", kToken);
+  request.add_required_scopes("things:write");
+  v1::AuthenticateResponse response;
+  const grpc::Status status = Call(request, &response);
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(response.scopes(), ::testing::IsEmpty());
+}
+
+TEST_F(AuthenticatorServiceTest, AnInvalidTokenIsUnauthenticatedWhateverTheRequiredScopes) {
+  EXPECT_CALL(verifier_, CheckToken(Eq(kToken), _)).WillOnce(Return(Deny(DenyReason::kExpired)));
+
+  v1::AuthenticateRequest request = Request("", kToken);
+  request.add_required_scopes("things:write");
+  v1::AuthenticateResponse response;
+  EXPECT_EQ(Call(request, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AuthenticatorServiceTest,
+       ARequiredScopeThatIsNotAScopeNameIsInvalidArgumentAndChecksNothing) {
+  // The strict mock fails the test on any check.
+  for (const std::string& bad : {std::string("things:read things:write"), std::string(""),
+                                 std::string(65, 's'), std::string("a\"b")}) {
+    v1::AuthenticateRequest request = Request("", kToken);
+    request.add_required_scopes("things:read");
+    request.add_required_scopes(bad);
+    v1::AuthenticateResponse response;
+    const grpc::Status status = Call(request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(status.error_message(), ::testing::StartsWith("required_scopes: ")) << bad;
+  }
 }
 
 TEST_F(AuthenticatorServiceTest, TokenFieldWinsOverAuthorization) {

@@ -113,6 +113,49 @@ TEST(ClientAddressTest, FromSourceSocketAddressOrEmpty) {
   EXPECT_EQ(ClientAddress(RequestWithHeaders({}, "")), "");
 }
 
+// A request on a route whose context_extensions["required_scopes"] is `required`.
+CheckRequest OnRoute(const std::string& required, CheckRequest request) {
+  (*request.mutable_attributes()->mutable_context_extensions())["required_scopes"] = required;
+  return request;
+}
+
+TEST(RequiredScopesTest, AbsentOrEmptyRequiresNothing) {
+  EXPECT_THAT(RequiredScopes(CheckRequest()).required, IsEmpty());
+  EXPECT_FALSE(RequiredScopes(CheckRequest()).misconfigured);
+  CheckRequest other;
+  (*other.mutable_attributes()->mutable_context_extensions())["virtual_host"] = "api";
+  EXPECT_THAT(RequiredScopes(other).required, IsEmpty());
+  EXPECT_THAT(RequiredScopes(OnRoute("  ", CheckRequest())).required, IsEmpty());
+  EXPECT_FALSE(RequiredScopes(OnRoute("  ", CheckRequest())).misconfigured);
+}
+
+TEST(RequiredScopesTest, SpaceSeparatedNames) {
+  const RouteScopes route = RequiredScopes(OnRoute(" things:read  things:write ", CheckRequest()));
+  EXPECT_THAT(route.required, ::testing::ElementsAre("things:read", "things:write"));
+  EXPECT_FALSE(route.misconfigured);
+}
+
+TEST(RequiredScopesTest, ANameThatIsNotAScopeNameIsMisconfigured) {
+  for (const std::string& value :
+       std::vector<std::string>{"things:read,things:write", "things:read \"x\"", "caf\xc3\xa9",
+                                std::string(65, 's'), "a\nb"}) {
+    EXPECT_TRUE(RequiredScopes(OnRoute(value, CheckRequest())).misconfigured) << value;
+  }
+}
+
+TEST(AllowedOnTest, AuthenticationFirstThenScopesAndATokenWithoutScopesHasThemAll) {
+  const RouteScopes read{{"things:read"}, false};
+  const RouteScopes write{{"things:write"}, false};
+  const RouteScopes broken{{"a,b"}, true};
+  EXPECT_TRUE(AllowedOn(testing::AllowScoped({"things:read"}), read));
+  EXPECT_FALSE(AllowedOn(testing::AllowScoped({"things:read"}), write));
+  EXPECT_TRUE(AllowedOn(Allow(), read));
+  EXPECT_TRUE(AllowedOn(Allow(), write));
+  EXPECT_TRUE(AllowedOn(testing::AllowScoped({"things:read"}), RouteScopes{}));
+  EXPECT_FALSE(AllowedOn(Deny(DenyReason::kExpired), RouteScopes{}));
+  EXPECT_FALSE(AllowedOn(Allow(), broken));
+}
+
 // --- The service over real gRPC ----------------------------------------------
 
 class ExtAuthzServiceTest : public ::testing::Test {
@@ -149,10 +192,12 @@ TEST_F(ExtAuthzServiceTest, AllowSetsIdentityHeadersAndRemovesAuthorization) {
   EXPECT_EQ(response.status().code(), 0);
   ASSERT_TRUE(response.has_ok_response());
   const auto& headers = response.ok_response().headers();
-  EXPECT_EQ(headers.size(), 3);
-  const std::pair<std::string, std::string> expected[] = {{"x-auth-user-id", "alice"},
-                                                          {"x-auth-user-role", "SERVICE"},
-                                                          {"x-auth-token-id", kSampleTokenId}};
+  EXPECT_EQ(headers.size(), 4);
+  const std::pair<std::string, std::string> expected[] = {
+      {"x-auth-user-id", "alice"},
+      {"x-auth-user-role", "SERVICE"},
+      {"x-auth-token-id", kSampleTokenId},
+      {"x-auth-token-expires-on", "2027-04-11"}};
   for (const auto& [key, value] : expected) {
     const HeaderValueOption* option = FindOption(headers, key);
     ASSERT_NE(option, nullptr);
@@ -161,7 +206,14 @@ TEST_F(ExtAuthzServiceTest, AllowSetsIdentityHeadersAndRemovesAuthorization) {
     EXPECT_TRUE(option->has_append()) << key;
     EXPECT_FALSE(option->append().value()) << key;
   }
-  EXPECT_THAT(response.ok_response().headers_to_remove(), ::testing::ElementsAre("authorization"));
+  // No scopes: full access, and a client's own x-auth-token-scopes removed.
+  EXPECT_THAT(response.ok_response().headers_to_remove(),
+              ::testing::ElementsAre("authorization", "x-auth-token-scopes"));
+  const auto& to_client = response.ok_response().response_headers_to_add();
+  ASSERT_EQ(to_client.size(), 1);
+  EXPECT_EQ(to_client[0].header().key(), "x-token-expires-on");
+  EXPECT_EQ(to_client[0].header().value(), "2027-04-11");
+  EXPECT_EQ(to_client[0].append_action(), HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
 }
 
 TEST_F(ExtAuthzServiceTest, ClientSuppliedIdentityHeaderIsOverwritten) {
@@ -188,8 +240,9 @@ TEST_F(ExtAuthzServiceTest, RemoveAuthorizationOffKeepsTheHeader) {
   const CheckResponse response = Check(RequestWithHeaders({{"authorization", kBearer}}));
 
   ASSERT_TRUE(response.has_ok_response());
-  EXPECT_THAT(response.ok_response().headers_to_remove(), IsEmpty());
-  EXPECT_EQ(response.ok_response().headers().size(), 3);
+  EXPECT_THAT(response.ok_response().headers_to_remove(),
+              ::testing::ElementsAre("x-auth-token-scopes"));
+  EXPECT_EQ(response.ok_response().headers().size(), 4);
 }
 
 TEST_F(ExtAuthzServiceTest, AnAbsentHeaderReachesTheVerifierAsSuchAndAnAbsentSourceAsThePeer) {
@@ -295,6 +348,124 @@ TEST_F(ExtAuthzServiceTest, ABodyThatIsNotACheckRequestIsInvalidArgument) {
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("CheckRequest"));
+}
+
+TEST_F(ExtAuthzServiceTest, ATokenWithTheRequiredScopeIsAllowedWithItsScopesUpstream) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(testing::AllowScoped({"things:read", "things:write"})));
+
+  const CheckResponse response = Check(OnRoute(
+      "things:read",
+      RequestWithHeaders({{"authorization", kBearer}, {"x-auth-token-scopes", "admin:all"}})));
+
+  EXPECT_EQ(response.status().code(), 0);
+  const HeaderValueOption* scopes =
+      FindOption(response.ok_response().headers(), "x-auth-token-scopes");
+  ASSERT_NE(scopes, nullptr);
+  // Overwrites what the client sent under that name.
+  EXPECT_EQ(scopes->header().value(), "things:read things:write");
+  EXPECT_EQ(scopes->append_action(), HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+  EXPECT_FALSE(scopes->append().value());
+  EXPECT_THAT(response.ok_response().headers_to_remove(), ::testing::ElementsAre("authorization"));
+}
+
+TEST_F(ExtAuthzServiceTest, ATokenWithoutScopesHasFullAccessAndASmuggledScopesHeaderIsRemoved) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _)).WillOnce(Return(Allow()));
+
+  const CheckResponse response = Check(OnRoute(
+      "things:read things:write",
+      RequestWithHeaders({{"authorization", kBearer}, {"x-auth-token-scopes", "things:read"}})));
+
+  EXPECT_EQ(response.status().code(), 0);
+  for (const HeaderValueOption& option : response.ok_response().headers()) {
+    EXPECT_NE(option.header().key(), "x-auth-token-scopes");
+  }
+  EXPECT_THAT(response.ok_response().headers_to_remove(),
+              ::testing::ElementsAre("authorization", "x-auth-token-scopes"));
+}
+
+TEST_F(ExtAuthzServiceTest, ATokenLackingARequiredScopeIs403InsufficientScope) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(testing::AllowScoped({"things:read"})));
+
+  const CheckResponse response = Check(OnRoute("things:read things:write things:delete",
+                                               RequestWithHeaders({{"authorization", kBearer}})));
+
+  EXPECT_EQ(response.status().code(), 7);  // PERMISSION_DENIED
+  EXPECT_EQ(response.status().message(),
+            "insufficient_scope: token lacks things:write things:delete");
+  EXPECT_FALSE(response.has_ok_response());
+  ASSERT_TRUE(response.has_denied_response());
+  const auto& denied = response.denied_response();
+  EXPECT_EQ(denied.status().code(), envoy::type::v3::Forbidden);
+  const HeaderValueOption* challenge = FindOption(denied.headers(), "www-authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(challenge->header().value(),
+            R"(Bearer error="insufficient_scope", scope="things:read things:write things:delete")");
+  const HeaderValueOption* content_type = FindOption(denied.headers(), "content-type");
+  ASSERT_NE(content_type, nullptr);
+  EXPECT_EQ(content_type->header().value(), "application/json");
+  EXPECT_EQ(denied.body(),
+            R"({"error":"insufficient_scope","reason":"insufficient_scope",)"
+            R"("message":"insufficient_scope: token lacks things:write things:delete",)"
+            R"("missing_scopes":"things:write things:delete"})");
+}
+
+TEST_F(ExtAuthzServiceTest, AnInvalidTokenIsStill401OnARouteThatRequiresScopes) {
+  Start();
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(Deny(DenyReason::kRevoked)));
+
+  const CheckResponse response =
+      Check(OnRoute("things:write", RequestWithHeaders({{"authorization", kBearer}})));
+
+  EXPECT_EQ(response.status().code(), 16);
+  EXPECT_EQ(response.denied_response().status().code(), envoy::type::v3::Unauthorized);
+  const HeaderValueOption* challenge =
+      FindOption(response.denied_response().headers(), "www-authenticate");
+  ASSERT_NE(challenge, nullptr);
+  EXPECT_EQ(challenge->header().value(), R"(Bearer error="invalid_token")");
+}
+
+TEST_F(ExtAuthzServiceTest, AMissAnsweredAfterALookupIsHeldToTheRouteScopesToo) {
+  Start();
+  verifier_.set_misses(true);
+  EXPECT_CALL(verifier_, CheckHeader(Optional(Eq(kBearer)), _))
+      .WillOnce(Return(testing::AllowScoped({"things:read"})));
+
+  const CheckResponse response =
+      Check(OnRoute("things:write", RequestWithHeaders({{"authorization", kBearer}})));
+
+  EXPECT_EQ(response.status().code(), 7);
+  EXPECT_EQ(response.denied_response().status().code(), envoy::type::v3::Forbidden);
+}
+
+TEST_F(ExtAuthzServiceTest, AMisconfiguredRouteAllowsNothingAndAsksNoVerifier) {
+  Start();
+  // StrictMock: no CheckHeader expected; a valid token would not pass either.
+  for (int i = 0; i < 2; ++i) {
+    const CheckResponse response = Check(
+        OnRoute("things:read,things:write", RequestWithHeaders({{"authorization", kBearer}})));
+
+    EXPECT_EQ(response.status().code(), 13);  // INTERNAL
+    EXPECT_FALSE(response.has_ok_response());
+    ASSERT_TRUE(response.has_denied_response());
+    EXPECT_EQ(response.denied_response().status().code(), envoy::type::v3::InternalServerError);
+    EXPECT_EQ(response.denied_response().body(),
+              R"({"error":"server_error","reason":"misconfigured_route",)"
+              R"("message":"misconfigured_route: the route's required_scopes is not a list of )"
+              R"(scope names"})");
+  }
+}
+
+TEST(ExtAuthzMisconfiguredTest, AMisconfiguredRouteDeniesEvenAnAllowedVerdict) {
+  const CheckResponse response =
+      ToCheckResponse(Allow(), {}, RouteScopes{{"things:read,things:write"}, true});
+  EXPECT_EQ(response.status().code(), 13);
+  EXPECT_FALSE(response.has_ok_response());
 }
 
 class ExtAuthzDenyTest : public ExtAuthzServiceTest,

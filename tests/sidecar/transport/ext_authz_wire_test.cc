@@ -275,14 +275,16 @@ TEST(ExtAuthzWireResponseTest, AllowCarriesOkResponseAtThree) {
   for (const Field& f : All(status, 1)) EXPECT_EQ(f.varint, 0u);
   EXPECT_THAT(All(top, 2), IsEmpty()) << "no denied_response";
 
-  // ok_response = 3: headers = 2, headers_to_remove = 5.
+  // ok_response = 3: headers = 2, headers_to_remove = 5,
+  // response_headers_to_add = 6.
   const std::vector<Field> ok = Decode(One(top, 3, kLengthDelimited).bytes);
   const std::map<std::string, WireHeader> headers = DecodeHeaders(All(ok, 2));
-  ASSERT_THAT(headers, SizeIs(3));
+  ASSERT_THAT(headers, SizeIs(4));
   const std::map<std::string, std::string> expected = {
       {"x-auth-user-id", "alice"},
       {"x-auth-user-role", "ADMIN"},
       {"x-auth-token-id", kSampleTokenId},
+      {"x-auth-token-expires-on", "2027-04-11"},
   };
   for (const auto& [key, value] : expected) {
     ASSERT_EQ(headers.count(key), 1u) << key;
@@ -294,18 +296,42 @@ TEST(ExtAuthzWireResponseTest, AllowCarriesOkResponseAtThree) {
     // append_action = 3: OVERWRITE_IF_EXISTS_OR_ADD.
     EXPECT_EQ(header.append_action, 2u) << key;
   }
+  // A token without scopes: a client's own x-auth-token-scopes is removed.
   const std::vector<Field> removed = All(ok, 5);
-  ASSERT_THAT(removed, SizeIs(1));
+  ASSERT_THAT(removed, SizeIs(2));
   EXPECT_EQ(removed[0].wire_type, kLengthDelimited);
   EXPECT_EQ(removed[0].bytes, "authorization");
+  EXPECT_EQ(removed[1].bytes, "x-auth-token-scopes");
+  const std::map<std::string, WireHeader> to_client = DecodeHeaders(All(ok, 6));
+  ASSERT_THAT(to_client, SizeIs(1));
+  ASSERT_EQ(to_client.count("x-token-expires-on"), 1u);
+  EXPECT_EQ(to_client.at("x-token-expires-on").value, "2027-04-11");
+  EXPECT_EQ(to_client.at("x-token-expires-on").append_action, 2u);
 }
 
-TEST(ExtAuthzWireResponseTest, AllowWithoutRemovalHasNoFieldFive) {
+TEST(ExtAuthzWireResponseTest, AllowWithoutRemovalRemovesOnlyTheScopesHeader) {
   const std::string bytes =
       ToCheckResponse(Allow(), {/*remove_authorization=*/false}).SerializeAsString();
   const std::vector<Field> ok = Decode(One(Decode(bytes), 3, kLengthDelimited).bytes);
-  EXPECT_THAT(All(ok, 5), IsEmpty());
-  EXPECT_THAT(All(ok, 2), SizeIs(3));
+  const std::vector<Field> removed = All(ok, 5);
+  ASSERT_THAT(removed, SizeIs(1));
+  EXPECT_EQ(removed[0].bytes, "x-auth-token-scopes");
+  EXPECT_THAT(All(ok, 2), SizeIs(4));
+}
+
+TEST(ExtAuthzWireResponseTest, AllowWithScopesSetsTheScopesHeaderAndRemovesOnlyAuthorization) {
+  const std::string bytes =
+      ToCheckResponse(testing::AllowScoped({"things:read", "things:write"}), {})
+          .SerializeAsString();
+  const std::vector<Field> ok = Decode(One(Decode(bytes), 3, kLengthDelimited).bytes);
+  const std::map<std::string, WireHeader> headers = DecodeHeaders(All(ok, 2));
+  ASSERT_THAT(headers, SizeIs(5));
+  ASSERT_EQ(headers.count("x-auth-token-scopes"), 1u);
+  EXPECT_EQ(headers.at("x-auth-token-scopes").value, "things:read things:write");
+  EXPECT_EQ(headers.at("x-auth-token-scopes").append_action, 2u);
+  const std::vector<Field> removed = All(ok, 5);
+  ASSERT_THAT(removed, SizeIs(1));
+  EXPECT_EQ(removed[0].bytes, "authorization");
 }
 
 TEST(ExtAuthzWireResponseTest, DenyCarriesDeniedResponseAtTwo) {
@@ -327,9 +353,8 @@ TEST(ExtAuthzWireResponseTest, DenyCarriesDeniedResponseAtTwo) {
   EXPECT_EQ(headers.at("www-authenticate").value, R"(Bearer error="invalid_token")");
   ASSERT_EQ(headers.count("content-type"), 1u);
   EXPECT_EQ(headers.at("content-type").value, "application/json");
-  EXPECT_EQ(
-      One(denied, 3, kLengthDelimited).bytes,
-      R"({"error":"invalid_token","reason":"revoked","message":"token revoked"})");
+  EXPECT_EQ(One(denied, 3, kLengthDelimited).bytes,
+            R"({"error":"invalid_token","reason":"revoked","message":"token revoked"})");
 }
 
 TEST(ExtAuthzWireResponseTest, DenyForMissingTokenHasTheSameChallenge) {

@@ -68,6 +68,21 @@ inline CheckResult Allow(const std::string& user_id = "alice", Role role = Role:
   return verdict;
 }
 
+// An interned set of `names`, as a TokenCache holds it; alive for the whole
+// test program.
+inline const ScopeSet* Interned(const std::vector<std::string>& names) {
+  static TokenCache* const cache = new TokenCache;
+  return cache->InternScopes(names);
+}
+
+// Allow() for a token with `scopes`.
+inline CheckResult AllowScoped(const std::vector<std::string>& scopes,
+                               const std::string& user_id = "alice", Role role = Role::kUser) {
+  CheckResult verdict = Allow(user_id, role);
+  verdict.principal.scopes = Interned(scopes);
+  return verdict;
+}
+
 inline CheckResult Deny(DenyReason reason) {
   CheckResult verdict;
   verdict.allowed = false;

@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
@@ -45,6 +46,11 @@
 //
 //   tokens::auth_client::SidecarAuthenticator auth_(
 //       grpc::CreateChannel("127.0.0.1:50052", grpc::InsecureChannelCredentials()));
+//
+// A method that needs scopes names them before the handler:
+//
+//     return tokens::auth_client::Authenticated(auth_, ctx, req, resp,
+//         tokens::auth_client::Requirements{{"things:write"}}, <handler>);
 namespace tokens::auth_client {
 
 // Who made the call, as the sidecar established it.
@@ -53,6 +59,19 @@ struct Caller {
   std::string role;        // "USER", "ADMIN" or "SERVICE"
   std::string token_id;    // the token's id (a UUID), never its secret
   std::string expires_on;  // YYYY-MM-DD; the token stops working at 00:00 UTC that day
+  // The token's scopes, sorted; empty: the token names no scope and has its
+  // user's full access.
+  std::vector<std::string> scopes;
+};
+
+// What a call needs beyond a valid token.
+struct Requirements {
+  // Scope names from the operator's catalogue. A token that names scopes but
+  // lacks one of these is refused with PERMISSION_DENIED ("insufficient_scope:
+  // token lacks ..."); a token that names no scope has its user's full access
+  // and passes. A name that is not a scope name is this service's mistake:
+  // every call fails INTERNAL.
+  std::vector<std::string> scopes;
 };
 
 // Asks the sidecar about the `authorization` metadata of incoming calls.
@@ -87,14 +106,19 @@ class SidecarAuthenticator {
   // grpc::CallbackServerContext), from its `authorization` metadata and peer
   // address. UNAUTHENTICATED with the sidecar's message
   // ("<reason>: <sentence>", e.g. "revoked: token revoked");
-  // UNAVAILABLE when the sidecar did not answer. Blocks for the answer (at
-  // most Options::deadline): for synchronous services.
-  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx) const;
+  // PERMISSION_DENIED ("insufficient_scope: token lacks a b") for a valid
+  // token without a scope `required` names; INTERNAL when `required` names
+  // something that is not a scope name; UNAVAILABLE when the sidecar did not
+  // answer. Blocks for the answer (at most Options::deadline): for
+  // synchronous services.
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx,
+                                      const Requirements& required = {}) const;
 
   // The same for a header value (nullopt: no header) and a client address,
   // for callers that are not gRPC servers.
   absl::StatusOr<Caller> Authenticate(std::optional<absl::string_view> authorization,
-                                      absl::string_view client_address) const;
+                                      absl::string_view client_address,
+                                      const Requirements& required = {}) const;
 
   // The non-blocking form, for callback services and anything else that must
   // not hold a thread while the sidecar answers: returns at once and calls
@@ -104,6 +128,12 @@ class SidecarAuthenticator {
   void AuthenticateAsync(const grpc::ServerContextBase& ctx, Done done) const;
   void AuthenticateAsync(std::optional<absl::string_view> authorization,
                          absl::string_view client_address, Done done) const;
+  // The same with requirements (`required` is read before this returns).
+  void AuthenticateAsync(const grpc::ServerContextBase& ctx, const Requirements& required,
+                         Done done) const;
+  void AuthenticateAsync(std::optional<absl::string_view> authorization,
+                         absl::string_view client_address, const Requirements& required,
+                         Done done) const;
 
  private:
   const std::unique_ptr<v1::Authenticator::Stub> stub_;
@@ -134,14 +164,23 @@ grpc::Status RunHandler(Handler& handler, const Caller& caller, const Req* req, 
 }  // namespace internal
 
 // Synchronous API: runs `handler(caller, req, resp)` only for an
-// authenticated call; any other call gets the authentication error and the
-// handler never runs. `handler` returns grpc::Status or absl::Status.
+// authenticated call that meets `required`; any other call gets the error
+// (UNAUTHENTICATED, PERMISSION_DENIED, ...) and the handler never runs.
+// `handler` returns grpc::Status or absl::Status.
+template <class Req, class Resp, class Handler>
+grpc::Status Authenticated(const SidecarAuthenticator& auth, grpc::ServerContext* ctx,
+                           const Req* req, Resp* resp, const Requirements& required,
+                           Handler&& handler) {
+  absl::StatusOr<Caller> caller = auth.Authenticate(*ctx, required);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return internal::RunHandler(handler, *caller, req, resp);
+}
+
+// The same without requirements: any valid token.
 template <class Req, class Resp, class Handler>
 grpc::Status Authenticated(const SidecarAuthenticator& auth, grpc::ServerContext* ctx,
                            const Req* req, Resp* resp, Handler&& handler) {
-  absl::StatusOr<Caller> caller = auth.Authenticate(*ctx);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  return internal::RunHandler(handler, *caller, req, resp);
+  return Authenticated(auth, ctx, req, resp, Requirements{}, std::forward<Handler>(handler));
 }
 
 // Callback API: the same without blocking. Returns the call's reactor, which
@@ -150,14 +189,24 @@ grpc::Status Authenticated(const SidecarAuthenticator& auth, grpc::ServerContext
 template <class Req, class Resp, class Handler>
 grpc::ServerUnaryReactor* Authenticated(const SidecarAuthenticator& auth,
                                         grpc::CallbackServerContext* ctx, const Req* req,
-                                        Resp* resp, Handler&& handler) {
+                                        Resp* resp, const Requirements& required,
+                                        Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auth.AuthenticateAsync(*ctx, [reactor, req, resp, handler = std::forward<Handler>(handler)](
-                                   absl::StatusOr<Caller> caller) mutable {
-    reactor->Finish(caller.ok() ? internal::RunHandler(handler, *caller, req, resp)
-                                : ToGrpcStatus(caller.status()));
-  });
+  auth.AuthenticateAsync(
+      *ctx, required,
+      [reactor, req, resp,
+       handler = std::forward<Handler>(handler)](absl::StatusOr<Caller> caller) mutable {
+        reactor->Finish(caller.ok() ? internal::RunHandler(handler, *caller, req, resp)
+                                    : ToGrpcStatus(caller.status()));
+      });
   return reactor;
+}
+
+template <class Req, class Resp, class Handler>
+grpc::ServerUnaryReactor* Authenticated(const SidecarAuthenticator& auth,
+                                        grpc::CallbackServerContext* ctx, const Req* req,
+                                        Resp* resp, Handler&& handler) {
+  return Authenticated(auth, ctx, req, resp, Requirements{}, std::forward<Handler>(handler));
 }
 
 }  // namespace tokens::auth_client
