@@ -46,7 +46,7 @@ struct TokenRecord {
   std::optional<absl::Time> revoked_at;
   // What the token may do (common/auth/scopes.h), sorted; empty: its user's
   // full access. Fixed at creation; a rotation copies them.
-  std::vector<std::string> scopes;
+  std::vector<std::string> scopes = {};
   // Not stored: filled in by the domain from the clock when the record is
   // served (see StatusAt).
   TokenStatus status = TokenStatus::kActive;
@@ -78,7 +78,7 @@ struct TokenAuthRecord {
   absl::CivilDay expires_on;
   bool revoked = false;
   User user;
-  std::vector<std::string> scopes;
+  std::vector<std::string> scopes = {};
 };
 
 // The record as Decide (common/auth/decide.h) reads it.

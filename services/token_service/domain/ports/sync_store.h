@@ -31,7 +31,7 @@ struct SyncedToken {
   absl::CivilDay expires_on;
   bool revoked = false;
   int64_t version = 0;
-  std::vector<std::string> scopes;  // TokenRecord::scopes
+  std::vector<std::string> scopes = {};  // TokenRecord::scopes
 };
 
 // What a sidecar needs of a token's owner.

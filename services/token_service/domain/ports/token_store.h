@@ -27,7 +27,7 @@ struct NewToken {
   std::string hint;
   absl::Time created_at;
   absl::CivilDay expires_on;
-  std::vector<std::string> scopes;  // sorted; empty: the owner's full access
+  std::vector<std::string> scopes = {};  // sorted; empty: the owner's full access
 };
 
 // Keyset position: the (created_at, id) of the last row of the previous page.
