@@ -1050,9 +1050,9 @@ render() {
 
 # --- main --------------------------------------------------------------------
 
-# The main stage's snapshot benchmark alone.
-snapshot_stage() {
-  local name
+# The snapshot benchmark, first of the main stage: a sidecar's memory and
+# load time before and after the bulk load. token-service stays up.
+snapshot_benchmark() {
   bootstrap
   start_service
   snapshot_baseline
@@ -1060,19 +1060,19 @@ snapshot_stage() {
   bulk_load
   start_service
   snapshot_rounds
+}
+
+# The main stage's snapshot benchmark alone.
+snapshot_stage() {
+  local name
+  snapshot_benchmark
   for name in "${STARTED[@]}"; do stop "$name"; done
 }
 
 # Every benchmark of one sidecar and token-service, on one database.
 main_stage() {
   local name
-  bootstrap
-  start_service
-  snapshot_baseline
-  stop token-service
-  bulk_load
-  start_service
-  snapshot_rounds
+  snapshot_benchmark
 
   # One sidecar with default flags, on the server core, follows the feed
   # while tokens are created and then serves the Check benchmarks.
