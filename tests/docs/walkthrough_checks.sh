@@ -84,6 +84,29 @@ expect_json CURL_REVOKED '.id == $new_id and .status == "REVOKED" and (.revokedA
 expect_json CURL_EVENTS '[.events[] | select(.kind == "TOKEN_ROTATED" and .tokenId == $new_id
   and .previousTokenId == $id)] | length == 1'
 expect_json CURL_EVENTS '[.events[] | select(.kind == "TOKEN_REVOKED" and .tokenId == $new_id)] | length == 1'
+# --- expiry in band, and scopes
+jq -e --arg e "$EXPIRES" '[.okResponse.headers[].header | select(.key == "x-auth-token-expires-on")
+  | .value] == [$e]' >/dev/null <<<"$CHECK" || check_failed "no x-auth-token-expires-on upstream: $CHECK"
+jq -e --arg e "$EXPIRES" '[.okResponse.responseHeadersToAdd[].header | [.key, .value]]
+  == [["x-token-expires-on", $e]]' >/dev/null <<<"$CHECK" ||
+  check_failed "no x-token-expires-on for the client: $CHECK"
+jq -e '.token.scopes == ["things:read"]' >/dev/null <<<"$READER_CREATED" ||
+  check_failed "the reader token's scopes: $READER_CREATED"
+[[ $READER =~ $token_pattern ]] || check_failed "the reader token's secret is not a token"
+expect_json CURL_READER '.token.scopes == ["things:read"]'
+expect_error CURL_WIDER permission_denied
+jq -e '[.okResponse.headers[].header | select(.key == "x-auth-token-scopes") | .value]
+  == ["things:read"]' >/dev/null <<<"$READ_CHECK" || check_failed "things:read route: $READ_CHECK"
+jq -e '.deniedResponse.status.code == "Forbidden" or .deniedResponse.status.code == 403' \
+  >/dev/null <<<"$WRITE_CHECK" || check_failed "things:write route is not 403: $WRITE_CHECK"
+jq -e '[.deniedResponse.headers[].header | select(.key == "www-authenticate") | .value]
+  == ["Bearer error=\"insufficient_scope\", scope=\"things:write\""]' >/dev/null <<<"$WRITE_CHECK" ||
+  check_failed "things:write route's WWW-Authenticate: $WRITE_CHECK"
+jq -e '(.okResponse.headersToRemove | index("x-auth-token-scopes")) and
+  ([.okResponse.headers[].header.key] | index("x-auth-token-scopes") | not)' >/dev/null <<<"$FULL_CHECK" ||
+  check_failed "a token without scopes on a things:write route: $FULL_CHECK"
+passed "expiry headers on an allowed check; a things:read token allowed and 403 insufficient_scope on things:write; full access without scopes"
+
 [[ $BOB_SECRET =~ $token_pattern ]] || check_failed "CreateToken for bob over curl returned no secret"
 expect_json CURL_BOBS '[.tokens[] | [.name, .userId, .status]] == [["CI deploy", "bob", "ACTIVE"]]'
 expect_json CURL_USERS '[.users[].userId] | index("alice") and index("bob") and index($admin)'
