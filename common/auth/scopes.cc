@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -26,9 +27,12 @@ bool IsScopeName(absl::string_view name) {
 }
 
 std::vector<std::string> SplitScopes(absl::string_view list) {
+  // A set for the repeats: a list from a caller may be long, and a linear
+  // search per name would make it quadratic.
   std::vector<std::string> scopes;
+  absl::flat_hash_set<absl::string_view> seen;
   for (absl::string_view name : absl::StrSplit(list, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
-    if (!Contains(scopes, name)) scopes.emplace_back(name);
+    if (seen.insert(name).second) scopes.emplace_back(name);
   }
   return scopes;
 }
