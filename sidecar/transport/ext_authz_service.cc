@@ -30,8 +30,11 @@ constexpr absl::string_view kAuthorization = "authorization";
 constexpr int kRpcPermissionDenied = 7;
 constexpr int kRpcInternal = 13;
 constexpr int kRpcUnauthenticated = 16;
-// At most this many distinct misconfigured values are remembered as logged.
+// At most this many distinct misconfigured values are remembered as logged,
+// each by at most its first kMaxLoggedValueBytes (a Check request may carry
+// megabytes in it).
 constexpr size_t kMaxLoggedMisconfigured = 1024;
+constexpr size_t kMaxLoggedValueBytes = 256;
 
 // OVERWRITE so that a value the client sent under the same name is
 // replaced, not joined with ours; `append` for Envoys that predate
@@ -254,7 +257,8 @@ grpc::ServerUnaryReactor* ExtAuthzService::Check(grpc::CallbackServerContext* ct
   return reactor;
 }
 
-void ExtAuthzService::LogMisconfigured(absl::string_view value) {
+void ExtAuthzService::LogMisconfigured(absl::string_view whole) {
+  const absl::string_view value = whole.substr(0, kMaxLoggedValueBytes);
   {
     absl::MutexLock lock(&logged_mu_);
     if (logged_misconfigured_.size() >= kMaxLoggedMisconfigured) return;
@@ -265,6 +269,7 @@ void ExtAuthzService::LogMisconfigured(absl::string_view value) {
   LogEvent(*log, spdlog::level::err, "misconfigured route: every check on it is denied",
            LogFields{{"context_extension", kRequiredScopesKey},
                      {"value", value},
+                     {"value_bytes", whole.size()},
                      {"expected", "space-separated scope names (1-64 of A-Z a-z 0-9 . _ : / -)"}});
 }
 
