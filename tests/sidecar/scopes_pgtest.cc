@@ -155,7 +155,7 @@ TEST_F(ScopesE2eTest, AThingsReadTokenPassesWhereThingsReadIsRequiredAndIs403Whe
 TEST_F(ScopesE2eTest, ATokenWithoutScopesKeepsItsUsersFullAccessAndNoScopesHeaderGoesUp) {
   const v1::CreateTokenResponse full = MustCreateWith({}, "full");
 
-  for (const std::string& required : {"things:read", "things:write", "things:read things:write"}) {
+  for (const char* required : {"things:read", "things:write", "things:read things:write"}) {
     SCOPED_TRACE(required);
     const CheckResponse response = CheckOnRoute(full.secret(), required);
     ASSERT_TRUE(response.has_ok_response()) << response.DebugString();
